@@ -1,0 +1,83 @@
+// Why the data plane dropped a frame: one constant per reason, each backed by a counter.
+package io.nsgate.dataplane.stats;
+
+/**
+ * Every drop has a reason (VPP's habit): a stable numeric id for counters and the control socket, a short
+ * machine name ({@link #name()}) and a label a person can act on. Ids are dense, start at 1, and never change
+ * meaning once released; 0 means "no drop" so parsers can return {@code 0} for a good frame.
+ */
+public enum DropReason {
+    // --- frame parser (packet) ---
+    TRUNCATED_ETHERNET(1, "frame shorter than an Ethernet header"),
+    TRUNCATED_VLAN(2, "802.1Q tag cut short"),
+    TRUNCATED_IPV4(3, "frame shorter than an IPv4 header"),
+    BAD_IP_VERSION(4, "IPv4 ethertype but version field is not 4"),
+    BAD_IHL(5, "IPv4 IHL below 5 or header beyond the frame"),
+    BAD_TOTAL_LENGTH(6, "IPv4 total length below the header length or beyond the frame"),
+    BAD_IP_CHECKSUM(7, "IPv4 header checksum does not verify"),
+    TRUNCATED_TCP(8, "TCP header cut short"),
+    BAD_TCP_DATA_OFFSET(9, "TCP data offset below 5 or beyond the packet"),
+    TRUNCATED_UDP(10, "UDP header cut short"),
+    BAD_UDP_LENGTH(11, "UDP length below 8 or beyond the packet"),
+    TRUNCATED_ICMP(12, "ICMP header cut short"),
+    ICMP_ERROR_TRUNCATED(13, "ICMP error quotes less than an IPv4 header and 8 bytes of it"),
+    ICMP_ERROR_BAD_INNER(14, "ICMP error quotes a malformed IPv4 header"),
+    BAD_SOURCE_ADDRESS(15, "source address is multicast, broadcast, loopback or zero"),
+    FRAGMENT_NO_FLOW(16, "non-first fragment whose first fragment opened no flow"),
+    ZERO_PORT(17, "TCP or UDP port 0"),
+
+    // --- connection tracking ---
+    TCP_INVALID_FLAGS(20, "invalid TCP flag combination (SYN+FIN, SYN+RST, none, FIN without ACK...)"),
+    TCP_NO_FLOW(21, "TCP segment without SYN matches no flow"),
+    ICMP_ERROR_NO_FLOW(22, "ICMP error quotes no tracked flow"),
+    ICMP_UNSUPPORTED(23, "ICMP type not tracked (only echo and errors cross the gateway)"),
+    TABLE_FULL(24, "flow table full and no unreplied flow to evict"),
+
+    // --- NAT ---
+    NO_RULE(30, "no flow and no rule matches (default deny)"),
+    PORTS_EXHAUSTED(31, "no free port in the NAT port range"),
+    NO_ROUTE(32, "no interface route to the destination"),
+    TTL_EXCEEDED(33, "TTL expired in transit (ICMP time exceeded sent)"),
+    FRAGMENTATION_NEEDED(34, "DF set and larger than the egress MTU (ICMP fragmentation-needed sent)"),
+    TOO_BIG(35, "larger than the egress MTU without DF (fragmentation is not done)"),
+    MARTIAN_DESTINATION(36, "destination is multicast, broadcast or loopback"),
+
+    // --- forwarding path ---
+    NO_NEIGHBOUR(40, "next hop did not answer ARP"),
+    TX_RING_FULL(41, "egress TX ring full"),
+    UNKNOWN_INTERFACE(42, "frame from an interface the data plane does not serve");
+
+    private static final DropReason[] BY_ID;
+
+    static {
+        int max = 0;
+        for (DropReason r : values()) {
+            max = Math.max(max, r.id);
+        }
+        BY_ID = new DropReason[max + 1];
+        for (DropReason r : values()) {
+            if (BY_ID[r.id] != null) {
+                throw new ExceptionInInitializerError("duplicate DropReason id " + r.id);
+            }
+            BY_ID[r.id] = r;
+        }
+    }
+
+    /** Largest id in use; counter arrays are sized {@code MAX_ID + 1}. */
+    public static final int MAX_ID = BY_ID.length - 1;
+
+    /** Stable numeric id, > 0. */
+    public final int id;
+    /** What a person reads in {@code nsgate ctl stats}. */
+    public final String label;
+
+    DropReason(int id, String label) {
+        this.id = id;
+        this.label = label;
+    }
+
+    /** The reason with this id, or null when the id is 0 or unknown. */
+    public static DropReason ofId(int id) {
+        return id > 0 && id < BY_ID.length ? BY_ID[id] : null;
+    }
+}
