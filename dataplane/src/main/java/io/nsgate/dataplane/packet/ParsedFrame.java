@@ -52,7 +52,9 @@ public final class ParsedFrame {
     /** The IPv4 total length field; the frame may carry padding beyond it. */
     public int ipTotalLength;
     public int ipProto;
+    /** IPv4 source address; for {@link #KIND_ARP} the ARP sender protocol address. */
     public int srcIp;
+    /** IPv4 destination address; for {@link #KIND_ARP} the ARP target protocol address. */
     public int dstIp;
     public int ttl;
     public int ipId;

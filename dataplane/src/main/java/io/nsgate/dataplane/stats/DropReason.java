@@ -25,6 +25,7 @@ public enum DropReason {
     BAD_SOURCE_ADDRESS(15, "source address is multicast, broadcast, loopback or zero"),
     FRAGMENT_NO_FLOW(16, "non-first fragment whose first fragment opened no flow"),
     ZERO_PORT(17, "TCP or UDP port 0"),
+    TRUNCATED_ARP(18, "ARP packet cut short"),
 
     // --- connection tracking ---
     TCP_INVALID_FLAGS(20, "invalid TCP flag combination (SYN+FIN, SYN+RST, none, FIN without ACK...)"),
