@@ -1,0 +1,182 @@
+// Layout of one connection's off-heap record in the flow table, and the encoding of its state word.
+package io.nsgate.dataplane.conntrack;
+
+import org.agrona.concurrent.AtomicBuffer;
+
+/**
+ * Descriptor of a flow record: 96 bytes per connection in one off-heap array, indexed by flow id.
+ *
+ * <pre>
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +---------------------------------------------------------------+
+ * |                 state word (64 bits, see below)               |  0  written by CAS only
+ * |                                                               |
+ * +---------------------------------------------------------------+
+ * |                       original source IP                      |  8  \
+ * |                    original destination IP                    | 12   | the original tuple
+ * |    original source port      |  original destination port    | 16  /
+ * |                        reply source IP                        | 20  \
+ * |                     reply destination IP                      | 24   | the reply tuple
+ * |      reply source port        |    reply destination port     | 28  /
+ * |   protocol    | egress (orig) | egress (reply)|   NAT flags   | 32
+ * |  IPv4 checksum delta (orig)   |   L4 checksum delta (orig)    | 36  worked out once at creation
+ * |                 next hop IP, original direction               | 40
+ * |                   next hop IP, reply direction                | 44
+ * |               last seen (ns, 64 bits, opaque stores)          | 48
+ * |                                                               |
+ * |        link: free-list next / UDP flow's mapping record       | 56
+ * |               created (seconds since the table epoch)         | 60
+ * +---------------------------------------------------------------+
+ * |            packets, original direction (64 bits)              | 64  second cache line:
+ * |            bytes, original direction (64 bits)                | 72  per-packet counters
+ * |            packets, reply direction (64 bits)                 | 80
+ * |            bytes, reply direction (64 bits)                   | 88
+ * +---------------------------------------------------------------+  96
+ * </pre>
+ *
+ * <p>Keys and rewrite are immutable while the record is live: the original tuple is what the first packet
+ * carried; the reply tuple is what the answer to the translated packet carries. A packet in the original
+ * direction is rewritten to the inverse of the reply tuple (source := reply destination, destination := reply
+ * source, and the same for ports); a reply packet to the inverse of the original tuple. So one record holds
+ * SNAT, DNAT and both (hairpin) alike. The checksum deltas are those of the original-direction rewrite; the
+ * reply direction uses their one's-complement negation.
+ *
+ * <p><b>State word</b> (64 bits), changed only by CAS so that every transition checks the generation:
+ * <pre>
+ *  63                              32 31            16 15      8 7       0
+ * +----------------------------------+----------------+---------+---------+
+ * |           generation             | refcount/flags | proto st| record  |
+ * +----------------------------------+----------------+---------+---------+
+ * </pre>
+ * record state: FREE, INIT (its creator is publishing its keys), LIVE, DYING (being removed). The generation is
+ * incremented every time the record is freed, so a reader that looked a flow up can tell whether the record
+ * was recycled under it (seqlock-style validation). Bits 8-15 hold the protocol state (a {@link TcpState}, or
+ * 0/1 for UDP/ICMP); bits 16-31 hold {@code FLAG_*} bits for flows and the reference count for mapping records.
+ *
+ * <p>Counters are updated with plain read-add-release-store: each direction of a flow is processed by one
+ * worker at a time (PACKET_FANOUT hashes a direction's packets to one socket), so a lost increment needs two
+ * workers on the same direction at the same instant, which the fanout rules out in practice; it never corrupts
+ * anything. Counters of a flow's two directions sit in separate 16-byte fields.
+ */
+public final class FlowRecord {
+    private FlowRecord() {
+    }
+
+    public static final int SIZE = 96;
+
+    public static final int STATE_WORD_OFFSET = 0;
+    public static final int ORIG_SRC_IP_OFFSET = 8;
+    public static final int ORIG_DST_IP_OFFSET = 12;
+    public static final int ORIG_PORTS_OFFSET = 16;
+    public static final int REPLY_SRC_IP_OFFSET = 20;
+    public static final int REPLY_DST_IP_OFFSET = 24;
+    public static final int REPLY_PORTS_OFFSET = 28;
+    public static final int PROTO_OFFSET = 32;
+    public static final int EGRESS_ORIG_OFFSET = 33;
+    public static final int EGRESS_REPLY_OFFSET = 34;
+    public static final int NAT_FLAGS_OFFSET = 35;
+    public static final int IP_DELTA_OFFSET = 36;
+    public static final int L4_DELTA_OFFSET = 38;
+    public static final int NEXT_HOP_ORIG_OFFSET = 40;
+    public static final int NEXT_HOP_REPLY_OFFSET = 44;
+    public static final int LAST_SEEN_OFFSET = 48;
+    public static final int LINK_OFFSET = 56;
+    public static final int CREATED_OFFSET = 60;
+    public static final int ORIG_PACKETS_OFFSET = 64;
+    public static final int ORIG_BYTES_OFFSET = 72;
+    public static final int REPLY_PACKETS_OFFSET = 80;
+    public static final int REPLY_BYTES_OFFSET = 88;
+
+    // --- record states (bits 0-7 of the state word) ---
+    public static final int FREE = 0;
+    public static final int INIT = 1;
+    public static final int LIVE = 2;
+    public static final int DYING = 3;
+
+    // --- flow flags (bits 16-31 of the state word of a flow record) ---
+    /** A packet was seen in the reply direction. */
+    public static final int FLAG_REPLIED = 1;
+    /** The flow proved itself (TCP reached ESTABLISHED, UDP/ICMP replied): never evicted to make room. */
+    public static final int FLAG_ASSURED = 1 << 1;
+
+    // --- NAT flags (byte at NAT_FLAGS_OFFSET; immutable) ---
+    public static final int NAT_SNAT = 1;
+    public static final int NAT_DNAT = 1 << 1;
+    /** Hairpin: DNAT back out of the interface the packet came in on, plus SNAT so the reply comes back. */
+    public static final int NAT_HAIRPIN = 1 << 2;
+    /** This record is an endpoint-independent UDP/ICMP mapping, not a flow (see {@link FlowTable}). */
+    public static final int KIND_MAPPING = 1 << 7;
+
+    /** Protocol byte of mapping keys: the flow protocol with this bit set, so they never collide with flows. */
+    public static final int MAPPING_PROTO_BIT = 0x80;
+
+    // --- state word encoding ---
+    public static int recordState(long word) {
+        return (int) (word & 0xFF);
+    }
+
+    public static int protoState(long word) {
+        return (int) ((word >>> 8) & 0xFF);
+    }
+
+    public static int flags(long word) {
+        return (int) ((word >>> 16) & 0xFFFF);
+    }
+
+    /** Mapping records keep their reference count where flows keep flags. */
+    public static int refCount(long word) {
+        return flags(word);
+    }
+
+    public static int generation(long word) {
+        return (int) (word >>> 32);
+    }
+
+    public static long stateWord(int generation, int flagsOrRefCount, int protoState, int recordState) {
+        return ((long) generation << 32)
+            | ((long) (flagsOrRefCount & 0xFFFF) << 16)
+            | ((long) (protoState & 0xFF) << 8)
+            | (recordState & 0xFF);
+    }
+
+    public static long withProtoState(long word, int protoState) {
+        return (word & ~0xFF00L) | ((long) (protoState & 0xFF) << 8);
+    }
+
+    public static long withFlags(long word, int flags) {
+        return (word & ~0xFFFF_0000L) | ((long) (flags & 0xFFFF) << 16);
+    }
+
+    public static long withRecordState(long word, int recordState) {
+        return (word & ~0xFFL) | (recordState & 0xFF);
+    }
+
+    // --- tuple helpers ---
+    public static int ports(int srcPort, int dstPort) {
+        return (srcPort << 16) | (dstPort & 0xFFFF);
+    }
+
+    public static int srcPortOf(int ports) {
+        return ports >>> 16;
+    }
+
+    public static int dstPortOf(int ports) {
+        return ports & 0xFFFF;
+    }
+
+    /** Offset of a record in the records buffer. */
+    public static int offset(int flowId) {
+        return flowId * SIZE;
+    }
+
+    /** True when the record's tuple for {@code direction} (0 original, 1 reply) equals the given key. */
+    static boolean keyEquals(AtomicBuffer records, int recordOffset, int direction,
+                             int proto, int srcIp, int dstIp, int ports) {
+        int base = recordOffset + (direction == 0 ? ORIG_SRC_IP_OFFSET : REPLY_SRC_IP_OFFSET);
+        return records.getInt(base) == srcIp
+            && records.getInt(base + 4) == dstIp
+            && records.getInt(base + 8) == ports
+            && (records.getByte(recordOffset + PROTO_OFFSET) & 0xFF) == proto;
+    }
+}

@@ -1,0 +1,934 @@
+// The connection tracking table: off-heap, fixed capacity, lock-free, found by original or reply tuple.
+package io.nsgate.dataplane.conntrack;
+
+import static io.nsgate.dataplane.conntrack.FlowRecord.*;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.agrona.UnsafeApi;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.packet.Checksums;
+
+/**
+ * The flow table shared by every worker.
+ *
+ * <h2>Theory of operation</h2>
+ * <p>Two off-heap arrays. <b>Records</b> ({@link FlowRecord}, 96 bytes) hold a connection's two tuples, its
+ * rewrite, state and counters; a record is named by its index, the flow id, and is recycled through a
+ * lock-free free list (a Treiber stack whose head carries an ABA stamp). The <b>index</b> maps a tuple to
+ * {@code (flow id, direction)}: every flow has two keys, its original tuple (direction 0) and its reply tuple
+ * (direction 1), so a packet finds its flow whichever way it travels, and a reply tuple that is already taken
+ * cannot be handed out again: that is what makes port allocation atomic with flow insertion.
+ *
+ * <p>The index is open addressing over 64-byte buckets of eight 8-byte slots, sized at four slots per flow
+ * (load at most 0.5 when the table is full), probing at most {@value #MAX_PROBE_BUCKETS} consecutive buckets.
+ * A slot is one long:
+ * <pre>
+ *  63                              32 31                            2 1   0
+ * +----------------------------------+-------------------------------+-----+
+ * |      tag (32 bits of the hash)   |  flow id (29) | direction (1) |state|
+ * +----------------------------------+-------------------------------+-----+
+ * </pre>
+ * with state EMPTY, INSERTING, MEMBER or TOMBSTONE. The tag lets a probe skip foreign slots without touching
+ * their records; the full key is compared in the record. Slots go EMPTY -> INSERTING -> MEMBER -> TOMBSTONE
+ * and a TOMBSTONE may be claimed again; a slot never returns to EMPTY, so a probe may stop after the first
+ * bucket that has an EMPTY slot: no key was ever pushed past it.
+ *
+ * <p><b>Unique insertion without locks</b> (after Purcell and Harris, "Non-blocking hashtables with open
+ * addressing"): an inserter claims the first free slot of its probe sequence with CAS as INSERTING, then scans
+ * the probe sequence for another INSERTING or MEMBER slot with the same key. A MEMBER means the key exists: it
+ * backs off. An INSERTING competitor earlier in the probe sequence wins: it backs off; a later one is killed
+ * (CAS to TOMBSTONE). Finally it publishes with CAS INSERTING -> MEMBER, which fails if it was killed. Because
+ * both competitors write their slot before scanning (volatile CAS, then volatile reads), at least one sees the
+ * other, so two MEMBERs never hold the same key. Nobody waits for anybody: a thread that backs off retries or
+ * reports the key as taken.
+ *
+ * <p><b>Readers</b> never write and never wait. A lookup reads the record's state word, compares the key,
+ * copies what the fast path needs into a {@link FlowView}, then re-reads the state word: if the generation
+ * moved, the record was recycled under it and the lookup starts again (a seqlock read).
+ *
+ * <p><b>Expiry</b> is an incremental sweep, never a stop-the-world scan: each worker calls
+ * {@link #expire(int, int, long)} on a bounded slice of records per duty cycle ({@code ExpirySweeper}).
+ * <b>When full</b>, {@link #insert} evicts an unreplied, unassured flow found in a bounded scan (netfilter's
+ * early drop); assured flows are never evicted, so established connections survive a flood of new ones.
+ *
+ * <p>Memory per connection: 96 bytes of record + 32 bytes of index = 128 bytes (netfilter's nf_conn is ~300).
+ */
+public final class FlowTable implements AutoCloseable {
+    // ---------------------------------------------------------------- index layout
+    static final int SLOT_BYTES = 8;
+    static final int SLOTS_PER_BUCKET = 8;
+    static final int BUCKET_BYTES = SLOT_BYTES * SLOTS_PER_BUCKET;
+    /** Index slots per flow: two keys at load 0.5. */
+    static final int SLOTS_PER_FLOW = 4;
+    /** Longest probe sequence in buckets; with load <= 0.5 a longer one essentially never occurs. */
+    public static final int MAX_PROBE_BUCKETS = 8;
+
+    static final int SLOT_EMPTY = 0;
+    static final int SLOT_INSERTING = 1;
+    static final int SLOT_MEMBER = 2;
+    static final int SLOT_TOMBSTONE = 3;
+
+    /** Records scanned for an eviction candidate when the table is full. */
+    static final int EVICTION_SCAN = 64;
+    /** Windows tried when concurrent evictors keep taking the chosen victim. */
+    static final int EVICTION_ROUNDS = 4;
+    private static final int NOTHING_EVICTABLE = -1;
+    private static final int LOST_RACE = -2;
+    /** lastSeen is only rewritten when it moved by more than this, to keep the record's line clean. */
+    static final long TOUCH_GRANULARITY_NS = 1_000_000L;
+    /** Largest capacity whose records fit one buffer. */
+    public static final int MAX_CAPACITY = Integer.MAX_VALUE / FlowRecord.SIZE;
+
+    // ---------------------------------------------------------------- results
+    /** {@link #lookup} and {@link #insert}: nothing found / no handle. */
+    public static final long NOT_FOUND = -1;
+    /** {@link #insert}: a flow with this original tuple already exists (look it up and use it). */
+    public static final long ORIG_EXISTS = -2;
+    /** {@link #insert}: the reply tuple is taken by another flow (pick another port). */
+    public static final long REPLY_TAKEN = -3;
+    /** {@link #insert}: no free record and nothing evictable, or the key's probe window is full. */
+    public static final long TABLE_FULL = -4;
+
+    /** {@link #onPacket} results. */
+    public static final int PACKET_OK = 0;
+    /** The segment contradicts the TCP state (netfilter's INVALID); forwarded anyway, liberal. */
+    public static final int PACKET_OUT_OF_STATE = 1;
+    /** The record was recycled since the lookup. */
+    public static final int PACKET_STALE = 2;
+
+    private static final int KEY_CONFLICT = -1;
+    private static final int KEY_FULL = -2;
+    private static final int MAX_LOOKUP_RETRIES = 16;
+    private static final int FREE_LIST_OFFSET = 64; // own cache line in `control`
+
+    private final int capacity;
+    private final int buckets;
+    private final long seed;
+    private final long epochNs;
+    private final long recordsAddress;
+    private final long indexAddress;
+    private final long controlAddress;
+    private final UnsafeBuffer records;
+    private final UnsafeBuffer index;
+    private final UnsafeBuffer control;
+    private volatile FlowTimeouts timeouts;
+    private volatile boolean closed;
+
+    private final LongAdder inserted = new LongAdder();
+    private final LongAdder deleted = new LongAdder();
+    private final LongAdder evicted = new LongAdder();
+    private final LongAdder probeWindowFull = new LongAdder();
+
+    /**
+     * @param capacity  most flows (and mapping records) alive at once, 16 .. {@link #MAX_CAPACITY}
+     * @param timeouts  idle timeouts; may be replaced later with {@link #timeouts(FlowTimeouts)}
+     * @param epochNs   the clock reading that "created" timestamps are counted from
+     */
+    public FlowTable(int capacity, FlowTimeouts timeouts, long epochNs) {
+        this(capacity, timeouts, epochNs, ThreadLocalRandom.current().nextLong());
+    }
+
+    /** As above with a fixed hash seed (tests). Production seeds randomly so tuples cannot be chosen to collide. */
+    public FlowTable(int capacity, FlowTimeouts timeouts, long epochNs, long seed) {
+        if (capacity < 16 || capacity > MAX_CAPACITY) {
+            throw new IllegalArgumentException(
+                "flow table capacity " + capacity + " out of range 16.." + MAX_CAPACITY);
+        }
+        this.capacity = capacity;
+        this.buckets = (int) (((long) capacity * SLOTS_PER_FLOW + SLOTS_PER_BUCKET - 1) / SLOTS_PER_BUCKET);
+        this.seed = seed;
+        this.epochNs = epochNs;
+        this.timeouts = timeouts;
+
+        int recordBytes = capacity * FlowRecord.SIZE;
+        long indexBytes = (long) buckets * BUCKET_BYTES;
+        if (indexBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("flow table capacity " + capacity + ": index too large");
+        }
+        this.recordsAddress = UnsafeApi.allocateMemory(recordBytes + 64L);
+        this.indexAddress = UnsafeApi.allocateMemory(indexBytes + 64L);
+        this.controlAddress = UnsafeApi.allocateMemory(256 + 64L);
+        this.records = new UnsafeBuffer(align64(recordsAddress), recordBytes);
+        this.index = new UnsafeBuffer(align64(indexAddress), (int) indexBytes);
+        this.control = new UnsafeBuffer(align64(controlAddress), 256);
+        records.setMemory(0, recordBytes, (byte) 0);
+        index.setMemory(0, (int) indexBytes, (byte) 0);
+        control.setMemory(0, 256, (byte) 0);
+
+        // Free list: every record, in address order (links hold id + 1; 0 ends the list).
+        for (int id = 0; id < capacity; id++) {
+            records.putInt(offset(id) + LINK_OFFSET, id + 1 < capacity ? id + 2 : 0);
+        }
+        control.putLongVolatile(FREE_LIST_OFFSET, 1L); // stamp 0, top = id 0
+    }
+
+    private static long align64(long address) {
+        return (address + 63) & ~63L;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public FlowTimeouts timeouts() {
+        return timeouts;
+    }
+
+    /** Replaces the timeouts; applies to every flow from its next expiry check. */
+    public void timeouts(FlowTimeouts timeouts) {
+        this.timeouts = timeouts;
+    }
+
+    /** Bytes of off-heap memory per connection (record + index share). */
+    public static int bytesPerConnection() {
+        return FlowRecord.SIZE + SLOTS_PER_FLOW * SLOT_BYTES;
+    }
+
+    /** Flows and mappings currently allocated (approximate while writers run). */
+    public long size() {
+        return inserted.sum() - deleted.sum();
+    }
+
+    public long insertedTotal() {
+        return inserted.sum();
+    }
+
+    public long deletedTotal() {
+        return deleted.sum();
+    }
+
+    public long evictedTotal() {
+        return evicted.sum();
+    }
+
+    /** Insertions refused because a key's whole probe window was taken (should stay 0 at load <= 0.5). */
+    public long probeWindowFullTotal() {
+        return probeWindowFull.sum();
+    }
+
+    // ================================================================= handles
+
+    /** Packs a flow id and the generation it was seen with. */
+    public static long handle(int flowId, int generation) {
+        return ((long) (generation & 0x7FFF_FFFF) << 32) | (flowId & 0xFFFF_FFFFL);
+    }
+
+    public static int flowIdOf(long handle) {
+        return (int) handle;
+    }
+
+    public static int generationOf(long handle) {
+        return (int) (handle >>> 32);
+    }
+
+    // ================================================================= hashing
+
+    long hash(int proto, int srcIp, int dstIp, int ports) {
+        long a = ((long) srcIp << 32) | (dstIp & 0xFFFF_FFFFL);
+        long b = ((long) ports << 32) | (proto & 0xFF);
+        long h = seed ^ (a * 0x9E37_79B9_7F4A_7C15L);
+        h = Long.rotateLeft(h, 29) + b * 0xC2B2_AE3D_27D4_EB4FL;
+        h ^= h >>> 32;
+        h *= 0xD6E8_FEB8_6659_FD93L;
+        h ^= h >>> 32;
+        return h;
+    }
+
+    private int homeBucket(long hash) {
+        return (int) (((hash >>> 32) * buckets) >>> 32);
+    }
+
+    private static int slotState(long slot) {
+        return (int) (slot & 3);
+    }
+
+    private static int slotTag(long slot) {
+        return (int) (slot >>> 32);
+    }
+
+    private static int slotRef(long slot) {
+        return (int) ((slot >>> 2) & 0x3FFF_FFFF);
+    }
+
+    private static long slotValue(int tag, int ref, int state) {
+        return ((long) tag << 32) | ((long) ref << 2) | state;
+    }
+
+    /** Byte offset of the i-th slot of the probe sequence that starts at bucket {@code home}. */
+    private int probeOffset(int home, int i) {
+        int bucket = home + i / SLOTS_PER_BUCKET;
+        if (bucket >= buckets) {
+            bucket -= buckets;
+        }
+        return bucket * BUCKET_BYTES + (i % SLOTS_PER_BUCKET) * SLOT_BYTES;
+    }
+
+    // ================================================================= lookup (fast path)
+
+    /**
+     * Finds the flow a packet with this tuple belongs to and copies the rewrite for its direction into
+     * {@code view}. Lock-free, allocation-free.
+     *
+     * @return the flow's handle, or {@link #NOT_FOUND}
+     */
+    public long lookup(int proto, int srcIp, int dstIp, int srcPort, int dstPort, FlowView view) {
+        final int ports = ports(srcPort, dstPort);
+        final long h = hash(proto, srcIp, dstIp, ports);
+        final int home = homeBucket(h);
+        final int tag = (int) h;
+        for (int attempt = 0; attempt < MAX_LOOKUP_RETRIES; attempt++) {
+            long result = probe(home, tag, proto, srcIp, dstIp, ports, view);
+            if (result != RETRY) {
+                return result;
+            }
+        }
+        return NOT_FOUND;
+    }
+
+    private static final long RETRY = Long.MIN_VALUE;
+
+    private long probe(int home, int tag, int proto, int srcIp, int dstIp, int ports, FlowView view) {
+        for (int b = 0; b < MAX_PROBE_BUCKETS; b++) {
+            int bucket = home + b;
+            if (bucket >= buckets) {
+                bucket -= buckets;
+            }
+            final int base = bucket * BUCKET_BYTES;
+            boolean sawEmpty = false;
+            for (int s = 0; s < SLOTS_PER_BUCKET; s++) {
+                final long slot = index.getLongAcquire(base + s * SLOT_BYTES);
+                final int state = slotState(slot);
+                if (state != SLOT_MEMBER) {
+                    sawEmpty |= state == SLOT_EMPTY;
+                    continue;
+                }
+                if (slotTag(slot) != tag) {
+                    continue;
+                }
+                final int ref = slotRef(slot);
+                final int id = ref >>> 1;
+                final int direction = ref & 1;
+                final int rec = offset(id);
+                final long before = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+                final int recordState = recordState(before);
+                if ((recordState != LIVE && recordState != DYING)
+                    || !keyEquals(records, rec, direction, proto, srcIp, dstIp, ports)) {
+                    continue;
+                }
+                if (view != null) {
+                    fillView(rec, id, direction, before, view);
+                }
+                UnsafeApi.loadFence(); // the copies above happen before the generation re-check
+                final long after = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+                if (generation(after) != generation(before)) {
+                    return RETRY; // recycled while we read it
+                }
+                return handle(id, generation(before));
+            }
+            if (sawEmpty) {
+                break;
+            }
+        }
+        return NOT_FOUND;
+    }
+
+    private void fillView(int rec, int id, int direction, long word, FlowView view) {
+        view.flowId = id;
+        view.generation = generation(word);
+        view.direction = direction;
+        view.proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
+        view.natFlags = records.getByte(rec + NAT_FLAGS_OFFSET) & 0xFF;
+        view.protoState = protoState(word);
+        view.flags = flags(word);
+        final int ipDelta = records.getShort(rec + IP_DELTA_OFFSET) & 0xFFFF;
+        final int l4Delta = records.getShort(rec + L4_DELTA_OFFSET) & 0xFFFF;
+        if (direction == 0) {
+            final int replyPorts = records.getInt(rec + REPLY_PORTS_OFFSET);
+            view.newSrcIp = records.getInt(rec + REPLY_DST_IP_OFFSET);
+            view.newDstIp = records.getInt(rec + REPLY_SRC_IP_OFFSET);
+            view.newSrcPort = dstPortOf(replyPorts);
+            view.newDstPort = srcPortOf(replyPorts);
+            view.ipDelta = ipDelta;
+            view.l4Delta = l4Delta;
+            view.egressInterface = records.getByte(rec + EGRESS_ORIG_OFFSET) & 0xFF;
+            view.nextHopIp = records.getInt(rec + NEXT_HOP_ORIG_OFFSET);
+        } else {
+            final int origPorts = records.getInt(rec + ORIG_PORTS_OFFSET);
+            view.newSrcIp = records.getInt(rec + ORIG_DST_IP_OFFSET);
+            view.newDstIp = records.getInt(rec + ORIG_SRC_IP_OFFSET);
+            view.newSrcPort = dstPortOf(origPorts);
+            view.newDstPort = srcPortOf(origPorts);
+            view.ipDelta = Checksums.negateDelta(ipDelta);
+            view.l4Delta = Checksums.negateDelta(l4Delta);
+            view.egressInterface = records.getByte(rec + EGRESS_REPLY_OFFSET) & 0xFF;
+            view.nextHopIp = records.getInt(rec + NEXT_HOP_REPLY_OFFSET);
+        }
+    }
+
+    /** True when a live flow or mapping holds this key (a probe for port allocation). */
+    public boolean contains(int proto, int srcIp, int dstIp, int srcPort, int dstPort) {
+        return lookup(proto, srcIp, dstIp, srcPort, dstPort, null) != NOT_FOUND;
+    }
+
+    // ================================================================= per-packet state
+
+    /**
+     * Accounts a packet to the flow {@code view} describes and advances its protocol state: TCP per netfilter's
+     * table ({@link TcpState}), UDP/ICMP "replied" on the first reply. Counters and last-seen are single-writer
+     * per direction (see {@link FlowRecord}); state changes are CAS on the state word, checked against the
+     * generation.
+     *
+     * @return {@link #PACKET_OK}, {@link #PACKET_OUT_OF_STATE} or {@link #PACKET_STALE}
+     */
+    public int onPacket(FlowView view, int tcpFlags, int bytes, long nowNs) {
+        final int rec = offset(view.flowId);
+        final int direction = view.direction;
+        final int counters = rec + (direction == 0 ? ORIG_PACKETS_OFFSET : REPLY_PACKETS_OFFSET);
+        // release stores: the control socket reads counters and lastSeen while workers write them
+        records.putLongRelease(counters, records.getLong(counters) + 1);
+        records.putLongRelease(counters + 8, records.getLong(counters + 8) + bytes);
+        final long last = records.getLong(rec + LAST_SEEN_OFFSET);
+        if (nowNs - last > TOUCH_GRANULARITY_NS) {
+            records.putLongRelease(rec + LAST_SEEN_OFFSET, nowNs);
+        }
+        final int stateWordOffset = rec + STATE_WORD_OFFSET;
+        while (true) {
+            final long word = records.getLongVolatile(stateWordOffset);
+            if (generation(word) != view.generation) {
+                return PACKET_STALE;
+            }
+            final int state = protoState(word);
+            final int flags = flags(word);
+            int nextState = state;
+            int nextFlags = flags | (direction == 1 ? FLAG_REPLIED : 0);
+            if (view.proto == 6) {
+                final int next = TcpState.next(state, direction, tcpFlags);
+                if (next == TcpState.INVALID) {
+                    return PACKET_OUT_OF_STATE;
+                }
+                if (next != TcpState.IGNORE) {
+                    nextState = next;
+                    if (next == TcpState.SYN_SENT && (state == TcpState.TIME_WAIT || state == TcpState.CLOSE)) {
+                        nextFlags = 0; // reopened (RFC 1122): a new connection on the same tuple
+                    } else if (next >= TcpState.ESTABLISHED && next <= TcpState.TIME_WAIT
+                        && (nextFlags & FLAG_REPLIED) != 0) {
+                        nextFlags |= FLAG_ASSURED;
+                    }
+                }
+            } else if ((nextFlags & FLAG_REPLIED) != 0) {
+                nextFlags |= FLAG_ASSURED;
+            }
+            if (nextState == state && nextFlags == flags) {
+                return PACKET_OK; // the common case: no write to the state word
+            }
+            final long updated = withFlags(withProtoState(word, nextState), nextFlags);
+            if (records.compareAndSetLong(stateWordOffset, word, updated)) {
+                view.protoState = nextState;
+                view.flags = nextFlags;
+                return PACKET_OK;
+            }
+        }
+    }
+
+    // ================================================================= insertion (slow path)
+
+    /**
+     * Creates a flow (or, with {@code FlowRecord.KIND_MAPPING}, a mapping record) from {@code draft}: takes a
+     * free record (evicting an unreplied flow when full), publishes the reply key, then the original key.
+     * When it succeeds and {@code view} is not null, {@code view} describes the new flow's original direction.
+     *
+     * @return the new handle, or {@link #ORIG_EXISTS}, {@link #REPLY_TAKEN}, {@link #TABLE_FULL}
+     */
+    public long insert(FlowDraft draft, long nowNs, FlowView view) {
+        final boolean mapping = (draft.natFlags & KIND_MAPPING) != 0;
+        final int proto = mapping ? draft.proto | MAPPING_PROTO_BIT : draft.proto;
+        final int origPorts = ports(draft.origSrcPort, draft.origDstPort);
+        final int replyPorts = ports(draft.replySrcPort, draft.replyDstPort);
+        // A taken reply tuple is the common failure while probing ports: answer it without claiming a slot.
+        if (contains(proto, draft.replySrcIp, draft.replyDstIp, draft.replySrcPort, draft.replyDstPort)) {
+            return REPLY_TAKEN;
+        }
+        final long origHash = hash(proto, draft.origSrcIp, draft.origDstIp, origPorts);
+        final int id = allocate(origHash);
+        if (id < 0) {
+            return TABLE_FULL;
+        }
+        final int rec = offset(id);
+        final int generation = generation(records.getLongVolatile(rec + STATE_WORD_OFFSET));
+        writeRecord(rec, draft, proto, origPorts, replyPorts, mapping, nowNs);
+        // INIT while its keys go in: lookups skip it, expiry and eviction leave it alone
+        records.putLongRelease(rec + STATE_WORD_OFFSET, stateWord(generation, 0, draft.protoState, INIT));
+
+        final long replyHash = hash(proto, draft.replySrcIp, draft.replyDstIp, replyPorts);
+        final int replySlot = insertKey(replyHash, proto, draft.replySrcIp, draft.replyDstIp, replyPorts, id, 1);
+        if (replySlot < 0) {
+            release(id, generation);
+            return replySlot == KEY_FULL ? TABLE_FULL : REPLY_TAKEN;
+        }
+        final int origSlot = insertKey(origHash, proto, draft.origSrcIp, draft.origDstIp, origPorts, id, 0);
+        if (origSlot < 0) {
+            tombstone(replySlot, id, 1);
+            release(id, generation);
+            return origSlot == KEY_FULL ? TABLE_FULL : ORIG_EXISTS;
+        }
+        // release: the fields and both keys are in place before anyone may treat the flow as live
+        records.putLongRelease(rec + STATE_WORD_OFFSET,
+            stateWord(generation, mapping ? 1 : 0, draft.protoState, LIVE));
+        inserted.increment();
+        if (view != null) {
+            fillView(rec, id, 0, records.getLongVolatile(rec + STATE_WORD_OFFSET), view);
+        }
+        return handle(id, generation);
+    }
+
+    private void writeRecord(int rec, FlowDraft d, int proto, int origPorts, int replyPorts, boolean mapping,
+                             long nowNs) {
+        records.putInt(rec + ORIG_SRC_IP_OFFSET, d.origSrcIp);
+        records.putInt(rec + ORIG_DST_IP_OFFSET, d.origDstIp);
+        records.putInt(rec + ORIG_PORTS_OFFSET, origPorts);
+        records.putInt(rec + REPLY_SRC_IP_OFFSET, d.replySrcIp);
+        records.putInt(rec + REPLY_DST_IP_OFFSET, d.replyDstIp);
+        records.putInt(rec + REPLY_PORTS_OFFSET, replyPorts);
+        records.putByte(rec + PROTO_OFFSET, (byte) proto);
+        records.putByte(rec + EGRESS_ORIG_OFFSET, (byte) d.egressOrig);
+        records.putByte(rec + EGRESS_REPLY_OFFSET, (byte) d.egressReply);
+        records.putByte(rec + NAT_FLAGS_OFFSET, (byte) d.natFlags);
+        // original direction rewrite: src := reply dst, dst := reply src, sport := reply dport, dport := reply sport
+        int ipDelta = 0;
+        int l4Delta = 0;
+        if (!mapping) {
+            ipDelta = Checksums.addDeltas(
+                Checksums.delta32(d.origSrcIp, d.replyDstIp), Checksums.delta32(d.origDstIp, d.replySrcIp));
+            final int portDelta = Checksums.addDeltas(
+                Checksums.delta16(d.origSrcPort, d.replyDstPort), Checksums.delta16(d.origDstPort, d.replySrcPort));
+            // TCP and UDP checksums cover the pseudo header (addresses); ICMP's covers only the identifier
+            l4Delta = d.proto == 1 ? portDelta : Checksums.addDeltas(ipDelta, portDelta);
+        }
+        records.putShort(rec + IP_DELTA_OFFSET, (short) ipDelta);
+        records.putShort(rec + L4_DELTA_OFFSET, (short) l4Delta);
+        records.putInt(rec + NEXT_HOP_ORIG_OFFSET, d.nextHopOrig);
+        records.putInt(rec + NEXT_HOP_REPLY_OFFSET, d.nextHopReply);
+        records.putLong(rec + LAST_SEEN_OFFSET, nowNs);
+        records.putInt(rec + LINK_OFFSET, d.mappingId + 1);
+        records.putInt(rec + CREATED_OFFSET, (int) ((nowNs - epochNs) / 1_000_000_000L));
+        records.putLong(rec + ORIG_PACKETS_OFFSET, 0);
+        records.putLong(rec + ORIG_BYTES_OFFSET, 0);
+        records.putLong(rec + REPLY_PACKETS_OFFSET, 0);
+        records.putLong(rec + REPLY_BYTES_OFFSET, 0);
+    }
+
+    /**
+     * Claims, validates and publishes one key for {@code (id, direction)}.
+     *
+     * @return the key's position in its probe sequence (>= 0), {@link #KEY_CONFLICT} or {@link #KEY_FULL}
+     */
+    private int insertKey(long hash, int proto, int srcIp, int dstIp, int ports, int id, int direction) {
+        final int home = homeBucket(hash);
+        final int tag = (int) hash;
+        final int ref = (id << 1) | direction;
+        final long mine = slotValue(tag, ref, SLOT_INSERTING);
+
+        // 1. claim the first free slot of the probe sequence, unless the key is already there
+        int claimed;
+        while (true) {
+            int firstFree = -1;
+            for (int b = 0; b < MAX_PROBE_BUCKETS; b++) {
+                boolean bucketHasEmpty = false;
+                for (int s = 0; s < SLOTS_PER_BUCKET; s++) {
+                    final int i = b * SLOTS_PER_BUCKET + s;
+                    final long slot = index.getLongVolatile(probeOffset(home, i));
+                    final int state = slotState(slot);
+                    if (state == SLOT_EMPTY || state == SLOT_TOMBSTONE) {
+                        bucketHasEmpty |= state == SLOT_EMPTY;
+                        if (firstFree < 0) {
+                            firstFree = i;
+                        }
+                    } else if (slotTag(slot) == tag && sameKey(slotRef(slot), proto, srcIp, dstIp, ports)) {
+                        return KEY_CONFLICT;
+                    }
+                }
+                if (bucketHasEmpty) {
+                    break; // no key was ever pushed past a bucket with an empty slot
+                }
+            }
+            if (firstFree < 0) {
+                probeWindowFull.increment();
+                return KEY_FULL;
+            }
+            final int offset = probeOffset(home, firstFree);
+            final long current = index.getLongVolatile(offset);
+            final int state = slotState(current);
+            if ((state == SLOT_EMPTY || state == SLOT_TOMBSTONE) && index.compareAndSetLong(offset, current, mine)) {
+                claimed = firstFree;
+                break;
+            }
+            // lost the slot to another inserter: scan again
+        }
+
+        // 2. validate: no other INSERTING or MEMBER slot may hold the same key
+        final int claimedBucket = claimed / SLOTS_PER_BUCKET;
+        for (int b = 0; b < MAX_PROBE_BUCKETS; b++) {
+            boolean bucketHasEmpty = false;
+            for (int s = 0; s < SLOTS_PER_BUCKET; s++) {
+                final int i = b * SLOTS_PER_BUCKET + s;
+                if (i == claimed) {
+                    continue;
+                }
+                final int offset = probeOffset(home, i);
+                while (true) {
+                    final long slot = index.getLongVolatile(offset);
+                    final int state = slotState(slot);
+                    if (state == SLOT_EMPTY) {
+                        bucketHasEmpty = true;
+                        break;
+                    }
+                    if (state == SLOT_TOMBSTONE || slotTag(slot) != tag
+                        || !sameKey(slotRef(slot), proto, srcIp, dstIp, ports)) {
+                        break;
+                    }
+                    if (state == SLOT_MEMBER || i < claimed) {
+                        abandon(claimed, home, mine); // the key exists, or an earlier competitor wins
+                        return KEY_CONFLICT;
+                    }
+                    // a later competitor loses: kill it (it notices when its publish CAS fails)
+                    if (index.compareAndSetLong(offset, slot, (slot & ~3L) | SLOT_TOMBSTONE)) {
+                        break;
+                    }
+                }
+            }
+            if (bucketHasEmpty && b >= claimedBucket) {
+                break;
+            }
+        }
+
+        // 3. publish; fails if an earlier competitor killed us
+        if (!index.compareAndSetLong(probeOffset(home, claimed), mine, slotValue(tag, ref, SLOT_MEMBER))) {
+            return KEY_CONFLICT;
+        }
+        return claimed;
+    }
+
+    private boolean sameKey(int ref, int proto, int srcIp, int dstIp, int ports) {
+        return keyEquals(records, offset(ref >>> 1), ref & 1, proto, srcIp, dstIp, ports);
+    }
+
+    private void abandon(int position, int home, long mine) {
+        index.compareAndSetLong(probeOffset(home, position), mine, (mine & ~3L) | SLOT_TOMBSTONE);
+    }
+
+    /** Turns the published key of {@code (id, direction)} at a known probe position into a tombstone. */
+    private void tombstone(int position, int id, int direction) {
+        final int rec = offset(id);
+        final int proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
+        final int base = rec + (direction == 0 ? ORIG_SRC_IP_OFFSET : REPLY_SRC_IP_OFFSET);
+        final long h = hash(proto, records.getInt(base), records.getInt(base + 4), records.getInt(base + 8));
+        final int offset = probeOffset(homeBucket(h), position);
+        final long slot = index.getLongVolatile(offset);
+        if (slotState(slot) == SLOT_MEMBER && slotRef(slot) == ((id << 1) | direction)) {
+            index.compareAndSetLong(offset, slot, (slot & ~3L) | SLOT_TOMBSTONE);
+        }
+    }
+
+    /** Removes both keys of a record that is DYING (only its deleter calls this). */
+    private void removeKeys(int id) {
+        final int rec = offset(id);
+        final int proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
+        for (int direction = 0; direction < 2; direction++) {
+            final int base = rec + (direction == 0 ? ORIG_SRC_IP_OFFSET : REPLY_SRC_IP_OFFSET);
+            final long h = hash(proto, records.getInt(base), records.getInt(base + 4), records.getInt(base + 8));
+            final int home = homeBucket(h);
+            final int ref = (id << 1) | direction;
+            for (int i = 0; i < MAX_PROBE_BUCKETS * SLOTS_PER_BUCKET; i++) {
+                final int offset = probeOffset(home, i);
+                final long slot = index.getLongVolatile(offset);
+                if (slotState(slot) == SLOT_MEMBER && slotRef(slot) == ref) {
+                    index.compareAndSetLong(offset, slot, (slot & ~3L) | SLOT_TOMBSTONE);
+                    break;
+                }
+            }
+        }
+    }
+
+    // ================================================================= deletion
+
+    /**
+     * Deletes the flow (or mapping) {@code handle} names, if it is still that generation and live.
+     *
+     * @return true when this call deleted it
+     */
+    public boolean delete(long handle) {
+        final int id = flowIdOf(handle);
+        if (id < 0 || id >= capacity) {
+            return false;
+        }
+        final int offset = offset(id) + STATE_WORD_OFFSET;
+        while (true) {
+            final long word = records.getLongVolatile(offset);
+            if (generation(word) != generationOf(handle) || recordState(word) != LIVE) {
+                return false;
+            }
+            if (deleteWord(id, word)) {
+                return true;
+            }
+        }
+    }
+
+    /** Deletes record {@code id} if its state word is still {@code word}, and puts it on the free list. */
+    private boolean deleteWord(int id, long word) {
+        return deleteWord(id, word, true);
+    }
+
+    /**
+     * Deletes record {@code id} if its state word is still {@code word}. With {@code toFreeList} false the caller
+     * keeps the record (eviction reuses it at once, so no other thread can take it first).
+     */
+    private boolean deleteWord(int id, long word, boolean toFreeList) {
+        final int rec = offset(id);
+        if (!records.compareAndSetLong(rec + STATE_WORD_OFFSET, word, withRecordState(word, DYING))) {
+            return false;
+        }
+        removeKeys(id);
+        final boolean mapping = (records.getByte(rec + NAT_FLAGS_OFFSET) & KIND_MAPPING) != 0;
+        final int link = records.getInt(rec + LINK_OFFSET);
+        retire(id, generation(word));
+        if (toFreeList) {
+            push(id);
+        }
+        deleted.increment();
+        if (!mapping && link > 0) {
+            releaseMapping(link - 1);
+        }
+        return true;
+    }
+
+    /** Frees a record that no index slot references any more and puts it on the free list. */
+    private void release(int id, int generation) {
+        retire(id, generation);
+        push(id);
+    }
+
+    /** Marks a record FREE with the next generation. */
+    private void retire(int id, int generation) {
+        // release: a reader that copied fields of the old flow sees the new generation and retries
+        records.putLongRelease(offset(id) + STATE_WORD_OFFSET,
+            stateWord((generation + 1) & 0x7FFF_FFFF, 0, 0, FREE));
+    }
+
+    // ================================================================= endpoint-independent mappings
+
+    /**
+     * Takes a reference on a live mapping record (a UDP/ICMP flow that will use it).
+     *
+     * @return false when the mapping is dying or was recycled
+     */
+    public boolean acquireMapping(long handle) {
+        final int offset = offset(flowIdOf(handle)) + STATE_WORD_OFFSET;
+        while (true) {
+            final long word = records.getLongVolatile(offset);
+            if (generation(word) != generationOf(handle) || recordState(word) != LIVE || refCount(word) >= 0xFFFF) {
+                return false;
+            }
+            if (records.compareAndSetLong(offset, word, withFlags(word, refCount(word) + 1))) {
+                return true;
+            }
+        }
+    }
+
+    /** Drops one reference; the last one deletes the mapping and frees its port. */
+    public void releaseMapping(int mappingId) {
+        final int offset = offset(mappingId) + STATE_WORD_OFFSET;
+        while (true) {
+            final long word = records.getLongVolatile(offset);
+            if (recordState(word) != LIVE) {
+                return;
+            }
+            final int refs = refCount(word);
+            if (refs > 1) {
+                if (records.compareAndSetLong(offset, word, withFlags(word, refs - 1))) {
+                    return;
+                }
+            } else if (deleteWord(mappingId, withFlags(word, refs))) {
+                return;
+            }
+        }
+    }
+
+    /** References held on a mapping record (0 when not a live mapping). */
+    public int mappingRefCount(int mappingId) {
+        final long word = records.getLongVolatile(offset(mappingId) + STATE_WORD_OFFSET);
+        return recordState(word) == LIVE ? refCount(word) : 0;
+    }
+
+    // ================================================================= expiry and eviction
+
+    /**
+     * Expires idle flows among records {@code [fromId, toId)}: a bounded slice, so that each worker's duty cycle
+     * does a bounded amount of expiry work. Mapping records are not swept: they die with their last flow.
+     *
+     * @return the number of flows deleted
+     */
+    public int expire(int fromId, int toId, long nowNs) {
+        final FlowTimeouts t = timeouts;
+        final int end = Math.min(toId, capacity);
+        int expired = 0;
+        for (int id = Math.max(0, fromId); id < end; id++) {
+            final int rec = offset(id);
+            final long word = records.getLongVolatile(rec + STATE_WORD_OFFSET);
+            if (recordState(word) != LIVE || (records.getByte(rec + NAT_FLAGS_OFFSET) & KIND_MAPPING) != 0) {
+                continue;
+            }
+            final int proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
+            final long idle = nowNs - records.getLongVolatile(rec + LAST_SEEN_OFFSET);
+            if (idle > t.timeoutNs(proto, protoState(word), flags(word)) && deleteWord(id, word)) {
+                expired++;
+            }
+        }
+        return expired;
+    }
+
+    private int allocate(long hint) {
+        // A lost race means another thread deleted our victim (evicting or expiring it), which may have freed
+        // a record: look at the free list again, then at the next window; a few rounds at most.
+        for (int round = 0; round < EVICTION_ROUNDS; round++) {
+            int id = pop();
+            if (id >= 0) {
+                return id;
+            }
+            id = evictOne(hint + (long) round * EVICTION_SCAN * 2);
+            if (id >= 0) {
+                return id;
+            }
+            if (id == NOTHING_EVICTABLE) {
+                return pop(); // records the window showed free were freed after our first look
+            }
+        }
+        return pop();
+    }
+
+    /**
+     * netfilter's early drop: looks at {@value #EVICTION_SCAN} records from a hashed position for a flow that
+     * is not assured, preferring one never replied to, then the longest idle, and deletes it.
+     *
+     * @return the reclaimed record, now the caller's; {@link #NOTHING_EVICTABLE}; or {@link #LOST_RACE} when
+     *     another thread changed the chosen victim first
+     */
+    private int evictOne(long hint) {
+        final int start = (int) ((hint & Long.MAX_VALUE) % capacity);
+        int best = -1;
+        long bestWord = 0;
+        boolean bestUnreplied = false;
+        long bestLastSeen = Long.MAX_VALUE;
+        final int scan = Math.min(EVICTION_SCAN, capacity);
+        for (int i = 0; i < scan; i++) {
+            int id = start + i;
+            if (id >= capacity) {
+                id -= capacity;
+            }
+            final int rec = offset(id);
+            final long word = records.getLongVolatile(rec + STATE_WORD_OFFSET);
+            if (recordState(word) != LIVE || (flags(word) & FLAG_ASSURED) != 0
+                || (records.getByte(rec + NAT_FLAGS_OFFSET) & KIND_MAPPING) != 0) {
+                continue;
+            }
+            final boolean unreplied = (flags(word) & FLAG_REPLIED) == 0;
+            final long lastSeen = records.getLong(rec + LAST_SEEN_OFFSET);
+            if ((unreplied && !bestUnreplied) || (unreplied == bestUnreplied && lastSeen < bestLastSeen)) {
+                best = id;
+                bestWord = word;
+                bestUnreplied = unreplied;
+                bestLastSeen = lastSeen;
+            }
+        }
+        if (best < 0) {
+            return NOTHING_EVICTABLE;
+        }
+        if (deleteWord(best, bestWord, false)) {
+            evicted.increment();
+            return best;
+        }
+        return LOST_RACE;
+    }
+
+    // ================================================================= free list (Treiber stack with ABA stamp)
+
+    private void push(int id) {
+        final int rec = offset(id);
+        while (true) {
+            final long head = control.getLongVolatile(FREE_LIST_OFFSET);
+            records.putInt(rec + LINK_OFFSET, (int) head);
+            if (control.compareAndSetLong(FREE_LIST_OFFSET, head, (((head >>> 32) + 1) << 32) | (id + 1))) {
+                return;
+            }
+        }
+    }
+
+    private int pop() {
+        while (true) {
+            final long head = control.getLongVolatile(FREE_LIST_OFFSET);
+            final int top = (int) head - 1;
+            if (top < 0) {
+                return -1;
+            }
+            // may read a link that is already stale: the stamp makes the CAS fail then
+            final int next = records.getInt(offset(top) + LINK_OFFSET);
+            if (control.compareAndSetLong(FREE_LIST_OFFSET, head, (((head >>> 32) + 1) << 32) | (next & 0xFFFF_FFFFL))) {
+                return top;
+            }
+        }
+    }
+
+    // ================================================================= inspection (control plane, tests)
+
+    /**
+     * Copies record {@code id} into {@code out} if it is a live flow or mapping, consistently (seqlock read).
+     *
+     * @return false when the record is free, dying, or kept changing
+     */
+    public boolean snapshot(int id, FlowSnapshot out) {
+        if (id < 0 || id >= capacity) {
+            return false;
+        }
+        final int rec = offset(id);
+        for (int attempt = 0; attempt < MAX_LOOKUP_RETRIES; attempt++) {
+            final long before = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+            if (recordState(before) != LIVE) {
+                return false;
+            }
+            out.read(records, rec, id, before, epochNs);
+            UnsafeApi.loadFence();
+            final long after = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+            if (generation(after) == generation(before)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Records on the free list; walks it, so only meaningful while no thread mutates the table (tests). */
+    int freeListLength() {
+        int n = 0;
+        for (int link = (int) control.getLongVolatile(FREE_LIST_OFFSET); link != 0 && n <= capacity; n++) {
+            link = records.getInt(offset(link - 1) + LINK_OFFSET);
+        }
+        return n;
+    }
+
+    /** Record state of {@code id} (tests). */
+    int recordStateOf(int id) {
+        return recordState(records.getLongVolatile(offset(id) + STATE_WORD_OFFSET));
+    }
+
+    /** Releases the off-heap memory. Only after every worker stopped. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            UnsafeApi.freeMemory(recordsAddress);
+            UnsafeApi.freeMemory(indexAddress);
+            UnsafeApi.freeMemory(controlAddress);
+        }
+    }
+}
