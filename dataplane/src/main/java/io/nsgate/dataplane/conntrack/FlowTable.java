@@ -368,6 +368,26 @@ public final class FlowTable implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies the rewrite of flow {@code handle} for {@code direction} into {@code view}, if the flow is still
+     * that generation (fragments and ICMP errors reach their flow this way).
+     */
+    public boolean view(long handle, int direction, FlowView view) {
+        final int id = flowIdOf(handle);
+        if (id < 0 || id >= capacity) {
+            return false;
+        }
+        final int rec = offset(id);
+        final long before = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+        final int recordState = recordState(before);
+        if ((recordState != LIVE && recordState != DYING) || generation(before) != generationOf(handle)) {
+            return false;
+        }
+        fillView(rec, id, direction, before, view);
+        UnsafeApi.loadFence();
+        return generation(records.getLongAcquire(rec + STATE_WORD_OFFSET)) == generationOf(handle);
+    }
+
     /** True when a live flow or mapping holds this key (a probe for port allocation). */
     public boolean contains(int proto, int srcIp, int dstIp, int srcPort, int dstPort) {
         return lookup(proto, srcIp, dstIp, srcPort, dstPort, null) != NOT_FOUND;

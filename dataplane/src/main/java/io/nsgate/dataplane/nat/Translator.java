@@ -1,0 +1,562 @@
+// The per-frame NAT decision: parse, find or create the flow, act as a router, rewrite in place.
+package io.nsgate.dataplane.nat;
+
+import static io.nsgate.dataplane.packet.ParsedFrame.PROTO_ICMP;
+import static io.nsgate.dataplane.packet.ParsedFrame.PROTO_TCP;
+import static io.nsgate.dataplane.packet.ParsedFrame.PROTO_UDP;
+
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.conntrack.FlowDraft;
+import io.nsgate.dataplane.conntrack.FlowRecord;
+import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowView;
+import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.packet.Checksums;
+import io.nsgate.dataplane.packet.FrameParser;
+import io.nsgate.dataplane.packet.IcmpHeader;
+import io.nsgate.dataplane.packet.Ipv4Header;
+import io.nsgate.dataplane.packet.ParsedFrame;
+import io.nsgate.dataplane.packet.TcpHeader;
+import io.nsgate.dataplane.packet.UdpHeader;
+import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.WorkerCounters;
+
+/**
+ * Decides what happens to one frame and rewrites it in place. One instance per worker; not thread-safe.
+ *
+ * <h2>Theory of operation</h2>
+ * <ol>
+ *   <li><b>Parse</b> ({@link FrameParser}): malformed frames are dropped with their reason; ARP goes to the
+ *       neighbour cache; anything not IPv4 (or VLAN-tagged) is the kernel's.</li>
+ *   <li><b>Fast path</b>: look the 5-tuple up in the {@link FlowTable}. A hit carries the rewrite for this
+ *       direction, with checksum deltas worked out when the flow was created: check TTL and MTU as a router
+ *       does, advance the flow's state, rewrite addresses and ports, and forward.</li>
+ *   <li><b>Slow path</b> on a miss: a frame to one of the gateway's addresses is a port forward (DNAT) when
+ *       a {@link ForwardRule} serves it; a late reply to a NAT port when the port is the data plane's; and
+ *       otherwise the host's own traffic, left to the kernel. A frame passing through from an inside interface
+ *       is masqueraded when a {@link MasqueradeRule} matches its source and egress interface. Everything else
+ *       is dropped: default deny. New TCP flows start only with a bare SYN.</li>
+ *   <li><b>ICMP errors</b> about a tracked flow are translated in the outer and the quoted header (RFC 5508);
+ *       non-first fragments follow their first fragment through the {@link FragmentTable}.</li>
+ * </ol>
+ *
+ * <p>Rules come as an immutable {@link RuleSet}; {@link #rules(RuleSet)} swaps them between frames, so a
+ * change applies to new flows only. Partial-checksum (NEEDS_CSUM) frames have their pseudo-header sum adjusted
+ * for address changes only; GSO super-frames are judged against the MTU by their segment size and forwarded
+ * whole.
+ */
+public final class Translator {
+    private final FlowTable table;
+    private final FragmentTable fragments;
+    private final WorkerCounters counters;
+    private final PortAllocator ports;
+    private final FrameParser parser = new FrameParser();
+    private final ParsedFrame frame = new ParsedFrame();
+    private final FlowView view = new FlowView();
+    private final FlowDraft draft = new FlowDraft();
+    private final Ipv4Header ip = new Ipv4Header();
+    private final TcpHeader tcp = new TcpHeader();
+    private final UdpHeader udp = new UdpHeader();
+    private final IcmpHeader icmp = new IcmpHeader();
+    private final IcmpErrorWriter icmpErrors = new IcmpErrorWriter();
+    private final UnsafeBuffer emitBuffer = new UnsafeBuffer(new byte[IcmpErrorWriter.MAX_DATAGRAM + 64]);
+    private RuleSet rules;
+
+    public Translator(FlowTable table, FragmentTable fragments, WorkerCounters counters, RuleSet rules, long seed) {
+        this.table = table;
+        this.fragments = fragments;
+        this.counters = counters;
+        this.rules = rules;
+        this.ports = new PortAllocator(table, counters, seed);
+    }
+
+    /** Swaps the rule set; called by the worker between frames. */
+    public void rules(RuleSet rules) {
+        this.rules = rules;
+    }
+
+    public RuleSet rules() {
+        return rules;
+    }
+
+    /** Where an {@link Verdict#EMIT} verdict's frame was written. */
+    public UnsafeBuffer emitBuffer() {
+        return emitBuffer;
+    }
+
+    /** The last frame's parse, for the forwarding path (L2 offsets, ARP fields). */
+    public ParsedFrame frame() {
+        return frame;
+    }
+
+    /**
+     * Processes one frame.
+     *
+     * @param ingress   data-plane index of the interface the frame arrived on
+     * @param vnetFlags virtio-net header flags (VirtioNetHeader.FLAG_NEEDS_CSUM...), 0 without a vnet header
+     * @param gsoType   virtio-net GSO type, 0 for a plain frame
+     * @param gsoSize   virtio-net gso_size (payload bytes per segment), 0 for a plain frame
+     * @return the verdict's action, also stored in {@code out}
+     */
+    public int process(MutableDirectBuffer buf, int offset, int length, int ingress, int vnetFlags, int gsoType,
+                       int gsoSize, long nowNs, Verdict out) {
+        final int reason = parser.parse(buf, offset, length, frame);
+        if (reason != 0) {
+            return drop(out, reason);
+        }
+        switch (frame.kind) {
+            case ParsedFrame.KIND_ARP:
+                counters.increment(Counter.ARP_FRAMES);
+                out.action = Verdict.ARP;
+                return Verdict.ARP;
+            case ParsedFrame.KIND_OTHER:
+                return local(out);
+            default:
+                break;
+        }
+        if (frame.vlanTci >= 0) {
+            return local(out); // 802.1Q: a VLAN device of the kernel's, if any, handles it
+        }
+        final RuleSet rs = rules;
+        if (rs.iface(ingress) == null) {
+            return drop(out, DropReason.UNKNOWN_INTERFACE.id);
+        }
+        final boolean partial = (vnetFlags & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
+        if (frame.kind == ParsedFrame.KIND_IPV4_FRAGMENT) {
+            return fragment(buf, rs, nowNs, out);
+        }
+        if (frame.icmpError) {
+            return icmpError(buf, rs, out);
+        }
+        final long handle = table.lookup(frame.ipProto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort, view);
+        if (handle != FlowTable.NOT_FOUND) {
+            return existingFlow(buf, rs, ingress, partial, gsoType, gsoSize, nowNs, out);
+        }
+        return newFlow(buf, rs, ingress, partial, gsoType, gsoSize, nowNs, out);
+    }
+
+    // ================================================================ fast path
+
+    private int existingFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType,
+                             int gsoSize, long nowNs, Verdict out) {
+        if (frame.ipProto == PROTO_TCP && !TcpState.validFlags(frame.tcpFlags)) {
+            return drop(out, DropReason.TCP_INVALID_FLAGS.id);
+        }
+        final GatewayInterface egress = rs.iface(view.egressInterface);
+        if (egress == null) {
+            return drop(out, DropReason.NO_ROUTE.id); // the interface went away since the flow was made
+        }
+        final int checked = routerChecks(buf, rs, ingress, egress, gsoType, gsoSize, nowNs, out);
+        if (checked != 0) {
+            return checked;
+        }
+        return translateAndForward(buf, partial, gsoSize, nowNs, out);
+    }
+
+    /** Accounts the packet to the flow in {@link #view}, rewrites it and forwards it. */
+    private int translateAndForward(MutableDirectBuffer buf, boolean partial, int gsoSize, long nowNs, Verdict out) {
+        if (table.onPacket(view, frame.tcpFlags, frame.ipTotalLength, nowNs) == FlowTable.PACKET_OUT_OF_STATE) {
+            counters.increment(Counter.TCP_OUT_OF_STATE);
+        }
+        rewrite(buf, partial);
+        if (frame.isFirstFragment()) {
+            fragments.remember(frame.srcIp, frame.dstIp, frame.ipProto, frame.ipId,
+                (view.flowId << 1) | view.direction, view.generation, nowNs);
+        }
+        if (gsoSize > 0) {
+            counters.increment(Counter.GSO_FRAMES);
+        }
+        if (partial) {
+            counters.increment(Counter.PARTIAL_CHECKSUM_FRAMES);
+        }
+        return forward(out, view.egressInterface, view.nextHopIp);
+    }
+
+    /**
+     * Rewrites addresses, ports (or the echo identifier), decrements TTL, and updates every checksum
+     * incrementally with the flow's precomputed deltas.
+     */
+    private void rewrite(MutableDirectBuffer buf, boolean partial) {
+        rewriteIpHeader(buf);
+        final int l4 = frame.l4Offset;
+        switch (frame.ipProto) {
+            case PROTO_TCP:
+                tcp.wrap(buf, l4);
+                tcp.sourcePort(view.newSrcPort);
+                tcp.destinationPort(view.newDstPort);
+                // a partial checksum holds only the pseudo-header sum: ports are not in it, addresses are
+                tcp.checksum(partial
+                    ? Checksums.applyToPartial(tcp.checksum(), view.ipDelta)
+                    : Checksums.applyToChecksum(tcp.checksum(), view.l4Delta));
+                break;
+            case PROTO_UDP:
+                udp.wrap(buf, l4);
+                udp.sourcePort(view.newSrcPort);
+                udp.destinationPort(view.newDstPort);
+                udp.checksum(partial
+                    ? Checksums.applyToPartial(udp.checksum(), view.ipDelta)
+                    : Checksums.applyToUdpChecksum(udp.checksum(), view.l4Delta));
+                break;
+            case PROTO_ICMP:
+                icmp.wrap(buf, l4);
+                // echo request: the identifier is the key's source port; echo reply: its destination port
+                icmp.identifier(frame.icmpType == IcmpHeader.TYPE_ECHO_REQUEST ? view.newSrcPort : view.newDstPort);
+                icmp.checksum(Checksums.applyToChecksum(icmp.checksum(), view.l4Delta));
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void rewriteIpHeader(MutableDirectBuffer buf) {
+        ip.wrap(buf, frame.l3Offset);
+        final int ttl = frame.ttl;
+        final int ttlDelta = Checksums.delta16((ttl << 8) | frame.ipProto, ((ttl - 1) << 8) | frame.ipProto);
+        ip.ttl(ttl - 1);
+        ip.sourceAddress(view.newSrcIp);
+        ip.destinationAddress(view.newDstIp);
+        ip.checksum(Checksums.applyToChecksum(ip.checksum(), Checksums.addDeltas(view.ipDelta, ttlDelta)));
+    }
+
+    /**
+     * What a router checks before forwarding: TTL, then size against the egress MTU (a GSO super-frame by its
+     * segment size). Returns 0 to go on, or the verdict (an ICMP error emitted, or a drop).
+     */
+    private int routerChecks(MutableDirectBuffer buf, RuleSet rs, int ingress, GatewayInterface egress,
+                             int gsoType, int gsoSize, long nowNs, Verdict out) {
+        if (frame.ttl <= 1) {
+            return emitError(buf, rs, ingress, IcmpHeader.TYPE_TIME_EXCEEDED, IcmpHeader.CODE_TTL_EXCEEDED_IN_TRANSIT,
+                0, DropReason.TTL_EXCEEDED, nowNs, out);
+        }
+        final int size = gsoSize > 0 ? segmentSize(gsoType, gsoSize) : frame.ipTotalLength;
+        if (size > egress.mtu()) {
+            if (frame.dontFragment) {
+                return emitError(buf, rs, ingress, IcmpHeader.TYPE_DESTINATION_UNREACHABLE,
+                    IcmpHeader.CODE_FRAGMENTATION_NEEDED, egress.mtu(), DropReason.FRAGMENTATION_NEEDED, nowNs, out);
+            }
+            return drop(out, DropReason.TOO_BIG.id);
+        }
+        return 0;
+    }
+
+    /** IP length of one segment of a GSO super-frame. */
+    private int segmentSize(int gsoType, int gsoSize) {
+        final int l4Header = frame.ipProto == PROTO_TCP ? frame.tcpHeaderLength : UdpHeader.LENGTH;
+        return frame.ipHeaderLength + l4Header + gsoSize;
+    }
+
+    // ================================================================ slow path: new flows
+
+    private int newFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType, int gsoSize,
+                        long nowNs, Verdict out) {
+        final int proto = frame.ipProto;
+        if (rs.isBroadcastOrMulticast(frame.dstIp)) {
+            return local(out);
+        }
+        final boolean toGateway = rs.localInterfaceOf(frame.dstIp) >= 0;
+        if (proto != PROTO_TCP && proto != PROTO_UDP && proto != PROTO_ICMP) {
+            return toGateway ? local(out) : drop(out, DropReason.NO_RULE.id);
+        }
+        if (toGateway) {
+            if (proto == PROTO_ICMP) {
+                return local(out); // pings to the gateway, and echo replies to its own pings
+            }
+            final ForwardRule forward = rs.matchForward(proto, frame.dstIp, frame.dstPort);
+            if (forward == null) {
+                if (!rs.natPorts().contains(frame.dstPort)) {
+                    return local(out); // the host's own service
+                }
+                // a NAT port with no flow: a late reply or a probe; the kernel must not answer it either
+                return drop(out, proto == PROTO_TCP ? DropReason.TCP_NO_FLOW.id : DropReason.NO_RULE.id);
+            }
+            final int refused = refuseAsFirstPacket();
+            if (refused != 0) {
+                return drop(out, refused);
+            }
+            return newForwardFlow(buf, rs, forward, ingress, partial, gsoType, gsoSize, nowNs, out);
+        }
+
+        // passing through the gateway
+        final GatewayInterface in = rs.iface(ingress);
+        if (in.role() != GatewayInterface.Role.INSIDE) {
+            return drop(out, DropReason.NO_RULE.id); // default deny: nothing enters from the LAN side unasked
+        }
+        if (proto == PROTO_ICMP && frame.icmpType != IcmpHeader.TYPE_ECHO_REQUEST) {
+            return drop(out, frame.icmpType == IcmpHeader.TYPE_ECHO_REPLY
+                ? DropReason.NO_RULE.id : DropReason.ICMP_UNSUPPORTED.id);
+        }
+        if (RuleSet.isMartianSource(frame.srcIp)) {
+            return drop(out, DropReason.BAD_SOURCE_ADDRESS.id);
+        }
+        final long route = rs.route(frame.dstIp);
+        if (route < 0) {
+            return drop(out, DropReason.NO_ROUTE.id);
+        }
+        final int egressIndex = RuleSet.routeInterface(route);
+        final MasqueradeRule masquerade = rs.matchMasquerade(frame.srcIp, egressIndex);
+        if (masquerade == null) {
+            return drop(out, DropReason.NO_RULE.id);
+        }
+        final int refused = refuseAsFirstPacket();
+        if (refused != 0) {
+            return drop(out, refused);
+        }
+        final int checked = routerChecks(buf, rs, ingress, rs.iface(egressIndex), gsoType, gsoSize, nowNs, out);
+        if (checked != 0) {
+            return checked;
+        }
+        draft.original(proto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort);
+        draft.reply(frame.dstIp, 0, frame.dstPort, 0);
+        routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
+        draft.natFlags = FlowRecord.NAT_SNAT;
+        draft.protoState = proto == PROTO_TCP ? TcpState.SYN_SENT : 0;
+        final long handle = ports.insertWithPort(draft, rs.masqueradeAddress(masquerade, egressIndex), rs.natPorts(),
+            proto != PROTO_TCP, nowNs, view);
+        return created(handle, buf, Counter.SNAT_FLOWS, partial, gsoSize, nowNs, out);
+    }
+
+    private int newForwardFlow(MutableDirectBuffer buf, RuleSet rs, ForwardRule forward, int ingress, boolean partial,
+                               int gsoType, int gsoSize, long nowNs, Verdict out) {
+        final ForwardRule.Backend backend = forward.backendFor(frame.srcIp);
+        final int backendPort = ForwardRule.backendPort(forward.externalPorts(), backend, frame.dstPort);
+        final long route = rs.route(backend.address());
+        if (route < 0) {
+            return drop(out, DropReason.NO_ROUTE.id);
+        }
+        final int egressIndex = RuleSet.routeInterface(route);
+        final int checked = routerChecks(buf, rs, ingress, rs.iface(egressIndex), gsoType, gsoSize, nowNs, out);
+        if (checked != 0) {
+            return checked;
+        }
+        final int proto = frame.ipProto;
+        draft.original(proto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort);
+        routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
+        draft.protoState = proto == PROTO_TCP ? TcpState.SYN_SENT : 0;
+
+        // Hairpin: client and backend behind the same interface. Without SNAT the backend would answer the
+        // client directly, bypassing the translation; with it the reply comes back through the gateway.
+        final boolean hairpin = egressIndex == ingress;
+        final MasqueradeRule masquerade = hairpin ? null : rs.matchMasquerade(frame.srcIp, egressIndex);
+        if (hairpin || masquerade != null) {
+            final int natIp = hairpin ? rs.iface(egressIndex).ip() : rs.masqueradeAddress(masquerade, egressIndex);
+            draft.reply(backend.address(), 0, backendPort, 0);
+            draft.natFlags = FlowRecord.NAT_DNAT | FlowRecord.NAT_SNAT | (hairpin ? FlowRecord.NAT_HAIRPIN : 0);
+            final long handle = ports.insertWithPort(draft, natIp, rs.natPorts(), proto == PROTO_UDP, nowNs, view);
+            return created(handle, buf, hairpin ? Counter.HAIRPIN_FLOWS : Counter.DNAT_FLOWS, partial, gsoSize, nowNs,
+                out);
+        }
+        // The backend sees the real client address.
+        draft.reply(backend.address(), frame.srcIp, backendPort, frame.srcPort);
+        draft.natFlags = FlowRecord.NAT_DNAT;
+        long handle = table.insert(draft, nowNs, view);
+        if (handle == FlowTable.REPLY_TAKEN) {
+            // The backend already talks to this client port through another forward: keep the client address,
+            // move its port (what netfilter's unique-tuple search does).
+            draft.natFlags |= FlowRecord.NAT_SNAT;
+            handle = ports.insertWithPort(draft, frame.srcIp, rs.natPorts(), false, nowNs, view);
+        }
+        return created(handle, buf, Counter.DNAT_FLOWS, partial, gsoSize, nowNs, out);
+    }
+
+    /** Fills the draft's route: out through {@code egress}, and back towards the client. */
+    private void routeBoth(RuleSet rs, int egressIndex, int nextHop, int ingress) {
+        final long back = rs.route(frame.srcIp);
+        final int backInterface = back >= 0 ? RuleSet.routeInterface(back) : ingress;
+        final int backNextHop = back >= 0 ? RuleSet.routeNextHop(back) : frame.srcIp;
+        draft.route(egressIndex, nextHop, backInterface, backNextHop);
+    }
+
+    /** A new flow starts only with a packet that may start one: a bare SYN, no port 0. */
+    private int refuseAsFirstPacket() {
+        if (frame.ipProto == PROTO_TCP) {
+            if (!TcpState.validFlags(frame.tcpFlags)) {
+                return DropReason.TCP_INVALID_FLAGS.id;
+            }
+            if (!TcpState.opensConnection(frame.tcpFlags)) {
+                return DropReason.TCP_NO_FLOW.id;
+            }
+        }
+        if (frame.ipProto != PROTO_ICMP && (frame.srcPort == 0 || frame.dstPort == 0)) {
+            return DropReason.ZERO_PORT.id;
+        }
+        return 0;
+    }
+
+    private int created(long handle, MutableDirectBuffer buf, Counter kind, boolean partial, int gsoSize, long nowNs,
+                        Verdict out) {
+        if (handle >= 0) {
+            counters.increment(Counter.FLOWS_CREATED);
+            counters.increment(kind);
+            return translateAndForward(buf, partial, gsoSize, nowNs, out);
+        }
+        if (handle == FlowTable.ORIG_EXISTS) {
+            // another worker created this very flow a moment ago (a retransmitted SYN on the other socket)
+            if (table.lookup(frame.ipProto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort, view)
+                != FlowTable.NOT_FOUND) {
+                return translateAndForward(buf, partial, gsoSize, nowNs, out);
+            }
+            return drop(out, DropReason.TABLE_FULL.id);
+        }
+        if (handle == PortAllocator.PORTS_EXHAUSTED) {
+            return drop(out, DropReason.PORTS_EXHAUSTED.id);
+        }
+        return drop(out, DropReason.TABLE_FULL.id);
+    }
+
+    // ================================================================ ICMP errors and fragments
+
+    /**
+     * An ICMP error quoting a datagram of a tracked flow (RFC 5508): translate the outer destination (and the
+     * outer source when the error comes from the flow's far end), the quoted header back to what its sender
+     * sent, and every checksum involved. Not refreshing the flow: an error is not traffic.
+     */
+    private int icmpError(MutableDirectBuffer buf, RuleSet rs, Verdict out) {
+        // the error travels against the quoted datagram: look up the reverse of its tuple
+        final long handle = table.lookup(frame.innerProto, frame.innerDstIp, frame.innerSrcIp,
+            frame.innerDstPort, frame.innerSrcPort, view);
+        if (handle == FlowTable.NOT_FOUND || frame.dstIp != frame.innerSrcIp) {
+            return rs.localInterfaceOf(frame.dstIp) >= 0 ? local(out) : drop(out, DropReason.ICMP_ERROR_NO_FLOW.id);
+        }
+        final GatewayInterface egress = rs.iface(view.egressInterface);
+        if (egress == null) {
+            return drop(out, DropReason.NO_ROUTE.id);
+        }
+        if (frame.ttl <= 1) {
+            return drop(out, DropReason.TTL_EXCEEDED.id); // never an ICMP error about an ICMP error
+        }
+        if (frame.ipTotalLength > egress.mtu()) {
+            return drop(out, DropReason.TOO_BIG.id);
+        }
+        // the quoted datagram, back to its sender's view of it
+        final int inner = frame.innerL3Offset;
+        final int newInnerSrc = view.newDstIp;
+        final int newInnerDst = view.newSrcIp;
+        final int innerAddressDelta = Checksums.addDeltas(
+            Checksums.delta32(frame.innerSrcIp, newInnerSrc), Checksums.delta32(frame.innerDstIp, newInnerDst));
+        ip.wrap(buf, inner);
+        ip.sourceAddress(newInnerSrc);
+        ip.destinationAddress(newInnerDst);
+        ip.checksum(Checksums.applyToChecksum(ip.checksum(), innerAddressDelta));
+        final int innerL4 = frame.innerL4Offset;
+        final int available = frame.innerL4Available;
+        switch (frame.innerProto) {
+            case PROTO_TCP:
+            case PROTO_UDP: {
+                final int newSport = view.newDstPort;
+                final int newDport = view.newSrcPort;
+                final int delta = Checksums.addDeltas(innerAddressDelta, Checksums.addDeltas(
+                    Checksums.delta16(frame.innerSrcPort, newSport), Checksums.delta16(frame.innerDstPort, newDport)));
+                buf.putShort(innerL4, (short) newSport, java.nio.ByteOrder.BIG_ENDIAN);
+                buf.putShort(innerL4 + 2, (short) newDport, java.nio.ByteOrder.BIG_ENDIAN);
+                final int csumAt = innerL4 + (frame.innerProto == PROTO_TCP ? TcpHeader.CHECKSUM_OFFSET
+                    : UdpHeader.CHECKSUM_OFFSET);
+                if (csumAt + 2 <= innerL4 + available) {
+                    final int old = buf.getShort(csumAt, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
+                    final int updated = frame.innerProto == PROTO_TCP ? Checksums.applyToChecksum(old, delta)
+                        : Checksums.applyToUdpChecksum(old, delta);
+                    buf.putShort(csumAt, (short) updated, java.nio.ByteOrder.BIG_ENDIAN);
+                }
+                break;
+            }
+            case PROTO_ICMP: {
+                // a quoted echo request: its identifier is the key's source port
+                final int newId = view.newDstPort;
+                final int oldId = buf.getShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, java.nio.ByteOrder.BIG_ENDIAN)
+                    & 0xFFFF;
+                buf.putShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, (short) newId, java.nio.ByteOrder.BIG_ENDIAN);
+                final int old = buf.getShort(innerL4 + IcmpHeader.CHECKSUM_OFFSET, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
+                buf.putShort(innerL4 + IcmpHeader.CHECKSUM_OFFSET,
+                    (short) Checksums.applyToChecksum(old, Checksums.delta16(oldId, newId)), java.nio.ByteOrder.BIG_ENDIAN);
+                break;
+            }
+            default:
+                break;
+        }
+        // outer header: to the flow's inside end; from the flow's outside end when it sent the error itself
+        final int newOuterSrc = frame.srcIp == frame.innerDstIp ? view.newSrcIp : frame.srcIp;
+        final int newOuterDst = view.newDstIp;
+        ip.wrap(buf, frame.l3Offset);
+        final int ttl = frame.ttl;
+        final int outerDelta = Checksums.addDeltas(
+            Checksums.addDeltas(Checksums.delta32(frame.srcIp, newOuterSrc), Checksums.delta32(frame.dstIp, newOuterDst)),
+            Checksums.delta16((ttl << 8) | PROTO_ICMP, ((ttl - 1) << 8) | PROTO_ICMP));
+        ip.ttl(ttl - 1);
+        ip.sourceAddress(newOuterSrc);
+        ip.destinationAddress(newOuterDst);
+        ip.checksum(Checksums.applyToChecksum(ip.checksum(), outerDelta));
+        // the ICMP checksum covers the whole quote: recompute it (errors are rare and at most 576 bytes)
+        icmp.wrap(buf, frame.l4Offset);
+        icmp.checksum(0);
+        icmp.checksum(Checksums.icmpChecksum(buf, frame.l4Offset, frame.l4Length));
+        counters.increment(Counter.ICMP_ERRORS_TRANSLATED);
+        return forward(out, view.egressInterface, view.nextHopIp);
+    }
+
+    /** A non-first fragment: no ports; it follows the flow its first fragment went to. */
+    private int fragment(MutableDirectBuffer buf, RuleSet rs, long nowNs, Verdict out) {
+        final long found = fragments.find(frame.srcIp, frame.dstIp, frame.ipProto, frame.ipId, nowNs);
+        if (found < 0 || !table.view(FlowTable.handle((int) found >>> 1, (int) (found >>> 32)), (int) found & 1, view)) {
+            return rs.localInterfaceOf(frame.dstIp) >= 0 ? local(out) : drop(out, DropReason.FRAGMENT_NO_FLOW.id);
+        }
+        final GatewayInterface egress = rs.iface(view.egressInterface);
+        if (egress == null) {
+            return drop(out, DropReason.NO_ROUTE.id);
+        }
+        if (frame.ttl <= 1) {
+            return drop(out, DropReason.TTL_EXCEEDED.id); // time exceeded is only sent for fragment zero
+        }
+        if (frame.ipTotalLength > egress.mtu()) {
+            return drop(out, DropReason.TOO_BIG.id);
+        }
+        rewriteIpHeader(buf);
+        counters.increment(Counter.FRAGMENTS_FORWARDED);
+        return forward(out, view.egressInterface, view.nextHopIp);
+    }
+
+    /** Drops the frame and, rate limit permitting, writes an ICMP error back to its sender. */
+    private int emitError(MutableDirectBuffer buf, RuleSet rs, int ingress, int type, int code, int mtu,
+                          DropReason reason, long nowNs, Verdict out) {
+        if (rs.isBroadcastOrMulticast(frame.dstIp) || RuleSet.isMartianSource(frame.srcIp)) {
+            return drop(out, reason.id);
+        }
+        if (!icmpErrors.allow(nowNs)) {
+            counters.increment(Counter.ICMP_RATE_LIMITED);
+            return drop(out, reason.id);
+        }
+        out.emitLength = icmpErrors.write(buf, frame, type, code, mtu, rs.iface(ingress).ip(), emitBuffer);
+        out.egressInterface = ingress;
+        out.dropReason = reason.id;
+        out.action = Verdict.EMIT;
+        counters.drop(reason.id);
+        counters.increment(Counter.ICMP_ERRORS_SENT);
+        return Verdict.EMIT;
+    }
+
+    // ================================================================ verdicts
+
+    private int forward(Verdict out, int egress, int nextHop) {
+        counters.increment(Counter.FORWARDED);
+        counters.add(Counter.FORWARDED_BYTES, frame.ipTotalLength);
+        out.action = Verdict.FORWARD;
+        out.egressInterface = egress;
+        out.nextHopIp = nextHop;
+        return Verdict.FORWARD;
+    }
+
+    private int drop(Verdict out, int reason) {
+        counters.drop(reason);
+        out.action = Verdict.DROP;
+        out.dropReason = reason;
+        return Verdict.DROP;
+    }
+
+    private int local(Verdict out) {
+        counters.increment(Counter.PASSED_TO_KERNEL);
+        out.action = Verdict.LOCAL;
+        return Verdict.LOCAL;
+    }
+}

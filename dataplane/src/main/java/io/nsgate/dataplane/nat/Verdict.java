@@ -1,0 +1,57 @@
+// What the translator decided about one frame: forward it, drop it, leave it to the kernel, or emit an ICMP error.
+package io.nsgate.dataplane.nat;
+
+import io.nsgate.dataplane.stats.DropReason;
+
+/** One instance per worker, overwritten for every frame. The action is also returned by {@code process}. */
+public final class Verdict {
+    /** The frame was rewritten in place; send it out of {@link #egressInterface} to {@link #nextHopIp}'s MAC. */
+    public static final int FORWARD = 1;
+    /** Not forwarded; {@link #dropReason} says why (counted). */
+    public static final int DROP = 2;
+    /** Not the data plane's: the kernel receives its own copy (the host's traffic, IPv6, DHCP...). */
+    public static final int LOCAL = 3;
+    /** An ARP frame: for the forwarding path's neighbour cache. */
+    public static final int ARP = 4;
+    /**
+     * The frame is dropped ({@link #dropReason}) and an ICMP error was written, Ethernet header included, to the
+     * translator's emit buffer: send {@link #emitLength} bytes out of {@link #egressInterface}.
+     */
+    public static final int EMIT = 5;
+
+    public int action;
+    public int dropReason;
+    public int egressInterface;
+    public int nextHopIp;
+    public int emitLength;
+
+    public static String actionName(int action) {
+        switch (action) {
+            case FORWARD:
+                return "FORWARD";
+            case DROP:
+                return "DROP";
+            case LOCAL:
+                return "LOCAL";
+            case ARP:
+                return "ARP";
+            case EMIT:
+                return "EMIT";
+            default:
+                return "?" + action;
+        }
+    }
+
+    @Override
+    public String toString() {
+        String s = actionName(action);
+        if (action == DROP || action == EMIT) {
+            DropReason r = DropReason.ofId(dropReason);
+            s += " " + (r != null ? r.name() : dropReason);
+        }
+        if (action == FORWARD || action == EMIT) {
+            s += " on #" + egressInterface;
+        }
+        return s;
+    }
+}

@@ -1,0 +1,108 @@
+// Rule sets are validated whole: conflicts and dangling names are refused with the offending value named.
+package io.nsgate.dataplane.nat;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.nsgate.dataplane.packet.Ipv4Address;
+
+class RuleSetTest {
+    private static RuleSet.Builder lab() {
+        return SeedLabRules.builder();
+    }
+
+    private static String refusal(RuleSet.Builder b) {
+        return assertThrows(IllegalArgumentException.class, b::build).getMessage();
+    }
+
+    @Test
+    void routesByLongestPrefixAndDerivesConnectedRoutes() {
+        RuleSet rs = lab().route(Ipv4Prefix.ANY, "lan0", Ipv4Address.parse("192.168.1.1"))
+            .route(Ipv4Prefix.parse("10.0.0.0/8"), "v-net-0", Ipv4Address.parse("192.168.15.254")).build();
+        long toLan = rs.route(Ipv4Address.parse("192.168.1.3"));
+        assertEquals(0, RuleSet.routeInterface(toLan));
+        assertEquals(Ipv4Address.parse("192.168.1.3"), RuleSet.routeNextHop(toLan), "connected: the host itself");
+        long toNet = rs.route(Ipv4Address.parse("8.8.8.8"));
+        assertEquals(Ipv4Address.parse("192.168.1.1"), RuleSet.routeNextHop(toNet), "default route via the LAN router");
+        assertEquals(1, RuleSet.routeInterface(rs.route(Ipv4Address.parse("10.1.2.3"))));
+        assertEquals(-1, lab().build().route(Ipv4Address.parse("8.8.8.8")), "no default route, no route");
+    }
+
+    @Test
+    void refusesDanglingInterfaceNames() {
+        assertTrue(refusal(lab().masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("10.0.0.0/8"), "eth9")))
+            .contains("no interface \"eth9\""));
+        assertTrue(refusal(lab().route(Ipv4Prefix.ANY, "wan", 1)).contains("no interface \"wan\""));
+    }
+
+    @Test
+    void refusesAGatewayOffTheInterfacesSubnet() {
+        assertTrue(refusal(lab().route(Ipv4Prefix.ANY, "lan0", Ipv4Address.parse("10.0.0.1")))
+            .contains("10.0.0.1 is not on lan0's subnet"));
+    }
+
+    @Test
+    void refusesOverlappingForwardsAndForwardsInsideTheNatRange() {
+        ForwardRule again = new ForwardRule(6, 0, new PortRange(79, 81),
+            List.of(new ForwardRule.Backend(SeedLabRules.RED, PortRange.single(80))));
+        assertTrue(refusal(lab().forward(again)).contains("overlaps forward tcp:80=192.168.15.2:80"));
+        ForwardRule inRange = new ForwardRule(17, 0, PortRange.single(62000),
+            List.of(new ForwardRule.Backend(SeedLabRules.RED, PortRange.single(53))));
+        assertTrue(refusal(lab().forward(inRange)).contains("overlap the NAT port range 61000-65535"));
+        ForwardRule udp80 = new ForwardRule(17, 0, PortRange.single(80),
+            List.of(new ForwardRule.Backend(SeedLabRules.RED, PortRange.single(80))));
+        assertDoesNotThrow(() -> lab().forward(udp80).build(), "tcp:80 and udp:80 are different ports");
+    }
+
+    @Test
+    void refusesAForwardToAnAddressTheGatewayDoesNotHave() {
+        ForwardRule elsewhere = new ForwardRule(6, Ipv4Address.parse("192.168.1.50"), PortRange.single(8080),
+            List.of(new ForwardRule.Backend(SeedLabRules.RED, PortRange.single(80))));
+        assertTrue(refusal(lab().forward(elsewhere)).contains("192.168.1.50 is not an address of the gateway"));
+    }
+
+    @Test
+    void refusesBackendRangesOfTheWrongSize() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ForwardRule(6, 0,
+            new PortRange(8000, 8010), List.of(new ForwardRule.Backend(1, new PortRange(9000, 9004)))));
+        assertTrue(e.getMessage().contains("as large as the external range (11 ports)"), e.getMessage());
+    }
+
+    @Test
+    void refusesDuplicateInterfaces() {
+        assertTrue(refusal(lab().iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("10.0.0.1/24"), 1500))
+            .contains("\"lan0\" listed twice"));
+        assertTrue(refusal(lab().iface("lan1", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500))
+            .contains("already on \"lan0\""));
+    }
+
+    @Test
+    void parsesPrefixesAndRangesWithClearErrors() {
+        assertEquals("192.168.15.0/24", Ipv4Prefix.parse("192.168.15.0/24").toString());
+        assertTrue(Ipv4Prefix.parse("192.168.15.0/24").contains(Ipv4Address.parse("192.168.15.200")));
+        assertFalse(Ipv4Prefix.parse("192.168.15.0/24").contains(Ipv4Address.parse("192.168.16.1")));
+        assertTrue(Ipv4Prefix.ANY.contains(Ipv4Address.parse("1.2.3.4")));
+        assertThrows(IllegalArgumentException.class, () -> Ipv4Prefix.parse("192.168.15.0/33"));
+        assertThrows(IllegalArgumentException.class, () -> Ipv4Prefix.parse("192.168.15.300/24"));
+        assertEquals(new PortRange(8000, 8010), PortRange.parse("8000-8010"));
+        assertEquals(PortRange.single(80), PortRange.parse("80"));
+        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("90-80"));
+        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("http"));
+        assertThrows(IllegalArgumentException.class, () -> PortRange.parse("0"));
+    }
+
+    @Test
+    void aDerivedRuleSetKeepsEverythingElse() {
+        RuleSet rs = lab().route(Ipv4Prefix.ANY, "lan0", Ipv4Address.parse("192.168.1.1")).build();
+        RuleSet.Builder b = rs.toBuilder();
+        assertTrue(b.removeForward(rs.forwards().get(0)));
+        RuleSet derived = b.build();
+        assertTrue(derived.forwards().isEmpty());
+        assertEquals(rs.masquerade(), derived.masquerade());
+        assertEquals(rs.staticRoutes(), derived.staticRoutes());
+        assertEquals(rs.interfaces(), derived.interfaces());
+    }
+}

@@ -1,0 +1,120 @@
+// The seed lab's rules as a RuleSet, plus a harness that runs frames through a Translator and checks them.
+package io.nsgate.dataplane.nat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTimeouts;
+import io.nsgate.dataplane.packet.Checksums;
+import io.nsgate.dataplane.packet.FrameParser;
+import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.dataplane.packet.ParsedFrame;
+import io.nsgate.dataplane.stats.WorkerCounters;
+
+/**
+ * Interfaces as in the seed lab: #0 lan0 (LAN, 192.168.1.2/24), #1 v-net-0 (inside, 192.168.15.5/24);
+ * masquerade 192.168.15.0/24 out of lan0; forward tcp:80 to blue (192.168.15.2:80).
+ */
+final class SeedLabRules {
+    static final int LAN_IF = 0;
+    static final int INSIDE_IF = 1;
+    static final int GW_LAN = Ipv4Address.parse("192.168.1.2");
+    static final int GW_INSIDE = Ipv4Address.parse("192.168.15.5");
+    static final int LAN = Ipv4Address.parse("192.168.1.3");
+    static final int RED = Ipv4Address.parse("192.168.15.1");
+    static final int BLUE = Ipv4Address.parse("192.168.15.2");
+
+    private SeedLabRules() {
+    }
+
+    static RuleSet.Builder builder() {
+        return RuleSet.builder()
+            .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
+            .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
+            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"))
+            .forward(new ForwardRule(6, 0, PortRange.single(80),
+                List.of(new ForwardRule.Backend(BLUE, PortRange.single(80)))));
+    }
+
+    static RuleSet rules() {
+        return builder().build();
+    }
+
+    /** One worker's translator over its own table, with helpers to push frames through it. */
+    static final class Harness implements AutoCloseable {
+        final FlowTable table;
+        final FragmentTable fragments = new FragmentTable(1024);
+        final WorkerCounters counters = new WorkerCounters();
+        final Translator translator;
+        final Verdict verdict = new Verdict();
+        final FrameParser parser = new FrameParser();
+        final ParsedFrame parsed = new ParsedFrame();
+        long now = 1_000_000_000_000L;
+
+        Harness(RuleSet rules) {
+            this(rules, new FlowTable(4096, FlowTimeouts.DEFAULTS, 0, 5));
+        }
+
+        Harness(RuleSet rules, FlowTable table) {
+            this.table = table;
+            this.translator = new Translator(table, fragments, counters, rules, 99);
+        }
+
+        /** Runs {@code frame} (rewritten in place) through the translator. */
+        int process(byte[] frame, int ingress) {
+            return process(frame, ingress, 0, 0, 0);
+        }
+
+        int process(byte[] frame, int ingress, int vnetFlags, int gsoType, int gsoSize) {
+            return translator.process(new UnsafeBuffer(frame), 0, frame.length, ingress, vnetFlags, gsoType, gsoSize,
+                now, verdict);
+        }
+
+        /** Parses {@code frame} (after translation) so tests can read its fields. */
+        ParsedFrame parse(byte[] frame) {
+            assertEquals(0, parser.parse(new UnsafeBuffer(frame), 0, frame.length, parsed), "translated frame parses");
+            return parsed;
+        }
+
+        /** Recomputes every checksum of an IPv4 frame in full and checks the stored ones. */
+        void assertChecksumsValid(byte[] frame) {
+            ParsedFrame p = parse(frame);
+            UnsafeBuffer b = new UnsafeBuffer(frame);
+            assertTrue(Checksums.verifyIpv4Header(b, p.l3Offset, p.ipHeaderLength), "IPv4 header checksum");
+            int l4Sum;
+            switch (p.ipProto) {
+                case 6:
+                case 17:
+                    if (p.ipProto == 17 && b.getShort(p.l4Offset + 6) == 0) {
+                        return; // UDP without checksum
+                    }
+                    l4Sum = Checksums.fold(Checksums.sum(b, p.l4Offset, p.l4Length,
+                        Checksums.pseudoHeaderSum(p.srcIp, p.dstIp, p.ipProto, p.l4Length)));
+                    assertEquals(0xFFFF, l4Sum, "TCP/UDP checksum verifies");
+                    break;
+                case 1:
+                    l4Sum = Checksums.fold(Checksums.sum(b, p.l4Offset, p.l4Length, 0));
+                    assertEquals(0xFFFF, l4Sum, "ICMP checksum verifies");
+                    if (p.icmpError) {
+                        assertTrue(Checksums.verifyIpv4Header(b, p.innerL3Offset, p.innerIpHeaderLength),
+                            "quoted IPv4 header checksum");
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        @Override
+        public void close() {
+            table.close();
+            fragments.close();
+            counters.close();
+        }
+    }
+}
