@@ -93,13 +93,19 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /**
-     * Creates a veth pair: {@code name} here with {@code settings}, {@code peerName} in the namespace of
-     * {@code peerNetnsFd} with {@code peerSettings} (up and MTU are applied at creation; master too for this end).
-     * The peer's alias, if any, is not set here: it lives in the other namespace, so set it through that
-     * namespace's client.
+     * Creates a veth pair: {@code name} here with {@code settings} (all of them: up, MTU, master, alias), and
+     * {@code peerName} in the namespace of {@code peerNetnsFd} (-1: this one) with {@code peerSettings}, of which
+     * only the MTU can be applied at creation: the kernel opens the peer before the pair is joined, so bringing it
+     * up fails with ENOTCONN, and its alias lives in the other namespace. Set those through the peer namespace's
+     * client afterwards.
      */
     public void createVeth(String name, LinkChange settings, String peerName, int peerNetnsFd,
                            LinkChange peerSettings) {
+        if (peerSettings.up() != null || peerSettings.alias() != null || peerSettings.master() != null
+            || peerSettings.name != null || peerSettings.netnsFd != null) {
+            throw new IllegalArgumentException("only the MTU of a veth peer can be set at creation, not "
+                + peerSettings);
+        }
         w.reset().begin(Rtnl.RTM_NEWLINK, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL);
         settings.writeIfinfomsg(w, 0);
         w.attrString(Rtnl.IFLA_IFNAME, name);
@@ -108,7 +114,7 @@ public final class RtNetlink implements AutoCloseable {
         w.attrString(Rtnl.IFLA_INFO_KIND, "veth");
         int data = w.beginNest(Rtnl.IFLA_INFO_DATA);
         int peer = w.beginNest(Rtnl.VETH_INFO_PEER);
-        peerSettings.writeIfinfomsg(w, 0);
+        w.ifinfomsg(Linux.AF_UNSPEC, 0, 0, 0, 0);
         w.attrString(Rtnl.IFLA_IFNAME, peerName);
         if (peerSettings.mtu() != null) {
             w.attrU32(Rtnl.IFLA_MTU, peerSettings.mtu());
