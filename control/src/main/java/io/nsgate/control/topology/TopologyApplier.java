@@ -568,7 +568,14 @@ public final class TopologyApplier {
                 + (dev != null ? " dev " + dev : "");
             steps.add(new Step(new Change(Change.Op.REMOVE, "route", ns.name + "/" + text), () -> {
                 RtNetlink rt = rt(ns);
-                rt.deleteRoute(extra);
+                try {
+                    rt.deleteRoute(extra);
+                } catch (NetlinkException e) {
+                    if (e.errno() != Errno.ESRCH) {
+                        throw e;
+                    }
+                    return null; // already gone with its link or its gateway's subnet, earlier in this apply
+                }
                 return () -> rt.addRoute(extra.destination(), extra.gateway(), extra.outputIndex(), extra.protocol(),
                     false);
             }));
