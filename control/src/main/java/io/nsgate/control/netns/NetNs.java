@@ -23,16 +23,18 @@ import io.nsgate.dataplane.sys.Syscalls;
  * onto {@code /run/netns/NAME}, which keeps the namespace alive with no process in it, and which
  * {@code ip netns list/exec} and {@code ip -n NAME} find. Like iproute2's netns.c, {@link #create} first makes
  * {@code /run/netns} a shared mount point (bind-mounting it onto itself once if needed) so that unmounts
- * propagate to other mount namespaces, creates the empty file exclusively, and then, on a dedicated new thread,
- * calls unshare(CLONE_NEWNET) and bind-mounts {@code /proc/thread-self/ns/net} (the thread's, not the process's,
- * namespace) onto the file. That thread then stays in the new namespace and serves this handle.
+ * propagate to other mount namespaces, creates the empty file exclusively, and then, on a dedicated thread, calls
+ * unshare(CLONE_NEWNET) and bind-mounts {@code /proc/thread-self/ns/net} (the thread's namespace, not the
+ * process's) onto the file, and returns that thread to its home namespace.
  *
- * <p>A handle ({@link #open}, {@link #create}) owns: a descriptor of the namespace (for IFLA_NET_NS_FD and
- * setns), one dedicated thread inside it ({@link #call}, {@link #execute}, {@link #startProcess}), and a lazily
- * opened rtnetlink client ({@link #rtnetlink}) whose socket was created on that thread and therefore manages
- * this namespace from whichever thread uses it. Pooled threads never call setns.
+ * <p>A handle ({@link #open}, {@link #create}) owns a descriptor of the namespace (for IFLA_NET_NS_FD and
+ * setns) and a lazily opened rtnetlink client ({@link #rtnetlink}). Code that must run inside ({@link #call},
+ * {@link #execute}, {@link #startProcess}, sysctls, opening sockets) runs on nsgate's one namespace thread, which
+ * enters the namespace for the task and comes back (see {@code NamespaceHopper}); a socket keeps the namespace it
+ * was created in, so the rtnetlink client then manages this namespace from whichever thread uses it. Long-running
+ * code gets its own dedicated thread inside the namespace ({@link #startThread}). Pooled threads never call setns.
  *
- * <p>{@link #delete} is {@code ip netns del}: lazily unmount and unlink; the kernel frees the namespace (and
+ * <p>{@link #delete} is {@code ip netns del}: lazily unmount, then unlink; the kernel frees the namespace (and
  * destroys its virtual interfaces) once the last process and descriptor holding it are gone.
  */
 public final class NetNs implements AutoCloseable {
@@ -48,14 +50,12 @@ public final class NetNs implements AutoCloseable {
 
     private final String name;
     private final int fd;
-    private final NamespaceThread thread;
     private RtNetlink rtnetlink;
-    private boolean closed;
+    private volatile boolean closed;
 
-    private NetNs(String name, int fd, NamespaceThread thread) {
+    private NetNs(String name, int fd) {
         this.name = name;
         this.fd = fd;
-        this.thread = thread;
     }
 
     // ------------------------------------------------------------------------------------------------ probe
@@ -165,13 +165,12 @@ public final class NetNs implements AutoCloseable {
             throw new NetNsException("cannot create " + file + ": " + e.getMessage(), e);
         }
         Syscalls.closeQuietly(created);
-        NamespaceThread thread;
         try {
-            thread = new NamespaceThread("netns-" + name, () -> {
-                Syscalls.unshare(Linux.CLONE_NEWNET, "new network namespace " + name);
+            NamespaceHopper.get().callInNewNamespace("new network namespace " + name, () -> {
                 Syscalls.mount("/proc/thread-self/ns/net", file, "none", Linux.MS_BIND, null);
+                return null;
             });
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             Syscalls.tryUmount2(file, Linux.MNT_DETACH);
             deleteFile(path);
             throw new NetNsException("cannot create network namespace " + name + ": " + e.getMessage(), e);
@@ -180,15 +179,14 @@ public final class NetNs implements AutoCloseable {
         try {
             fd = Syscalls.open(file, Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
         } catch (SyscallException e) {
-            thread.close();
             delete(name);
             throw new NetNsException("cannot open new network namespace " + name + ": " + e.getMessage(), e);
         }
-        return new NetNs(name, fd, thread);
+        return new NetNs(name, fd);
     }
 
     /**
-     * Opens an existing named namespace and starts its dedicated thread (setns into it).
+     * Opens an existing named namespace (a descriptor of it; nothing runs inside until asked).
      *
      * @throws NetNsException when it does not exist or cannot be entered
      */
@@ -203,15 +201,7 @@ public final class NetNs implements AutoCloseable {
             }
             throw new NetNsException("cannot open network namespace " + name + ": " + e.getMessage(), e);
         }
-        try {
-            NamespaceThread thread = new NamespaceThread("netns-" + name,
-                () -> Syscalls.setns(fd, Linux.CLONE_NEWNET, file));
-            return new NetNs(name, fd, thread);
-        } catch (RuntimeException e) {
-            Syscalls.closeQuietly(fd);
-            throw new NetNsException("cannot enter network namespace " + name + ": " + e.getMessage()
-                + " (is " + file + " a network namespace mount?)", e);
-        }
+        return new NetNs(name, fd);
     }
 
     /**
@@ -232,7 +222,7 @@ public final class NetNs implements AutoCloseable {
         return deleteFile(path);
     }
 
-    /** Runs {@code task} inside the named namespace on a dedicated thread and returns its result. */
+    /** Runs {@code task} inside the named namespace (on the namespace thread) and returns its result. */
     public static <T> T run(String name, Callable<T> task) throws Exception {
         try (NetNs ns = open(name)) {
             return ns.call(task);
@@ -294,17 +284,21 @@ public final class NetNs implements AutoCloseable {
         return fd;
     }
 
-    /** Runs {@code task} on this namespace's dedicated thread and returns its result. */
+    /**
+     * Runs {@code task} inside this namespace and returns its result. It runs on nsgate's namespace thread, which
+     * enters the namespace just for the task: keep it short (open a socket, read a file, start a process); use
+     * {@link #startThread} for anything long-running.
+     */
     public <T> T call(Callable<T> task) throws Exception {
         checkOpen();
-        return thread.call(task);
+        return NamespaceHopper.get().call(fd, "network namespace " + name, task);
     }
 
-    /** Runs {@code task} on this namespace's dedicated thread; unchecked exceptions pass through as they are. */
+    /** {@link #call} for a Runnable; unchecked exceptions pass through as they are. */
     public void execute(Runnable task) {
         checkOpen();
         try {
-            thread.call(() -> {
+            call(() -> {
                 task.run();
                 return null;
             });
@@ -347,7 +341,7 @@ public final class NetNs implements AutoCloseable {
         checkOpen();
         if (rtnetlink == null) {
             try {
-                rtnetlink = thread.call(() -> RtNetlink.open(name));
+                rtnetlink = call(() -> RtNetlink.open(name));
             } catch (RuntimeException e) {
                 throw e;
             } catch (Exception e) {
@@ -412,7 +406,7 @@ public final class NetNs implements AutoCloseable {
         }
     }
 
-    /** Stops the thread and closes the socket and descriptor; the namespace itself stays (see {@link #delete}). */
+    /** Closes the socket and the descriptor; the namespace itself stays (see {@link #delete}). */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -422,7 +416,6 @@ public final class NetNs implements AutoCloseable {
         if (rtnetlink != null) {
             rtnetlink.close();
         }
-        thread.close();
         Syscalls.closeQuietly(fd);
     }
 
