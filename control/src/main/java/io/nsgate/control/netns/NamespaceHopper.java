@@ -99,6 +99,38 @@ final class NamespaceHopper {
     }
 
     /**
+     * Runs one task in each of several namespaces in a single trip (setns A, task, setns B, task, ..., home):
+     * half the setns calls and one thread handoff instead of one per namespace. Stops at the first failure.
+     */
+    <T> java.util.List<T> callEach(int[] nsFds, String[] labels, java.util.function.IntFunction<Callable<T>> tasks)
+        throws Exception {
+        if (Thread.currentThread() == thread) {
+            throw new IllegalStateException("callEach from inside a namespace task");
+        }
+        CompletableFuture<java.util.List<T>> result = new CompletableFuture<>();
+        this.tasks.add(() -> {
+            java.util.List<T> out = new java.util.ArrayList<>(nsFds.length);
+            try {
+                try {
+                    for (int i = 0; i < nsFds.length; i++) {
+                        Syscalls.setns(nsFds[i], Linux.CLONE_NEWNET, labels[i]);
+                        hereFd = nsFds[i];
+                        out.add(tasks.apply(i).call());
+                    }
+                } finally {
+                    if (hereFd != homeFd) {
+                        goHome(labels.length == 0 ? "a tour" : labels[labels.length - 1]);
+                    }
+                }
+                result.complete(out);
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return await(result);
+    }
+
+    /**
      * Runs {@code task} in a brand-new network namespace (unshare) and returns home afterwards; the task sees the
      * new namespace as the thread's own ({@code /proc/thread-self/ns/net}), so it can bind-mount it.
      */

@@ -151,15 +151,22 @@ public final class TopologyApplier {
     // ------------------------------------------------------------------------------------------------ observe
 
     private void observeAll() {
+        List<DesiredState.Ns> existing = new ArrayList<>();
         for (DesiredState.Ns ns : d.namespaces.values()) {
             Observed o = new Observed();
             observed.put(ns.name, o);
             o.exists = NetNs.exists(ns.fullName);
-            if (!o.exists) {
-                continue;
+            if (o.exists) {
+                existing.add(ns);
             }
-            NetNs h = NetNs.open(ns.fullName);
-            handles.put(ns.name, h);
+        }
+        List<NetNs> opened = NetNs.openAll(existing.stream().map(ns -> ns.fullName).toList());
+        for (int i = 0; i < existing.size(); i++) {
+            handles.put(existing.get(i).name, opened.get(i));
+        }
+        for (DesiredState.Ns ns : existing) {
+            Observed o = observed.get(ns.name);
+            NetNs h = handles.get(ns.name);
             RtNetlink rt = h.rtnetlink();
             for (Link l : rt.links()) {
                 if (l.isLoopback() && "lo".equals(l.name())) {

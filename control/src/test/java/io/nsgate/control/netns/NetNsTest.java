@@ -69,7 +69,7 @@ class NetNsTest {
     }
 
     @Test
-    void codeRunsInsideTheNamespaceOnADedicatedThread() throws Exception {
+    void codeRunsInsideTheNamespaceAndTheCallerNeverMoves() throws Exception {
         String name = prefix + "b";
         NetNs.create(name).close();
         try {
@@ -83,6 +83,52 @@ class NetNsTest {
         } finally {
             NetNs.delete(name);
         }
+    }
+
+    @Test
+    void tasksRunInTheNamespaceTheyAskForEvenWhenNested() throws Exception {
+        String a = prefix + "na";
+        String b = prefix + "nb";
+        try (NetNs na = NetNs.create(a); NetNs nb = NetNs.create(b)) {
+            String inoA = "net:[" + Files.getAttribute(NetNs.path(a), "unix:ino") + "]";
+            String inoB = "net:[" + Files.getAttribute(NetNs.path(b), "unix:ino") + "]";
+            assertEquals(inoA, na.call(NetNsTest::here));
+            assertEquals(inoB, nb.call(NetNsTest::here));
+            String[] seen = na.call(() -> new String[] {here(), nb.call(NetNsTest::here), here()});
+            assertEquals(List.of(inoA, inoB, inoA), List.of(seen));
+            assertEquals(inoA, na.call(NetNsTest::here));
+            // a failing task does not leave the namespace thread behind
+            assertThrows(IllegalStateException.class, () -> nb.call(() -> {
+                throw new IllegalStateException("boom");
+            }));
+            assertEquals(inoA, na.call(NetNsTest::here));
+        } finally {
+            NetNs.delete(a);
+            NetNs.delete(b);
+        }
+    }
+
+    @Test
+    void openAllVisitsEveryNamespaceInOneTrip() {
+        List<String> names = List.of(prefix + "o1", prefix + "o2", prefix + "o3");
+        names.forEach(n -> NetNs.create(n).close());
+        try {
+            List<NetNs> handles = NetNs.openAll(names);
+            try {
+                for (NetNs h : handles) {
+                    assertEquals(List.of("lo"), h.rtnetlink().links().stream().map(l -> l.name()).toList());
+                }
+            } finally {
+                handles.forEach(NetNs::close);
+            }
+            assertThrows(NetNsException.class, () -> NetNs.openAll(List.of(prefix + "o1", prefix + "nope")));
+        } finally {
+            names.forEach(NetNs::delete);
+        }
+    }
+
+    private static String here() throws java.io.IOException {
+        return Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
     }
 
     @Test
