@@ -35,6 +35,7 @@ public final class NetlinkSocket implements AutoCloseable {
     private final String label;
     private ByteBuffer rx;
     private int seq;
+    private long datagrams;
     private boolean closed;
 
     private NetlinkSocket(int fd, String label, int receiveBuffer) {
@@ -77,6 +78,11 @@ public final class NetlinkSocket implements AutoCloseable {
     /** What this socket manages, e.g. the namespace name. */
     public String label() {
         return label;
+    }
+
+    /** How many datagrams this socket has received (a dump of many links spans several). */
+    public long datagramsReceived() {
+        return datagrams;
     }
 
     /** The current receive buffer size (grows when a datagram would not fit). */
@@ -264,6 +270,7 @@ public final class NetlinkSocket implements AutoCloseable {
                 continue;
             }
             rx.clear();
+            datagrams++;
             return Syscalls.recvmsg(fd, rx, null, 0, "reply to " + Rtnl.typeName(type) + " " + subject + " in " + label);
         }
     }
