@@ -40,6 +40,7 @@ class NetNsTest {
     void createdNamespaceIsListedByIpAndHasOnlyLoopback() {
         String name = prefix + "a";
         try (NetNs ns = NetNs.create(name)) {
+            assertEquals(name, ns.name());
             assertTrue(Ip.run("netns", "list").lines().anyMatch(l -> l.split(" ")[0].equals(name)));
             assertTrue(NetNs.list().contains(name));
             JsonNode links = Ip.json("-n", name, "link");

@@ -46,7 +46,7 @@ public final class Syscalls {
                 throw new UnsupportedOperationException("nsgate needs Linux, this is "
                     + Platform.getNativePlatform().getOS());
             }
-            if (Platform.getNativePlatform().addressSize() != 64) {
+            if (!Platform.getNativePlatform().is64Bit()) {
                 throw new UnsupportedOperationException("nsgate needs a 64-bit platform");
             }
             lib = LibraryLoader.create(LibC.class).load(Platform.getNativePlatform().getStandardCLibraryName());
