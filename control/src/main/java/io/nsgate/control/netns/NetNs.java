@@ -214,7 +214,8 @@ public final class NetNs implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             handles.forEach(NetNs::close);
-            throw new NetNsException("cannot enter network namespaces: " + e.getMessage(), e);
+            throw new NetNsException("cannot enter network namespaces: " + e.getMessage()
+                + " (EINVAL means the /run/netns entry is not a namespace mount: a leftover? ip netns del NAME)", e);
         }
     }
 
