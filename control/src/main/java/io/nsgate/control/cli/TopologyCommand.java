@@ -1,0 +1,142 @@
+// `nsgate topology apply|show|destroy [FILE] [--prefix P]`: the declarative topology commands.
+package io.nsgate.control.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import io.nsgate.control.topology.Change;
+import io.nsgate.control.topology.Topology;
+import io.nsgate.control.topology.TopologyApplier;
+import io.nsgate.control.topology.TopologyApplyException;
+import io.nsgate.control.topology.TopologyException;
+import io.nsgate.control.topology.TopologyReport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Exit codes: 0 done, 1 failed (rolled back, or refused for conflicts: nothing changed), 2 bad input. */
+@Command(
+    name = "topology",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Namespaces, bridges, veth pairs, addresses, routes and sysctls from a YAML file, over rtnetlink.",
+        "Without FILE, the embedded seed lab (edge, red, blue, lan) is used.",
+        "Exit codes: 0 done, 1 failed and rolled back (or refused: nothing changed), 2 bad input."
+    },
+    subcommands = {
+        TopologyCommand.Apply.class, TopologyCommand.Show.class, TopologyCommand.Destroy.class,
+        TopologyCommand.Print.class
+    })
+public final class TopologyCommand implements Runnable {
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int BAD_INPUT = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Options shared by apply, show and destroy. */
+    abstract static class TopologyAction implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
+            description = "Topology file (YAML); default: the embedded seed lab.")
+        Path file;
+
+        @Option(names = "--prefix", paramLabel = "P", defaultValue = "",
+            description = "Prefix for every namespace name, so that several copies can live side by side.")
+        String prefix;
+
+        abstract TopologyReport act(Topology topology);
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            String source = file == null ? "seed lab (embedded)" : file.toString();
+            try {
+                Topology topology = file == null ? Topology.seedLab() : Topology.load(file);
+                TopologyReport report = act(topology);
+                out.println(report.render());
+                out.flush();
+                return OK;
+            } catch (TopologyException e) {
+                err.println("nsgate: " + source + " rejected, nothing changed:");
+                e.problems().forEach(p -> err.println("  " + p));
+                err.flush();
+                return BAD_INPUT;
+            } catch (TopologyApplyException e) {
+                if (!e.conflicts().isEmpty()) {
+                    err.println("nsgate: nothing changed: things nsgate did not create are in the way:");
+                    e.conflicts().forEach(c -> err.println("  " + c));
+                } else {
+                    err.println("nsgate: " + e.getMessage().lines().findFirst().orElse(""));
+                    for (Change c : e.done()) {
+                        err.println("  " + (e.rolledBack().contains(c) ? "undone: " : "kept:   ") + c);
+                    }
+                    e.rollbackFailures().forEach(f -> err.println("  could not undo: " + f));
+                    if (e.done().isEmpty()) {
+                        err.println("  nothing had been changed yet");
+                    }
+                }
+                err.flush();
+                return FAILED;
+            } catch (RuntimeException e) {
+                err.println("nsgate: " + e.getMessage());
+                err.flush();
+                return FAILED;
+            }
+        }
+    }
+
+    @Command(name = "apply", mixinStandardHelpOptions = true,
+        description = {"Make the machine match FILE: creates what is missing, repairs drift, removes what nsgate",
+            "created and the file no longer declares; prints one line per change, or \"no changes\"."})
+    static final class Apply extends TopologyAction {
+        @Override
+        TopologyReport act(Topology topology) {
+            return TopologyApplier.apply(topology, prefix);
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+        description = "Print what apply would change, without changing anything.")
+    static final class Show extends TopologyAction {
+        @Override
+        TopologyReport act(Topology topology) {
+            return TopologyApplier.plan(topology, prefix);
+        }
+    }
+
+    @Command(name = "destroy", mixinStandardHelpOptions = true,
+        description = {"Remove what FILE describes and nsgate created (marked with the alias nsgate:NAME);",
+            "same-named things created by someone else are left alone, with a message."})
+    static final class Destroy extends TopologyAction {
+        @Override
+        TopologyReport act(Topology topology) {
+            return TopologyApplier.destroy(topology, prefix);
+        }
+    }
+
+    @Command(name = "print-seed-lab", mixinStandardHelpOptions = true,
+        description = "Print the embedded seed lab topology (a starting point for your own file).")
+    static final class Print implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            spec.commandLine().getOut().print(Topology.seedLabYaml());
+            spec.commandLine().getOut().flush();
+            return OK;
+        }
+    }
+}

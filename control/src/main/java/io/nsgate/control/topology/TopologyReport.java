@@ -1,0 +1,43 @@
+// What an apply, show or destroy did (or, for show, would do): change lines and notes about things left alone.
+package io.nsgate.control.topology;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * {@link #changes()} are the + ~ - lines, in the order they were (or would be) carried out; {@link #notes()} the
+ * ! lines (things that exist but are not nsgate's and were left alone). {@link #render()} prints them one per
+ * line, or {@code no changes} when there is nothing to do.
+ */
+public record TopologyReport(String topology, String prefix, List<Change> changes, List<Change> notes) {
+
+    public TopologyReport {
+        changes = List.copyOf(changes);
+        notes = List.copyOf(notes);
+    }
+
+    /** Whether anything was (or would be) changed. */
+    public boolean changed() {
+        return !changes.isEmpty();
+    }
+
+    /** The lines, notes last; "no changes" when there are no changes. */
+    public String render() {
+        String body = changes.isEmpty() ? "no changes"
+            : changes.stream().map(Change::toString).collect(Collectors.joining("\n"));
+        if (!notes.isEmpty()) {
+            body += "\n" + notes.stream().map(Change::toString).collect(Collectors.joining("\n"));
+        }
+        return body;
+    }
+
+    /** The change lines as strings (handy in tests). */
+    public List<String> lines() {
+        return changes.stream().map(Change::toString).toList();
+    }
+
+    @Override
+    public String toString() {
+        return render();
+    }
+}

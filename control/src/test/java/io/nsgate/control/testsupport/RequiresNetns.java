@@ -1,0 +1,20 @@
+// Marks a test class that needs root and network namespaces: it fails (not skips) with the cause when they are missing.
+package io.nsgate.control.testsupport;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Backed by {@code NetNs.isAvailable()/unavailabilityCause()} and the presence of the {@code ip} oracle. CI runs as
+ * root, so a missing capability is a failure naming the cause; {@code -Dnsgate.allowSkip=true} turns it into an
+ * aborted (skipped) test for developers without root.
+ */
+@Target(ElementType.TYPE)
+@Retention(RetentionPolicy.RUNTIME)
+@ExtendWith(NetnsAvailability.class)
+public @interface RequiresNetns {
+}

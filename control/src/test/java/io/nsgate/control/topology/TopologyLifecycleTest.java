@@ -1,0 +1,261 @@
+// Idempotency, drift repair, show, destroy, ownership and rollback of topology applies, on real namespaces.
+package io.nsgate.control.topology;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.nsgate.control.netns.NetNs;
+import io.nsgate.control.testsupport.Ip;
+import io.nsgate.control.testsupport.RequiresNetns;
+import io.nsgate.control.testsupport.TestPrefix;
+
+@RequiresNetns
+class TopologyLifecycleTest {
+    /** Other test runs on this machine (other worktrees) use prefixes like these; their namespaces come and go. */
+    private static final Pattern OTHER_RUNS = Pattern.compile("ng[a-z]{1,4}[0-9a-f]{4}-.*");
+
+    private final Topology lab = Topology.seedLab();
+    private String p;
+
+    @BeforeEach
+    void prefix() {
+        p = TestPrefix.fresh();
+    }
+
+    @AfterEach
+    void sweep() {
+        TestPrefix.sweep(p);
+    }
+
+    @Test
+    void secondApplyChangesNothingAndSaysSo() {
+        assertTrue(TopologyApplier.apply(lab, p).changed());
+        TopologyReport again = TopologyApplier.apply(lab, p);
+        assertFalse(again.changed());
+        assertEquals("no changes", again.render());
+        assertEquals("no changes", TopologyApplier.plan(lab, p).render());
+    }
+
+    @Test
+    void deletedVethComesBack() {
+        TopologyApplier.apply(lab, p);
+        Ip.run("-n", p + "red", "link", "del", "eth0"); // takes edge/veth-red-br with it
+        assertEquals(List.of(
+            "+ link red/eth0 (veth, peer edge/veth-red-br)",
+            "+ addr red/eth0 192.168.15.1/24",
+            "+ route red/default via 192.168.15.5"), TopologyApplier.plan(lab, p).lines());
+        assertFalse(Ip.run("-n", p + "red", "link").contains("eth0"), "show changed nothing");
+        assertEquals(List.of(
+            "+ link red/eth0 (veth, peer edge/veth-red-br)",
+            "+ addr red/eth0 192.168.15.1/24",
+            "+ route red/default via 192.168.15.5"), TopologyApplier.apply(lab, p).lines());
+        assertEquals("v-net-0", Ip.json("-n", p + "edge", "link", "show", "veth-red-br").get(0).get("master").asText());
+        ping(p + "red", "192.168.15.2");
+        assertEquals("no changes", TopologyApplier.apply(lab, p).render());
+    }
+
+    @Test
+    void driftIsRepaired() {
+        TopologyApplier.apply(lab, p);
+        Ip.run("-n", p + "lan", "addr", "del", "192.168.1.3/24", "dev", "lan0");
+        Ip.run("-n", p + "lan", "addr", "add", "10.0.0.1/24", "dev", "lan0");
+        Ip.run("-n", p + "blue", "link", "set", "eth0", "down");
+        Ip.run("-n", p + "edge", "link", "set", "veth-red-br", "nomaster");
+        Ip.run("-n", p + "edge", "link", "set", "v-net-0", "mtu", "1400");
+        Ip.run("-n", p + "lan", "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
+        Ip.run("-n", p + "red", "route", "replace", "default", "via", "192.168.15.9");
+        Ip.run("-n", p + "edge", "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
+        Ip.exec(List.of("ip", "netns", "exec", p + "edge", "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+
+        TopologyReport r = TopologyApplier.apply(lab, p);
+        assertEquals(List.of(
+            "~ sysctl edge/net.ipv4.ip_forward=0 (was 1)",
+            "~ link edge/veth-red-br master v-net-0 (was none)",
+            "~ link blue/eth0 up (was down)",
+            "- addr edge/v-net-0 192.168.15.77/24",
+            "~ addr lan/lan0 192.168.1.3/24 (was 10.0.0.1/24)",
+            "~ route red/default via 192.168.15.5 (was via 192.168.15.9 dev eth0)",
+            "+ route blue/default via 192.168.15.5",
+            "- route lan/192.168.15.0/24 via 10.0.0.2 dev lan0"), r.lines());
+        // the bridge's MTU is not declared in the seed lab, so 1400 is left as it is (nothing to converge to)
+        assertEquals("no changes", TopologyApplier.apply(lab, p).render());
+        ping(p + "red", "192.168.15.2");
+        ping(p + "blue", "192.168.15.5");
+        assertEquals("0", NetNsSysctl.read(p + "edge", "net.ipv4.ip_forward"));
+    }
+
+    @Test
+    void destroyLeavesNamespacesAndLinksExactlyAsBefore() {
+        Set<String> netnsBefore = netnsList();
+        String linksBefore = rootLinks();
+        TopologyApplier.apply(lab, p);
+        assertEquals(4, NetNs.list().stream().filter(n -> n.startsWith(p)).count());
+
+        TopologyReport r = TopologyApplier.destroy(lab, p);
+        assertEquals(List.of(
+            "- link edge/v-net-0 (bridge)",
+            "- link edge/veth-red-br (veth, peer red/eth0)",
+            "- link edge/veth-blue-br (veth, peer blue/eth0)",
+            "- link edge/lan0 (veth, peer lan/lan0)",
+            "- netns edge (" + p + "edge)",
+            "- netns red (" + p + "red)",
+            "- netns blue (" + p + "blue)",
+            "- netns lan (" + p + "lan)"), r.lines());
+        assertEquals(netnsBefore, netnsList());
+        assertEquals(linksBefore, rootLinks());
+        assertEquals("no changes", TopologyApplier.destroy(lab, p).render());
+    }
+
+    @Test
+    void foreignSameNamedInterfaceIsLeftAloneWithAMessage() {
+        TopologyApplier.apply(lab, p);
+        Ip.run("-n", p + "lan", "link", "del", "lan0");
+        Ip.run("-n", p + "lan", "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
+
+        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p));
+        assertEquals(List.of("! link lan/lan0 exists but was not created by nsgate (alias none): remove or rename it, "
+            + "or change the file"), refused.conflicts().stream().map(Change::toString).toList());
+        assertTrue(refused.getMessage().startsWith("nothing changed: 1 conflict"), refused.getMessage());
+        assertTrue(Ip.tryRun("-n", p + "edge", "link", "show", "lan0").exitCode() != 0, "nothing was created");
+
+        TopologyReport r = TopologyApplier.destroy(lab, p);
+        assertTrue(r.notes().stream().map(Change::toString).toList().containsAll(List.of(
+            "! link lan/lan0 was not created by nsgate (alias none), left alone",
+            "! netns lan (" + p + "lan) kept: it holds interfaces nsgate did not create (lan0)")), r.render());
+        assertTrue(NetNs.exists(p + "lan"));
+        assertEquals("bridge", Ip.json("-d", "-n", p + "lan", "link", "show", "lan0").get(0).get("linkinfo")
+            .get("info_kind").asText());
+        assertFalse(NetNs.exists(p + "edge"));
+        assertFalse(NetNs.exists(p + "red"));
+    }
+
+    @Test
+    void foreignSameNamedNamespaceIsLeftAloneWithAMessage() {
+        Ip.run("netns", "add", p + "blue");
+        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p));
+        assertEquals(List.of("! netns blue (" + p + "blue) exists but was not created by nsgate for seed-lab "
+            + "(lo alias none): delete it, or use another --prefix"),
+            refused.conflicts().stream().map(Change::toString).toList());
+        assertEquals(List.of(p + "blue"), NetNs.list().stream().filter(n -> n.startsWith(p)).toList(),
+            "nothing was created");
+        TopologyReport r = TopologyApplier.destroy(lab, p);
+        assertEquals("no changes\n! netns blue (" + p + "blue) was not created by nsgate for seed-lab (lo alias none), "
+            + "left alone", r.render());
+        assertTrue(NetNs.exists(p + "blue"));
+    }
+
+    @Test
+    void kernelErrorMidwayRollsBackWhatThisApplyCreated() {
+        Topology bad = Topology.parse(Topology.seedLabYaml().replace("  - name: lan\n",
+            "  - name: lan\n    sysctls:\n      net.ipv4.no_such_knob: \"1\"\n"), "bad.yaml");
+        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(bad, p));
+        assertEquals("+ sysctl lan/net.ipv4.no_such_knob=1", e.failedAt().toString());
+        assertTrue(e.getMessage().contains("sysctl net.ipv4.no_such_knob does not exist in " + p + "lan"), e.getMessage());
+        assertTrue(e.getMessage().contains("rolled back 5 of 5 changes"), e.getMessage());
+        assertTrue(e.rollbackFailures().isEmpty(), e.rollbackFailures().toString());
+        assertEquals(List.of(), NetNs.list().stream().filter(n -> n.startsWith(p)).toList());
+    }
+
+    @Test
+    void eexistFromAnInterfaceThatIsNotOursRollsBack() {
+        Set<String> before = netnsList();
+        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p,
+            change -> {
+                if (change.toString().equals("+ link edge/lan0 (veth, peer lan/lan0)")) {
+                    // someone else grabs the name between plan and execution
+                    Ip.run("-n", p + "lan", "link", "add", "lan0", "type", "bridge");
+                }
+            }));
+        assertEquals("+ link edge/lan0 (veth, peer lan/lan0)", e.failedAt().toString());
+        assertTrue(e.getCause() instanceof io.nsgate.control.netlink.NetlinkException, String.valueOf(e.getCause()));
+        assertTrue(e.getMessage().contains("RTM_NEWLINK(veth lan0 <-> lan0 in " + p + "edge): EEXIST"), e.getMessage());
+        assertTrue(e.getMessage().contains("rolled back 8 of 8 changes"), e.getMessage());
+        assertEquals(List.of("+ link blue/eth0 (veth, peer edge/veth-blue-br)", "+ link red/eth0 (veth, peer "
+            + "edge/veth-red-br)", "+ link edge/v-net-0 (bridge)", "+ netns lan (" + p + "lan)", "+ netns blue ("
+            + p + "blue)", "+ netns red (" + p + "red)", "+ sysctl edge/net.ipv4.ip_forward=0", "+ netns edge ("
+            + p + "edge)"), e.rolledBack().stream().map(Change::toString).toList());
+        assertEquals(before, netnsList());
+    }
+
+    @Test
+    void showPrintsTheDifferenceWithoutChanging() {
+        TopologyReport plan = TopologyApplier.plan(lab, p);
+        assertEquals(16, plan.changes().size());
+        assertEquals("+ netns edge (" + p + "edge)", plan.lines().get(0));
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+    }
+
+    @Test
+    void linksRemovedFromTheFileAreRemovedOnApply() {
+        TopologyApplier.apply(lab, p);
+        Topology smaller = Topology.parse(Topology.seedLabYaml()
+            .replace("  - a: {namespace: blue, name: eth0, addresses: [192.168.15.2/24]}\n"
+                + "    b: {namespace: edge, name: veth-blue-br, master: v-net-0}\n", "")
+            .replace("  - {namespace: blue, to: default, via: 192.168.15.5}\n", ""), "smaller.yaml");
+        assertEquals(List.of(
+            "- link edge/veth-blue-br (veth, no longer in the file)",
+            "- link blue/eth0 (veth, no longer in the file)",
+            "- route blue/default via 192.168.15.5 dev eth0"), TopologyApplier.plan(smaller, p).lines());
+        TopologyApplier.apply(smaller, p);
+        assertEquals(List.of("lo"), Ip.json("-n", p + "blue", "link").findValuesAsText("ifname"));
+        assertEquals("no changes", TopologyApplier.apply(smaller, p).render());
+    }
+
+    @Test
+    void badInputChangesNothing() {
+        Topology bad = Topology.parse(Topology.seedLabYaml().replace("via: 192.168.15.5}\n  - {namespace: blue",
+            "via: 10.1.1.1}\n  - {namespace: blue"), "bad.yaml");
+        TopologyException e = assertThrows(TopologyException.class, () -> TopologyApplier.apply(bad, p));
+        assertEquals(List.of("routes[0].via \"10.1.1.1\": not on any subnet declared in namespace red (192.168.15.0/24)"),
+            e.problems());
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+    }
+
+    private static Set<String> netnsList() {
+        Set<String> s = new TreeSet<>();
+        for (String line : Ip.run("netns", "list").split("\n")) {
+            String name = line.split(" ")[0];
+            if (!name.isEmpty() && !OTHER_RUNS.matcher(name).matches()) {
+                s.add(name);
+            }
+        }
+        return s;
+    }
+
+    /** The links of the test process's own namespace, read only (never changed by these tests). */
+    private static String rootLinks() {
+        StringBuilder b = new StringBuilder();
+        for (JsonNode l : Ip.json("link")) {
+            b.append(l.get("ifindex").asInt()).append(':').append(l.get("ifname").asText()).append(':')
+                .append(l.get("flags")).append('\n');
+        }
+        return b.toString();
+    }
+
+    private static void ping(String ns, String address) {
+        Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "2", address));
+        assertEquals(0, r.exitCode(), ns + " -> " + address + ": " + r.stdout() + r.stderr());
+    }
+
+    /** Reads a sysctl through `ip netns exec` (independent of NetNs). */
+    static final class NetNsSysctl {
+        static String read(String ns, String key) {
+            Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", ns, "sysctl", "-n", key));
+            assertEquals(0, r.exitCode(), r.stderr());
+            return r.stdout().trim();
+        }
+    }
+}

@@ -1,0 +1,341 @@
+// The only door from nsgate to the kernel's system calls: thin jnr-ffi wrappers that turn -1/errno into exceptions.
+package io.nsgate.dataplane.sys;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.agrona.BufferUtil;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.Runtime;
+
+/**
+ * Theory of operation: libc is bound once through jnr-ffi ({@link LibC}); each wrapper calls it, and on -1
+ * reads errno (jnr-ffi saves it per thread right after the call) and throws a {@link SyscallException} naming
+ * the call, the caller-supplied subject (interface, namespace, path) and the errno name. Calls that can
+ * legitimately find nothing to do (non-blocking I/O) return {@link #WOULD_BLOCK} for EAGAIN instead of throwing.
+ *
+ * <p>Buffers are direct {@link ByteBuffer}s; a call reads or writes from the buffer's position to its limit and
+ * never moves the position (callers own their cursor). Namespace calls ({@link #unshare}, {@link #setns}) act on
+ * the calling thread only: use them on dedicated threads, never on pooled ones.
+ *
+ * <p>Before anything else, {@link #isAvailable()} says whether libc could be bound and
+ * {@link #unavailabilityCause()} why not.
+ */
+public final class Syscalls {
+    /** Returned by non-blocking I/O calls when the kernel said EAGAIN: nothing to read or no room to write. */
+    public static final int WOULD_BLOCK = -1;
+
+    private static final LibC LIBC;
+    private static final Runtime RUNTIME;
+    private static final Throwable LOAD_FAILURE;
+
+    /** struct msghdr (56 bytes on LP64) followed by one struct iovec (16 bytes), per thread. */
+    private static final int MSGHDR_SIZE = 56;
+    private static final int IOVEC_OFFSET = MSGHDR_SIZE;
+    private static final ThreadLocal<ByteBuffer> MSG_SCRATCH = ThreadLocal.withInitial(
+        () -> ByteBuffer.allocateDirect(MSGHDR_SIZE + 16 + 16).order(ByteOrder.nativeOrder()));
+
+    static {
+        LibC lib = null;
+        Runtime runtime = null;
+        Throwable failure = null;
+        try {
+            if (Platform.getNativePlatform().getOS() != Platform.OS.LINUX) {
+                throw new UnsupportedOperationException("nsgate needs Linux, this is "
+                    + Platform.getNativePlatform().getOS());
+            }
+            if (!Platform.getNativePlatform().is64Bit()) {
+                throw new UnsupportedOperationException("nsgate needs a 64-bit platform");
+            }
+            lib = LibraryLoader.create(LibC.class).load(Platform.getNativePlatform().getStandardCLibraryName());
+            runtime = Runtime.getRuntime(lib);
+            lib.gettid(); // resolve a symbol now rather than on first real use
+        } catch (Throwable t) {
+            failure = t;
+            lib = null;
+        }
+        LIBC = lib;
+        RUNTIME = runtime;
+        LOAD_FAILURE = failure;
+    }
+
+    private Syscalls() {
+    }
+
+    /** Whether libc is bound and the wrappers can be called. */
+    public static boolean isAvailable() {
+        return LIBC != null;
+    }
+
+    /** Why {@link #isAvailable()} is false, or null. */
+    public static String unavailabilityCause() {
+        return LOAD_FAILURE == null ? null : "cannot bind libc through jnr-ffi: " + LOAD_FAILURE;
+    }
+
+    private static LibC libc() {
+        if (LIBC == null) {
+            throw new IllegalStateException(unavailabilityCause(), LOAD_FAILURE);
+        }
+        return LIBC;
+    }
+
+    /** errno of the last failed call on this thread. */
+    public static int lastErrno() {
+        return RUNTIME.getLastError();
+    }
+
+    private static SyscallException failure(String syscall, String subject) {
+        return new SyscallException(syscall, subject, lastErrno());
+    }
+
+    static String strerror(int errno) {
+        return LIBC == null ? null : LIBC.strerror(errno);
+    }
+
+    // ---------------------------------------------------------------- identity
+
+    public static int geteuid() {
+        return libc().geteuid();
+    }
+
+    public static int gettid() {
+        return libc().gettid();
+    }
+
+    // ---------------------------------------------------------------- files and descriptors
+
+    /** open(2); returns the descriptor. */
+    public static int open(String path, int flags, int mode) {
+        int fd = libc().open(path, flags, mode);
+        if (fd < 0) {
+            throw failure("open", path);
+        }
+        return fd;
+    }
+
+    /** close(2); errors (other than EINTR, which Linux reports after closing) are thrown. */
+    public static void close(int fd, String subject) {
+        if (libc().close(fd) < 0) {
+            int errno = lastErrno();
+            if (errno != Errno.EINTR) {
+                throw new SyscallException("close", subject, errno);
+            }
+        }
+    }
+
+    /** close(2) that never throws, for cleanup paths that already report another failure. */
+    public static void closeQuietly(int fd) {
+        if (fd >= 0 && LIBC != null) {
+            LIBC.close(fd);
+        }
+    }
+
+    /** ioctl(2) with an integer or pointer argument; returns the call's non-negative result. */
+    public static int ioctl(int fd, long request, long arg, String subject) {
+        int r = libc().ioctl(fd, request, arg);
+        if (r < 0) {
+            throw failure("ioctl", subject);
+        }
+        return r;
+    }
+
+    /**
+     * poll(2) over {@code nfds} struct pollfd records (8 bytes each) at {@code fdsAddress}; returns the number of
+     * ready descriptors, 0 on timeout and also 0 when interrupted (EINTR), so callers simply poll again.
+     */
+    public static int poll(long fdsAddress, int nfds, int timeoutMs, String subject) {
+        int r = libc().poll(fdsAddress, nfds, timeoutMs);
+        if (r < 0) {
+            if (lastErrno() == Errno.EINTR) {
+                return 0;
+            }
+            throw failure("poll", subject);
+        }
+        return r;
+    }
+
+    /** mmap(2); returns the mapping's address. */
+    public static long mmap(long length, int prot, int flags, int fd, long offset, String subject) {
+        long address = libc().mmap(0L, length, prot, flags, fd, offset);
+        if (address == Linux.MAP_FAILED) {
+            throw failure("mmap", subject);
+        }
+        return address;
+    }
+
+    public static void munmap(long address, long length, String subject) {
+        if (libc().munmap(address, length) < 0) {
+            throw failure("munmap", subject);
+        }
+    }
+
+    // ---------------------------------------------------------------- sockets
+
+    /** socket(2); returns the descriptor. */
+    public static int socket(int domain, int type, int protocol, String subject) {
+        int fd = libc().socket(domain, type, protocol);
+        if (fd < 0) {
+            throw failure("socket", subject);
+        }
+        return fd;
+    }
+
+    /** bind(2) to the sockaddr between {@code sockaddr}'s position and limit. */
+    public static void bind(int fd, ByteBuffer sockaddr, String subject) {
+        if (libc().bind(fd, address(sockaddr), sockaddr.remaining()) < 0) {
+            throw failure("bind", subject);
+        }
+    }
+
+    /** getsockname(2) into {@code sockaddr} (from its position, at most its remaining bytes); returns the length. */
+    public static int getsockname(int fd, ByteBuffer sockaddr, String subject) {
+        ByteBuffer len = MSG_SCRATCH.get();
+        len.putInt(MSGHDR_SIZE + 16, sockaddr.remaining());
+        if (libc().getsockname(fd, address(sockaddr), BufferUtil.address(len) + MSGHDR_SIZE + 16) < 0) {
+            throw failure("getsockname", subject);
+        }
+        return len.getInt(MSGHDR_SIZE + 16);
+    }
+
+    /** setsockopt(2) with an int value. */
+    public static void setsockopt(int fd, int level, int option, int value, String subject) {
+        ByteBuffer scratch = MSG_SCRATCH.get();
+        scratch.putInt(MSGHDR_SIZE + 16, value);
+        if (libc().setsockopt(fd, level, option, BufferUtil.address(scratch) + MSGHDR_SIZE + 16, 4) < 0) {
+            throw failure("setsockopt", subject);
+        }
+    }
+
+    /** setsockopt(2) with the option value between {@code value}'s position and limit. */
+    public static void setsockopt(int fd, int level, int option, ByteBuffer value, String subject) {
+        if (libc().setsockopt(fd, level, option, address(value), value.remaining()) < 0) {
+            throw failure("setsockopt", subject);
+        }
+    }
+
+    /** getsockopt(2) for an int option. */
+    public static int getsockoptInt(int fd, int level, int option, String subject) {
+        ByteBuffer scratch = MSG_SCRATCH.get();
+        long base = BufferUtil.address(scratch);
+        scratch.putInt(MSGHDR_SIZE + 16, 0);
+        scratch.putInt(MSGHDR_SIZE + 20, 4);
+        if (libc().getsockopt(fd, level, option, base + MSGHDR_SIZE + 16, base + MSGHDR_SIZE + 20) < 0) {
+            throw failure("getsockopt", subject);
+        }
+        return scratch.getInt(MSGHDR_SIZE + 16);
+    }
+
+    /**
+     * sendto(2) of the bytes between {@code data}'s position and limit, to {@code sockaddr} (null: connected
+     * peer). Returns the bytes sent, or {@link #WOULD_BLOCK}.
+     */
+    public static int sendto(int fd, ByteBuffer data, int flags, ByteBuffer sockaddr, String subject) {
+        long n = libc().sendto(fd, address(data), data.remaining(), flags,
+            sockaddr == null ? 0L : address(sockaddr), sockaddr == null ? 0 : sockaddr.remaining());
+        return ioResult(n, "sendto", subject);
+    }
+
+    /**
+     * recvfrom(2) into {@code data} from its position, at most its remaining bytes. Returns the length the
+     * kernel reports (larger than what was copied when MSG_TRUNC is given and the datagram did not fit),
+     * or {@link #WOULD_BLOCK}.
+     */
+    public static int recv(int fd, ByteBuffer data, int flags, String subject) {
+        long n = libc().recvfrom(fd, address(data), data.remaining(), flags, 0L, 0L);
+        return ioResult(n, "recv", subject);
+    }
+
+    /** sendmsg(2) of one buffer (position to limit) to {@code sockaddr} (null: connected peer). */
+    public static int sendmsg(int fd, ByteBuffer data, ByteBuffer sockaddr, int flags, String subject) {
+        long msg = prepareMsghdr(data, sockaddr);
+        return ioResult(libc().sendmsg(fd, msg, flags), "sendmsg", subject);
+    }
+
+    /**
+     * recvmsg(2) into one buffer (from its position, at most its remaining bytes), the sender's address into
+     * {@code sockaddr} when not null. Returns the datagram's length as the kernel reports it (with MSG_TRUNC the
+     * full length even if larger than the buffer), or {@link #WOULD_BLOCK}.
+     */
+    public static int recvmsg(int fd, ByteBuffer data, ByteBuffer sockaddr, int flags, String subject) {
+        long msg = prepareMsghdr(data, sockaddr);
+        return ioResult(libc().recvmsg(fd, msg, flags), "recvmsg", subject);
+    }
+
+    private static long prepareMsghdr(ByteBuffer data, ByteBuffer sockaddr) {
+        ByteBuffer m = MSG_SCRATCH.get();
+        long base = BufferUtil.address(m);
+        m.putLong(0, sockaddr == null ? 0L : address(sockaddr)); // msg_name
+        m.putLong(8, sockaddr == null ? 0L : sockaddr.remaining()); // msg_namelen (+ padding)
+        m.putLong(16, base + IOVEC_OFFSET); // msg_iov
+        m.putLong(24, 1L); // msg_iovlen
+        m.putLong(32, 0L); // msg_control
+        m.putLong(40, 0L); // msg_controllen
+        m.putLong(48, 0L); // msg_flags (+ padding)
+        m.putLong(IOVEC_OFFSET, address(data)); // iov_base
+        m.putLong(IOVEC_OFFSET + 8, data.remaining()); // iov_len
+        return base;
+    }
+
+    private static int ioResult(long n, String syscall, String subject) {
+        if (n < 0) {
+            int errno = lastErrno();
+            if (errno == Errno.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            throw new SyscallException(syscall, subject, errno);
+        }
+        return (int) n;
+    }
+
+    // ---------------------------------------------------------------- namespaces and mounts
+
+    /** unshare(2): moves the calling thread into new namespaces of the given CLONE_* kinds. */
+    public static void unshare(int flags, String subject) {
+        if (libc().unshare(flags) < 0) {
+            throw failure("unshare", subject);
+        }
+    }
+
+    /** setns(2): moves the calling thread into the namespace {@code fd} refers to. */
+    public static void setns(int fd, int nstype, String subject) {
+        if (libc().setns(fd, nstype) < 0) {
+            throw failure("setns", subject);
+        }
+    }
+
+    /** mount(2); {@code subject} defaults to the target. */
+    public static void mount(String source, String target, String fstype, long flags, String data) {
+        if (libc().mount(source, target, fstype, flags, data) < 0) {
+            throw failure("mount", source == null || source.isEmpty() ? target : source + " -> " + target);
+        }
+    }
+
+    /** mount(2) returning errno instead of throwing (0 on success), for callers that branch on the reason. */
+    public static int tryMount(String source, String target, String fstype, long flags, String data) {
+        return libc().mount(source, target, fstype, flags, data) < 0 ? lastErrno() : 0;
+    }
+
+    /** umount2(2). */
+    public static void umount2(String target, int flags) {
+        if (libc().umount2(target, flags) < 0) {
+            throw failure("umount2", target);
+        }
+    }
+
+    /** umount2(2) returning errno instead of throwing (0 on success). */
+    public static int tryUmount2(String target, int flags) {
+        return libc().umount2(target, flags) < 0 ? lastErrno() : 0;
+    }
+
+    // ---------------------------------------------------------------- buffers
+
+    /** The native address of a direct buffer's position. */
+    public static long address(ByteBuffer direct) {
+        if (!direct.isDirect()) {
+            throw new IllegalArgumentException("syscall buffers must be direct ByteBuffers");
+        }
+        return BufferUtil.address(direct) + direct.position();
+    }
+}
