@@ -43,8 +43,9 @@ class FrameParserFuzzTest {
 
     private static List<byte[]> corpus() {
         final List<byte[]> corpus = new ArrayList<>();
-        for (final String fixture : new String[] {"tcp.pcap", "udp.pcap", "icmp-echo.pcap", "icmp-port-unreachable.pcap",
-            "icmp-frag-needed.pcap", "icmp-time-exceeded.pcap", "tcp-checksum-partial.pcap"}) {
+        for (final String fixture : new String[] {"tcp.pcap", "udp.pcap", "icmp-echo.pcap",
+            "icmp-port-unreachable.pcap", "icmp-frag-needed.pcap", "icmp-time-exceeded.pcap",
+            "tcp-checksum-partial.pcap"}) {
             corpus.addAll(PcapReader.readResource("golden/" + fixture));
         }
         final byte[] udp = Frames.udp().payloadLength(30).build();
@@ -130,7 +131,8 @@ class FrameParserFuzzTest {
         return false;
     }
 
-    private static void checkAcceptedFrame(final ParsedFrame f, final int offset, final int length, final int iteration) {
+    private static void checkAcceptedFrame(
+        final ParsedFrame f, final int offset, final int length, final int iteration) {
         final int end = offset + length;
         final String context = "iteration " + iteration;
         assertEquals(offset, f.frameOffset, context);

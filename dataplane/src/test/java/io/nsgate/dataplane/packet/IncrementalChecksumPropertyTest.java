@@ -102,7 +102,8 @@ class IncrementalChecksumPropertyTest {
             ipv4.sourceAddress(newSrc).destinationAddress(newDst).ttl(random.nextInt(256));
             final int addressDelta = Checksums.addDeltas(
                 Checksums.delta32(oldSrc, newSrc), Checksums.delta32(oldDst, newDst));
-            final int ipDelta = Checksums.addDeltas(addressDelta, Checksums.delta16(oldTtlWord, ipv4.ttlProtocolWord()));
+            final int ttlDelta = Checksums.delta16(oldTtlWord, ipv4.ttlProtocolWord());
+            final int ipDelta = Checksums.addDeltas(addressDelta, ttlDelta);
             ipv4.checksum(Checksums.applyToChecksum(ipv4.checksum(), ipDelta));
             assertEquals(Checksums.ipv4HeaderChecksum(buf, f.l3Offset, f.ipHeaderLength), ipv4.checksum(), context);
             assertTrue(ipv4.isChecksumValid(), context);
@@ -112,8 +113,9 @@ class IncrementalChecksumPropertyTest {
             final int newDstPort = random.nextInt(65536);
             if (kind == 0) {
                 tcp.wrap(buf, f.l4Offset);
-                final int delta = Checksums.addDeltas(addressDelta, Checksums.addDeltas(
-                    Checksums.delta16(tcp.sourcePort(), newSrcPort), Checksums.delta16(tcp.destinationPort(), newDstPort)));
+                final int portDelta = Checksums.addDeltas(Checksums.delta16(tcp.sourcePort(), newSrcPort),
+                    Checksums.delta16(tcp.destinationPort(), newDstPort));
+                final int delta = Checksums.addDeltas(addressDelta, portDelta);
                 tcp.sourcePort(newSrcPort).destinationPort(newDstPort);
                 tcp.checksum(Checksums.applyToChecksum(tcp.checksum(), delta));
                 assertEquals(Checksums.l4Checksum(buf, f.l4Offset, f.l4Length, newSrc, newDst, 6), tcp.checksum(),
@@ -122,8 +124,9 @@ class IncrementalChecksumPropertyTest {
                     Frames.pseudoHeaderSum(newSrc, newDst, 6, f.l4Length)), "the segment verifies: " + context);
             } else if (kind == 1) {
                 udp.wrap(buf, f.l4Offset);
-                final int delta = Checksums.addDeltas(addressDelta, Checksums.addDeltas(
-                    Checksums.delta16(udp.sourcePort(), newSrcPort), Checksums.delta16(udp.destinationPort(), newDstPort)));
+                final int portDelta = Checksums.addDeltas(Checksums.delta16(udp.sourcePort(), newSrcPort),
+                    Checksums.delta16(udp.destinationPort(), newDstPort));
+                final int delta = Checksums.addDeltas(addressDelta, portDelta);
                 udp.sourcePort(newSrcPort).destinationPort(newDstPort);
                 udp.checksum(Checksums.applyToUdpChecksum(udp.checksum(), delta));
                 final int expected = udpWithoutChecksum
@@ -208,7 +211,8 @@ class IncrementalChecksumPropertyTest {
             final int innerLength = Frames.ipDatagramOf(offending).length;
             final int innerHeaderLength = (Frames.ipDatagramOf(offending)[0] & 0x0F) * 4;
             if (random.nextBoolean()) {
-                error.quoteBytes(innerHeaderLength + 8 + random.nextInt(Math.max(1, innerLength - innerHeaderLength - 7)));
+                final int optional = Math.max(1, innerLength - innerHeaderLength - 7);
+                error.quoteBytes(innerHeaderLength + 8 + random.nextInt(optional));
             }
             final byte[] frame = error.build();
             final UnsafeBuffer buf = parsed(frame);

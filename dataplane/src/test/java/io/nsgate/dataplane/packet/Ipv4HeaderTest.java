@@ -95,7 +95,8 @@ class Ipv4HeaderTest {
         assertEquals("255.255.255.255", Ipv4Address.format(-1));
         for (final String bad : new String[] {"192.168.15.300", "1.2.3", "1.2.3.4.5", "1.2.3.-4", "a.b.c.d", "1..2.3",
             "1.2.3.+4"}) {
-            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ipv4Address.parse(bad));
+            final IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Ipv4Address.parse(bad));
             assertTrue(e.getMessage().startsWith(bad + " is not an IPv4 address"), e.getMessage());
         }
     }
