@@ -1,6 +1,7 @@
 // Parses every frame captured from real kernel traffic (golden/*.pcap) field by field and verifies its checksums.
 package io.nsgate.dataplane.packet;
 
+import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.testsupport.FencedBuffer;
 import io.nsgate.dataplane.testsupport.PcapReader;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -61,7 +62,7 @@ class GoldenFramesTest {
             final FencedBuffer buffer = new FencedBuffer(array).fence(FRAME_OFFSET, FRAME_OFFSET + frame.length);
             final ParsedFrame info = new ParsedFrame();
             final int reason = parser.parse(buffer, FRAME_OFFSET, frame.length, info);
-            assertEquals(0, reason, fixture + " frame " + i + " dropped: " + io.nsgate.dataplane.stats.DropReason.ofId(reason));
+            assertEquals(0, reason, fixture + " frame " + i + " dropped: " + DropReason.ofId(reason));
             assertEquals(FRAME_OFFSET, info.frameOffset);
             assertEquals(frame.length, info.frameLength);
             result.add(new Parsed(frame, buffer, info));

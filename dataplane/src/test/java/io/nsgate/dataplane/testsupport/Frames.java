@@ -645,7 +645,8 @@ public final class Frames {
                     return;
                 default: // ICMP
                     fieldOffset = l4Offset + 2;
-                    checksum = l4ChecksumValue != null ? l4ChecksumValue : internetChecksum(frame, l4Offset, l4Length, 0);
+                    checksum = l4ChecksumValue != null
+                        ? l4ChecksumValue : internetChecksum(frame, l4Offset, l4Length, 0);
                     break;
             }
             if (fieldOffset + 2 <= frame.length) {
