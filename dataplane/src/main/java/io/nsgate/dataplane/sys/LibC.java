@@ -10,6 +10,11 @@ import jnr.ffi.types.ssize_t;
  * ({@code @intptr_t long}) so that callers holding direct buffers or mmap'ed memory allocate nothing per call.
  * Every method returns what C returns (-1 and errno on failure); {@link Syscalls} turns that into exceptions.
  * Public only because jnr-ffi generates its implementation in another class loader; use {@link Syscalls}.
+ *
+ * <p><b>Six-argument functions go through {@link #syscall}.</b> With jnr-ffi 2.3.4 on this platform the sixth
+ * argument of a six-argument call arrives garbled: glibc's {@code mmap} refused a zero offset as unaligned
+ * (EINVAL, the kernel never saw the call, as strace showed), while the same call through the seven-argument
+ * {@code syscall(2)} works. So mmap, sendto and recvfrom are not bound directly.
  */
 public interface LibC {
     int socket(int domain, int type, int protocol);
@@ -17,11 +22,6 @@ public interface LibC {
     int bind(int fd, @intptr_t long addr, int addrlen);
 
     int getsockname(int fd, @intptr_t long addr, @intptr_t long addrlenPtr);
-
-    @ssize_t long sendto(int fd, @intptr_t long buf, @size_t long len, int flags, @intptr_t long addr, int addrlen);
-
-    @ssize_t long recvfrom(int fd, @intptr_t long buf, @size_t long len, int flags, @intptr_t long addr,
-                           @intptr_t long addrlenPtr);
 
     @ssize_t long sendmsg(int fd, @intptr_t long msghdr, int flags);
 
@@ -47,9 +47,12 @@ public interface LibC {
 
     int poll(@intptr_t long fds, @intptr_t long nfds, int timeoutMs);
 
-    @intptr_t long mmap(@intptr_t long addr, @size_t long length, int prot, int flags, int fd, @intptr_t long offset);
-
     int munmap(@intptr_t long addr, @size_t long length);
+
+    int madvise(@intptr_t long addr, @size_t long length, int advice);
+
+    /** syscall(2) with up to six arguments (unused ones are ignored by the kernel); -1 and errno on failure. */
+    long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 
     int geteuid();
 

@@ -72,4 +72,11 @@ public final class Linux {
     public static final int MAP_LOCKED = 0x2000;
     public static final int MAP_POPULATE = 0x8000;
     public static final long MAP_FAILED = -1L;
+    /** x86_64 system call numbers for the calls made through syscall(2). */
+    public static final long SYS_MMAP = 9;
+    public static final long SYS_SENDTO = 44;
+    public static final long SYS_RECVFROM = 45;
+    public static final long SYS_BPF = 321;
+    /** madvise(2): back this range with transparent huge pages (THP in "madvise" mode needs it). */
+    public static final int MADV_HUGEPAGE = 14;
 }

@@ -158,7 +158,7 @@ public final class Syscalls {
 
     /** mmap(2); returns the mapping's address. */
     public static long mmap(long length, int prot, int flags, int fd, long offset, String subject) {
-        long address = libc().mmap(0L, length, prot, flags, fd, offset);
+        long address = libc().syscall(Linux.SYS_MMAP, 0L, length, prot, flags, fd, offset);
         if (address == Linux.MAP_FAILED) {
             throw failure("mmap", subject);
         }
@@ -169,6 +169,11 @@ public final class Syscalls {
         if (libc().munmap(address, length) < 0) {
             throw failure("munmap", subject);
         }
+    }
+
+    /** madvise(2); returns the errno on failure (0 on success): advice is a hint, callers decide. */
+    public static int madvise(long address, long length, int advice) {
+        return libc().madvise(address, length, advice) < 0 ? lastErrno() : 0;
     }
 
     // ---------------------------------------------------------------- sockets
@@ -232,7 +237,7 @@ public final class Syscalls {
      * peer). Returns the bytes sent, or {@link #WOULD_BLOCK}.
      */
     public static int sendto(int fd, ByteBuffer data, int flags, ByteBuffer sockaddr, String subject) {
-        long n = libc().sendto(fd, address(data), data.remaining(), flags,
+        long n = libc().syscall(Linux.SYS_SENDTO, fd, address(data), data.remaining(), flags,
             sockaddr == null ? 0L : address(sockaddr), sockaddr == null ? 0 : sockaddr.remaining());
         return ioResult(n, "sendto", subject);
     }
@@ -243,7 +248,7 @@ public final class Syscalls {
      * or {@link #WOULD_BLOCK}.
      */
     public static int recv(int fd, ByteBuffer data, int flags, String subject) {
-        long n = libc().recvfrom(fd, address(data), data.remaining(), flags, 0L, 0L);
+        long n = libc().syscall(Linux.SYS_RECVFROM, fd, address(data), data.remaining(), flags, 0L, 0L);
         return ioResult(n, "recv", subject);
     }
 

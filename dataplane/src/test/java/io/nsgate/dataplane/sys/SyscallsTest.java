@@ -78,4 +78,47 @@ class SyscallsTest {
         assertEquals("EBADF", e.errnoName());
         assertTrue(e.getMessage().startsWith("close(fd 1000000): EBADF"), e.getMessage());
     }
+
+    @Test
+    void anonymousMappingIsZeroedWritableAndUnmapped() {
+        // regression: six-argument libc calls through jnr-ffi garble the sixth argument; mmap goes via syscall(2)
+        long length = 4 * 1024 * 1024;
+        long address = Syscalls.mmap(length, Linux.PROT_READ | Linux.PROT_WRITE,
+            Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS, -1, 0, "test mapping");
+        org.agrona.concurrent.UnsafeBuffer b = new org.agrona.concurrent.UnsafeBuffer(address, (int) length);
+        assertEquals(0, b.getLong((int) length - 8));
+        b.putLong(0, 42);
+        assertEquals(42, b.getLong(0));
+        assertEquals(0, Syscalls.madvise(address, length, Linux.MADV_HUGEPAGE), "huge page advice accepted");
+        Syscalls.munmap(address, length, "test mapping");
+    }
+
+    @Test
+    void offHeapMemoryIsZeroedAndAligned() {
+        try (OffHeapMemory m = OffHeapMemory.allocate(3_000_000, "test region")) {
+            assertEquals(0, m.address() % 64);
+            org.agrona.concurrent.UnsafeBuffer b = new org.agrona.concurrent.UnsafeBuffer(m.address(), 3_000_000);
+            assertEquals(0, b.getLong(2_999_992));
+            assertTrue(m.hugePages());
+        }
+    }
+
+    @Test
+    void sendtoAndRecvfromCarryDatagrams() throws Exception {
+        int a = Syscalls.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_NONBLOCK, 0, "pair");
+        try {
+            java.nio.ByteBuffer name = java.nio.ByteBuffer.allocateDirect(110).order(java.nio.ByteOrder.nativeOrder());
+            name.putShort((short) Linux.AF_UNIX).put((byte) 0).put("nsgate-test-".getBytes()).put(
+                Long.toString(System.nanoTime()).getBytes()).flip();
+            Syscalls.bind(a, name, "pair");
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocateDirect(16);
+            out.put("hello".getBytes()).flip();
+            name.rewind();
+            assertEquals(5, Syscalls.sendto(a, out, 0, name, "pair"));
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.allocateDirect(16);
+            assertEquals(5, Syscalls.recv(a, in, 0, "pair"));
+        } finally {
+            Syscalls.closeQuietly(a);
+        }
+    }
 }
