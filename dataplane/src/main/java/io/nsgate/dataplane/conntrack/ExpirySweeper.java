@@ -8,6 +8,9 @@ package io.nsgate.dataplane.conntrack;
  * together are reclaimed over a few seconds of small slices, never in one pause. A flow is therefore reclaimed
  * between its timeout and its timeout plus about one sweep period (longer only if the cap binds).
  *
+ * <p>The same duty cycle compacts the worker's share of the index ({@link FlowTable#compactIndex}) at the same
+ * pace, so that tombstones left by deleted flows become EMPTY slots again and probes stay short under churn.
+ *
  * <p>Not thread-safe: one sweeper per worker, called from that worker's thread.
  */
 public final class ExpirySweeper {
@@ -19,11 +22,15 @@ public final class ExpirySweeper {
     private final FlowTable table;
     private final int from;
     private final int to;
+    private final int fromBucket;
+    private final int toBucket;
     private final long periodNs;
     private final int maxPerCall;
     private int cursor;
+    private int bucketCursor;
     private long lastNs = Long.MIN_VALUE;
     private double credit;
+    private double bucketCredit;
 
     /** Sweeps records {@code [from, to)} of {@code table}. */
     public ExpirySweeper(FlowTable table, int from, int to, long periodNs, int maxPerCall) {
@@ -37,6 +44,10 @@ public final class ExpirySweeper {
         this.periodNs = periodNs;
         this.maxPerCall = maxPerCall;
         this.cursor = from;
+        // the same share of the index as of the records
+        this.fromBucket = (int) ((long) table.bucketCount() * from / table.capacity());
+        this.toBucket = (int) ((long) table.bucketCount() * to / table.capacity());
+        this.bucketCursor = fromBucket;
     }
 
     /** Worker {@code index} of {@code count}'s partition with the default period and cap. */
@@ -59,6 +70,7 @@ public final class ExpirySweeper {
         }
         final long elapsed = Math.max(0, nowNs - lastNs);
         lastNs = nowNs;
+        compact(elapsed);
         credit = Math.min(maxPerCall, credit + (double) (to - from) * elapsed / periodNs);
         int budget = (int) credit;
         if (budget <= 0) {
@@ -73,6 +85,21 @@ public final class ExpirySweeper {
             cursor = end == to ? from : end;
         }
         return expired;
+    }
+
+    private void compact(long elapsedNs) {
+        if (toBucket <= fromBucket) {
+            return;
+        }
+        bucketCredit = Math.min(maxPerCall / 8.0, bucketCredit + (double) (toBucket - fromBucket) * elapsedNs / periodNs);
+        int budget = (int) bucketCredit;
+        bucketCredit -= budget;
+        while (budget > 0) {
+            final int end = Math.min(toBucket, bucketCursor + budget);
+            table.compactIndex(bucketCursor, end);
+            budget -= end - bucketCursor;
+            bucketCursor = end == toBucket ? fromBucket : end;
+        }
     }
 
     /** Records this sweeper is responsible for. */

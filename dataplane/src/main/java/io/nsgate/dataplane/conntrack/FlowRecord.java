@@ -4,7 +4,8 @@ package io.nsgate.dataplane.conntrack;
 import org.agrona.concurrent.AtomicBuffer;
 
 /**
- * Descriptor of a flow record: 96 bytes per connection in one off-heap array, indexed by flow id.
+ * Descriptor of a flow record: 64 bytes per connection, one cache line, in an off-heap array indexed by flow id,
+ * plus 32 bytes of per-packet counters in a parallel array (so a lookup touches exactly one line of the record).
  *
  * <pre>
  *  0                   1                   2                   3
@@ -23,16 +24,14 @@ import org.agrona.concurrent.AtomicBuffer;
  * |  IPv4 checksum delta (orig)   |   L4 checksum delta (orig)    | 36  worked out once at creation
  * |                 next hop IP, original direction               | 40
  * |                   next hop IP, reply direction                | 44
- * |               last seen (ns, 64 bits, opaque stores)          | 48
+ * |               last seen (ns, 64 bits, release stores)         | 48
  * |                                                               |
  * |        link: free-list next / UDP flow's mapping record       | 56
  * |               created (seconds since the table epoch)         | 60
- * +---------------------------------------------------------------+
- * |            packets, original direction (64 bits)              | 64  second cache line:
- * |            bytes, original direction (64 bits)                | 72  per-packet counters
- * |            packets, reply direction (64 bits)                 | 80
- * |            bytes, reply direction (64 bits)                   | 88
- * +---------------------------------------------------------------+  96
+ * +---------------------------------------------------------------+  64
+ *
+ * counters array, 32 bytes per flow id:
+ * |  packets, original | bytes, original | packets, reply | bytes, reply |   (4 x 64 bits)
  * </pre>
  *
  * <p>Keys and rewrite are immutable while the record is live: the original tuple is what the first packet
@@ -63,7 +62,9 @@ public final class FlowRecord {
     private FlowRecord() {
     }
 
-    public static final int SIZE = 96;
+    public static final int SIZE = 64;
+    /** Bytes of counters per flow in the parallel counters array. */
+    public static final int COUNTERS_SIZE = 32;
 
     public static final int STATE_WORD_OFFSET = 0;
     public static final int ORIG_SRC_IP_OFFSET = 8;
@@ -83,10 +84,11 @@ public final class FlowRecord {
     public static final int LAST_SEEN_OFFSET = 48;
     public static final int LINK_OFFSET = 56;
     public static final int CREATED_OFFSET = 60;
-    public static final int ORIG_PACKETS_OFFSET = 64;
-    public static final int ORIG_BYTES_OFFSET = 72;
-    public static final int REPLY_PACKETS_OFFSET = 80;
-    public static final int REPLY_BYTES_OFFSET = 88;
+    // offsets in the counters array, relative to countersOffset(flowId)
+    public static final int ORIG_PACKETS_OFFSET = 0;
+    public static final int ORIG_BYTES_OFFSET = 8;
+    public static final int REPLY_PACKETS_OFFSET = 16;
+    public static final int REPLY_BYTES_OFFSET = 24;
 
     // --- record states (bits 0-7 of the state word) ---
     public static final int FREE = 0;
@@ -168,6 +170,11 @@ public final class FlowRecord {
     /** Offset of a record in the records buffer. */
     public static int offset(int flowId) {
         return flowId * SIZE;
+    }
+
+    /** Offset of a flow's counters in the counters buffer. */
+    public static int countersOffset(int flowId) {
+        return flowId * COUNTERS_SIZE;
     }
 
     /** True when the record's tuple for {@code direction} (0 original, 1 reply) equals the given key. */

@@ -37,7 +37,7 @@ public final class FlowSnapshot {
     public long replyPackets;
     public long replyBytes;
 
-    void read(AtomicBuffer records, int rec, int id, long word, long epochNs) {
+    void read(AtomicBuffer records, int rec, AtomicBuffer counters, int c, int id, long word, long epochNs) {
         flowId = id;
         generation = generation(word);
         final int protoByte = records.getByte(rec + PROTO_OFFSET) & 0xFF;
@@ -62,10 +62,10 @@ public final class FlowSnapshot {
         nextHopReply = records.getInt(rec + NEXT_HOP_REPLY_OFFSET);
         lastSeenNs = records.getLongVolatile(rec + LAST_SEEN_OFFSET);
         createdNs = epochNs + records.getInt(rec + CREATED_OFFSET) * 1_000_000_000L;
-        origPackets = records.getLongVolatile(rec + ORIG_PACKETS_OFFSET);
-        origBytes = records.getLongVolatile(rec + ORIG_BYTES_OFFSET);
-        replyPackets = records.getLongVolatile(rec + REPLY_PACKETS_OFFSET);
-        replyBytes = records.getLongVolatile(rec + REPLY_BYTES_OFFSET);
+        origPackets = counters.getLongVolatile(c + ORIG_PACKETS_OFFSET);
+        origBytes = counters.getLongVolatile(c + ORIG_BYTES_OFFSET);
+        replyPackets = counters.getLongVolatile(c + REPLY_PACKETS_OFFSET);
+        replyBytes = counters.getLongVolatile(c + REPLY_BYTES_OFFSET);
     }
 
     public boolean replied() {

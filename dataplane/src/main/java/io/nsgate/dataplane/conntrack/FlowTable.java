@@ -10,6 +10,7 @@ import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.Checksums;
+import io.nsgate.dataplane.sys.OffHeapMemory;
 
 /**
  * The flow table shared by every worker.
@@ -34,7 +35,8 @@ import io.nsgate.dataplane.packet.Checksums;
  * with state EMPTY, INSERTING, MEMBER or TOMBSTONE. The tag lets a probe skip foreign slots without touching
  * their records; the full key is compared in the record. Slots go EMPTY -> INSERTING -> MEMBER -> TOMBSTONE
  * and a TOMBSTONE may be claimed again; a slot never returns to EMPTY, so a probe may stop after the first
- * bucket that has an EMPTY slot: no key was ever pushed past it.
+ * EMPTY slot: no key was ever pushed past it. Each key visits a bucket's slots from a hash-chosen start, so
+ * most hits take a single probe.
  *
  * <p><b>Unique insertion without locks</b> (after Purcell and Harris, "Non-blocking hashtables with open
  * addressing"): an inserter claims the first free slot of its probe sequence with CAS as INSERTING, then scans
@@ -54,7 +56,8 @@ import io.nsgate.dataplane.packet.Checksums;
  * <b>When full</b>, {@link #insert} evicts an unreplied, unassured flow found in a bounded scan (netfilter's
  * early drop); assured flows are never evicted, so established connections survive a flood of new ones.
  *
- * <p>Memory per connection: 96 bytes of record + 32 bytes of index = 128 bytes (netfilter's nf_conn is ~300).
+ * <p>Memory per connection: a 64-byte record (one cache line), 32 bytes of counters and 32 bytes of index = 128
+ * bytes (netfilter's nf_conn is ~300).
  */
 public final class FlowTable implements AutoCloseable {
     // ---------------------------------------------------------------- index layout
@@ -70,6 +73,11 @@ public final class FlowTable implements AutoCloseable {
     static final int SLOT_INSERTING = 1;
     static final int SLOT_MEMBER = 2;
     static final int SLOT_TOMBSTONE = 3;
+    /**
+     * A tombstone the compactor is about to turn EMPTY: free to claim like any tombstone, but an inserter that
+     * sees it before its own slot treats it as EMPTY (retries), see {@link #compactIndex}.
+     */
+    static final long SLOT_EMPTYING = (0x3FFF_FFFFL << 2) | SLOT_TOMBSTONE;
 
     /** Records scanned for an eviction candidate when the table is full. */
     static final int EVICTION_SCAN = 64;
@@ -104,14 +112,23 @@ public final class FlowTable implements AutoCloseable {
     private static final int MAX_LOOKUP_RETRIES = 16;
     private static final int FREE_LIST_OFFSET = 64; // own cache line in `control`
 
+    static {
+        // fillView reads the record's byte and short fields word-wide, in native (x86: little-endian) order
+        if (java.nio.ByteOrder.nativeOrder() != java.nio.ByteOrder.LITTLE_ENDIAN) {
+            throw new ExceptionInInitializerError("FlowTable's record layout assumes a little-endian host");
+        }
+    }
+
     private final int capacity;
     private final int buckets;
     private final long seed;
     private final long epochNs;
-    private final long recordsAddress;
-    private final long indexAddress;
-    private final long controlAddress;
+    private final OffHeapMemory recordsMemory;
+    private final OffHeapMemory countersMemory;
+    private final OffHeapMemory indexMemory;
+    private final OffHeapMemory controlMemory;
     private final UnsafeBuffer records;
+    private final UnsafeBuffer counters;
     private final UnsafeBuffer index;
     private final UnsafeBuffer control;
     private volatile FlowTimeouts timeouts;
@@ -148,25 +165,21 @@ public final class FlowTable implements AutoCloseable {
         if (indexBytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("flow table capacity " + capacity + ": index too large");
         }
-        this.recordsAddress = UnsafeApi.allocateMemory(recordBytes + 64L);
-        this.indexAddress = UnsafeApi.allocateMemory(indexBytes + 64L);
-        this.controlAddress = UnsafeApi.allocateMemory(256 + 64L);
-        this.records = new UnsafeBuffer(align64(recordsAddress), recordBytes);
-        this.index = new UnsafeBuffer(align64(indexAddress), (int) indexBytes);
-        this.control = new UnsafeBuffer(align64(controlAddress), 256);
-        records.setMemory(0, recordBytes, (byte) 0);
-        index.setMemory(0, (int) indexBytes, (byte) 0);
-        control.setMemory(0, 256, (byte) 0);
+        // zeroed by the kernel, on huge pages when it agrees: random lookups over GBs miss the TLB far less
+        this.recordsMemory = OffHeapMemory.allocate(recordBytes, "flow table records");
+        this.countersMemory = OffHeapMemory.allocate((long) capacity * COUNTERS_SIZE, "flow table counters");
+        this.indexMemory = OffHeapMemory.allocate(indexBytes, "flow table index");
+        this.controlMemory = OffHeapMemory.allocate(256, "flow table control");
+        this.records = new UnsafeBuffer(recordsMemory.address(), recordBytes);
+        this.counters = new UnsafeBuffer(countersMemory.address(), capacity * COUNTERS_SIZE);
+        this.index = new UnsafeBuffer(indexMemory.address(), (int) indexBytes);
+        this.control = new UnsafeBuffer(controlMemory.address(), 256);
 
         // Free list: every record, in address order (links hold id + 1; 0 ends the list).
         for (int id = 0; id < capacity; id++) {
             records.putInt(offset(id) + LINK_OFFSET, id + 1 < capacity ? id + 2 : 0);
         }
         control.putLongVolatile(FREE_LIST_OFFSET, 1L); // stamp 0, top = id 0
-    }
-
-    private static long align64(long address) {
-        return (address + 63) & ~63L;
     }
 
     public int capacity() {
@@ -182,9 +195,14 @@ public final class FlowTable implements AutoCloseable {
         this.timeouts = timeouts;
     }
 
+    /** True when the table's memory is backed by transparent huge pages. */
+    public boolean hugePages() {
+        return recordsMemory.hugePages() && indexMemory.hugePages();
+    }
+
     /** Bytes of off-heap memory per connection (record + index share). */
     public static int bytesPerConnection() {
-        return FlowRecord.SIZE + SLOTS_PER_FLOW * SLOT_BYTES;
+        return FlowRecord.SIZE + FlowRecord.COUNTERS_SIZE + SLOTS_PER_FLOW * SLOT_BYTES;
     }
 
     /** Flows and mappings currently allocated (approximate while writers run). */
@@ -237,8 +255,16 @@ public final class FlowTable implements AutoCloseable {
         return h;
     }
 
+    /**
+     * Home bucket and start slot come from the 32-bit tag a slot stores, so the index can be reasoned about from
+     * its slots alone ({@link #compactIndex}): the bucket from the tag's high bits, the start from its low bits.
+     */
     private int homeBucket(long hash) {
-        return (int) (((hash >>> 32) * buckets) >>> 32);
+        return (int) (((hash & 0xFFFF_FFFFL) * buckets) >>> 32);
+    }
+
+    private int homeBucketOfTag(int tag) {
+        return (int) (((tag & 0xFFFF_FFFFL) * buckets) >>> 32);
     }
 
     private static int slotState(long slot) {
@@ -257,14 +283,25 @@ public final class FlowTable implements AutoCloseable {
         return ((long) tag << 32) | ((long) ref << 2) | state;
     }
 
-    /** Byte offset of the i-th slot of the probe sequence that starts at bucket {@code home}. */
-    private int probeOffset(int home, int i) {
+    /** First slot a key visits in each bucket: spreads keys over a bucket's slots so most hits take one probe. */
+    private static int startSlot(long hash) {
+        return (int) hash & (SLOTS_PER_BUCKET - 1);
+    }
+
+    /**
+     * Byte offset of the i-th slot of a key's probe sequence: buckets home, home+1, ... and in each bucket the
+     * slots from {@code start} round. The sequence is fixed per key, which is all the insertion protocol needs.
+     */
+    private int probeOffset(int home, int start, int i) {
         int bucket = home + i / SLOTS_PER_BUCKET;
         if (bucket >= buckets) {
             bucket -= buckets;
         }
-        return bucket * BUCKET_BYTES + (i % SLOTS_PER_BUCKET) * SLOT_BYTES;
+        return bucket * BUCKET_BYTES + ((start + i) & (SLOTS_PER_BUCKET - 1)) * SLOT_BYTES;
     }
+
+    /** Slots in a probe sequence. */
+    private static final int WINDOW = MAX_PROBE_BUCKETS * SLOTS_PER_BUCKET;
 
     // ================================================================= lookup (fast path)
 
@@ -276,11 +313,56 @@ public final class FlowTable implements AutoCloseable {
      */
     public long lookup(int proto, int srcIp, int dstIp, int srcPort, int dstPort, FlowView view) {
         final int ports = ports(srcPort, dstPort);
-        final long h = hash(proto, srcIp, dstIp, ports);
+        return lookup(hash(proto, srcIp, dstIp, ports), proto, srcIp, dstIp, ports, view);
+    }
+
+    // ---------------------------------------------------------------- batched lookups
+    //
+    // A lone lookup in a table of millions pays two DRAM misses (index bucket, then record) back to back. A
+    // worker holding a block of frames does better in three passes: hashKey + touchBucket for every frame, then
+    // touchRecord for every frame, then lookup(hash, ...) for every frame. The touches are plain loads whose
+    // results the caller folds into a sink; they are independent, so the CPU keeps many of them in flight and
+    // the final lookups hit the cache (VPP's prefetch stages, without a prefetch instruction).
+
+    /** The hash of a key, for {@link #touchBucket}, {@link #touchRecord} and {@link #lookup(long, int, int, int,
+     *  int, int, FlowView)}. */
+    public long hashKey(int proto, int srcIp, int dstIp, int srcPort, int dstPort) {
+        return hash(proto, srcIp, dstIp, ports(srcPort, dstPort));
+    }
+
+    /** Batch pass 1: loads the key's home bucket. Fold the result into a sink so the load is kept. */
+    public long touchBucket(long hash) {
+        return index.getLong(probeOffset(homeBucket(hash), startSlot(hash), 0));
+    }
+
+    /** Batch pass 2: loads the record of the first live slot in the home bucket whose tag matches. */
+    public long touchRecord(long hash) {
+        final int home = homeBucket(hash);
+        final int start = startSlot(hash);
+        final int tag = (int) hash;
+        for (int i = 0; i < SLOTS_PER_BUCKET; i++) {
+            final long slot = index.getLong(probeOffset(home, start, i));
+            if (slotState(slot) == SLOT_MEMBER && slotTag(slot) == tag) {
+                return records.getLong(offset(slotRef(slot) >>> 1) + ORIG_SRC_IP_OFFSET);
+            }
+            if (slotState(slot) == SLOT_EMPTY) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    /** Batch pass 3 (or any lookup whose hash is known): as {@link #lookup(int, int, int, int, int, FlowView)}. */
+    public long lookup(long hash, int proto, int srcIp, int dstIp, int srcPort, int dstPort, FlowView view) {
+        return lookup(hash, proto, srcIp, dstIp, ports(srcPort, dstPort), view);
+    }
+
+    private long lookup(long h, int proto, int srcIp, int dstIp, int ports, FlowView view) {
         final int home = homeBucket(h);
+        final int start = startSlot(h);
         final int tag = (int) h;
         for (int attempt = 0; attempt < MAX_LOOKUP_RETRIES; attempt++) {
-            long result = probe(home, tag, proto, srcIp, dstIp, ports, view);
+            long result = probe(home, start, tag, proto, srcIp, dstIp, ports, view);
             if (result != RETRY) {
                 return result;
             }
@@ -290,70 +372,62 @@ public final class FlowTable implements AutoCloseable {
 
     private static final long RETRY = Long.MIN_VALUE;
 
-    private long probe(int home, int tag, int proto, int srcIp, int dstIp, int ports, FlowView view) {
-        for (int b = 0; b < MAX_PROBE_BUCKETS; b++) {
-            int bucket = home + b;
-            if (bucket >= buckets) {
-                bucket -= buckets;
+    private long probe(int home, int start, int tag, int proto, int srcIp, int dstIp, int ports, FlowView view) {
+        for (int i = 0; i < WINDOW; i++) {
+            final long slot = index.getLongAcquire(probeOffset(home, start, i));
+            final int state = slotState(slot);
+            if (state != SLOT_MEMBER) {
+                if (state == SLOT_EMPTY) {
+                    return NOT_FOUND; // the key would have been placed here or before: slots never turn EMPTY again
+                }
+                continue;
             }
-            final int base = bucket * BUCKET_BYTES;
-            boolean sawEmpty = false;
-            for (int s = 0; s < SLOTS_PER_BUCKET; s++) {
-                final long slot = index.getLongAcquire(base + s * SLOT_BYTES);
-                final int state = slotState(slot);
-                if (state != SLOT_MEMBER) {
-                    sawEmpty |= state == SLOT_EMPTY;
-                    continue;
-                }
-                if (slotTag(slot) != tag) {
-                    continue;
-                }
-                final int ref = slotRef(slot);
-                final int id = ref >>> 1;
-                final int direction = ref & 1;
-                final int rec = offset(id);
-                final long before = records.getLongAcquire(rec + STATE_WORD_OFFSET);
-                final int recordState = recordState(before);
-                if ((recordState != LIVE && recordState != DYING)
-                    || !keyEquals(records, rec, direction, proto, srcIp, dstIp, ports)) {
-                    continue;
-                }
-                if (view != null) {
-                    fillView(rec, id, direction, before, view);
-                }
-                UnsafeApi.loadFence(); // the copies above happen before the generation re-check
-                final long after = records.getLongAcquire(rec + STATE_WORD_OFFSET);
-                if (generation(after) != generation(before)) {
-                    return RETRY; // recycled while we read it
-                }
-                return handle(id, generation(before));
+            if (slotTag(slot) != tag) {
+                continue;
             }
-            if (sawEmpty) {
-                break;
+            final int ref = slotRef(slot);
+            final int id = ref >>> 1;
+            final int direction = ref & 1;
+            final int rec = offset(id);
+            final long before = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+            final int recordState = recordState(before);
+            if ((recordState != LIVE && recordState != DYING)
+                || !keyEquals(records, rec, direction, proto, srcIp, dstIp, ports)) {
+                continue;
             }
+            if (view != null) {
+                fillView(rec, id, direction, before, view);
+            }
+            UnsafeApi.loadFence(); // the copies above happen before the generation re-check
+            final long after = records.getLongAcquire(rec + STATE_WORD_OFFSET);
+            if (generation(after) != generation(before)) {
+                return RETRY; // recycled while we read it
+            }
+            return handle(id, generation(before));
         }
         return NOT_FOUND;
     }
 
     private void fillView(int rec, int id, int direction, long word, FlowView view) {
+        // word-wide reads (native byte order): protocol, egress orig/reply, NAT flags; both checksum deltas
+        final int misc = records.getInt(rec + PROTO_OFFSET);
+        final int deltas = records.getInt(rec + IP_DELTA_OFFSET);
         view.flowId = id;
         view.generation = generation(word);
         view.direction = direction;
-        view.proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
-        view.natFlags = records.getByte(rec + NAT_FLAGS_OFFSET) & 0xFF;
+        view.proto = misc & 0xFF;
+        view.natFlags = misc >>> 24;
         view.protoState = protoState(word);
         view.flags = flags(word);
-        final int ipDelta = records.getShort(rec + IP_DELTA_OFFSET) & 0xFFFF;
-        final int l4Delta = records.getShort(rec + L4_DELTA_OFFSET) & 0xFFFF;
         if (direction == 0) {
             final int replyPorts = records.getInt(rec + REPLY_PORTS_OFFSET);
             view.newSrcIp = records.getInt(rec + REPLY_DST_IP_OFFSET);
             view.newDstIp = records.getInt(rec + REPLY_SRC_IP_OFFSET);
             view.newSrcPort = dstPortOf(replyPorts);
             view.newDstPort = srcPortOf(replyPorts);
-            view.ipDelta = ipDelta;
-            view.l4Delta = l4Delta;
-            view.egressInterface = records.getByte(rec + EGRESS_ORIG_OFFSET) & 0xFF;
+            view.ipDelta = deltas & 0xFFFF;
+            view.l4Delta = deltas >>> 16;
+            view.egressInterface = (misc >>> 8) & 0xFF;
             view.nextHopIp = records.getInt(rec + NEXT_HOP_ORIG_OFFSET);
         } else {
             final int origPorts = records.getInt(rec + ORIG_PORTS_OFFSET);
@@ -361,9 +435,9 @@ public final class FlowTable implements AutoCloseable {
             view.newDstIp = records.getInt(rec + ORIG_SRC_IP_OFFSET);
             view.newSrcPort = dstPortOf(origPorts);
             view.newDstPort = srcPortOf(origPorts);
-            view.ipDelta = Checksums.negateDelta(ipDelta);
-            view.l4Delta = Checksums.negateDelta(l4Delta);
-            view.egressInterface = records.getByte(rec + EGRESS_REPLY_OFFSET) & 0xFF;
+            view.ipDelta = ~deltas & 0xFFFF; // one's-complement negation: the inverse rewrite
+            view.l4Delta = (~deltas >>> 16) & 0xFFFF;
+            view.egressInterface = (misc >>> 16) & 0xFF;
             view.nextHopIp = records.getInt(rec + NEXT_HOP_REPLY_OFFSET);
         }
     }
@@ -406,10 +480,10 @@ public final class FlowTable implements AutoCloseable {
     public int onPacket(FlowView view, int tcpFlags, int bytes, long nowNs) {
         final int rec = offset(view.flowId);
         final int direction = view.direction;
-        final int counters = rec + (direction == 0 ? ORIG_PACKETS_OFFSET : REPLY_PACKETS_OFFSET);
+        final int c = countersOffset(view.flowId) + (direction == 0 ? ORIG_PACKETS_OFFSET : REPLY_PACKETS_OFFSET);
         // release stores: the control socket reads counters and lastSeen while workers write them
-        records.putLongRelease(counters, records.getLong(counters) + 1);
-        records.putLongRelease(counters + 8, records.getLong(counters + 8) + bytes);
+        counters.putLongRelease(c, counters.getLong(c) + 1);
+        counters.putLongRelease(c + 8, counters.getLong(c + 8) + bytes);
         final long last = records.getLong(rec + LAST_SEEN_OFFSET);
         if (nowNs - last > TOUCH_GRANULARITY_NS) {
             records.putLongRelease(rec + LAST_SEEN_OFFSET, nowNs);
@@ -534,10 +608,11 @@ public final class FlowTable implements AutoCloseable {
         records.putLong(rec + LAST_SEEN_OFFSET, nowNs);
         records.putInt(rec + LINK_OFFSET, d.mappingId + 1);
         records.putInt(rec + CREATED_OFFSET, (int) ((nowNs - epochNs) / 1_000_000_000L));
-        records.putLong(rec + ORIG_PACKETS_OFFSET, 0);
-        records.putLong(rec + ORIG_BYTES_OFFSET, 0);
-        records.putLong(rec + REPLY_PACKETS_OFFSET, 0);
-        records.putLong(rec + REPLY_BYTES_OFFSET, 0);
+        final int c = countersOffset(rec / SIZE);
+        counters.putLong(c + ORIG_PACKETS_OFFSET, 0);
+        counters.putLong(c + ORIG_BYTES_OFFSET, 0);
+        counters.putLong(c + REPLY_PACKETS_OFFSET, 0);
+        counters.putLong(c + REPLY_BYTES_OFFSET, 0);
     }
 
     /**
@@ -547,70 +622,70 @@ public final class FlowTable implements AutoCloseable {
      */
     private int insertKey(long hash, int proto, int srcIp, int dstIp, int ports, int id, int direction) {
         final int home = homeBucket(hash);
+        final int start = startSlot(hash);
         final int tag = (int) hash;
         final int ref = (id << 1) | direction;
         final long mine = slotValue(tag, ref, SLOT_INSERTING);
 
-        // 1. claim the first free slot of the probe sequence, unless the key is already there
-        int claimed;
+        attempt:
         while (true) {
+            // 1. claim the first free slot of the probe sequence, unless the key is already there
             int firstFree = -1;
-            for (int b = 0; b < MAX_PROBE_BUCKETS; b++) {
-                boolean bucketHasEmpty = false;
-                for (int s = 0; s < SLOTS_PER_BUCKET; s++) {
-                    final int i = b * SLOTS_PER_BUCKET + s;
-                    final long slot = index.getLongVolatile(probeOffset(home, i));
-                    final int state = slotState(slot);
-                    if (state == SLOT_EMPTY || state == SLOT_TOMBSTONE) {
-                        bucketHasEmpty |= state == SLOT_EMPTY;
-                        if (firstFree < 0) {
-                            firstFree = i;
-                        }
-                    } else if (slotTag(slot) == tag && sameKey(slotRef(slot), proto, srcIp, dstIp, ports)) {
-                        return KEY_CONFLICT;
+            for (int i = 0; i < WINDOW; i++) {
+                final long slot = index.getLongVolatile(probeOffset(home, start, i));
+                final int state = slotState(slot);
+                if (state == SLOT_EMPTY) {
+                    if (firstFree < 0) {
+                        firstFree = i;
                     }
+                    break; // no key was ever placed past the first empty slot
                 }
-                if (bucketHasEmpty) {
-                    break; // no key was ever pushed past a bucket with an empty slot
+                if (state == SLOT_TOMBSTONE) {
+                    if (firstFree < 0) {
+                        firstFree = i;
+                    }
+                } else if (slotTag(slot) == tag && sameKey(slotRef(slot), proto, srcIp, dstIp, ports)) {
+                    return KEY_CONFLICT;
                 }
             }
             if (firstFree < 0) {
                 probeWindowFull.increment();
                 return KEY_FULL;
             }
-            final int offset = probeOffset(home, firstFree);
-            final long current = index.getLongVolatile(offset);
-            final int state = slotState(current);
-            if ((state == SLOT_EMPTY || state == SLOT_TOMBSTONE) && index.compareAndSetLong(offset, current, mine)) {
-                claimed = firstFree;
-                break;
+            final int claimedOffset = probeOffset(home, start, firstFree);
+            final long current = index.getLongVolatile(claimedOffset);
+            final int currentState = slotState(current);
+            if ((currentState != SLOT_EMPTY && currentState != SLOT_TOMBSTONE)
+                || !index.compareAndSetLong(claimedOffset, current, mine)) {
+                continue; // lost the slot to another inserter: scan again
             }
-            // lost the slot to another inserter: scan again
-        }
+            final int claimed = firstFree;
 
-        // 2. validate: no other INSERTING or MEMBER slot may hold the same key
-        final int claimedBucket = claimed / SLOTS_PER_BUCKET;
-        for (int b = 0; b < MAX_PROBE_BUCKETS; b++) {
-            boolean bucketHasEmpty = false;
-            for (int s = 0; s < SLOTS_PER_BUCKET; s++) {
-                final int i = b * SLOTS_PER_BUCKET + s;
+            // 2. validate. Before our slot every position must still be taken (an EMPTY or EMPTYING one means the
+            //    compactor may cut our key off: retry). Anywhere, no other INSERTING or MEMBER slot may hold the
+            //    same key. No competitor lies past the first EMPTY slot after ours.
+            validate:
+            for (int i = 0; i < WINDOW; i++) {
                 if (i == claimed) {
                     continue;
                 }
-                final int offset = probeOffset(home, i);
+                final int offset = probeOffset(home, start, i);
                 while (true) {
                     final long slot = index.getLongVolatile(offset);
                     final int state = slotState(slot);
+                    if (i < claimed && (state == SLOT_EMPTY || slot == SLOT_EMPTYING)) {
+                        abandon(claimedOffset, mine);
+                        continue attempt;
+                    }
                     if (state == SLOT_EMPTY) {
-                        bucketHasEmpty = true;
-                        break;
+                        break validate;
                     }
                     if (state == SLOT_TOMBSTONE || slotTag(slot) != tag
                         || !sameKey(slotRef(slot), proto, srcIp, dstIp, ports)) {
                         break;
                     }
                     if (state == SLOT_MEMBER || i < claimed) {
-                        abandon(claimed, home, mine); // the key exists, or an earlier competitor wins
+                        abandon(claimedOffset, mine); // the key exists, or an earlier competitor wins
                         return KEY_CONFLICT;
                     }
                     // a later competitor loses: kill it (it notices when its publish CAS fails)
@@ -619,24 +694,113 @@ public final class FlowTable implements AutoCloseable {
                     }
                 }
             }
-            if (bucketHasEmpty && b >= claimedBucket) {
-                break;
+
+            // 3. publish; fails if an earlier competitor killed us
+            if (!index.compareAndSetLong(claimedOffset, mine, slotValue(tag, ref, SLOT_MEMBER))) {
+                return KEY_CONFLICT;
+            }
+            return claimed;
+        }
+    }
+
+    // ================================================================= index compaction
+
+    /**
+     * Turns tombstones in buckets {@code [fromBucket, toBucket)} back into EMPTY slots where no key depends on
+     * them, so that probes stay short under churn (without it, every delete leaves a tombstone and a busy table
+     * ends up with no EMPTY slot: every miss and insert then scans the whole probe window).
+     *
+     * <p>A tombstone at position p may become EMPTY only if no present key (INSERTING or MEMBER) has p before
+     * its own slot in its probe sequence; home bucket and start slot come from each slot's tag, so this needs
+     * no record reads. Concurrent safety is a Dekker pairing: the compactor first marks p EMPTYING, then scans;
+     * an inserter first claims its slot, then re-reads its prefix and retries if it meets EMPTY or EMPTYING. One
+     * of them always sees the other. Keys inserted while p was already a tombstone never pass p: an inserter
+     * takes the first free slot.
+     *
+     * @return tombstones turned EMPTY
+     */
+    public int compactIndex(int fromBucket, int toBucket) {
+        int cleaned = 0;
+        final int end = Math.min(toBucket, buckets);
+        for (int b = Math.max(0, fromBucket); b < end; b++) {
+            final int base = b * BUCKET_BYTES;
+            for (int j = 0; j < SLOTS_PER_BUCKET; j++) {
+                final int offset = base + j * SLOT_BYTES;
+                final long slot = index.getLongVolatile(offset);
+                if (slotState(slot) != SLOT_TOMBSTONE || slot == SLOT_EMPTYING
+                    || !index.compareAndSetLong(offset, slot, SLOT_EMPTYING)) {
+                    continue;
+                }
+                if (neededByAPresentKey(b, j)) {
+                    index.compareAndSetLong(offset, SLOT_EMPTYING, slot); // keep the tombstone (unless claimed)
+                } else if (index.compareAndSetLong(offset, SLOT_EMPTYING, SLOT_EMPTY)) {
+                    cleaned++;
+                }
             }
         }
+        return cleaned;
+    }
 
-        // 3. publish; fails if an earlier competitor killed us
-        if (!index.compareAndSetLong(probeOffset(home, claimed), mine, slotValue(tag, ref, SLOT_MEMBER))) {
-            return KEY_CONFLICT;
+    /**
+     * True when some present key has slot (bucket, slotIndex) before its own slot in its probe sequence. Keys
+     * of later buckets can depend on it only by having passed every bucket in between whole: the scan stops after
+     * the first bucket that has an EMPTY slot, since no present key ever has an EMPTY slot in its path (that is
+     * the invariant compaction keeps). At load <= 0.5 this is usually the slot's own bucket.
+     */
+    private boolean neededByAPresentKey(int bucket, int slotIndex) {
+        for (int d = 0; d < MAX_PROBE_BUCKETS; d++) {
+            int other = bucket + d;
+            if (other >= buckets) {
+                other -= buckets;
+            }
+            final int base = other * BUCKET_BYTES;
+            boolean bucketHasEmpty = false;
+            for (int j = 0; j < SLOTS_PER_BUCKET; j++) {
+                final long slot = index.getLongVolatile(base + j * SLOT_BYTES);
+                final int state = slotState(slot);
+                if (state != SLOT_INSERTING && state != SLOT_MEMBER) {
+                    bucketHasEmpty |= state == SLOT_EMPTY;
+                    continue;
+                }
+                final int tag = slotTag(slot);
+                final int home = homeBucketOfTag(tag);
+                final int start = tag & (SLOTS_PER_BUCKET - 1);
+                int keyBucketOffset = other - home;
+                if (keyBucketOffset < 0) {
+                    keyBucketOffset += buckets;
+                }
+                int slotBucketOffset = bucket - home;
+                if (slotBucketOffset < 0) {
+                    slotBucketOffset += buckets;
+                }
+                if (keyBucketOffset >= MAX_PROBE_BUCKETS || slotBucketOffset > keyBucketOffset) {
+                    continue; // our slot is not on this key's path before it
+                }
+                final int keyPosition = keyBucketOffset * SLOTS_PER_BUCKET + ((j - start) & (SLOTS_PER_BUCKET - 1));
+                final int slotPosition = slotBucketOffset * SLOTS_PER_BUCKET
+                    + ((slotIndex - start) & (SLOTS_PER_BUCKET - 1));
+                if (slotPosition < keyPosition) {
+                    return true;
+                }
+            }
+            if (bucketHasEmpty) {
+                return false;
+            }
         }
-        return claimed;
+        return false;
+    }
+
+    /** Buckets of the index; {@link #compactIndex} takes bucket ranges. */
+    public int bucketCount() {
+        return buckets;
     }
 
     private boolean sameKey(int ref, int proto, int srcIp, int dstIp, int ports) {
         return keyEquals(records, offset(ref >>> 1), ref & 1, proto, srcIp, dstIp, ports);
     }
 
-    private void abandon(int position, int home, long mine) {
-        index.compareAndSetLong(probeOffset(home, position), mine, (mine & ~3L) | SLOT_TOMBSTONE);
+    private void abandon(int offset, long mine) {
+        index.compareAndSetLong(offset, mine, (mine & ~3L) | SLOT_TOMBSTONE);
     }
 
     /** Turns the published key of {@code (id, direction)} at a known probe position into a tombstone. */
@@ -645,7 +809,7 @@ public final class FlowTable implements AutoCloseable {
         final int proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
         final int base = rec + (direction == 0 ? ORIG_SRC_IP_OFFSET : REPLY_SRC_IP_OFFSET);
         final long h = hash(proto, records.getInt(base), records.getInt(base + 4), records.getInt(base + 8));
-        final int offset = probeOffset(homeBucket(h), position);
+        final int offset = probeOffset(homeBucket(h), startSlot(h), position);
         final long slot = index.getLongVolatile(offset);
         if (slotState(slot) == SLOT_MEMBER && slotRef(slot) == ((id << 1) | direction)) {
             index.compareAndSetLong(offset, slot, (slot & ~3L) | SLOT_TOMBSTONE);
@@ -660,12 +824,16 @@ public final class FlowTable implements AutoCloseable {
             final int base = rec + (direction == 0 ? ORIG_SRC_IP_OFFSET : REPLY_SRC_IP_OFFSET);
             final long h = hash(proto, records.getInt(base), records.getInt(base + 4), records.getInt(base + 8));
             final int home = homeBucket(h);
+            final int start = startSlot(h);
             final int ref = (id << 1) | direction;
-            for (int i = 0; i < MAX_PROBE_BUCKETS * SLOTS_PER_BUCKET; i++) {
-                final int offset = probeOffset(home, i);
+            for (int i = 0; i < WINDOW; i++) {
+                final int offset = probeOffset(home, start, i);
                 final long slot = index.getLongVolatile(offset);
                 if (slotState(slot) == SLOT_MEMBER && slotRef(slot) == ref) {
                     index.compareAndSetLong(offset, slot, (slot & ~3L) | SLOT_TOMBSTONE);
+                    break;
+                }
+                if (slotState(slot) == SLOT_EMPTY) {
                     break;
                 }
             }
@@ -917,7 +1085,7 @@ public final class FlowTable implements AutoCloseable {
             if (recordState(before) != LIVE) {
                 return false;
             }
-            out.read(records, rec, id, before, epochNs);
+            out.read(records, rec, counters, countersOffset(id), id, before, epochNs);
             UnsafeApi.loadFence();
             final long after = records.getLongAcquire(rec + STATE_WORD_OFFSET);
             if (generation(after) == generation(before)) {
@@ -936,6 +1104,15 @@ public final class FlowTable implements AutoCloseable {
         return n;
     }
 
+    /** Index slots per state: [EMPTY, INSERTING, MEMBER, TOMBSTONE] (tests, while quiescent). */
+    int[] slotCensus() {
+        int[] census = new int[4];
+        for (int offset = 0; offset < buckets * BUCKET_BYTES; offset += SLOT_BYTES) {
+            census[slotState(index.getLongVolatile(offset))]++;
+        }
+        return census;
+    }
+
     /** Record state of {@code id} (tests). */
     int recordStateOf(int id) {
         return recordState(records.getLongVolatile(offset(id) + STATE_WORD_OFFSET));
@@ -946,9 +1123,10 @@ public final class FlowTable implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            UnsafeApi.freeMemory(recordsAddress);
-            UnsafeApi.freeMemory(indexAddress);
-            UnsafeApi.freeMemory(controlAddress);
+            recordsMemory.close();
+            countersMemory.close();
+            indexMemory.close();
+            controlMemory.close();
         }
     }
 }

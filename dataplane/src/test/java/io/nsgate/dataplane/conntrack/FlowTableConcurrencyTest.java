@@ -72,10 +72,22 @@ class FlowTableConcurrencyTest {
                 workers.add(w);
                 w.start();
             }
+            // the index compactor races everything: it must never cut a key off its probe sequence
+            AtomicLong compacted = new AtomicLong();
+            java.util.concurrent.atomic.AtomicBoolean stopCompacting = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread compactor = new Thread(() -> {
+                while (!stopCompacting.get()) {
+                    compacted.addAndGet(table.compactIndex(0, table.bucketCount()));
+                }
+            }, "compactor");
+            compactor.start();
             start.countDown();
             for (Thread w : workers) {
                 w.join();
             }
+            stopCompacting.set(true);
+            compactor.join();
+            assertTrue(compacted.get() > 1000, "the compactor really worked: " + compacted.get());
             assertTrue(failures.isEmpty(), () -> failures.size() + " failures, first: " + failures.peek());
             assertTrue(inserts.get() > 10_000, "enough inserts happened: " + inserts.get());
             assertTrue(conflicts.get() > 1_000, "keys really overlapped: " + conflicts.get());
@@ -217,6 +229,7 @@ class FlowTableConcurrencyTest {
                     clock.addAndGet(1_000_000_000L);
                     table.expire(cursor, cursor + 32, clock.get());
                     cursor = (cursor + 32) % table.capacity();
+                    table.compactIndex(0, table.bucketCount());
                 }
             }));
             all.forEach(Thread::start);

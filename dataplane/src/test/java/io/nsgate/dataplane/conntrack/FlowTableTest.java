@@ -347,4 +347,44 @@ class FlowTableTest {
         assertThrows(IllegalArgumentException.class,
             () -> new FlowTable(FlowTable.MAX_CAPACITY + 1, FlowTimeouts.DEFAULTS, 0));
     }
+
+    @Test
+    void compactionTurnsTombstonesBackIntoEmptySlotsUnderChurn() {
+        table(1024);
+        FlowSnapshot snap = new FlowSnapshot();
+        long[] ring = new long[800];
+        int next = 0;
+        for (int i = 0; i < ring.length; i++) {
+            ring[i] = churnInsert(next++);
+        }
+        for (int round = 0; round < 20_000; round++) { // steady churn at 800 live flows
+            int p = round % ring.length;
+            assertTrue(table.delete(ring[p]));
+            ring[p] = churnInsert(next++);
+        }
+        int[] before = table.slotCensus();
+        assertEquals(1600, before[FlowTable.SLOT_MEMBER]);
+        assertTrue(before[FlowTable.SLOT_EMPTY] < before[FlowTable.SLOT_TOMBSTONE],
+            "without compaction tombstones pile up: " + java.util.Arrays.toString(before));
+
+        int cleaned = table.compactIndex(0, table.bucketCount());
+        int[] after = table.slotCensus();
+        assertTrue(cleaned > 0);
+        assertEquals(1600, after[FlowTable.SLOT_MEMBER], "no key lost");
+        assertTrue(after[FlowTable.SLOT_EMPTY] > 2 * after[FlowTable.SLOT_TOMBSTONE],
+            "most tombstones became empty slots: " + java.util.Arrays.toString(after));
+        for (int i = 0; i < ring.length; i++) {
+            int id = FlowTable.flowIdOf(ring[i]);
+            assertTrue(table.snapshot(id, snap));
+            assertEquals(ring[i], table.lookup(17, snap.origSrcIp, LAN, 5000, 53, view), "found by original tuple");
+            assertEquals(ring[i], table.lookup(17, LAN, GW_LAN, 53, snap.replyDstPort, view), "found by reply tuple");
+        }
+    }
+
+    private long churnInsert(int n) {
+        draft.original(17, 0x0A000000 + n, LAN, 5000, 53).reply(LAN, GW_LAN, 53, 1 + n % 65535);
+        long h = table.insert(draft, now, null);
+        assertTrue(h >= 0, "insert " + n + ": " + h);
+        return h;
+    }
 }
