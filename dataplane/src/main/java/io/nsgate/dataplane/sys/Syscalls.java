@@ -74,7 +74,7 @@ public final class Syscalls {
         return LOAD_FAILURE == null ? null : "cannot bind libc through jnr-ffi: " + LOAD_FAILURE;
     }
 
-    private static LibC libc() {
+    static LibC libc() {
         if (LIBC == null) {
             throw new IllegalStateException(unavailabilityCause(), LOAD_FAILURE);
         }
