@@ -1,0 +1,52 @@
+// One worker's frame I/O on one interface: receive batches, transmit copies, kick the kernel once per batch.
+package io.nsgate.dataplane.io;
+
+import org.agrona.DirectBuffer;
+
+/**
+ * A worker's access to one interface. The AF_PACKET implementation is a TPACKET_V3 RX ring and a TX ring mapped
+ * once, with PACKET_VNET_HDR so GSO super-frames and partial checksums pass whole; tests use an in-memory one.
+ * Not thread-safe: one port per worker per interface. Nothing here allocates or makes a system call per frame:
+ * {@link #receive} reads the mapped ring, {@link #transmit} copies into it, {@link #flush} is the one syscall of
+ * a batch.
+ */
+public interface PacketPort extends AutoCloseable {
+    /** The interface's name. */
+    String interfaceName();
+
+    /** The interface's kernel ifindex (in its namespace). */
+    int ifindex();
+
+    /** The interface's MAC address, 48 bits in a long (as EthernetHeader.sourceMac()). */
+    long mac();
+
+    /** File descriptor to poll for readability, or -1 when the port cannot be polled (in-memory). */
+    int fd();
+
+    /**
+     * Fills {@code batch} with up to {@link RxBatch#CAPACITY} received frames. Frames from an earlier call are
+     * handed back to the kernel first, so those must no longer be used.
+     *
+     * @return frames in the batch, 0 when none is ready
+     */
+    int receive(RxBatch batch);
+
+    /**
+     * Queues a copy of one frame for transmission, with a virtio-net header made from its GSO/checksum fields
+     * (the frame may be a GSO super-frame or carry a partial checksum: the kernel completes them).
+     *
+     * @param vnetOffset offset in {@code source} of the frame's 10-byte virtio-net header to copy, or -1 to send
+     *                   a header of zeroes (a complete, non-GSO frame)
+     * @return false when the TX ring is full (the frame is not sent)
+     */
+    boolean transmit(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength);
+
+    /** Makes the kernel send every frame {@link #transmit} queued since the last flush: one system call. */
+    void flush();
+
+    /** Frames the kernel dropped because the RX ring was full (cumulative), or 0 if unknown. */
+    long kernelDrops();
+
+    @Override
+    void close();
+}
