@@ -39,6 +39,51 @@ public record ForwardRule(int proto, int externalAddress, PortRange externalPort
         }
     }
 
+    /** The textual form {@link #parse} reads and {@link #toString} writes. */
+    public static final String SYNTAX = "PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT[-PORT]...]";
+
+    /**
+     * Parses {@code tcp:80=192.168.15.2:80}, {@code tcp:192.168.1.2:8000-8010=192.168.15.2:9000-9010} or
+     * {@code udp:53=192.168.15.2:53,192.168.15.3:53}.
+     *
+     * @throws IllegalArgumentException naming the text and what is wrong, e.g.
+     *     {@code forward "tcp:80=192.168.15.300:80": 192.168.15.300 is not an IPv4 address (...)}
+     */
+    public static ForwardRule parse(String text) {
+        try {
+            int eq = text.indexOf('=');
+            if (eq < 0) {
+                throw new IllegalArgumentException("missing \"=BACKEND\" (expected " + SYNTAX + ")");
+            }
+            String[] front = text.substring(0, eq).split(":", -1);
+            if (front.length < 2 || front.length > 3) {
+                throw new IllegalArgumentException("\"" + text.substring(0, eq) + "\" is not PROTO:[ADDRESS:]PORT[-PORT]");
+            }
+            int proto = switch (front[0].toLowerCase(java.util.Locale.ROOT)) {
+                case "tcp" -> 6;
+                case "udp" -> 17;
+                default -> throw new IllegalArgumentException("protocol \"" + front[0] + "\" is not tcp or udp");
+            };
+            int address = front.length == 3 ? Ipv4Address.parse(front[1]) : 0;
+            PortRange external = PortRange.parse(front[front.length - 1]);
+            String back = text.substring(eq + 1);
+            if (back.isEmpty()) {
+                throw new IllegalArgumentException("no backend after \"=\" (expected IP:PORT[-PORT])");
+            }
+            java.util.List<Backend> backends = new java.util.ArrayList<>();
+            for (String b : back.split(",", -1)) {
+                int colon = b.lastIndexOf(':');
+                if (colon < 0) {
+                    throw new IllegalArgumentException("backend \"" + b + "\" is not IP:PORT[-PORT]");
+                }
+                backends.add(new Backend(Ipv4Address.parse(b.substring(0, colon)), PortRange.parse(b.substring(colon + 1))));
+            }
+            return new ForwardRule(proto, address, external, backends);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("forward \"" + text + "\": " + e.getMessage(), e);
+        }
+    }
+
     /** True when this rule serves {@code dstIp:dstPort}; {@code lanAddress} tells whether dstIp is a LAN address. */
     public boolean matches(int proto, int dstIp, int dstPort, boolean lanAddress) {
         return this.proto == proto && externalPorts.contains(dstPort)

@@ -105,4 +105,28 @@ class RuleSetTest {
         assertEquals(rs.staticRoutes(), derived.staticRoutes());
         assertEquals(rs.interfaces(), derived.interfaces());
     }
+
+    @Test
+    void forwardRulesParseFromTextAndBack() {
+        for (String text : List.of("tcp:80=192.168.15.2:80", "tcp:192.168.1.2:8000-8010=192.168.15.2:9000-9010",
+            "udp:53=192.168.15.2:53,192.168.15.3:53")) {
+            assertEquals(text, ForwardRule.parse(text).toString());
+        }
+        assertEquals(6, ForwardRule.parse("TCP:80=10.0.0.1:8080").proto());
+    }
+
+    @Test
+    void badForwardTextNamesTheTextAndTheProblem() {
+        assertEquals("forward \"tcp:80=192.168.15.300:80\": 192.168.15.300 is not an IPv4 address (300 is not an octet "
+            + "0-255)", assertThrows(IllegalArgumentException.class,
+                () -> ForwardRule.parse("tcp:80=192.168.15.300:80")).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ForwardRule.parse("sctp:80=1.2.3.4:80"))
+            .getMessage().contains("protocol \"sctp\" is not tcp or udp"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ForwardRule.parse("tcp:80"))
+            .getMessage().contains("missing \"=BACKEND\""));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ForwardRule.parse("tcp:80=1.2.3.4"))
+            .getMessage().contains("backend \"1.2.3.4\" is not IP:PORT"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ForwardRule.parse("tcp:80-70=1.2.3.4:80"))
+            .getMessage().contains("reversed"));
+    }
 }

@@ -1,0 +1,213 @@
+// The assembled data plane: shared tables, one worker thread per fanout member, rule changes as commands.
+package io.nsgate.dataplane.pipeline;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+
+import io.nsgate.dataplane.conntrack.ExpirySweeper;
+import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTimeouts;
+import io.nsgate.dataplane.io.PacketPort;
+import io.nsgate.dataplane.nat.FragmentTable;
+import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.Translator;
+import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.WorkerCounters;
+
+/**
+ * Owns what workers share (the {@link FlowTable}, the {@link FragmentTable}, the {@link NeighbourTable}) and the
+ * workers themselves, each on its own thread (an Agrona {@link AgentRunner}). The control plane talks to workers
+ * only through commands ({@link #rules(RuleSet)}): it never writes their state, so a change never stops traffic.
+ */
+public final class DataPlane implements AutoCloseable {
+    /** Sizes and timeouts, fixed at start. */
+    public record Settings(int flowCapacity, FlowTimeouts timeouts, int fragmentEntries, int neighbourEntries) {
+        public static Settings defaults() {
+            return new Settings(1 << 20, FlowTimeouts.DEFAULTS, 4096, 1024);
+        }
+
+        public Settings withFlowCapacity(int capacity) {
+            return new Settings(capacity, timeouts, fragmentEntries, neighbourEntries);
+        }
+    }
+
+    private static final long COMMAND_TIMEOUT_MS = 5_000;
+
+    private final FlowTable table;
+    private final FragmentTable fragments;
+    private final NeighbourTable neighbours;
+    private final Worker[] workers;
+    private final List<AgentRunner> runners = new ArrayList<>();
+    private final Function<PacketPort[], PollingIdleStrategy.Waiter> waiters;
+    private final PacketPort[][] ports;
+    private final AtomicLong workerErrors = new AtomicLong();
+    private volatile RuleSet rules;
+    private volatile Throwable lastWorkerError;
+    private boolean closed;
+
+    /**
+     * @param ports   {@code ports[w][i]}: worker w's port on data-plane interface i (the RuleSet's index)
+     * @param waiters how an idle worker waits for its ports (poll() on their sockets, or a park in tests)
+     */
+    public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports,
+                     Function<PacketPort[], PollingIdleStrategy.Waiter> waiters, NanoClock clock) {
+        if (ports.length == 0) {
+            throw new IllegalArgumentException("a data plane needs at least one worker");
+        }
+        this.rules = rules;
+        this.ports = ports;
+        this.waiters = waiters;
+        this.table = new FlowTable(settings.flowCapacity(), settings.timeouts(), clock.nanoTime());
+        this.fragments = new FragmentTable(settings.fragmentEntries());
+        this.neighbours = new NeighbourTable(settings.neighbourEntries());
+        this.workers = new Worker[ports.length];
+        for (int w = 0; w < ports.length; w++) {
+            WorkerCounters counters = new WorkerCounters();
+            Translator translator = new Translator(table, fragments, counters, rules, ThreadLocalRandom.current().nextLong());
+            workers[w] = new Worker(w, ports[w], translator, counters, ExpirySweeper.forWorker(table, w, ports.length),
+                neighbours, clock);
+        }
+    }
+
+    public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports,
+                     Function<PacketPort[], PollingIdleStrategy.Waiter> waiters) {
+        this(settings, rules, ports, waiters, new SystemNanoClock());
+    }
+
+    /** Starts one thread per worker. */
+    public synchronized void start() {
+        if (!runners.isEmpty()) {
+            throw new IllegalStateException("data plane already started");
+        }
+        ErrorHandler onError = t -> {
+            // a bug in one frame's processing must not stop forwarding: count it, remember it, carry on
+            workerErrors.incrementAndGet();
+            lastWorkerError = t;
+        };
+        for (int w = 0; w < workers.length; w++) {
+            AgentRunner runner = new AgentRunner(new PollingIdleStrategy(waiters.apply(ports[w])), onError, null,
+                workers[w]);
+            AgentRunner.startOnThread(runner, r -> {
+                Thread t = new Thread(r);
+                t.setDaemon(true);
+                return t;
+            });
+            runners.add(runner);
+        }
+    }
+
+    /**
+     * Makes every worker use {@code newRules} for new flows, and returns once all applied it. Flows that exist keep
+     * their translation.
+     */
+    public synchronized void rules(RuleSet newRules) {
+        if (runners.isEmpty()) {
+            for (Worker w : workers) {
+                w.rules(newRules);
+            }
+            rules = newRules;
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(workers.length);
+        for (Worker w : workers) {
+            Worker.send(w, new WorkerCommand(done) {
+                @Override
+                protected void apply(Worker worker) {
+                    worker.rules(newRules);
+                }
+            });
+        }
+        try {
+            if (!done.await(COMMAND_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("workers did not apply the new rules within " + COMMAND_TIMEOUT_MS
+                    + " ms (" + done.getCount() + " of " + workers.length + " pending)");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while applying rules", e);
+        }
+        rules = newRules;
+    }
+
+    public RuleSet rules() {
+        return rules;
+    }
+
+    public FlowTable flowTable() {
+        return table;
+    }
+
+    public NeighbourTable neighbours() {
+        return neighbours;
+    }
+
+    public int workerCount() {
+        return workers.length;
+    }
+
+    /** A counter summed over workers. */
+    public long total(Counter counter) {
+        long sum = 0;
+        for (Worker w : workers) {
+            sum += w.counters().get(counter);
+        }
+        return sum;
+    }
+
+    /** Drops for a reason, summed over workers. */
+    public long total(DropReason reason) {
+        long sum = 0;
+        for (Worker w : workers) {
+            sum += w.counters().get(reason);
+        }
+        return sum;
+    }
+
+    /** Worker {@code w}'s own counters. */
+    public WorkerCounters counters(int w) {
+        return workers[w].counters();
+    }
+
+    /** Exceptions workers caught and survived (a bug; they keep forwarding). */
+    public long workerErrors() {
+        return workerErrors.get();
+    }
+
+    public Throwable lastWorkerError() {
+        return lastWorkerError;
+    }
+
+    /** Stops the workers (closing their ports) and frees the tables. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (runners.isEmpty()) {
+            for (Worker w : workers) {
+                w.onClose();
+            }
+        }
+        for (AgentRunner r : runners) {
+            r.close();
+        }
+        for (Worker w : workers) {
+            w.counters().close();
+        }
+        table.close();
+        fragments.close();
+        neighbours.close();
+    }
+}

@@ -1,0 +1,288 @@
+// One data-plane worker: an Agrona agent that receives, translates and transmits frames on its own sockets.
+package io.nsgate.dataplane.pipeline;
+
+import java.util.concurrent.CountDownLatch;
+
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.conntrack.ExpirySweeper;
+import io.nsgate.dataplane.io.PacketPort;
+import io.nsgate.dataplane.io.RxBatch;
+import io.nsgate.dataplane.nat.GatewayInterface;
+import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.Translator;
+import io.nsgate.dataplane.nat.Verdict;
+import io.nsgate.dataplane.packet.ArpPacket;
+import io.nsgate.dataplane.packet.EthernetHeader;
+import io.nsgate.dataplane.packet.ParsedFrame;
+import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.WorkerCounters;
+
+/**
+ * A worker owns one {@link PacketPort} per interface (its member of each interface's fanout group) and runs, in
+ * every duty cycle ({@link #doWork}):
+ * <ol>
+ *   <li>a bounded number of control-plane commands (rule changes arrive this way, between batches);</li>
+ *   <li>for each port, received batches up to a frame budget: each frame goes through the {@link Translator},
+ *       then, by verdict, is transmitted on the egress port with the next hop's MAC, held while ARP resolves that
+ *       MAC, answered with an ICMP error, or learnt from (ARP);</li>
+ *   <li>one transmit kick per port that has frames queued (the only system calls of the cycle);</li>
+ *   <li>held frames whose neighbour answered (or gave up);</li>
+ *   <li>a bounded slice of flow expiry ({@link ExpirySweeper}).</li>
+ * </ol>
+ * It returns the work done; when nothing happened the runner's idle strategy blocks in poll() briefly instead of
+ * spinning (two cores: a spinning worker would steal the other's CPU).
+ */
+public final class Worker implements Agent {
+    /** Frames taken from one port per duty cycle before the other ports get their turn. */
+    static final int RX_BUDGET_PER_PORT = 256;
+    static final int COMMANDS_PER_CYCLE = 8;
+
+    private final int index;
+    private final PacketPort[] ports;
+    private final Translator translator;
+    private final WorkerCounters counters;
+    private final ExpirySweeper sweeper;
+    private final NeighbourTable neighbours;
+    private final NanoClock clock;
+    private final ManyToOneConcurrentArrayQueue<WorkerCommand> commands = new ManyToOneConcurrentArrayQueue<>(64);
+    private final RxBatch batch = new RxBatch();
+    private final Verdict verdict = new Verdict();
+    private final boolean[] queued;
+    private final PendingFrames pending = new PendingFrames();
+    private final UnsafeBuffer arpFrame = new UnsafeBuffer(new byte[EthernetHeader.LENGTH + ArpPacket.LENGTH]);
+    private final EthernetHeader eth = new EthernetHeader();
+    private final ArpPacket arp = new ArpPacket();
+    private final java.util.function.Consumer<WorkerCommand> runCommand = command -> command.run(this);
+
+    /**
+     * @param ports by data-plane interface index (RuleSet's), one per interface this worker serves
+     */
+    public Worker(int index, PacketPort[] ports, Translator translator, WorkerCounters counters,
+                  ExpirySweeper sweeper, NeighbourTable neighbours, NanoClock clock) {
+        this.index = index;
+        this.ports = ports.clone();
+        this.translator = translator;
+        this.counters = counters;
+        this.sweeper = sweeper;
+        this.neighbours = neighbours;
+        this.clock = clock;
+        this.queued = new boolean[ports.length];
+    }
+
+    @Override
+    public String roleName() {
+        return "nsgate-worker-" + index;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public WorkerCounters counters() {
+        return counters;
+    }
+
+    /** Swaps the rule set; only from a {@link WorkerCommand} (the worker's thread). */
+    void rules(RuleSet rules) {
+        translator.rules(rules);
+    }
+
+    /** Queues a command; false when the queue is full (the caller retries). */
+    boolean offer(WorkerCommand command) {
+        return commands.offer(command);
+    }
+
+    @Override
+    public int doWork() {
+        int work = commands.drain(runCommand, COMMANDS_PER_CYCLE);
+        final long now = clock.nanoTime();
+        for (int p = 0; p < ports.length; p++) {
+            if (ports[p] != null) {
+                work += receive(p, now);
+            }
+        }
+        if (pending.count > 0) {
+            work += retryPending(now);
+        }
+        flush();
+        final int expired = sweeper.sweep(now);
+        if (expired > 0) {
+            counters.add(Counter.FLOWS_EXPIRED, expired);
+            work++;
+        }
+        return work;
+    }
+
+    private int receive(int ingress, long now) {
+        final PacketPort port = ports[ingress];
+        int frames = 0;
+        while (frames < RX_BUDGET_PER_PORT) {
+            final int n = port.receive(batch);
+            if (n == 0) {
+                break;
+            }
+            counters.increment(Counter.RX_BATCHES);
+            counters.add(Counter.FRAMES_RECEIVED, n);
+            final MutableDirectBuffer buffer = batch.buffer;
+            for (int i = 0; i < n; i++) {
+                handle(ingress, buffer, batch.vnetOffset[i], batch.frameOffset[i], batch.frameLength[i],
+                    batch.vnetFlags[i], batch.gsoType[i], batch.gsoSize[i], now);
+            }
+            frames += n;
+        }
+        return frames;
+    }
+
+    private void handle(int ingress, MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength,
+                        int vnetFlags, int gsoType, int gsoSize, long now) {
+        switch (translator.process(buffer, frameOffset, frameLength, ingress, vnetFlags, gsoType, gsoSize, now,
+            verdict)) {
+            case Verdict.FORWARD:
+                send(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHopIp, now);
+                break;
+            case Verdict.EMIT:
+                transmit(verdict.egressInterface, translator.emitBuffer(), -1, 0, verdict.emitLength);
+                break;
+            case Verdict.ARP:
+                learn(ingress, buffer, now);
+                break;
+            default:
+                break; // LOCAL: the kernel has its own copy; DROP: counted by the translator
+        }
+    }
+
+    /** Transmits a translated frame towards {@code nextHop}, or holds it while the neighbour is resolved. */
+    private void send(MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength, int egress,
+                      int nextHop, long now) {
+        final PacketPort port = egress < ports.length ? ports[egress] : null;
+        if (port == null) {
+            counters.drop(DropReason.NO_ROUTE);
+            return;
+        }
+        long mac = neighbours.lookup(egress, nextHop, now);
+        if (mac == NeighbourTable.UNKNOWN) {
+            if (!pending.hold(buffer, vnetOffset, frameOffset, frameLength, egress, nextHop, now)) {
+                counters.drop(DropReason.NO_NEIGHBOUR);
+            }
+            requestMac(egress, nextHop, now);
+            return;
+        }
+        if ((mac & NeighbourTable.STALE_BIT) != 0) {
+            mac &= ~NeighbourTable.STALE_BIT;
+            requestMac(egress, nextHop, now); // refresh, while still using what we know
+        }
+        EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.DESTINATION_MAC_OFFSET, mac);
+        EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.SOURCE_MAC_OFFSET, port.mac());
+        transmit(egress, buffer, vnetOffset, frameOffset, frameLength);
+    }
+
+    private void transmit(int egress, MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
+        final PacketPort port = egress < ports.length ? ports[egress] : null;
+        if (port == null) {
+            counters.drop(DropReason.NO_ROUTE);
+        } else if (port.transmit(buffer, vnetOffset, frameOffset, frameLength)) {
+            queued[egress] = true;
+            counters.increment(Counter.TX_FRAMES);
+        } else {
+            counters.drop(DropReason.TX_RING_FULL);
+        }
+    }
+
+    private void flush() {
+        for (int p = 0; p < queued.length; p++) {
+            if (queued[p]) {
+                queued[p] = false;
+                ports[p].flush();
+                counters.increment(Counter.TX_BATCHES);
+            }
+        }
+    }
+
+    private int retryPending(long now) {
+        int sent = 0;
+        for (int s = 0; s < PendingFrames.SLOTS; s++) {
+            if (!pending.used[s]) {
+                continue;
+            }
+            final int egress = pending.egress[s];
+            final long mac = neighbours.lookup(egress, pending.nextHop[s], now);
+            if (mac != NeighbourTable.UNKNOWN) {
+                final int frame = pending.frameOffset(s);
+                EthernetHeader.putMac(pending.data, frame + EthernetHeader.DESTINATION_MAC_OFFSET,
+                    mac & ~NeighbourTable.STALE_BIT);
+                EthernetHeader.putMac(pending.data, frame + EthernetHeader.SOURCE_MAC_OFFSET, ports[egress].mac());
+                transmit(egress, pending.data, pending.vnetOffset(s), frame, pending.length[s]);
+                pending.release(s);
+                sent++;
+            } else if (now - pending.since[s] > PendingFrames.HOLD_NS) {
+                pending.release(s);
+                counters.drop(DropReason.NO_NEIGHBOUR);
+            } else {
+                requestMac(egress, pending.nextHop[s], now);
+            }
+        }
+        return sent;
+    }
+
+    /** Broadcasts an ARP request for {@code ip} on {@code egress}, at most once a second per neighbour. */
+    private void requestMac(int egress, int ip, long now) {
+        if (!neighbours.shouldRequest(egress, ip, now)) {
+            return;
+        }
+        final GatewayInterface iface = translator.rules().iface(egress);
+        final PacketPort port = ports[egress];
+        if (iface == null || port == null) {
+            return;
+        }
+        eth.wrap(arpFrame, 0);
+        eth.destinationMac(EthernetHeader.BROADCAST_MAC);
+        eth.sourceMac(port.mac());
+        eth.etherType(EthernetHeader.ETHERTYPE_ARP);
+        arp.wrap(arpFrame, EthernetHeader.LENGTH);
+        arp.hardwareType(ArpPacket.HARDWARE_TYPE_ETHERNET);
+        arp.protocolType(EthernetHeader.ETHERTYPE_IPV4);
+        arp.hardwareLength(ArpPacket.HARDWARE_LENGTH_ETHERNET);
+        arp.protocolLength(ArpPacket.PROTOCOL_LENGTH_IPV4);
+        arp.operation(ArpPacket.OP_REQUEST);
+        arp.senderMac(port.mac());
+        arp.senderIp(iface.ip());
+        arp.targetMac(0);
+        arp.targetIp(ip);
+        transmit(egress, arpFrame, -1, 0, EthernetHeader.LENGTH + ArpPacket.LENGTH);
+    }
+
+    /** Learns the sender of any ARP frame on the interface's subnet (requests and replies alike, as Linux does). */
+    private void learn(int ingress, MutableDirectBuffer buffer, long now) {
+        final ParsedFrame frame = translator.frame();
+        final GatewayInterface iface = translator.rules().iface(ingress);
+        final int sender = frame.srcIp;
+        if (iface == null || sender == 0 || sender == iface.ip() || !iface.address().contains(sender)) {
+            return;
+        }
+        arp.wrap(buffer, frame.l3Offset);
+        neighbours.learn(ingress, sender, arp.senderMac(), now);
+    }
+
+    /** Sends {@code command} and returns a latch counted down once applied. */
+    static CountDownLatch send(Worker worker, WorkerCommand command) {
+        while (!worker.offer(command)) {
+            Thread.onSpinWait();
+        }
+        return command.done();
+    }
+
+    @Override
+    public void onClose() {
+        for (PacketPort port : ports) {
+            if (port != null) {
+                port.close();
+            }
+        }
+    }
+}
