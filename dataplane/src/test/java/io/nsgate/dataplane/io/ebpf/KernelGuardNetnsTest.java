@@ -8,23 +8,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.sys.Errno;
+import io.nsgate.dataplane.sys.Linux;
 import io.nsgate.dataplane.sys.SyscallException;
+import io.nsgate.dataplane.sys.Syscalls;
 import io.nsgate.dataplane.testsupport.NetnsThread;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.dataplane.testsupport.TestNetns;
@@ -44,6 +48,8 @@ class KernelGuardNetnsTest {
     private static final int CLOSED = 8081;
     private static final int HOST_SERVICE = 8082;
     private static final int NAT_PORT = 61000;
+    private static final int ETH_P_ALL = 0x0003;
+    private static final int ETH_P_IP = 0x0800;
 
     private static String prefix;
     private static NetnsThread gw;
@@ -122,7 +128,7 @@ class KernelGuardNetnsTest {
     @Test
     void ownedPortsGoUnansweredWhileTheHostKeepsItsOwnTraffic() throws IOException {
         ServerSocket hostService = gw.call(() -> new ServerSocket(HOST_SERVICE, 50,
-            java.net.InetAddress.getByName(GW_IP)));
+            InetAddress.getByName(GW_IP)));
         KernelGuard guard = null;
         try {
             assertOutcome(Outcome.REFUSED, FORWARDED, "before the guard");
@@ -195,5 +201,63 @@ class KernelGuardNetnsTest {
             first.close();
         }
         assertOutcome(Outcome.REFUSED, NAT_PORT, "both closed");
+    }
+
+    @Test
+    void packetTapsOfAllProtocolsStillSeeWhatTheGuardDrops() {
+        int ifindex = gw.call(() -> KernelGuard.interfaceIndex("veth0"));
+        int tapAll = gw.call(() -> openTap(ETH_P_ALL, ifindex));
+        int tapIp = gw.call(() -> openTap(ETH_P_IP, ifindex));
+        KernelGuard guard = null;
+        try {
+            guard = gw.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(true), List.of())));
+            assertOutcome(Outcome.UNANSWERED, FORWARDED, "guarded forward");
+            assertTrue(synsTo(tapAll, FORWARDED) >= 1,
+                "an ETH_P_ALL tap (ptype_all, delivered before tcx ingress) receives the SYN the guard drops");
+            assertEquals(0, synsTo(tapIp, FORWARDED),
+                "an ETH_P_IP tap (ptype_base, delivered after tcx ingress) never sees it: the data plane's"
+                    + " AF_PACKET sockets must bind ETH_P_ALL");
+            guard.close();
+            assertOutcome(Outcome.REFUSED, FORWARDED, "unguarded");
+            assertTrue(synsTo(tapIp, FORWARDED) >= 1, "without the guard the ETH_P_IP tap sees it too");
+        } finally {
+            if (guard != null) {
+                guard.close();
+            }
+            Syscalls.closeQuietly(tapAll);
+            Syscalls.closeQuietly(tapIp);
+        }
+    }
+
+    /** An AF_PACKET raw socket for {@code protocol} bound to {@code ifindex} (sockaddr_ll, 20 bytes). */
+    private static int openTap(int protocol, int ifindex) {
+        int networkOrder = Short.toUnsignedInt(Short.reverseBytes((short) protocol)); // htons, little-endian host
+        int fd = Syscalls.socket(Linux.AF_PACKET, Linux.SOCK_RAW | Linux.SOCK_CLOEXEC, networkOrder, "tap on veth0");
+        ByteBuffer sll = ByteBuffer.allocateDirect(20).order(ByteOrder.nativeOrder());
+        sll.putShort(0, (short) Linux.AF_PACKET);
+        sll.putShort(2, (short) networkOrder);
+        sll.putInt(4, ifindex);
+        Syscalls.bind(fd, sll, "tap on veth0");
+        return fd;
+    }
+
+    /** Drains a tap; counts TCP SYNs to the gateway's {@code port} among the frames received. */
+    private static int synsTo(int tap, int port) {
+        ByteBuffer frame = ByteBuffer.allocateDirect(2048);
+        int syns = 0;
+        while (true) {
+            frame.clear();
+            int n = Syscalls.recv(tap, frame, Linux.MSG_DONTWAIT, "tap");
+            if (n == Syscalls.WOULD_BLOCK) {
+                return syns;
+            }
+            if (n >= 14 + 20 + 20 && frame.getShort(12) == 0x0800 && frame.get(23) == 6
+                && frame.getInt(30) == 0x0A09_0001) {
+                int l4 = 14 + (frame.get(14) & 0x0F) * 4;
+                if (n >= l4 + 14 && (frame.getShort(l4 + 2) & 0xFFFF) == port && (frame.get(l4 + 13) & 0x12) == 0x02) {
+                    syns++;
+                }
+            }
+        }
     }
 }
