@@ -4,6 +4,7 @@ package io.nsgate.dataplane.sys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 import org.agrona.BufferUtil;
 
@@ -84,7 +85,10 @@ public final class Bpf {
     public static final int BPF_LOG_LEVEL1 = 1;
     public static final int BPF_LOG_STATS = 4;
 
-    /** Size passed for every command: covers each struct used here; larger than none of the kernel's unions. */
+    /**
+     * Size passed for every command: covers every field written here and is below the kernel's union (144 bytes
+     * in 6.1, more since), so the kernel takes the missing tail as zeros.
+     */
     public static final int ATTR_SIZE = 128;
     /** BPF_OBJ_NAME_LEN: names are at most 15 characters plus the NUL. */
     public static final int OBJ_NAME_LEN = 16;
@@ -306,7 +310,7 @@ public final class Bpf {
         }
         String[] lines = text.split("\n");
         int from = Math.max(0, lines.length - VERIFIER_LOG_TAIL_LINES);
-        return String.join("\n  ", java.util.Arrays.copyOfRange(lines, from, lines.length));
+        return String.join("\n  ", Arrays.copyOfRange(lines, from, lines.length));
     }
 
     /** What a BPF_PROG_TEST_RUN reported. */
