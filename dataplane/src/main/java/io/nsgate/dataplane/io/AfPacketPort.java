@@ -52,7 +52,8 @@ import io.nsgate.dataplane.sys.Syscalls;
  *
  * <p>{@link #receive} walks ready RX blocks in place ({@link RxRing}); {@link #transmit} copies a frame and its
  * virtio-net header into the next free TX slot ({@link TxRing}); {@link #flush} is the one system call of a batch,
- * {@code sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)}, after which the kernel has sent every queued frame it could.
+ * {@code sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)} (made as {@code send(fd, NULL, 0, MSG_DONTWAIT)}, the same
+ * system call in four arguments, which jnr-ffi makes without allocating), after which the kernel has sent every queued frame it could.
  * When it could not send them all (EAGAIN, ENOBUFS from a full veth queue, the interface down), the frames stay
  * queued in order and the next {@code flush()} kicks again, even if nothing new was queued: call it every duty
  * cycle (it costs nothing when nothing is owed), or check {@link #flushOwed()}.
@@ -202,6 +203,8 @@ public final class AfPacketPort implements PacketPort {
             }
             final AfPacketPort port = new AfPacketPort(interfaceName, index, mac, fd, options, mapAddress,
                 mapLength);
+            Syscalls.lastErrno(); // jnr-ffi sets up its errno access on first use (~16 KB): not in the first failed kick
+
             fd = -1; // owned by the port now
             mapAddress = 0;
             return port;
@@ -342,13 +345,13 @@ public final class AfPacketPort implements PacketPort {
         if (tx.queued() == 0 && !flushOwed) {
             return;
         }
-        final long sent = Syscalls.trySendto(fd, 0L, 0L, Linux.MSG_DONTWAIT);
+        final long sent = Syscalls.trySend(fd, 0L, 0L, Linux.MSG_DONTWAIT);
         kicks++;
         tx.kicked();
         if (sent < 0) {
             final int errno = (int) -sent;
             if (errno != EAGAIN && errno != ENOBUFS && errno != ENETDOWN && errno != ENXIO && errno != EINTR) {
-                throw new SyscallException("sendto", kickSubject, errno);
+                throw new SyscallException("send", kickSubject, errno);
             }
             kickFailures++;
             lastKickErrno = errno;

@@ -261,12 +261,12 @@ public final class Syscalls {
     }
 
     /**
-     * sendto(2) of {@code length} bytes at native {@code address} (0 and 0: nothing, which is how a TX ring is
-     * kicked) with no destination, for the data path: returns the bytes sent, or minus the errno (EAGAIN included)
-     * instead of throwing, and allocates nothing.
+     * send(2) (the kernel's sendto with no destination) of {@code length} bytes at native {@code address}; 0 and 0
+     * send nothing, which is how a TX ring is kicked. For the data path: returns the bytes sent, or minus the errno
+     * (EAGAIN included) instead of throwing, and allocates nothing (a four-argument call: jnr-ffi's fast path).
      */
-    public static long trySendto(int fd, long address, long length, int flags) {
-        long n = libc().syscall(Linux.SYS_SENDTO, fd, address, length, flags, 0L, 0L);
+    public static long trySend(int fd, long address, long length, int flags) {
+        long n = libc().send(fd, address, length, flags);
         return n < 0 ? -lastErrno() : n;
     }
 
