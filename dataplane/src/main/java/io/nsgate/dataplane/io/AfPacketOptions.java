@@ -13,7 +13,10 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
  *       are well above a 64 KiB GSO super-frame (at least {@value #MIN_RX_BLOCK_SIZE})</td></tr>
  *   <tr><td>rxBlockCount</td><td>32</td><td>RX blocks: what the ring absorbs while the worker is busy</td></tr>
  *   <tr><td>rxBlockTimeoutMs</td><td>{@value #DEFAULT_RX_BLOCK_TIMEOUT_MS}</td><td>the kernel hands over a block
- *       that is not full after this long: the added latency when traffic is light</td></tr>
+ *       that is not full after this long: the latency added in each direction unless traffic fills blocks (a 1 MiB
+ *       block takes ~8000 small frames). Measured through a two-port bridge on this machine kind: ping RTT
+ *       ~1.0 ms at 1, 1.7-2.3 ms at 2, 4.3 at 4, 9.7 at 10; single-stream TCP 10-19.5 Gbit/s at 1, 7-15 at 2,
+ *       4 at 4, 2 at 10 (ACKs wait in blocks too)</td></tr>
  *   <tr><td>txFrameSize</td><td>128 KiB</td><td>bytes per TX slot: frame header (48) + virtio-net header (10) +
  *       the frame; a 64 KiB super-frame fits. A power of two wastes nothing: the kernel allocates each slot's
  *       block in a power of two of pages (69632 bytes would take 128 KiB all the same)</td></tr>
@@ -34,7 +37,7 @@ public final class AfPacketOptions {
     public static final int MAX_RX_BLOCK_SIZE = 64 * 1024 * 1024;
     public static final int DEFAULT_RX_BLOCK_SIZE = 1024 * 1024;
     public static final int DEFAULT_RX_BLOCK_COUNT = 32;
-    public static final int DEFAULT_RX_BLOCK_TIMEOUT_MS = 2;
+    public static final int DEFAULT_RX_BLOCK_TIMEOUT_MS = 1;
     public static final int MAX_RX_BLOCK_TIMEOUT_MS = 60_000;
     public static final int DEFAULT_TX_FRAME_SIZE = 128 * 1024;
     public static final int MAX_TX_FRAME_SIZE = 4 * 1024 * 1024;

@@ -56,7 +56,7 @@ import io.nsgate.dataplane.sys.Syscalls;
  * system call in four arguments, which jnr-ffi makes without allocating), after which the kernel has sent every queued frame it could.
  * When it could not send them all (EAGAIN, ENOBUFS from a full veth queue, the interface down), the frames stay
  * queued in order and the next {@code flush()} kicks again, even if nothing new was queued: call it every duty
- * cycle (it costs nothing when nothing is owed), or check {@link #flushOwed()}.
+ * cycle (it costs nothing when nothing is owed), or when {@link #flushOwed()} says so.
  *
  * <p><b>Where TX data goes, verified.</b> {@code tpacket_parse_header} takes the data at
  * {@code tp_hdrlen - sizeof(struct sockaddr_ll)} = 68 - 20 = 48 from the slot start (tp_mac and tp_net are read
@@ -359,7 +359,7 @@ public final class AfPacketPort implements PacketPort {
         flushOwed = !tx.drained();
     }
 
-    /** True when the last {@link #flush} left frames queued (EAGAIN, ENOBUFS, interface down): flush again. */
+    @Override
     public boolean flushOwed() {
         return flushOwed;
     }

@@ -128,12 +128,56 @@ class AfPacketForwardingTest {
         double seconds = (System.nanoTime() - start) / 1e9;
         long allocated = bridge.allocatedBytes() - before;
         long frames = bridge.frames - framesBefore;
-        System.out.printf("bridge: 64 MiB a->b in %.2f s (%.2f Gbit/s of payload), %d frames forwarded"
-            + " (%.0f frames/s), %d bytes allocated by the bridge thread%n", seconds, 64 * 8 * 1.048576 / 1000
-            / seconds, frames, frames / seconds, allocated);
+        System.out.printf("bridge: 64 MiB from a to b (python sockets) in %.2f s, %d frames forwarded (%d bytes"
+            + " on average), %d bytes allocated by the bridge thread%n", seconds, frames, (64L << 20) / frames,
+            allocated);
         assertTrue(frames > 1000, bridge.summary());
         assertTrue(allocated < 4096, allocated + " bytes allocated by receive/transmit/flush/poll over " + frames
             + " frames");
+    }
+
+    @Test
+    void throughputAndLatencyThroughTheBridgeAreMeasured() {
+        lab.tryExec(a, "ping", "-c", "1", "-W", "1", "10.9.0.2"); // ARP both ways first
+        String ping = lab.exec(a, "ping", "-c", "20", "-i", "0.02", "10.9.0.2");
+        Matcher rtt = Pattern.compile("= [\\d.]+/([\\d.]+)/").matcher(ping);
+        assertTrue(rtt.find(), ping);
+        double rttMs = Double.parseDouble(rtt.group(1));
+
+        double tcpBits = iperf(5201, "-t", "2");
+        long frames = bridge.frames;
+        long start = System.nanoTime();
+        iperf(5202, "-t", "2", "-u", "-b", "0", "-l", "18");
+        double framesPerSecond = (bridge.frames - frames) / ((System.nanoTime() - start) / 1e9);
+        System.out.printf("bridge (rxBlockTimeoutMs %d): ping RTT avg %.2f ms; iperf3 TCP a->b %.2f Gbit/s;"
+            + " iperf3 UDP 18-byte payloads: %.0f frames/s forwarded; x kernel drops %d%n",
+            x.options().rxBlockTimeoutMs(), rttMs, tcpBits / 1e9, framesPerSecond, x.kernelDrops());
+        assertTrue(rttMs < 10 * x.options().rxBlockTimeoutMs() + 5, "RTT " + rttMs + " ms");
+        assertTrue(tcpBits > 1e9, "TCP " + tcpBits / 1e9 + " Gbit/s: " + bridge.summary());
+        assertEquals(null, bridge.failure.get());
+    }
+
+    /** Runs an iperf3 client in a against a one-off server in b; returns the receiver's bits per second. */
+    private static double iperf(int port, String... clientOptions) {
+        Process server = lab.start(b, "iperf3", "-s", "-1", "--forceflush", "-B", "10.9.0.2", "-p",
+            Integer.toString(port));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!lab.output(server).contains("listening")) {
+            assertTrue(System.nanoTime() < deadline && server.isAlive(), "iperf3 server: " + lab.output(server));
+            sleep(10);
+        }
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("iperf3", "-c", "10.9.0.2", "-p",
+            Integer.toString(port), "-J"));
+        cmd.addAll(java.util.List.of(clientOptions));
+        String json = lab.exec(a, cmd.toArray(new String[0]));
+        lab.await(server, 10);
+        int at = json.indexOf("\"sum_received\"");
+        if (at < 0) {
+            at = json.indexOf("\"sum\"", json.indexOf("\"end\""));
+        }
+        Matcher bits = Pattern.compile("\"bits_per_second\":\\s*([\\d.e+]+)").matcher(json);
+        assertTrue(at >= 0 && bits.find(at), json);
+        return Double.parseDouble(bits.group(1));
     }
 
     private String lastDigest;

@@ -17,7 +17,7 @@ class AfPacketOptionsTest {
         AfPacketOptions d = AfPacketOptions.defaults();
         assertEquals(1 << 20, d.rxBlockSize());
         assertEquals(32, d.rxBlockCount());
-        assertEquals(2, d.rxBlockTimeoutMs());
+        assertEquals(1, d.rxBlockTimeoutMs());
         assertEquals(128 * 1024, d.txFrameSize());
         assertEquals(256, d.txFrameCount());
         assertFalse(d.fanout());
