@@ -23,13 +23,14 @@ import io.nsgate.dataplane.sys.Syscalls;
  *   <li>PACKET_VERSION = TPACKET_V3 and PACKET_VNET_HDR = 1, both before the rings (the kernel refuses them after):
  *       every received frame is preceded by a 10-byte virtio-net header, and every transmitted one carries one, so
  *       GSO super-frames and CHECKSUM_PARTIAL frames pass whole, as veth hands them over;</li>
- *   <li>PACKET_QDISC_BYPASS = 1: transmitted frames go straight to the driver (and, unlike through a qdisc, are not
- *       looped back to packet taps on the interface, ours included);</li>
+ *   <li>PACKET_QDISC_BYPASS = 1: transmitted frames go straight to the driver (so packet taps on the interface,
+ *       tcpdump included, do not see them);</li>
  *   <li>PACKET_IGNORE_OUTGOING = 1: the frames the host's own stack sends on the interface stay out of the ring
  *       (in a fanout group the group's own flag does this: see below);</li>
  *   <li>PACKET_LOSS = 1: the kernel skips a TX frame it refuses instead of stopping the whole ring on it;</li>
- *   <li>SO_SNDBUFFORCE = the TX ring's size: each frame in flight is charged to the send buffer, and with the
- *       default (~200 KiB) three super-frames would stall the ring with EAGAIN;</li>
+ *   <li>SO_SNDBUFFORCE = the TX ring's size: each frame is charged to the send buffer until the driver frees it,
+ *       and with the default (~208 KiB) a NIC's queue of a few super-frames would stop the kick with EAGAIN (veth
+ *       hands frames over within the kick, so there it makes no measurable difference);</li>
  *   <li>PACKET_RX_RING (tpacket_req3: {@code rxBlockCount} blocks of {@code rxBlockSize}, retire timeout
  *       {@code rxBlockTimeoutMs}) and PACKET_TX_RING ({@code txFrameCount} slots of {@code txFrameSize}, one per
  *       block; V3 TX wants timeout, private area and feature word all 0);</li>
@@ -53,7 +54,8 @@ import io.nsgate.dataplane.sys.Syscalls;
  * <p>{@link #receive} walks ready RX blocks in place ({@link RxRing}); {@link #transmit} copies a frame and its
  * virtio-net header into the next free TX slot ({@link TxRing}); {@link #flush} is the one system call of a batch,
  * {@code sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)} (made as {@code send(fd, NULL, 0, MSG_DONTWAIT)}, the same
- * system call in four arguments, which jnr-ffi makes without allocating), after which the kernel has sent every queued frame it could.
+ * system call in four arguments, which jnr-ffi makes without allocating), after which the kernel has sent every
+ * queued frame it could.
  * When it could not send them all (EAGAIN, ENOBUFS from a full veth queue, the interface down), the frames stay
  * queued in order and the next {@code flush()} kicks again, even if nothing new was queued: call it every duty
  * cycle (it costs nothing when nothing is owed), or when {@link #flushOwed()} says so.
@@ -203,8 +205,7 @@ public final class AfPacketPort implements PacketPort {
             }
             final AfPacketPort port = new AfPacketPort(interfaceName, index, mac, fd, options, mapAddress,
                 mapLength);
-            Syscalls.lastErrno(); // jnr-ffi sets up its errno access on first use (~16 KB): not in the first failed kick
-
+            Syscalls.lastErrno(); // jnr-ffi sets up errno access on first use (~16 KB): not in the first failed kick
             fd = -1; // owned by the port now
             mapAddress = 0;
             return port;

@@ -1,4 +1,4 @@
-// A copy of one frame taken out of an RxBatch, with its virtio-net header fields, for assertions after the batch is gone.
+// A copy of one frame taken out of an RxBatch, with its virtio-net header, for assertions after the batch is gone.
 package io.nsgate.dataplane.io;
 
 import java.nio.ByteBuffer;

@@ -31,7 +31,8 @@ public final class AfPacketAvailability implements BeforeAllCallback {
         }
         boolean haveIp = List.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip").stream()
             .anyMatch(p -> Files.isExecutable(Path.of(p)));
-        return haveIp ? null : "iproute2's ip (the test builder and oracle) is not installed: run scripts/ensure-deps test";
+        return haveIp ? null
+            : "iproute2's ip (the test builder and oracle) is not installed: run scripts/ensure-deps test";
     }
 
     @Override

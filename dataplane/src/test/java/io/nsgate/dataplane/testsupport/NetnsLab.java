@@ -1,4 +1,4 @@
-// Network namespaces, veth pairs and processes for end-to-end tests, all under one per-run prefix, all removed on close.
+// Network namespaces, veth pairs and processes for end-to-end tests, under one per-run prefix, removed on close.
 package io.nsgate.dataplane.testsupport;
 
 import java.io.IOException;

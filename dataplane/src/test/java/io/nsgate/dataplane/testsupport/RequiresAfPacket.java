@@ -1,4 +1,4 @@
-// Marks a test class that needs root, network namespaces and AF_PACKET: it fails (not skips) with the cause when missing.
+// Marks a test class that needs root, namespaces and AF_PACKET: it fails (not skips) with the cause when missing.
 package io.nsgate.dataplane.testsupport;
 
 import java.lang.annotation.ElementType;
