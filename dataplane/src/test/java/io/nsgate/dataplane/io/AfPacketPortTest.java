@@ -280,7 +280,7 @@ class AfPacketPortTest {
     @Test
     void badNamesAndOptionsAreRefusedNamingWhatIsWrong() {
         IllegalArgumentException name = assertThrows(IllegalArgumentException.class,
-            () -> AfPacketPort.open("a-much-too-long-name", AfPacketOptions.defaults()));
+            () -> lab.inside(gw, () -> AfPacketPort.open("a-much-too-long-name", AfPacketOptions.defaults())));
         assertEquals("interface name \"a-much-too-long-name\" is 20 characters long: Linux allows at most 15",
             name.getMessage());
         IllegalArgumentException option = assertThrows(IllegalArgumentException.class,
