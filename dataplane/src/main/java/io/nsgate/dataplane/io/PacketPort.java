@@ -44,6 +44,15 @@ public interface PacketPort extends AutoCloseable {
     /** Makes the kernel send every frame {@link #transmit} queued since the last flush: one system call. */
     void flush();
 
+    /**
+     * True when the last {@link #flush} could not hand every queued frame to the kernel (AF_PACKET: EAGAIN, ENOBUFS
+     * from a full veth queue, the interface down): the frames stay queued, in order, and the next {@code flush()}
+     * tries again even if nothing new was transmitted. A worker flushes such a port again on its next cycle.
+     */
+    default boolean flushOwed() {
+        return false;
+    }
+
     /** Frames the kernel dropped because the RX ring was full (cumulative), or 0 if unknown. */
     long kernelDrops();
 

@@ -25,6 +25,13 @@ public interface LibC {
 
     @ssize_t long sendmsg(int fd, @intptr_t long msghdr, int flags);
 
+    /**
+     * send(2): sendto(2) without a destination, in four arguments. The data path kicks TX rings with it: jnr-ffi's
+     * generated fast path covers calls of up to six arguments, and the seven-argument {@link #syscall} allocates
+     * about 72 bytes per call on the generic path.
+     */
+    @ssize_t long send(int fd, @intptr_t long buf, @size_t long len, int flags);
+
     @ssize_t long recvmsg(int fd, @intptr_t long msghdr, int flags);
 
     int setsockopt(int fd, int level, int optname, @intptr_t long optval, int optlen);

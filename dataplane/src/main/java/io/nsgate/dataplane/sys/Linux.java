@@ -24,6 +24,8 @@ public final class Linux {
     public static final int SO_RCVBUF = 8;
     public static final int SO_SNDBUFFORCE = 32;
     public static final int SO_RCVBUFFORCE = 33;
+    /** getsockopt: reads and clears the socket's pending error (what poll() reports as POLLERR). */
+    public static final int SO_ERROR = 4;
     public static final int MSG_PEEK = 0x2;
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;
@@ -62,6 +64,8 @@ public final class Linux {
     public static final short POLLIN = 0x1;
     public static final short POLLOUT = 0x4;
     public static final short POLLERR = 0x8;
+    public static final short POLLHUP = 0x10;
+    public static final short POLLNVAL = 0x20;
 
     // <sys/mman.h>
     public static final int PROT_READ = 0x1;
@@ -77,6 +81,68 @@ public final class Linux {
     public static final long SYS_SENDTO = 44;
     public static final long SYS_RECVFROM = 45;
     public static final long SYS_BPF = 321;
+    // <linux/if_ether.h>
+    public static final int ETH_P_ALL = 0x0003;
+    public static final int ETH_P_IP = 0x0800;
+    public static final int ETH_P_ARP = 0x0806;
+    public static final int ETH_P_8021Q = 0x8100;
+    public static final int ETH_HLEN = 14;
+
+    // <linux/sockios.h>, <net/if.h>
+    public static final long SIOCGIFHWADDR = 0x8927;
+    public static final long SIOCGIFINDEX = 0x8933;
+    /** Interface names are at most IFNAMSIZ - 1 = 15 bytes (a NUL ends them in struct ifreq). */
+    public static final int IFNAMSIZ = 16;
+    /** sizeof(struct ifreq) on LP64: the name, then a 24-byte union (ifr_ifindex, ifr_hwaddr ...). */
+    public static final int IFREQ_SIZE = 40;
+    public static final int ARPHRD_ETHER = 1;
+
+    // <linux/if_packet.h> (Debian's headers here are 6.1: the later constants are defined by hand)
+    public static final int SOL_PACKET = 263;
+    public static final int PACKET_RX_RING = 5;
+    public static final int PACKET_STATISTICS = 6;
+    public static final int PACKET_VERSION = 10;
+    public static final int PACKET_HDRLEN = 11;
+    public static final int PACKET_RESERVE = 12;
+    public static final int PACKET_TX_RING = 13;
+    public static final int PACKET_LOSS = 14;
+    public static final int PACKET_VNET_HDR = 15;
+    public static final int PACKET_FANOUT = 18;
+    public static final int PACKET_TX_HAS_OFF = 19;
+    public static final int PACKET_QDISC_BYPASS = 20;
+    public static final int PACKET_IGNORE_OUTGOING = 23;
+    /** Linux 6.2+: sets the virtio-net header length (10 or 12); PACKET_VNET_HDR = 1 is the same as 10. */
+    public static final int PACKET_VNET_HDR_SZ = 24;
+    public static final int TPACKET_V1 = 0;
+    public static final int TPACKET_V2 = 1;
+    public static final int TPACKET_V3 = 2;
+    public static final int TPACKET_ALIGNMENT = 16;
+    public static final int PACKET_FANOUT_HASH = 0;
+    public static final int PACKET_FANOUT_LB = 1;
+    public static final int PACKET_FANOUT_CPU = 2;
+    public static final int PACKET_FANOUT_FLAG_ROLLOVER = 0x1000;
+    public static final int PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
+    /** Linux 6.2+: a fanout group's own PACKET_IGNORE_OUTGOING (the socket option does not apply to members). */
+    public static final int PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
+    public static final int PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+    // RX ring status bits (tpacket3_hdr.tp_status, tpacket_hdr_v1.block_status)
+    public static final int TP_STATUS_KERNEL = 0;
+    public static final int TP_STATUS_USER = 1;
+    public static final int TP_STATUS_COPY = 1 << 1;
+    public static final int TP_STATUS_LOSING = 1 << 2;
+    public static final int TP_STATUS_CSUMNOTREADY = 1 << 3;
+    public static final int TP_STATUS_VLAN_VALID = 1 << 4;
+    public static final int TP_STATUS_BLK_TMO = 1 << 5;
+    public static final int TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+    public static final int TP_STATUS_CSUM_VALID = 1 << 7;
+    /** Linux 6.5+: the frame is a TCP GSO super-frame (with PACKET_VNET_HDR its header says so too). */
+    public static final int TP_STATUS_GSO_TCP = 1 << 8;
+    // TX ring status values (tpacket3_hdr.tp_status)
+    public static final int TP_STATUS_AVAILABLE = 0;
+    public static final int TP_STATUS_SEND_REQUEST = 1;
+    public static final int TP_STATUS_SENDING = 1 << 1;
+    public static final int TP_STATUS_WRONG_FORMAT = 1 << 2;
+
     /** madvise(2): back this range with transparent huge pages (THP in "madvise" mode needs it). */
     public static final int MADV_HUGEPAGE = 14;
 }

@@ -220,6 +220,24 @@ public final class Syscalls {
         }
     }
 
+    /** setsockopt(2) with the {@code length} bytes at native {@code valueAddress} (a struct such as tpacket_req3). */
+    public static void setsockopt(int fd, int level, int option, long valueAddress, int length, String subject) {
+        if (libc().setsockopt(fd, level, option, valueAddress, length) < 0) {
+            throw failure("setsockopt", subject);
+        }
+    }
+
+    /**
+     * getsockopt(2) into the struct at native {@code valueAddress}, whose length the caller has stored as an int
+     * at {@code lengthAddress} (the kernel overwrites it with the length written). Allocates nothing.
+     */
+    public static void getsockopt(int fd, int level, int option, long valueAddress, long lengthAddress,
+        String subject) {
+        if (libc().getsockopt(fd, level, option, valueAddress, lengthAddress) < 0) {
+            throw failure("getsockopt", subject);
+        }
+    }
+
     /** getsockopt(2) for an int option. */
     public static int getsockoptInt(int fd, int level, int option, String subject) {
         ByteBuffer scratch = MSG_SCRATCH.get();
@@ -240,6 +258,16 @@ public final class Syscalls {
         long n = libc().syscall(Linux.SYS_SENDTO, fd, address(data), data.remaining(), flags,
             sockaddr == null ? 0L : address(sockaddr), sockaddr == null ? 0 : sockaddr.remaining());
         return ioResult(n, "sendto", subject);
+    }
+
+    /**
+     * send(2) (the kernel's sendto with no destination) of {@code length} bytes at native {@code address}; 0 and 0
+     * send nothing, which is how a TX ring is kicked. For the data path: returns the bytes sent, or minus the errno
+     * (EAGAIN included) instead of throwing, and allocates nothing (a four-argument call: jnr-ffi's fast path).
+     */
+    public static long trySend(int fd, long address, long length, int flags) {
+        long n = libc().send(fd, address, length, flags);
+        return n < 0 ? -lastErrno() : n;
     }
 
     /**
@@ -292,6 +320,71 @@ public final class Syscalls {
             throw new SyscallException(syscall, subject, errno);
         }
         return (int) n;
+    }
+
+    // ---------------------------------------------------------------- network interfaces
+
+    /**
+     * The ifindex of interface {@code name} in the network namespace of socket {@code fd}
+     * (ioctl SIOCGIFINDEX); ENODEV when there is no such interface there.
+     */
+    public static int interfaceIndex(int fd, String name) {
+        ByteBuffer ifreq = ifreq(name);
+        ioctl(fd, Linux.SIOCGIFINDEX, address(ifreq), "SIOCGIFINDEX, " + name);
+        return ifreq.getInt(Linux.IFNAMSIZ);
+    }
+
+    /**
+     * The hardware address of Ethernet interface {@code name} (ioctl SIOCGIFHWADDR) as 48 bits in a long, first
+     * octet most significant (as {@code EthernetHeader.sourceMac()}).
+     *
+     * @throws IllegalArgumentException when the interface is not Ethernet-like (ARPHRD_ETHER)
+     */
+    public static long hardwareAddress(int fd, String name) {
+        ByteBuffer ifreq = ifreq(name);
+        ioctl(fd, Linux.SIOCGIFHWADDR, address(ifreq), "SIOCGIFHWADDR, " + name);
+        int family = ifreq.getShort(Linux.IFNAMSIZ) & 0xFFFF;
+        if (family != Linux.ARPHRD_ETHER) {
+            throw new IllegalArgumentException("interface " + name + " has hardware type " + family
+                + ", not Ethernet (ARPHRD_ETHER): nsgate forwards Ethernet frames only");
+        }
+        long mac = 0;
+        for (int i = 0; i < 6; i++) {
+            mac = (mac << 8) | (ifreq.get(Linux.IFNAMSIZ + 2 + i) & 0xFF);
+        }
+        return mac;
+    }
+
+    /** A struct ifreq with {@code name} filled in; names must be 1 to IFNAMSIZ - 1 ASCII bytes. */
+    private static ByteBuffer ifreq(String name) {
+        checkInterfaceName(name);
+        ByteBuffer ifreq = ByteBuffer.allocateDirect(Linux.IFREQ_SIZE).order(ByteOrder.nativeOrder());
+        ifreq.put(name.getBytes(java.nio.charset.StandardCharsets.US_ASCII)).clear();
+        return ifreq;
+    }
+
+    /** Throws IllegalArgumentException naming the problem when {@code name} cannot be a Linux interface name. */
+    public static void checkInterfaceName(String name) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException("interface name is empty");
+        }
+        if (name.length() >= Linux.IFNAMSIZ) {
+            throw new IllegalArgumentException("interface name \"" + name + "\" is " + name.length()
+                + " characters long: Linux allows at most " + (Linux.IFNAMSIZ - 1));
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c >= 0x7F || c == '/' || c == ':') {
+                throw new IllegalArgumentException("interface name \"" + name + "\" has a character Linux refuses"
+                    + " in interface names at index " + i);
+            }
+        }
+    }
+
+    /** Host to network byte order for a 16-bit value. */
+    public static int htons(int value) {
+        return ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN
+            ? value & 0xFFFF : Short.toUnsignedInt(Short.reverseBytes((short) value));
     }
 
     // ---------------------------------------------------------------- namespaces and mounts

@@ -1,0 +1,492 @@
+// A worker's AF_PACKET socket on one interface: a TPACKET_V3 RX ring and a TX ring, mapped once, used in place.
+package io.nsgate.dataplane.io;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.agrona.BufferUtil;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.sys.Errno;
+import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.dataplane.sys.SyscallException;
+import io.nsgate.dataplane.sys.Syscalls;
+
+/**
+ * {@link PacketPort} over one AF_PACKET socket bound to one interface.
+ *
+ * <p><b>Theory of operation.</b> {@link #open} (on a thread inside the interface's network namespace: the socket
+ * stays in the namespace it was created in) makes a SOCK_RAW packet socket with protocol 0, so that it receives
+ * nothing before it is bound to the interface, then sets, in this order:
+ * <ol>
+ *   <li>PACKET_VERSION = TPACKET_V3 and PACKET_VNET_HDR = 1, both before the rings (the kernel refuses them after):
+ *       every received frame is preceded by a 10-byte virtio-net header, and every transmitted one carries one, so
+ *       GSO super-frames and CHECKSUM_PARTIAL frames pass whole, as veth hands them over;</li>
+ *   <li>PACKET_QDISC_BYPASS = 1: transmitted frames go straight to the driver (so packet taps on the interface,
+ *       tcpdump included, do not see them);</li>
+ *   <li>PACKET_IGNORE_OUTGOING = 1: the frames the host's own stack sends on the interface stay out of the ring
+ *       (in a fanout group the group's own flag does this: see below);</li>
+ *   <li>PACKET_LOSS = 1: the kernel skips a TX frame it refuses instead of stopping the whole ring on it;</li>
+ *   <li>SO_SNDBUFFORCE = the TX ring's size: each frame is charged to the send buffer until the driver frees it,
+ *       and with the default (~208 KiB) a NIC's queue of a few super-frames would stop the kick with EAGAIN (veth
+ *       hands frames over within the kick, so there it makes no measurable difference);</li>
+ *   <li>PACKET_RX_RING (tpacket_req3: {@code rxBlockCount} blocks of {@code rxBlockSize}, retire timeout
+ *       {@code rxBlockTimeoutMs}) and PACKET_TX_RING ({@code txFrameCount} slots of {@code txFrameSize}, one per
+ *       block; V3 TX wants timeout, private area and feature word all 0);</li>
+ *   <li>one {@code mmap} of both rings, RX first, then TX (the kernel lays them out so);</li>
+ *   <li>{@code bind} to (ETH_P_ALL, ifindex): frames start arriving;</li>
+ *   <li>optionally PACKET_FANOUT (group id, mode HASH with PACKET_FANOUT_FLAG_IGNORE_OUTGOING): the group replaces
+ *       the socket's own hook, so the socket-level IGNORE_OUTGOING no longer applies and the group needs the flag.
+ *       The hash is the kernel's symmetric flow hash: both directions of a flow land on the same member.</li>
+ * </ol>
+ * The interface's ifindex and MAC are read once (SIOCGIFINDEX, SIOCGIFHWADDR).
+ *
+ * <p>The mapping, drawn ({@link Tpacket3} has the byte layouts):
+ * <pre>
+ *  mapping:  [ RX block 0 | RX block 1 | ... | RX block B-1 ][ TX slot 0 | TX slot 1 | ... | TX slot S-1 ]
+ *             ^ rxBlockSize each, {@link RxBatch#buffer} =    ^ txFrameSize each
+ *               the RX part (frame offsets are into it)
+ *  RX block: [block header 48][hdr|sockaddr_ll|..|vnet 10|frame @tp_mac][hdr|...|vnet|frame] ... (num_pkts frames)
+ *  TX slot:  [tpacket3_hdr 48: tp_len, tp_status][vnet 10 @48][frame @58 ...]              tp_len = 10 + frame
+ * </pre>
+ *
+ * <p>{@link #receive} walks ready RX blocks in place ({@link RxRing}); {@link #transmit} copies a frame and its
+ * virtio-net header into the next free TX slot ({@link TxRing}); {@link #flush} is the one system call of a batch,
+ * {@code sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)} (made as {@code send(fd, NULL, 0, MSG_DONTWAIT)}, the same
+ * system call in four arguments, which jnr-ffi makes without allocating), after which the kernel has sent every
+ * queued frame it could.
+ * When it could not send them all (EAGAIN, ENOBUFS from a full veth queue, the interface down), the frames stay
+ * queued in order and the next {@code flush()} kicks again, even if nothing new was queued: call it every duty
+ * cycle (it costs nothing when nothing is owed), or when {@link #flushOwed()} says so.
+ *
+ * <p><b>Where TX data goes, verified.</b> {@code tpacket_parse_header} takes the data at
+ * {@code tp_hdrlen - sizeof(struct sockaddr_ll)} = 68 - 20 = 48 from the slot start (tp_mac and tp_net are read
+ * only with PACKET_TX_HAS_OFF, which nsgate leaves off); {@code tpacket_snd} then takes the virtio-net header from
+ * the first 10 bytes there and subtracts 10 from tp_len, so tp_len is 10 + the frame's length. The tests transmit
+ * through it and watch the peer namespace's stack answer.
+ *
+ * <p><b>Costs and limits.</b> No allocation, lock or system call per frame; {@link #kernelDrops} and the other
+ * statistics readers make a system call each (PACKET_STATISTICS, cleared by every read, so they accumulate).
+ * Single-threaded: one worker owns the port; {@link #close} only once that worker has stopped using it (the mapping
+ * goes away, and touching it afterwards would crash the JVM, so use after close throws instead).
+ * V3 hands a block over when it is full or its retire timer fires, so under light traffic a frame may wait up to
+ * {@code rxBlockTimeoutMs} before poll() wakes the worker: that is the latency floor this design trades for
+ * batching.
+ */
+public final class AfPacketPort implements PacketPort {
+    private static final int EAGAIN = Errno.EAGAIN;
+    private static final int ENOBUFS = Errno.ENOBUFS;
+    private static final int ENETDOWN = Errno.ENETDOWN;
+    private static final int ENXIO = 6;
+    private static final int EINTR = Errno.EINTR;
+    private static final int ENOPROTOOPT = 92;
+    /** struct tpacket_stats_v3: tp_packets, tp_drops, tp_freeze_q_cnt. */
+    private static final int STATS_LENGTH = 12;
+    /** struct tpacket_req3: seven unsigned ints. */
+    private static final int REQ3_LENGTH = 28;
+    /** struct sockaddr_ll. */
+    private static final int SOCKADDR_LL_LENGTH = 20;
+
+    private static volatile String unavailability;
+    private static volatile boolean probed;
+
+    private final String interfaceName;
+    private final int ifindex;
+    private final long mac;
+    private final int fd;
+    private final AfPacketOptions options;
+    private final long mapAddress;
+    private final long mapLength;
+    private final RxRing rx;
+    private final TxRing tx;
+    /** tpacket_stats_v3 then its int length, for getsockopt. */
+    private final ByteBuffer stats = ByteBuffer.allocateDirect(STATS_LENGTH + 4).order(ByteOrder.nativeOrder());
+    private final String kickSubject;
+
+    private boolean closed;
+    private boolean flushOwed;
+    private long kicks;
+    private long kickFailures;
+    private int lastKickErrno;
+    private long kernelPackets;
+    private long kernelDrops;
+    private long kernelFreezes;
+
+    private AfPacketPort(String interfaceName, int ifindex, long mac, int fd, AfPacketOptions options,
+        long mapAddress, long mapLength) {
+        this.interfaceName = interfaceName;
+        this.ifindex = ifindex;
+        this.mac = mac;
+        this.fd = fd;
+        this.options = options;
+        this.mapAddress = mapAddress;
+        this.mapLength = mapLength;
+        final int rxBytes = (int) options.rxRingBytes();
+        this.rx = new RxRing(new UnsafeBuffer(mapAddress, rxBytes), options.rxBlockSize(), options.rxBlockCount());
+        this.tx = new TxRing(new UnsafeBuffer(mapAddress + rxBytes, (int) options.txRingBytes()),
+            options.txFrameSize(), options.txFrameCount());
+        this.kickSubject = "TX ring kick, " + interfaceName;
+    }
+
+    /**
+     * Opens a port on {@code interfaceName}, which must be in the calling thread's network namespace.
+     *
+     * @throws SyscallException naming the failed call, the interface and the errno, with what to check
+     * @throws IllegalArgumentException when the name cannot be an interface name or the interface is not Ethernet
+     */
+    public static AfPacketPort open(String interfaceName, AfPacketOptions options) {
+        Syscalls.checkInterfaceName(interfaceName);
+        int fd = -1;
+        long mapAddress = 0;
+        final long mapLength = options.rxRingBytes() + options.txRingBytes();
+        try {
+            try {
+                fd = Syscalls.socket(Linux.AF_PACKET, Linux.SOCK_RAW | Linux.SOCK_CLOEXEC, 0,
+                    "AF_PACKET for " + interfaceName);
+            } catch (SyscallException e) {
+                throw hint(e, e.errno() == Errno.EPERM || e.errno() == Errno.EACCES
+                    ? "AF_PACKET sockets need CAP_NET_RAW: run as root or grant the capability" : null);
+            }
+            final int index;
+            try {
+                index = Syscalls.interfaceIndex(fd, interfaceName);
+            } catch (SyscallException e) {
+                throw hint(e, e.errno() == Errno.ENODEV ? "no interface " + interfaceName + " in this thread's"
+                    + " network namespace: open the port on a thread inside the interface's namespace" : null);
+            }
+            final long mac = Syscalls.hardwareAddress(fd, interfaceName);
+
+            setInt(fd, Linux.PACKET_VERSION, Linux.TPACKET_V3, "PACKET_VERSION", interfaceName);
+            setInt(fd, Linux.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", interfaceName);
+            setInt(fd, Linux.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS", interfaceName);
+            setInt(fd, Linux.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", interfaceName);
+            setInt(fd, Linux.PACKET_LOSS, 1, "PACKET_LOSS", interfaceName);
+            setSendBuffer(fd, options.txRingBytes(), interfaceName);
+
+            final ByteBuffer req = ByteBuffer.allocateDirect(REQ3_LENGTH).order(ByteOrder.nativeOrder());
+            req.putInt(0, options.rxBlockSize()).putInt(4, options.rxBlockCount())
+                .putInt(8, options.rxBlockSize()).putInt(12, options.rxBlockCount())
+                .putInt(16, options.rxBlockTimeoutMs()).putInt(20, 0).putInt(24, 0);
+            setRing(fd, Linux.PACKET_RX_RING, req, "PACKET_RX_RING", interfaceName,
+                "rxBlockCount " + options.rxBlockCount() + " x rxBlockSize " + options.rxBlockSize());
+            req.putInt(0, options.txFrameSize()).putInt(4, options.txFrameCount())
+                .putInt(8, options.txFrameSize()).putInt(12, options.txFrameCount())
+                .putInt(16, 0).putInt(20, 0).putInt(24, 0);
+            setRing(fd, Linux.PACKET_TX_RING, req, "PACKET_TX_RING", interfaceName,
+                "txFrameCount " + options.txFrameCount() + " x txFrameSize " + options.txFrameSize());
+
+            try {
+                mapAddress = Syscalls.mmap(mapLength, Linux.PROT_READ | Linux.PROT_WRITE, Linux.MAP_SHARED, fd, 0,
+                    "rings of " + interfaceName + ", " + mapLength + " bytes");
+            } catch (SyscallException e) {
+                throw hint(e, "the address space or memory for " + mapLength + " bytes of rings was refused: lower"
+                    + " the ring options");
+            }
+
+            final ByteBuffer sll = ByteBuffer.allocateDirect(SOCKADDR_LL_LENGTH).order(ByteOrder.nativeOrder());
+            sll.putShort(0, (short) Linux.AF_PACKET);
+            sll.putShort(2, (short) Syscalls.htons(Linux.ETH_P_ALL));
+            sll.putInt(4, index);
+            Syscalls.bind(fd, sll, "AF_PACKET, " + interfaceName + " ifindex " + index);
+
+            if (options.fanout()) {
+                final int mode = Linux.PACKET_FANOUT_HASH | Linux.PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+                try {
+                    Syscalls.setsockopt(fd, Linux.SOL_PACKET, Linux.PACKET_FANOUT,
+                        options.fanoutGroup() | mode << 16, "PACKET_FANOUT group " + options.fanoutGroup() + ", "
+                            + interfaceName);
+                } catch (SyscallException e) {
+                    throw hint(e, e.errno() == Errno.EINVAL
+                        ? "group " + options.fanoutGroup() + " already exists in this namespace with another"
+                            + " interface, mode or flags: every member must open the same interface with the same group"
+                        : e.errno() == Errno.ENOSPC ? "the group is full (256 members)" : null);
+                }
+            }
+            final AfPacketPort port = new AfPacketPort(interfaceName, index, mac, fd, options, mapAddress,
+                mapLength);
+            Syscalls.lastErrno(); // jnr-ffi sets up errno access on first use (~16 KB): not in the first failed kick
+            fd = -1; // owned by the port now
+            mapAddress = 0;
+            return port;
+        } finally {
+            if (mapAddress != 0) {
+                try {
+                    Syscalls.munmap(mapAddress, mapLength, "rings of " + interfaceName);
+                } catch (SyscallException ignored) {
+                    // the open failure being thrown says more
+                }
+            }
+            Syscalls.closeQuietly(fd);
+        }
+    }
+
+    private static void setInt(int fd, int option, int value, String optionName, String interfaceName) {
+        try {
+            Syscalls.setsockopt(fd, Linux.SOL_PACKET, option, value, optionName + ", " + interfaceName);
+        } catch (SyscallException e) {
+            throw hint(e, e.errno() == ENOPROTOOPT
+                ? "this kernel does not know " + optionName + " (nsgate needs Linux 4.20 or later)" : null);
+        }
+    }
+
+    private static void setSendBuffer(int fd, long bytes, String interfaceName) {
+        final int value = (int) Math.min(bytes, Integer.MAX_VALUE / 2);
+        try {
+            Syscalls.setsockopt(fd, Linux.SOL_SOCKET, Linux.SO_SNDBUFFORCE, value, "SO_SNDBUFFORCE, "
+                + interfaceName);
+        } catch (SyscallException e) {
+            if (e.errno() != Errno.EPERM) {
+                throw e;
+            }
+            // without CAP_NET_ADMIN: as much as net.core.wmem_max allows
+            Syscalls.setsockopt(fd, Linux.SOL_SOCKET, Linux.SO_SNDBUF, value, "SO_SNDBUF, " + interfaceName);
+        }
+    }
+
+    private static void setRing(int fd, int option, ByteBuffer req, String optionName, String interfaceName,
+        String sizes) {
+        try {
+            Syscalls.setsockopt(fd, Linux.SOL_PACKET, option, BufferUtil.address(req), REQ3_LENGTH,
+                optionName + ", " + interfaceName);
+        } catch (SyscallException e) {
+            throw hint(e, e.errno() == Errno.ENOMEM
+                ? "the kernel could not allocate " + sizes + " bytes: lower them" : "kernel refused " + sizes);
+        }
+    }
+
+    private static SyscallException hint(SyscallException e, String hint) {
+        return hint == null ? e : new SyscallException(e.syscall(), e.subject(), e.errno(), hint);
+    }
+
+    /** Whether AF_PACKET sockets can be opened here (libc bound, CAP_NET_RAW held). */
+    public static boolean isAvailable() {
+        return unavailabilityCause() == null;
+    }
+
+    /** Why AF_PACKET ports cannot be opened here, or null when they can. Probes once. */
+    public static String unavailabilityCause() {
+        if (!probed) {
+            synchronized (AfPacketPort.class) {
+                if (!probed) {
+                    unavailability = probe();
+                    probed = true;
+                }
+            }
+        }
+        return unavailability;
+    }
+
+    private static String probe() {
+        if (!Syscalls.isAvailable()) {
+            return Syscalls.unavailabilityCause();
+        }
+        try {
+            Syscalls.close(Syscalls.socket(Linux.AF_PACKET, Linux.SOCK_RAW | Linux.SOCK_CLOEXEC, 0, "probe"),
+                "AF_PACKET probe");
+            return null;
+        } catch (SyscallException e) {
+            return "cannot open an AF_PACKET socket (" + e.getMessage() + "): it needs CAP_NET_RAW, i.e. root";
+        }
+    }
+
+    // ---------------------------------------------------------------- PacketPort
+
+    @Override
+    public String interfaceName() {
+        return interfaceName;
+    }
+
+    @Override
+    public int ifindex() {
+        return ifindex;
+    }
+
+    @Override
+    public long mac() {
+        return mac;
+    }
+
+    @Override
+    public int fd() {
+        return fd;
+    }
+
+    /**
+     * {@inheritDoc} Hands back the RX blocks the previous batch finished, then fills the batch in place from the
+     * ring: {@link RxBatch#buffer} is the RX ring itself. No system call: wait with {@link PortPoller}.
+     */
+    @Override
+    public int receive(RxBatch batch) {
+        ensureOpen();
+        return rx.receive(batch);
+    }
+
+    /**
+     * {@inheritDoc} A frame the kernel would refuse (longer than {@link #maxTransmitLength()}, shorter than an
+     * Ethernet header, or with a virtio-net header whose checksum position or hdr_len lies beyond the frame) is
+     * dropped and counted in {@link #txRejected()}, and true is returned: retrying would not help.
+     */
+    @Override
+    public boolean transmit(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength) {
+        ensureOpen();
+        return tx.offer(source, vnetOffset, frameOffset, frameLength);
+    }
+
+    /**
+     * {@inheritDoc} Makes no system call when nothing is queued and no earlier kick is owed. EAGAIN, ENOBUFS,
+     * ENETDOWN and ENXIO are counted ({@link #kickFailures()}), not thrown: the frames stay queued for the next
+     * flush.
+     *
+     * @throws SyscallException for any other error (a closed descriptor: a bug)
+     */
+    @Override
+    public void flush() {
+        ensureOpen();
+        if (tx.queued() == 0 && !flushOwed) {
+            return;
+        }
+        final long sent = Syscalls.trySend(fd, 0L, 0L, Linux.MSG_DONTWAIT);
+        kicks++;
+        tx.kicked();
+        if (sent < 0) {
+            final int errno = (int) -sent;
+            if (errno != EAGAIN && errno != ENOBUFS && errno != ENETDOWN && errno != ENXIO && errno != EINTR) {
+                throw new SyscallException("send", kickSubject, errno);
+            }
+            kickFailures++;
+            lastKickErrno = errno;
+        }
+        flushOwed = !tx.drained();
+    }
+
+    @Override
+    public boolean flushOwed() {
+        return flushOwed;
+    }
+
+    /** {@inheritDoc} Reads PACKET_STATISTICS (a system call; the kernel clears them on read, this sums them). */
+    @Override
+    public long kernelDrops() {
+        readKernelStatistics();
+        return kernelDrops;
+    }
+
+    /** Frames the kernel passed to the socket, dropped ones included (PACKET_STATISTICS tp_packets, summed). */
+    public long kernelPackets() {
+        readKernelStatistics();
+        return kernelPackets;
+    }
+
+    /** Times the kernel found the next RX block still in user hands and froze the ring (tp_freeze_q_cnt, summed). */
+    public long kernelFreezes() {
+        readKernelStatistics();
+        return kernelFreezes;
+    }
+
+    private synchronized void readKernelStatistics() {
+        ensureOpen();
+        final long base = BufferUtil.address(stats);
+        stats.putInt(STATS_LENGTH, STATS_LENGTH);
+        Syscalls.getsockopt(fd, Linux.SOL_PACKET, Linux.PACKET_STATISTICS, base, base + STATS_LENGTH,
+            "PACKET_STATISTICS, " + interfaceName);
+        kernelPackets += Integer.toUnsignedLong(stats.getInt(0));
+        kernelDrops += Integer.toUnsignedLong(stats.getInt(4));
+        kernelFreezes += Integer.toUnsignedLong(stats.getInt(8));
+    }
+
+    /** Unmaps the rings and closes the socket; idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            Syscalls.munmap(mapAddress, mapLength, "rings of " + interfaceName);
+        } finally {
+            Syscalls.close(fd, "AF_PACKET socket of " + interfaceName);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("AF_PACKET port on " + interfaceName + " is closed");
+        }
+    }
+
+    // ---------------------------------------------------------------- counters (single-writer, read anywhere)
+
+    public AfPacketOptions options() {
+        return options;
+    }
+
+    /** The longest frame {@link #transmit} accepts. */
+    public int maxTransmitLength() {
+        return tx.maxFrameLength();
+    }
+
+    /** Frames put into batches. */
+    public long rxFrames() {
+        return rx.frames();
+    }
+
+    /** Frames dropped because the kernel clamped them to an RX block (snaplen &lt; len). */
+    public long rxTruncated() {
+        return rx.truncated();
+    }
+
+    /** Frames received with an offloaded VLAN tag that was put back into the frame. */
+    public long rxVlanRestored() {
+        return rx.vlanRestored();
+    }
+
+    /** Frames (or blocks) skipped because the ring held something impossible or a frame shorter than Ethernet. */
+    public long rxMalformed() {
+        return rx.malformed();
+    }
+
+    /** Frames queued for transmission. */
+    public long txFrames() {
+        return tx.frames();
+    }
+
+    /** {@link #transmit} calls refused because the TX ring was full. */
+    public long txRingFull() {
+        return tx.full();
+    }
+
+    /** Frames dropped by {@link #transmit} because the kernel would refuse them. */
+    public long txRejected() {
+        return tx.rejected();
+    }
+
+    /** TX slots found marked WRONG_FORMAT by the kernel. */
+    public long txWrongFormat() {
+        return tx.wrongFormat();
+    }
+
+    /** sendto kicks made. */
+    public long kicks() {
+        return kicks;
+    }
+
+    /** Kicks that failed with EAGAIN, ENOBUFS, ENETDOWN, ENXIO or EINTR (frames stayed queued). */
+    public long kickFailures() {
+        return kickFailures;
+    }
+
+    /** errno of the last failed kick, 0 if none failed. */
+    public int lastKickErrno() {
+        return lastKickErrno;
+    }
+
+    @Override
+    public String toString() {
+        return "AfPacketPort{" + interfaceName + " ifindex " + ifindex + ", fd " + fd + ", " + options + "}";
+    }
+}

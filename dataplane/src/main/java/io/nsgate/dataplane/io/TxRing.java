@@ -1,0 +1,179 @@
+// Fills the slots of a TPACKET_V3 transmit ring in order: a virtio-net header and a frame per slot.
+package io.nsgate.dataplane.io;
+
+import java.nio.ByteOrder;
+
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.sys.Linux;
+
+/**
+ * The user-space half of a TX ring of fixed-size slots (layout in {@link Tpacket3}). Theory of operation: the
+ * kernel's {@code tpacket_snd} (run by the kick, {@code sendto}) walks the slots in ring order from its own head
+ * and sends each one marked TP_STATUS_SEND_REQUEST, stopping at the first that is not. This class writes slots in
+ * the same order from its cursor {@link #next}, so both walk one sequence. A slot is reusable once the kernel has
+ * set it back to TP_STATUS_AVAILABLE, which happens when the skb built over it is freed or orphaned (the kernel maps
+ * the slot's pages into the skb instead of copying, so "sent" is not "free"): until then the ring is full.
+ *
+ * <pre>
+ *   slot:  0           1           2           3          ...  N-1
+ *        [available] [sending ] [send req] [send req]  [available]
+ *                     ^kernel's head          ^last queued  ^next (cursor): where transmit() writes
+ * </pre>
+ *
+ * <p>Slot status values: AVAILABLE (0, timestamp bits aside) is free; SEND_REQUEST (ours, waiting for a kick) and
+ * SENDING (the kernel's skb is alive) are busy; WRONG_FORMAT is a frame the kernel refused and left in place.
+ * nsgate sets PACKET_LOSS, with which the kernel instead skips a refused frame and marks it AVAILABLE (without it
+ * the kernel's head would stay on the refused slot and the ring would stall); should one still be seen, it counts as
+ * {@link #wrongFormat()} and the slot is reused.
+ *
+ * <p>Memory ordering: {@code tp_status} is read with acquire before a slot is written (the kernel set AVAILABLE
+ * after its last use of the slot's bytes, so our overwrite comes after it) and published with release (the header
+ * and frame bytes are in place before the kernel can see SEND_REQUEST).
+ *
+ * <p>Single-threaded: one worker owns it. No allocation, no system call, no lock.
+ */
+final class TxRing {
+    private static final int VNET = VirtioNetHeader.LENGTH;
+    private static final int BUSY = Linux.TP_STATUS_SEND_REQUEST | Linux.TP_STATUS_SENDING;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private final UnsafeBuffer ring;
+    private final int slotSize;
+    private final int slotCount;
+    private final int maxFrameLength;
+
+    /** The slot transmit() fills next. */
+    private int next;
+    /** Slots published since the last {@link #kicked()}. */
+    private int queued;
+    /** Offset of the most recently published slot, or -1. */
+    private int lastPublished = -1;
+
+    private long frames;
+    private long full;
+    private long rejected;
+    private long wrongFormat;
+
+    /**
+     * @param ring the TX part of the mapping: {@code slotCount} slots of {@code slotSize} bytes
+     */
+    TxRing(UnsafeBuffer ring, int slotSize, int slotCount) {
+        if ((long) slotSize * slotCount > ring.capacity()) {
+            throw new IllegalArgumentException(slotCount + " slots of " + slotSize + " bytes exceed the buffer of "
+                + ring.capacity() + " bytes");
+        }
+        if (slotSize <= Tpacket3.TX_FRAME + Linux.ETH_HLEN) {
+            throw new IllegalArgumentException("TX slots of " + slotSize + " bytes cannot hold a frame");
+        }
+        this.ring = ring;
+        this.slotSize = slotSize;
+        this.slotCount = slotCount;
+        this.maxFrameLength = slotSize - Tpacket3.TX_FRAME;
+    }
+
+    /** The longest frame a slot holds (the slot less the frame header and the virtio-net header). */
+    int maxFrameLength() {
+        return maxFrameLength;
+    }
+
+    /**
+     * Copies a frame and its virtio-net header ({@code vnetOffset} -1: zeroes) into the next slot and publishes it.
+     * A frame the kernel would refuse (longer than a slot, shorter than an Ethernet header, or whose header's
+     * checksum position lies beyond it) is dropped and counted in {@link #rejected()}: true is returned all the same,
+     * for trying again would not help.
+     *
+     * @return false when the next slot is still busy: the ring is full
+     */
+    boolean offer(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength) {
+        if (frameLength > maxFrameLength || frameLength < Linux.ETH_HLEN
+            || vnetOffset >= 0 && !kernelWouldAccept(source, vnetOffset, frameLength)) {
+            rejected++;
+            return true;
+        }
+        final int slot = next * slotSize;
+        // acquire: AVAILABLE is set after the kernel's last use of the slot, so our overwrite below comes after it
+        final int status = ring.getIntAcquire(slot + Tpacket3.STATUS);
+        if ((status & BUSY) != 0) {
+            full++;
+            return false;
+        }
+        if ((status & Linux.TP_STATUS_WRONG_FORMAT) != 0) {
+            wrongFormat++;
+        }
+        final int data = slot + Tpacket3.TX_DATA;
+        if (vnetOffset >= 0) {
+            ring.putLong(data, source.getLong(vnetOffset));
+            ring.putShort(data + 8, source.getShort(vnetOffset + 8));
+        } else {
+            ring.putLong(data, 0L);
+            ring.putShort(data + 8, (short) 0);
+        }
+        ring.putBytes(slot + Tpacket3.TX_FRAME, source, frameOffset, frameLength);
+        ring.putInt(slot + Tpacket3.NEXT_OFFSET, 0);
+        ring.putInt(slot + Tpacket3.LEN, VNET + frameLength);
+        // release: the header, tp_len and the frame are in place before the kernel can see the request
+        ring.putIntRelease(slot + Tpacket3.STATUS, Linux.TP_STATUS_SEND_REQUEST);
+        lastPublished = slot;
+        next = next + 1 == slotCount ? 0 : next + 1;
+        queued++;
+        frames++;
+        return true;
+    }
+
+    /**
+     * The kernel's {@code __packet_snd_vnet_parse} check: with NEEDS_CSUM the checksum field must lie within
+     * hdr_len (raised to cover it), and hdr_len within the frame.
+     */
+    private static boolean kernelWouldAccept(DirectBuffer source, int vnetOffset, int frameLength) {
+        int hdrLen = source.getShort(vnetOffset + VirtioNetHeader.HDR_LEN_OFFSET, LE) & 0xFFFF;
+        if ((source.getByte(vnetOffset + VirtioNetHeader.FLAGS_OFFSET) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
+            final int checksumEnd = (source.getShort(vnetOffset + VirtioNetHeader.CSUM_START_OFFSET, LE) & 0xFFFF)
+                + (source.getShort(vnetOffset + VirtioNetHeader.CSUM_OFFSET_OFFSET, LE) & 0xFFFF) + 2;
+            hdrLen = Math.max(hdrLen, checksumEnd);
+        }
+        return hdrLen <= frameLength;
+    }
+
+    /** Slots published since the last kick. */
+    int queued() {
+        return queued;
+    }
+
+    /** Called after a kick: the kernel has walked the ring (whatever it managed to send). */
+    void kicked() {
+        queued = 0;
+    }
+
+    /**
+     * True when the kernel has taken every published slot (none is still SEND_REQUEST), false when a kick left
+     * some behind (EAGAIN, ENOBUFS, interface down) and another kick is owed.
+     */
+    boolean drained() {
+        // acquire: pairs with the kernel's status store after it took the slot
+        return lastPublished < 0
+            || (ring.getIntAcquire(lastPublished + Tpacket3.STATUS) & Linux.TP_STATUS_SEND_REQUEST) == 0;
+    }
+
+    /** Frames published. */
+    long frames() {
+        return frames;
+    }
+
+    /** transmit() calls that found the ring full. */
+    long full() {
+        return full;
+    }
+
+    /** Frames dropped because the kernel would refuse them (see {@link #offer}). */
+    long rejected() {
+        return rejected;
+    }
+
+    /** Slots found marked WRONG_FORMAT by the kernel (reused). */
+    long wrongFormat() {
+        return wrongFormat;
+    }
+}

@@ -1,0 +1,440 @@
+// AF_PACKET rings end to end: real frames between namespaces this test builds, received and sent through the rings.
+package io.nsgate.dataplane.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.sys.Errno;
+import io.nsgate.dataplane.sys.SyscallException;
+import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.dataplane.testsupport.NetnsLab;
+import io.nsgate.dataplane.testsupport.RequiresAfPacket;
+
+/**
+ * The lab: namespace {@code gw} (where the ports are opened, on {@code xa}, 10.1.1.1/24, and {@code xb},
+ * 10.2.2.1/24) and namespace {@code a} (10.1.1.2/24 on {@code eth0}, 10.2.2.2/24 on {@code eth1}), joined by two veth
+ * pairs. {@code a}'s stack and tools are the peer the rings talk to; {@code xb} is the quiet link that tests take
+ * down and up.
+ */
+@RequiresAfPacket
+class AfPacketPortTest {
+    private static NetnsLab lab;
+    private static String gw;
+    private static String a;
+    private static long xaMac;
+    private static long aMac;
+
+    @BeforeAll
+    static void buildLab() {
+        lab = NetnsLab.create();
+        gw = lab.ns("gw");
+        a = lab.ns("a");
+        lab.veth(gw, "xa", a, "eth0");
+        lab.veth(gw, "xb", a, "eth1");
+        lab.address(gw, "xa", "10.1.1.1/24");
+        lab.address(a, "eth0", "10.1.1.2/24");
+        lab.address(gw, "xb", "10.2.2.1/24");
+        lab.address(a, "eth1", "10.2.2.2/24");
+        xaMac = lab.mac(gw, "xa");
+        aMac = lab.mac(a, "eth0");
+    }
+
+    @AfterAll
+    static void removeLab() {
+        if (lab != null) {
+            lab.close();
+        }
+    }
+
+    private static AfPacketPort openOnXa(AfPacketOptions options) {
+        return lab.inside(gw, () -> AfPacketPort.open("xa", options));
+    }
+
+    private static AfPacketPort openOnXb(AfPacketOptions options) {
+        return lab.inside(gw, () -> AfPacketPort.open("xb", options));
+    }
+
+    /** Sends {@code count} UDP datagrams of {@code size} bytes from a to gw, from each of {@code flows} ports. */
+    private static void udpFromA(int flows, int count, int size, int dstPort) {
+        lab.exec(a, NetnsLab.python(), "-c", String.join("\n",
+            "import socket",
+            "for port in range(41000, 41000 + " + flows + "):",
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.1.1.2', port))",
+            "    for i in range(" + count + "): s.sendto(b'x' * " + size + ", ('10.1.1.1', " + dstPort + "))",
+            "    s.close()"));
+    }
+
+    @Test
+    void framesFromThePeerArriveWithTheirBytesAndOwnOutgoingFramesDoNot() {
+        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+            assertEquals(xaMac, port.mac());
+            NetnsLab.ip("-n", a, "neigh", "flush", "dev", "eth0");
+            String payload = "nsgate-rx-" + Long.toHexString(System.nanoTime());
+            lab.exec(a, NetnsLab.python(), "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
+                + " s.bind(('10.1.1.2', 40001)); s.sendto(b'" + payload + "', ('10.1.1.1', 9999))");
+            lab.exec(a, "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.1.1.1");
+
+            List<ReceivedFrame> others = new ArrayList<>();
+            List<ReceivedFrame> udp = PortDriver.collect(port, f -> f.ipProtocol() == 17
+                && f.destinationPort() == 9999, 1, 3000, others);
+            assertEquals(1, udp.size(), "the UDP datagram from a");
+            ReceivedFrame d = udp.get(0);
+            byte[] expected = Frames.udp().srcMac(text(aMac)).dstMac(text(xaMac)).src("10.1.1.2", 40001)
+                .dst("10.1.1.1", 9999).payload(payload).build();
+            assertEquals(expected.length, d.length());
+            // IP id, DF and the checksum are a's choice: compare addresses, ports, length and payload
+            assertArrayEquals(Arrays.copyOfRange(expected, 0, 14), Arrays.copyOfRange(d.bytes(), 0, 14));
+            assertArrayEquals(Arrays.copyOfRange(expected, 26, 40), Arrays.copyOfRange(d.bytes(), 26, 40));
+            assertEquals(payload, new String(d.bytes(), 42, d.length() - 42, StandardCharsets.US_ASCII));
+            assertEquals(VirtioNetHeader.GSO_NONE, d.gsoType());
+
+            List<ReceivedFrame> all = new ArrayList<>(others);
+            all.addAll(PortDriver.collect(port, f -> false, 1, 300, all));
+            assertTrue(all.stream().anyMatch(f -> f.etherType() == 0x0806 && f.sourceMac() == aMac
+                && f.destinationMac() == 0xFFFF_FFFF_FFFFL), "a's ARP request, broadcast: " + describe(all));
+            long echoRequests = all.stream().filter(f -> f.ipProtocol() == 1 && f.bytes()[34] == 8).count();
+            assertEquals(2, echoRequests, "a's two echo requests: " + describe(all));
+            assertTrue(all.stream().noneMatch(f -> f.sourceMac() == xaMac),
+                "gw's own ARP and echo replies are outgoing: PACKET_IGNORE_OUTGOING keeps them out: " + describe(all));
+            assertEquals(0, port.rxTruncated());
+        }
+    }
+
+    @Test
+    void rxFramesSitAtTpMacWithTheVirtioHeaderJustBefore() {
+        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+            lab.exec(a, "ping", "-c", "1", "-W", "1", "10.1.1.1");
+            RxBatch batch = new RxBatch();
+            PortPoller poller = new PortPoller(port);
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            int checked = 0;
+            while (checked == 0 && System.nanoTime() < deadline) {
+                int n = port.receive(batch);
+                if (n == 0) {
+                    poller.poll(10);
+                }
+                for (int i = 0; i < n; i++) {
+                    int frame = batch.frameOffset[i];
+                    int header = frame - 92;
+                    UnsafeBuffer ring = batch.buffer;
+                    assertEquals(92, ring.getShort(header + Tpacket3.MAC), "tp_mac");
+                    assertEquals(106, ring.getShort(header + Tpacket3.NET), "tp_net");
+                    assertEquals(batch.frameLength[i], ring.getInt(header + Tpacket3.SNAPLEN), "tp_snaplen");
+                    assertEquals(batch.frameLength[i], ring.getInt(header + Tpacket3.LEN), "tp_len");
+                    assertEquals(frame - VirtioNetHeader.LENGTH, batch.vnetOffset[i]);
+                    assertEquals(0, header % 8, "frames are 8-byte aligned in the block");
+                    checked++;
+                }
+            }
+            assertTrue(checked > 0, "a frame arrived");
+        }
+    }
+
+    @Test
+    void aTransmittedPingReachesThePeersStackWhichAnswersIt() {
+        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+            NetnsLab.ip("-n", a, "neigh", "replace", "10.1.1.1", "lladdr", text(xaMac), "dev", "eth0");
+            int id = 0x4E00 | (int) (System.nanoTime() & 0xFF);
+            byte[] ping = Frames.icmpEchoRequest().srcMac(text(xaMac)).dstMac(text(aMac)).src("10.1.1.1")
+                .dst("10.1.1.2").icmpId(id).icmpSeq(7).payload("through the TX ring").build();
+            assertTrue(port.transmit(new UnsafeBuffer(ping), -1, 0, ping.length));
+            port.flush();
+            assertFalse(port.flushOwed());
+            List<ReceivedFrame> replies = PortDriver.collect(port, f -> f.ipProtocol() == 1
+                && f.bytes()[34] == 0 && ((f.bytes()[38] & 0xFF) << 8 | f.bytes()[39] & 0xFF) == id, 1, 3000);
+            assertEquals(1, replies.size(), "a answered the echo request sent through the TX ring");
+            assertEquals("through the TX ring", new String(replies.get(0).bytes(), 42, 19, StandardCharsets.US_ASCII));
+            assertEquals(1, port.txFrames());
+            assertEquals(1, port.kicks());
+        }
+    }
+
+    @Test
+    void aFanoutGroupKeepsEachFlowOnOnePortAndSpreadsFlowsOverItsMembers() {
+        AfPacketOptions grouped = AfPacketOptions.builder().fanoutGroup(0x4E47).build();
+        try (AfPacketPort p0 = openOnXa(grouped); AfPacketPort p1 = openOnXa(grouped)) {
+            udpFromA(64, 5, 16, 9998);
+            AfPacketPort[] ports = {p0, p1};
+            PortPoller poller = new PortPoller(p0, p1);
+            RxBatch batch = new RxBatch();
+            Map<Integer, Set<Integer>> portsOfFlow = new HashMap<>();
+            int[] perPort = new int[2];
+            List<ReceivedFrame> outgoing = new ArrayList<>();
+            int datagrams = 0;
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (datagrams < 320 && System.nanoTime() < deadline) {
+                int got = 0;
+                for (int p = 0; p < 2; p++) {
+                    int n = ports[p].receive(batch);
+                    got += n;
+                    for (int i = 0; i < n; i++) {
+                        ReceivedFrame f = ReceivedFrame.copy(batch, i);
+                        if (f.sourceMac() == xaMac) {
+                            outgoing.add(f);
+                        } else if (f.ipProtocol() == 17 && f.destinationPort() == 9998) {
+                            portsOfFlow.computeIfAbsent(f.sourcePort(), k -> new HashSet<>()).add(p);
+                            perPort[p]++;
+                            datagrams++;
+                        }
+                    }
+                }
+                if (got == 0) {
+                    poller.poll(5);
+                }
+            }
+            assertEquals(320, datagrams, "every datagram reached exactly one member");
+            assertEquals(64, portsOfFlow.size());
+            portsOfFlow.forEach((flow, members) -> assertEquals(1, members.size(), "flow from port " + flow
+                + " landed on ports " + members));
+            assertTrue(perPort[0] > 0 && perPort[1] > 0, "both members got flows: " + Arrays.toString(perPort));
+            assertTrue(outgoing.isEmpty(), "gw's own ICMP port unreachables and ARP replies stay out of a fanout"
+                + " group too (PACKET_FANOUT_FLAG_IGNORE_OUTGOING): " + describe(outgoing));
+        }
+    }
+
+    @Test
+    void aFanoutGroupIsTiedToOneInterface() {
+        AfPacketOptions grouped = AfPacketOptions.builder().fanoutGroup(0x4E48).build();
+        try (AfPacketPort p0 = openOnXa(grouped)) {
+            SyscallException e = assertThrows(SyscallException.class, () -> openOnXb(grouped));
+            assertEquals("EINVAL", e.errnoName());
+            assertTrue(e.getMessage().startsWith("setsockopt(PACKET_FANOUT group 20040, xb): EINVAL"), e.getMessage());
+            assertTrue(e.getMessage().contains("every member must open the same interface"), e.getMessage());
+        }
+    }
+
+    @Test
+    void transmitSaysFullWhenEverySlotIsTakenAndRecoversAfterAFlush() {
+        AfPacketOptions tiny = AfPacketOptions.builder().txFrameSize(4096).txFrameCount(4).build();
+        try (AfPacketPort port = openOnXa(tiny)) {
+            byte[] f = Frames.udp().srcMac(text(xaMac)).dstMac(text(aMac)).src("10.1.1.1", 7).dst("10.1.1.2", 9)
+                .payload("ring full").build();
+            UnsafeBuffer frame = new UnsafeBuffer(f);
+            for (int i = 0; i < 4; i++) {
+                assertTrue(port.transmit(frame, -1, 0, f.length), "slot " + i);
+            }
+            assertFalse(port.transmit(frame, -1, 0, f.length), "all 4 slots hold send requests");
+            assertEquals(1, port.txRingFull());
+            port.flush();
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            boolean accepted = false;
+            while (!accepted && System.nanoTime() < deadline) {
+                accepted = port.transmit(frame, -1, 0, f.length);
+            }
+            assertTrue(accepted, "a slot came back once the kernel had sent its frame");
+            assertFalse(port.flushOwed());
+            assertEquals(1, port.kicks());
+            assertEquals(5, port.txFrames());
+            assertEquals(4096 - 58, port.maxTransmitLength());
+            assertTrue(port.transmit(new UnsafeBuffer(new byte[4096]), -1, 0, 4096 - 57), "too long: dropped");
+            assertEquals(1, port.txRejected());
+        }
+    }
+
+    @Test
+    void whenTheRingIsNotReadTheKernelDropsAndCountsTheDrops() {
+        AfPacketOptions small = AfPacketOptions.builder().rxBlockSize(128 * 1024).rxBlockCount(2)
+            .rxBlockTimeoutMs(1).build();
+        try (AfPacketPort port = openOnXa(small)) {
+            udpFromA(1, 2000, 1000, 9997); // ~2 MB at the ring, which holds 256 KiB
+            long drops = port.kernelDrops();
+            assertTrue(drops > 1000, "drops " + drops);
+            assertTrue(port.kernelFreezes() > 0, "the kernel froze the ring on the block we held");
+            int received = PortDriver.drain(port);
+            assertTrue(received > 100 && received < 400, "two blocks' worth arrived: " + received);
+            assertTrue(port.kernelDrops() >= drops, "summed across reads, not reset");
+            assertTrue(port.kernelPackets() >= 2000, "tp_packets counts the dropped ones too: "
+                + port.kernelPackets());
+        }
+    }
+
+    @Test
+    void openingAMissingInterfaceNamesTheInterfaceAndTheErrno() {
+        SyscallException e = assertThrows(SyscallException.class,
+            () -> lab.inside(gw, () -> AfPacketPort.open("nosuch0", AfPacketOptions.defaults())));
+        assertEquals("ioctl", e.syscall());
+        assertEquals(Errno.ENODEV, e.errno());
+        assertEquals("ioctl(SIOCGIFINDEX, nosuch0): ENODEV (No such device); no interface nosuch0 in this thread's"
+            + " network namespace: open the port on a thread inside the interface's namespace", e.getMessage());
+    }
+
+    @Test
+    void badNamesAndOptionsAreRefusedNamingWhatIsWrong() {
+        IllegalArgumentException name = assertThrows(IllegalArgumentException.class,
+            () -> lab.inside(gw, () -> AfPacketPort.open("a-much-too-long-name", AfPacketOptions.defaults())));
+        assertEquals("interface name \"a-much-too-long-name\" is 20 characters long: Linux allows at most 15",
+            name.getMessage());
+        IllegalArgumentException option = assertThrows(IllegalArgumentException.class,
+            () -> AfPacketOptions.builder().rxBlockSize(64 * 1024).build());
+        assertTrue(option.getMessage().startsWith("rxBlockSize 65536: must be"), option.getMessage());
+    }
+
+    @Test
+    void closeReleasesTheSocketOnceAndAClosedPortRefusesUse() {
+        int before = lab.exec(gw, "cat", "/proc/net/packet").split("\n").length;
+        AfPacketPort port = openOnXa(AfPacketOptions.defaults());
+        assertEquals(before + 1, lab.exec(gw, "cat", "/proc/net/packet").split("\n").length);
+        port.close();
+        port.close();
+        assertTrue(port.isClosed());
+        assertEquals(before, lab.exec(gw, "cat", "/proc/net/packet").split("\n").length);
+        assertThrows(IllegalStateException.class, () -> port.receive(new RxBatch()));
+        assertThrows(IllegalStateException.class, () -> port.transmit(new UnsafeBuffer(new byte[64]), -1, 0, 64));
+        assertThrows(IllegalStateException.class, port::flush);
+    }
+
+    @Test
+    void taggedFramesArriveAsTheyWereSentThoughTheKernelTookTheirTagOut() {
+        // The receive path moves any 802.1Q/802.1ad tag into skb->vlan_tci before packet taps see the frame
+        // (__netif_receive_skb_core calls skb_vlan_untag first), so every tagged frame reaches the ring untagged
+        // with TP_STATUS_VLAN_VALID; the port puts the tag back.
+        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+            byte[] q = Frames.udp().vlan(0x2005).srcMac(text(aMac)).dstMac(text(xaMac)).src("10.5.5.2", 5)
+                .dst("10.5.5.1", 6).payload("tagged 802.1Q").build();
+            byte[] ad = q.clone();
+            ad[12] = (byte) 0x88;
+            ad[13] = (byte) 0xA8;
+            for (byte[] sent : List.of(q, ad)) {
+                lab.exec(a, NetnsLab.python(), "-c", "import socket, sys; s = socket.socket(socket.AF_PACKET,"
+                    + " socket.SOCK_RAW); s.bind(('eth0', 0)); s.send(bytes.fromhex(sys.argv[1]))", Frames.hex(sent));
+                List<ReceivedFrame> got = PortDriver.collect(port, f -> f.sourceMac() == aMac
+                    && (f.etherType() == 0x8100 || f.etherType() == 0x88A8), 1, 3000);
+                assertEquals(1, got.size(), "the tagged frame arrived");
+                assertEquals(Frames.hex(sent), Frames.hex(got.get(0).bytes()), "byte for byte, tag included");
+            }
+            assertEquals(2, port.rxVlanRestored());
+        }
+    }
+
+    @Test
+    void thePollerWaitsOutItsTimeoutWhenIdleAndWakesForTraffic() {
+        try (AfPacketPort port = openOnXb(AfPacketOptions.defaults())) {
+            PortDriver.drain(port);
+            PortPoller poller = new PortPoller(port);
+            long t0 = System.nanoTime();
+            assertEquals(0, poller.poll(100));
+            long idleMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(idleMs >= 90, "waited " + idleMs + " ms");
+            assertFalse(poller.readable(0));
+
+            Process ping = lab.start(a, "ping", "-c", "1", "-W", "1", "10.2.2.1");
+            t0 = System.nanoTime();
+            assertEquals(1, poller.poll(3000));
+            long wakeMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(poller.readable(0));
+            assertTrue(wakeMs < 1000, "woke after " + wakeMs + " ms");
+            assertTrue(port.receive(new RxBatch()) > 0);
+            lab.await(ping, 5);
+        }
+    }
+
+    @Test
+    void anInterfaceGoingDownIsReportedOnceAndQueuedFramesWaitForItToComeBack() {
+        try (AfPacketPort port = openOnXb(AfPacketOptions.defaults())) {
+            PortPoller poller = new PortPoller(port);
+            NetnsLab.ip("-n", gw, "link", "set", "xb", "down");
+            assertEquals(1, poller.poll(1000));
+            assertEquals(Errno.ENETDOWN, poller.lastError(0));
+            long t0 = System.nanoTime();
+            assertEquals(0, poller.poll(100), "the error was read: poll() does not return at once again");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 >= 90);
+
+            byte[] f = Frames.udp().srcMac(text(xaMac)).dstMac(text(aMac)).payload("after the outage").build();
+            assertTrue(port.transmit(new UnsafeBuffer(f), -1, 0, f.length));
+            port.flush();
+            assertEquals(1, port.kickFailures());
+            assertEquals(Errno.ENETDOWN, port.lastKickErrno());
+            assertTrue(port.flushOwed(), "the frame is still queued");
+
+            NetnsLab.ip("-n", gw, "link", "set", "xb", "up");
+            port.flush();
+            assertFalse(port.flushOwed(), "sent once the link was back");
+            assertEquals(2, port.kicks());
+        } finally {
+            NetnsLab.ip("-n", gw, "link", "set", "xb", "up");
+        }
+    }
+
+    @Test
+    void receiveTransmitAndFlushAllocateNothingInASteadyLoop() {
+        com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+            Process blaster = lab.start(a, NetnsLab.python(), "-c", String.join("\n",
+                "import socket, time",
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); end = time.time() + 4",
+                "while time.time() < end:",
+                "    for i in range(1000): s.sendto(b'y' * 64, ('10.1.1.1', 9996))"));
+            PortPoller poller = new PortPoller(port);
+            RxBatch batch = new RxBatch();
+            echo(port, poller, batch, 1_500_000_000L); // warm-up: the JIT compiles the loop
+            long before = threads.getCurrentThreadAllocatedBytes();
+            long start = System.nanoTime();
+            long frames = echo(port, poller, batch, 1_500_000_000L);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            System.out.printf("echo loop: %d frames received and transmitted in %.2f s (%.0f frames/s), %d kicks,"
+                + " %d bytes allocated%n", frames, seconds, frames / seconds, port.kicks(), allocated);
+            assertTrue(frames > 10_000, "frames " + frames);
+            assertTrue(allocated < 1024, allocated + " bytes allocated over " + frames + " frames");
+            lab.await(blaster, 10);
+        }
+    }
+
+    /** Receives and transmits every frame back out of the same port (a drops them: wrong MAC), for a while. */
+    private static long echo(AfPacketPort port, PortPoller poller, RxBatch batch, long durationNs) {
+        long frames = 0;
+        long end = System.nanoTime() + durationNs;
+        while (System.nanoTime() < end) {
+            int n = port.receive(batch);
+            for (int i = 0; i < n; i++) {
+                port.transmit(batch.buffer, batch.vnetOffset[i], batch.frameOffset[i], batch.frameLength[i]);
+            }
+            port.flush();
+            frames += n;
+            if (n == 0) {
+                poller.poll(1);
+            }
+        }
+        return frames;
+    }
+
+    static String text(long mac) {
+        StringBuilder s = new StringBuilder();
+        for (int shift = 40; shift >= 0; shift -= 8) {
+            if (s.length() > 0) {
+                s.append(':');
+            }
+            s.append(String.format("%02x", (mac >>> shift) & 0xFF));
+        }
+        return s.toString();
+    }
+
+    static String describe(List<ReceivedFrame> frames) {
+        StringBuilder s = new StringBuilder(frames.size() + " frames:");
+        for (ReceivedFrame f : frames) {
+            s.append(String.format(" [%012x>%012x type %04x len %d]", f.sourceMac(), f.destinationMac(),
+                f.etherType(), f.length()));
+        }
+        return s.toString();
+    }
+}
