@@ -426,6 +426,30 @@ public final class NetNs implements AutoCloseable {
     }
 
     /** /proc/sys path of a sysctl key: dots separate components unless the key uses slashes (sysctl(8) rule). */
+    /** A sysctl of the calling thread's own network namespace (no hop). */
+    public static String readSysctl(String key) {
+        Path p = sysctlPath(key);
+        try {
+            return readProcFile(p).trim().replaceAll("\\s+", " ");
+        } catch (NoSuchFileException e) {
+            throw new NetNsException("sysctl " + key + " does not exist (no " + p + ")", e);
+        } catch (Exception e) {
+            throw new NetNsException("cannot read sysctl " + key + ": " + e, e);
+        }
+    }
+
+    /** Sets a sysctl of the calling thread's own network namespace. */
+    public static void writeSysctl(String key, String value) {
+        Path p = sysctlPath(key);
+        try {
+            Files.writeString(p, value + "\n", StandardCharsets.US_ASCII);
+        } catch (NoSuchFileException e) {
+            throw new NetNsException("sysctl " + key + " does not exist (no " + p + ")", e);
+        } catch (Exception e) {
+            throw new NetNsException("cannot set sysctl " + key + "=" + value + ": " + e, e);
+        }
+    }
+
     public static Path sysctlPath(String key) {
         if (key == null || key.isEmpty() || key.contains("..") || key.startsWith("/") || key.startsWith(".")
             || !key.matches("[A-Za-z0-9_./-]+")) {

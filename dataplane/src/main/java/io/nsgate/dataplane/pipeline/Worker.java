@@ -196,9 +196,9 @@ public final class Worker implements Agent {
 
     private void flush() {
         for (int p = 0; p < queued.length; p++) {
-            if (queued[p]) {
+            if (queued[p] || (ports[p] != null && ports[p].flushOwed())) {
                 queued[p] = false;
-                ports[p].flush();
+                ports[p].flush(); // a kick the kernel refused (EAGAIN, ENOBUFS) is owed and retried next cycle
                 counters.increment(Counter.TX_BATCHES);
             }
         }

@@ -1,0 +1,177 @@
+// `nsgate lab`: the seed lab end to end: namespaces, services, the gateway, proof in both directions.
+package io.nsgate.control.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.nsgate.control.daemon.Gateway;
+import io.nsgate.control.daemon.GatewayConfig;
+import io.nsgate.control.lab.EchoHttpService;
+import io.nsgate.control.lab.HttpProbe;
+import io.nsgate.control.netns.NetNs;
+import io.nsgate.control.topology.Topology;
+import io.nsgate.control.topology.TopologyApplier;
+import io.nsgate.control.topology.TopologyReport;
+import io.nsgate.dataplane.conntrack.FlowTimeouts;
+import io.nsgate.dataplane.nat.ForwardRule;
+import io.nsgate.dataplane.nat.Ipv4Prefix;
+import io.nsgate.dataplane.nat.PortRange;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Exit codes: 0 the lab worked (and, without --check, was stopped cleanly), 1 it did not. */
+@Command(
+    name = "lab",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Builds the seed lab (namespaces red, blue, lan and the gateway's edge, joined by a bridge and veths),",
+        "starts a web service in blue and one in lan, runs the gateway in edge (MASQUERADE for 192.168.15.0/24",
+        "and a port forward tcp:80 -> blue), proves both directions with real requests, prints what to try",
+        "next, and runs until Ctrl-C; then removes everything it created. Needs root.",
+    },
+    footer = {
+        "",
+        "Examples:",
+        "  nsgate lab                 build the lab, prove it, leave it running until Ctrl-C",
+        "  nsgate lab --check         build it, prove it, tear it down; exit 0 when it worked",
+        "  nsgate lab --prefix me-    name the namespaces me-edge, me-red, ... instead of nsgate-edge, ..."
+    })
+public final class LabCommand implements Callable<Integer> {
+    static final String BLUE = "192.168.15.2";
+    static final String LAN = "192.168.1.3";
+    static final String GATEWAY_LAN = "192.168.1.2";
+    static final int LAN_SERVICE_PORT = 8080;
+
+    @Option(names = "--prefix", paramLabel = "P", defaultValue = "nsgate-",
+        description = "Prefix of the lab's namespace names (default: ${DEFAULT-VALUE}).")
+    String prefix;
+
+    @Option(names = "--check", description = "Exit after the proof (0 when both directions worked).")
+    boolean check;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "2", description = "Gateway workers.")
+    int workers;
+
+    @Override
+    public Integer call() {
+        Topology lab = Topology.seedLab();
+        EchoHttpService blueService = null;
+        EchoHttpService lanService = null;
+        Gateway gateway = null;
+        NetNs blue = null;
+        NetNs lan = null;
+        boolean ok = false;
+        try {
+            TopologyReport applied = TopologyApplier.apply(lab, prefix);
+            System.out.println("nsgate lab: topology " + prefix + "{edge,red,blue,lan}");
+            applied.lines().forEach(l -> System.out.println("  " + l));
+            blue = NetNs.open(prefix + "blue");
+            lan = NetNs.open(prefix + "lan");
+            blueService = EchoHttpService.start(blue, "blue", BLUE, 80);
+            lanService = EchoHttpService.start(lan, "lan", LAN, LAN_SERVICE_PORT);
+            System.out.println("nsgate lab: web services: blue " + BLUE + ":80, lan " + LAN + ":" + LAN_SERVICE_PORT);
+            gateway = Gateway.start(labConfig(prefix, workers), line -> System.out.println("nsgate lab: " + line));
+            ok = prove(lan, blue);
+            if (ok) {
+                printNextSteps();
+            }
+            if (!check && ok) {
+                // The JVM halts as soon as its shutdown hooks return, so the teardown runs inside the hook.
+                CountDownLatch removed = new CountDownLatch(1);
+                final Gateway g = gateway;
+                final EchoHttpService bs = blueService;
+                final EchoHttpService ls = lanService;
+                final NetNs b = blue;
+                final NetNs l = lan;
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    System.out.println("nsgate lab: stopping and removing the lab");
+                    tearDown(g, bs, ls, b, l, lab);
+                    removed.countDown();
+                }, "nsgate-lab-stop"));
+                System.out.println("nsgate lab: running; Ctrl-C stops it and removes the lab");
+                removed.await();
+                return 0;
+            }
+        } catch (Exception e) {
+            System.err.println("nsgate lab: " + e.getMessage());
+        }
+        tearDown(gateway, blueService, lanService, blue, lan, lab);
+        return ok ? 0 : 1;
+    }
+
+    /** The gateway configuration of the seed lab. */
+    public static GatewayConfig labConfig(String prefix, int workers) {
+        return new GatewayConfig(prefix + "edge", "lan0", List.of("v-net-0"),
+            List.of(Ipv4Prefix.parse("192.168.15.0/24")), List.of(ForwardRule.parse("tcp:80=" + BLUE + ":80")),
+            workers, PortRange.DEFAULT_NAT, 1 << 16, FlowTimeouts.DEFAULTS);
+    }
+
+    private boolean prove(NetNs lan, NetNs blue) {
+        boolean in = check("lan -> " + GATEWAY_LAN + ":80 (port forward)", () -> {
+            HttpProbe.Response r = HttpProbe.get(lan, GATEWAY_LAN, 80, 3000);
+            return r.status() == 200 && r.body().contains("hello from blue") && r.body().contains("you are " + LAN + ":")
+                ? "answered by blue, which saw the real client " + LAN : "unexpected answer: " + r.body();
+        });
+        boolean out = check("blue -> " + LAN + ":" + LAN_SERVICE_PORT + " (masquerade)", () -> {
+            HttpProbe.Response r = HttpProbe.get(blue, LAN, LAN_SERVICE_PORT, 3000);
+            String seen = r.body().replaceAll("(?s).*you are ([0-9.:]+).*", "$1");
+            int port = Integer.parseInt(seen.substring(seen.indexOf(':') + 1));
+            return r.status() == 200 && seen.startsWith(GATEWAY_LAN + ":") && PortRange.DEFAULT_NAT.contains(port)
+                ? "lan saw " + seen + ": the gateway's address and a port from " + PortRange.DEFAULT_NAT
+                : "unexpected answer: " + r.body();
+        });
+        return in && out;
+    }
+
+    private interface Probe {
+        String run() throws Exception;
+    }
+
+    private static boolean check(String what, Probe probe) {
+        String result;
+        try {
+            result = probe.run();
+        } catch (Exception e) {
+            result = "failed: " + e;
+        }
+        boolean ok = !result.startsWith("failed") && !result.startsWith("unexpected");
+        System.out.println("nsgate lab: " + (ok ? "ok   " : "FAIL ") + what + ": " + result);
+        return ok;
+    }
+
+    private void printNextSteps() {
+        String p = prefix;
+        System.out.println("nsgate lab: try next (in another terminal):");
+        System.out.println("  ip netns exec " + p + "lan curl -s http://" + GATEWAY_LAN + "/             # port forward to blue");
+        System.out.println("  ip netns exec " + p + "red curl -s http://" + GATEWAY_LAN + "/             # hairpin: red reaches blue");
+        System.out.println("  ip netns exec " + p + "blue curl -s http://" + LAN + ":" + LAN_SERVICE_PORT
+            + "/       # masquerade: lan sees the gateway");
+        System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN + "                     # ping through the NAT");
+        System.out.println("  ip netns exec " + p + "lan curl -s --max-time 2 http://192.168.15.2/  # default deny: nothing");
+    }
+
+    private void tearDown(Gateway gateway, EchoHttpService blueService, EchoHttpService lanService, NetNs blue,
+                          NetNs lan, Topology lab) {
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (blueService != null) {
+            blueService.close();
+        }
+        if (lanService != null) {
+            lanService.close();
+        }
+        if (blue != null) {
+            blue.close();
+        }
+        if (lan != null) {
+            lan.close();
+        }
+        try {
+            TopologyApplier.destroy(lab, prefix);
+        } catch (RuntimeException e) {
+            System.err.println("nsgate lab: removing the lab: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,138 @@
+// `nsgate run`: the gateway daemon, in the current network namespace or a named one, until SIGTERM/SIGINT.
+package io.nsgate.control.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.nsgate.control.daemon.Gateway;
+import io.nsgate.control.daemon.GatewayConfig;
+import io.nsgate.control.daemon.GatewayConfigException;
+import io.nsgate.control.daemon.GatewayException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Exit codes: 0 after a clean shutdown, 1 when the gateway could not start, 2 for bad configuration. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Runs the gateway: MASQUERADE and port forwards between the LAN interface and the inside interfaces,",
+        "in user space, until SIGTERM or Ctrl-C. Runs in the current network namespace (so `ip netns exec edge",
+        "nsgate run ...` works) or in --netns NAME. Needs root.",
+        "",
+        "Exit codes: 0 after a clean shutdown, 1 when it could not start (the message says what to check),",
+        "2 for bad configuration (every problem is listed, nothing was started)."
+    },
+    footer = {
+        "",
+        "Examples:",
+        "  nsgate run --netns edge --lan lan0 --inside v-net-0 --masquerade 192.168.15.0/24 \\",
+        "             --forward tcp:80=192.168.15.2:80",
+        "  nsgate run --config /etc/nsgate/gateway.yaml",
+        "  nsgate run --config gateway.yaml --workers 1        (flags override the file)"
+    })
+public final class RunCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration (see the README).")
+    Path config;
+
+    @Option(names = "--netns", paramLabel = "NAME", description = "Run inside this named network namespace.")
+    String netns;
+
+    @Option(names = "--lan", paramLabel = "IFACE", description = "The LAN-side interface (carries the host's address).")
+    String lan;
+
+    @Option(names = "--inside", paramLabel = "IFACE", arity = "1..*",
+        description = "Interfaces towards the namespaces (bridges, veths).")
+    List<String> inside;
+
+    @Option(names = "--masquerade", paramLabel = "CIDR", arity = "1..*",
+        description = "Source prefixes translated to the LAN address when leaving through it.")
+    List<String> masquerade;
+
+    @Option(names = "--forward", paramLabel = "SPEC", arity = "1..*",
+        description = "Port forward: PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]")
+    List<String> forward;
+
+    @Option(names = "--workers", paramLabel = "N", description = "Worker threads (default: the number of CPUs).")
+    Integer workers;
+
+    @Option(names = "--nat-ports", paramLabel = "FIRST-LAST", description = "NAT port range (default 61000-65535).")
+    String natPorts;
+
+    @Option(names = "--flow-table-size", paramLabel = "N", description = "Connections tracked at once.")
+    Integer flowTableSize;
+
+    @Override
+    public Integer call() {
+        GatewayConfig cfg;
+        try {
+            cfg = configuration();
+        } catch (GatewayConfigException e) {
+            System.err.println("nsgate: " + e.getMessage());
+            return 2;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Gateway gateway;
+        try {
+            gateway = Gateway.start(cfg, System.out::println);
+        } catch (GatewayConfigException e) {
+            System.err.println("nsgate: " + e.getMessage());
+            return 2;
+        } catch (GatewayException | IllegalStateException e) {
+            System.err.println("nsgate: could not start: " + e.getMessage());
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("nsgate: shutting down (detaching from the kernel, stopping workers)");
+            gateway.close();
+            stopped.countDown();
+        }, "nsgate-shutdown"));
+        System.out.println("nsgate: running; SIGTERM or Ctrl-C stops it");
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    /** The file (if any) with the flags given on top. */
+    GatewayConfig configuration() {
+        GatewayConfig.File file;
+        String source = "command line";
+        if (config != null) {
+            file = GatewayConfig.load(config).toFile();
+            source = config.toString();
+        } else {
+            file = new GatewayConfig.File();
+            file.workers = null;
+        }
+        if (netns != null) {
+            file.netns = netns;
+        }
+        if (lan != null) {
+            file.lan = lan;
+        }
+        if (inside != null) {
+            file.inside = inside;
+        }
+        if (masquerade != null) {
+            file.masquerade = masquerade;
+        }
+        if (forward != null) {
+            file.forwards = forward;
+        }
+        if (workers != null) {
+            file.workers = workers;
+        }
+        if (natPorts != null) {
+            file.natPorts = natPorts;
+        }
+        if (flowTableSize != null) {
+            file.flowTableSize = flowTableSize;
+        }
+        return file.toConfig(source);
+    }
+}

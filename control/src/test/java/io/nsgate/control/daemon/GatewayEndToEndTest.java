@@ -1,0 +1,227 @@
+// The gateway in the seed lab with real traffic: forward, masquerade, hairpin, ICMP, default deny, iperf3.
+package io.nsgate.control.daemon;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import io.nsgate.control.cli.LabCommand;
+import io.nsgate.control.lab.EchoHttpService;
+import io.nsgate.control.lab.HttpProbe;
+import io.nsgate.control.netns.NetNs;
+import io.nsgate.control.testsupport.NamespaceProcesses;
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.dataplane.nat.ForwardRule;
+import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.dataplane.stats.Counter;
+
+/**
+ * One seed lab and one gateway (two workers, in-process, in the lab's edge namespace) for the whole class; each test
+ * sends real traffic between the lab's namespaces. After every test the kernel must still be out of the
+ * forwarding: ip_forward 0 in edge, and no iptables or nftables rule there.
+ */
+class GatewayEndToEndTest {
+    @RegisterExtension
+    static final SeedLab LAB = new SeedLab();
+
+    private static final NamespaceProcesses PROCESSES = new NamespaceProcesses();
+    private static Gateway gateway;
+    private static EchoHttpService blueWeb;
+    private static EchoHttpService lanWeb;
+    private static EchoHttpService edgeWeb;
+
+    @BeforeAll
+    static void startGateway() throws Exception {
+        blueWeb = EchoHttpService.start(LAB.netns("blue"), "blue", "192.168.15.2", 80);
+        lanWeb = EchoHttpService.start(LAB.netns("lan"), "lan", "192.168.1.3", 8080);
+        // a service of the gateway host's own, on its LAN address, next to the data plane
+        edgeWeb = EchoHttpService.start(LAB.netns("edge"), "edge", "192.168.1.2", 2222);
+        gateway = Gateway.start(LabCommand.labConfig(LAB.prefix(), 2), line -> System.out.println("[gateway] " + line));
+    }
+
+    @AfterAll
+    static void stopGateway() {
+        PROCESSES.stopAll();
+        if (gateway != null) {
+            gateway.close();
+        }
+        for (EchoHttpService s : new EchoHttpService[] {blueWeb, lanWeb, edgeWeb}) {
+            if (s != null) {
+                s.close();
+            }
+        }
+    }
+
+    @AfterEach
+    void kernelStaysOutOfTheForwarding() throws Exception {
+        PROCESSES.stopAll();
+        NetNs edge = LAB.netns("edge");
+        assertEquals("0", edge.sysctl("net.ipv4.ip_forward"));
+        NamespaceProcesses.Result iptables = PROCESSES.run(edge, 10, "iptables-save");
+        assertTrue(iptables.ok(), iptables.output());
+        assertFalse(iptables.output().lines().anyMatch(l -> l.startsWith("-A ")), "no iptables rule: " + iptables.output());
+        NamespaceProcesses.Result nft = PROCESSES.run(edge, 10, "nft", "list", "ruleset");
+        assertTrue(nft.ok(), nft.output());
+        assertTrue(nft.output().isBlank(), "no nftables rule: " + nft.output());
+        assertEquals(0, gateway.dataPlane().workerErrors(), () -> "worker error: " + gateway.dataPlane().lastWorkerError());
+    }
+
+    private static String seen(HttpProbe.Response r) {
+        Matcher m = Pattern.compile("you are ([0-9.]+):([0-9]+)").matcher(r.body());
+        assertTrue(m.find(), r.body());
+        return m.group(1) + ":" + m.group(2);
+    }
+
+    @Test
+    void portForwardReachesBlueWhichSeesTheRealClient() throws Exception {
+        HttpProbe.Response r = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 80, 3000);
+        assertEquals(200, r.status());
+        assertTrue(r.body().startsWith("hello from blue"), r.body());
+        assertTrue(seen(r).startsWith("192.168.1.3:"), "blue saw " + seen(r));
+    }
+
+    @Test
+    void blueReachesLanThroughMasqueradeWithAPortFromTheRange() throws Exception {
+        HttpProbe.Response r = HttpProbe.get(LAB.netns("blue"), "192.168.1.3", 8080, 3000);
+        assertTrue(r.body().startsWith("hello from lan"), r.body());
+        String[] addr = seen(r).split(":");
+        assertEquals("192.168.1.2", addr[0], "lan sees the gateway's address");
+        assertTrue(PortRange.DEFAULT_NAT.contains(Integer.parseInt(addr[1])), "port " + addr[1] + " in the NAT range");
+    }
+
+    @Test
+    void hairpinFromRedReachesBlueThroughTheGateway() throws Exception {
+        HttpProbe.Response r = HttpProbe.get(LAB.netns("red"), "192.168.1.2", 80, 3000);
+        assertTrue(r.body().startsWith("hello from blue"), r.body());
+        assertTrue(seen(r).startsWith("192.168.15.5:"), "blue answers the gateway, not red directly: " + seen(r));
+    }
+
+    @Test
+    void pingCrossesTheNat() throws Exception {
+        NamespaceProcesses.Result ping = PROCESSES.run(LAB.netns("red"), 15, "ping", "-c", "3", "-i", "0.2", "-W", "2",
+            "192.168.1.3");
+        assertTrue(ping.ok(), ping.output());
+        assertTrue(ping.output().contains("3 received"), ping.output());
+    }
+
+    @Test
+    void portUnreachableForAUdpFlowReachesRed() throws Exception {
+        Exception error = LAB.netns("red").call(() -> {
+            try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("192.168.15.1", 0))) {
+                s.connect(new InetSocketAddress("192.168.1.3", 9)); // nothing listens on lan's port 9
+                s.setSoTimeout(2000);
+                byte[] probe = "probe".getBytes();
+                try {
+                    for (int i = 0; i < 3; i++) {
+                        s.send(new DatagramPacket(probe, probe.length));
+                        s.receive(new DatagramPacket(new byte[64], 64));
+                    }
+                    return null;
+                } catch (PortUnreachableException | SocketTimeoutException e) {
+                    return e;
+                }
+            }
+        });
+        assertInstanceOf(PortUnreachableException.class, error,
+            "lan's ICMP port unreachable came back translated to red's own socket");
+    }
+
+    @Test
+    void fragmentationNeededReachesRedAfterTheLanLinkMtuIsLowered() throws Exception {
+        NetNs edge = LAB.netns("edge");
+        PROCESSES.run(edge, 5, "ip", "link", "set", "lan0", "mtu", "1400");
+        try {
+            Thread.sleep(2500); // the gateway follows MTU changes every 2 s
+            NamespaceProcesses.Result ping = PROCESSES.run(LAB.netns("red"), 15, "ping", "-M", "do", "-s", "1450",
+                "-c", "2", "-i", "0.5", "-W", "2", "192.168.1.3");
+            assertTrue(ping.output().contains("mtu=1400") || ping.output().contains("mtu = 1400"),
+                "red learnt the path MTU from the gateway's ICMP fragmentation-needed: " + ping.output());
+            assertTrue(gateway.dataPlane().total(Counter.ICMP_ERRORS_SENT) > 0);
+        } finally {
+            PROCESSES.run(edge, 5, "ip", "link", "set", "lan0", "mtu", "1500");
+        }
+    }
+
+    @Test
+    void lanGetsNothingInEvenWithARouteToTheInside() throws Exception {
+        NetNs lan = LAB.netns("lan");
+        try (EchoHttpService redWeb = EchoHttpService.start(LAB.netns("red"), "red", "192.168.15.1", 8081)) {
+            PROCESSES.run(lan, 5, "ip", "route", "add", "192.168.15.0/24", "via", "192.168.1.2");
+            try {
+                for (String target : new String[] {"192.168.15.2:80", "192.168.15.1:8081"}) {
+                    String[] t = target.split(":");
+                    Exception e = assertThrows(Exception.class, () -> HttpProbe.get(lan, t[0], Integer.parseInt(t[1]), 1500),
+                        "default deny: lan must not reach " + target);
+                    assertFalse(e.getMessage() != null && e.getMessage().contains("hello"), e.toString());
+                }
+            } finally {
+                PROCESSES.run(lan, 5, "ip", "route", "del", "192.168.15.0/24", "via", "192.168.1.2");
+            }
+        }
+    }
+
+    @Test
+    void theGatewayHostsOwnServiceKeepsAnswering() throws Exception {
+        HttpProbe.Response r = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 2222, 3000);
+        assertTrue(r.body().startsWith("hello from edge"), r.body());
+    }
+
+    @Test
+    void iperf3TcpBothWaysAndUdpCrossWithoutErrorsAsSuperFrames() throws Exception {
+        ForwardRule iperfIn = ForwardRule.parse("tcp:5201=192.168.15.2:5201");
+        gateway.addForward(iperfIn);
+        try {
+            long gsoBefore = gateway.dataPlane().total(Counter.GSO_FRAMES);
+            // in: lan -> 192.168.1.2:5201 -> blue
+            PROCESSES.start(LAB.netns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
+            Thread.sleep(300);
+            NamespaceProcesses.Result in = PROCESSES.run(LAB.netns("lan"), 30, "iperf3", "-c", "192.168.1.2",
+                "-t", "2", "-J");
+            assertTrue(in.ok() && in.output().contains("\"bits_per_second\""), in.output());
+            // out: blue -> lan, masqueraded
+            PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+            Thread.sleep(300);
+            NamespaceProcesses.Result out = PROCESSES.run(LAB.netns("blue"), 30, "iperf3", "-c", "192.168.1.3",
+                "-t", "2", "-J");
+            assertTrue(out.ok() && out.output().contains("\"bits_per_second\""), out.output());
+            // UDP out
+            PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+            Thread.sleep(300);
+            NamespaceProcesses.Result udp = PROCESSES.run(LAB.netns("blue"), 30, "iperf3", "-c", "192.168.1.3",
+                "-u", "-b", "50M", "-t", "2", "-J");
+            assertTrue(udp.ok() && udp.output().contains("\"lost_percent\""), udp.output());
+            assertTrue(gateway.dataPlane().total(Counter.GSO_FRAMES) > gsoBefore, "super-frames crossed whole");
+        } finally {
+            gateway.removeForward(iperfIn);
+        }
+    }
+
+    @Test
+    void changingAnUnrelatedForwardDoesNotInterruptARunningFlow() throws Exception {
+        PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+        Thread.sleep(300);
+        Process client = PROCESSES.start(LAB.netns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "4", "-J");
+        ForwardRule unrelated = ForwardRule.parse("udp:9999=192.168.15.1:9999");
+        for (int i = 0; i < 10; i++) {
+            Thread.sleep(250);
+            gateway.addForward(unrelated);
+            Thread.sleep(100);
+            assertTrue(gateway.removeForward(unrelated));
+        }
+        NamespaceProcesses.Result r = PROCESSES.await(client, 30);
+        assertTrue(r.ok() && r.output().contains("\"bits_per_second\""), r.output());
+        assertFalse(r.output().contains("\"error\""), r.output());
+    }
+}
