@@ -3,7 +3,6 @@ package io.nsgate.control.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
@@ -77,20 +76,16 @@ public final class LabCommand implements Callable<Integer> {
                 printNextSteps();
             }
             if (!check && ok) {
-                // The JVM halts as soon as its shutdown hooks return, so the teardown runs inside the hook.
-                CountDownLatch removed = new CountDownLatch(1);
                 final Gateway g = gateway;
                 final EchoHttpService bs = blueService;
                 final EchoHttpService ls = lanService;
                 final NetNs b = blue;
                 final NetNs l = lan;
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                    System.out.println("nsgate lab: stopping and removing the lab");
-                    tearDown(g, bs, ls, b, l, lab);
-                    removed.countDown();
-                }, "nsgate-lab-stop"));
+                ShutdownSignals signals = new ShutdownSignals(() -> tearDown(g, bs, ls, b, l, lab));
                 System.out.println("nsgate lab: running; Ctrl-C stops it and removes the lab");
-                removed.await();
+                signals.await();
+                System.out.println("nsgate lab: stopping and removing the lab");
+                tearDown(g, bs, ls, b, l, lab);
                 return 0;
             }
         } catch (Exception e) {
@@ -151,8 +146,14 @@ public final class LabCommand implements Callable<Integer> {
         System.out.println("  ip netns exec " + p + "lan curl -s --max-time 2 http://192.168.15.2/  # default deny: nothing");
     }
 
-    private void tearDown(Gateway gateway, EchoHttpService blueService, EchoHttpService lanService, NetNs blue,
-                          NetNs lan, Topology lab) {
+    private boolean tornDown;
+
+    private synchronized void tearDown(Gateway gateway, EchoHttpService blueService, EchoHttpService lanService,
+                                       NetNs blue, NetNs lan, Topology lab) {
+        if (tornDown) {
+            return;
+        }
+        tornDown = true;
         if (gateway != null) {
             gateway.close();
         }

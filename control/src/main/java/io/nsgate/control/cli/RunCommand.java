@@ -4,7 +4,6 @@ package io.nsgate.control.cli;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
@@ -73,7 +72,6 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("nsgate: " + e.getMessage());
             return 2;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         Gateway gateway;
         try {
             gateway = Gateway.start(cfg, System.out::println);
@@ -84,17 +82,11 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("nsgate: could not start: " + e.getMessage());
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("nsgate: shutting down (detaching from the kernel, stopping workers)");
-            gateway.close();
-            stopped.countDown();
-        }, "nsgate-shutdown"));
+        ShutdownSignals signals = new ShutdownSignals(gateway::close);
         System.out.println("nsgate: running; SIGTERM or Ctrl-C stops it");
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        signals.await();
+        System.out.println("nsgate: shutting down (detaching from the kernel, stopping workers)");
+        gateway.close();
         return 0;
     }
 

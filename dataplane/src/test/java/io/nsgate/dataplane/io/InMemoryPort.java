@@ -269,8 +269,10 @@ public final class InMemoryPort implements PacketPort {
         flushes++;
         if (queuedCount > 0) {
             kicks++;
-            sent.addAll(queued);
-            queued.clear();
+            if (!queued.isEmpty()) { // addAll allocates even for an empty list (toArray)
+                sent.addAll(queued);
+                queued.clear();
+            }
             queuedCount = 0;
         }
     }

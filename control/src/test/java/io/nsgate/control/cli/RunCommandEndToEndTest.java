@@ -1,0 +1,158 @@
+// `nsgate run` as a separate process: logs, serves, shuts down cleanly on SIGTERM, fails clearly on bad input.
+package io.nsgate.control.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import io.nsgate.control.lab.EchoHttpService;
+import io.nsgate.control.lab.HttpProbe;
+import io.nsgate.control.testsupport.SeedLab;
+
+class RunCommandEndToEndTest {
+    @RegisterExtension
+    static final SeedLab LAB = new SeedLab();
+
+    private static EchoHttpService blueWeb;
+    private final List<Process> started = new ArrayList<>();
+    private final java.util.Map<Process, BufferedReader> readers = new java.util.HashMap<>();
+
+    @BeforeAll
+    static void startBlue() throws Exception {
+        blueWeb = EchoHttpService.start(LAB.netns("blue"), "blue", "192.168.15.2", 80);
+    }
+
+    @AfterAll
+    static void stopBlue() {
+        blueWeb.close();
+    }
+
+    @AfterEach
+    void stopProcesses() throws InterruptedException {
+        for (Process p : started) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The nsgate CLI in a JVM of its own, on this test's classpath (root namespace; it enters --netns itself). */
+    private Process nsgate(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+            ProcessHandle.current().info().command().orElse("java"),
+            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+            "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        started.add(p);
+        return p;
+    }
+
+    private BufferedReader reader(Process p) {
+        return readers.computeIfAbsent(p,
+            q -> new BufferedReader(new InputStreamReader(q.getInputStream(), StandardCharsets.UTF_8)));
+    }
+
+    private String readUntil(Process p, String marker, long timeoutMs) throws Exception {
+        StringBuilder out = new StringBuilder();
+        BufferedReader r = reader(p);
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            if (r.ready()) {
+                String line = r.readLine();
+                if (line == null) {
+                    break;
+                }
+                out.append(line).append('\n');
+                if (line.contains(marker)) {
+                    return out.toString();
+                }
+            } else if (!p.isAlive() && !r.ready()) {
+                break;
+            } else {
+                Thread.sleep(20);
+            }
+        }
+        fail("no \"" + marker + "\" from nsgate within " + timeoutMs + " ms; it printed:\n" + out);
+        return null;
+    }
+
+    private String rest(Process p) throws IOException {
+        StringBuilder out = new StringBuilder();
+        BufferedReader r = reader(p);
+        for (String line = r.readLine(); line != null; line = r.readLine()) {
+            out.append(line).append('\n');
+        }
+        return out.toString();
+    }
+
+    @Test
+    void runsInANamedNamespaceLogsItsSetupAndShutsDownCleanlyOnSigterm() throws Exception {
+        String reservedBefore = LAB.netns("edge").sysctl("net.ipv4.ip_local_reserved_ports");
+        Process p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
+            "--masquerade", "192.168.15.0/24", "--forward", "tcp:80=192.168.15.2:80", "--workers", "1");
+        String log = readUntil(p, "nsgate: running", 60_000);
+        assertTrue(log.contains("attached to lan0 (lan, 192.168.1.2/24"), log);
+        assertTrue(log.contains("attached to v-net-0 (inside, 192.168.15.5/24"), log);
+        assertTrue(log.contains("forward tcp:80=192.168.15.2:80"), log);
+        assertTrue(log.contains("masquerade 192.168.15.0/24 out of lan0"), log);
+        assertTrue(LAB.netns("edge").sysctl("net.ipv4.ip_local_reserved_ports").contains("61000-65535"),
+            "the NAT range is reserved from the kernel's ephemeral ports while running");
+
+        HttpProbe.Response r = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 80, 3000);
+        assertTrue(r.body().startsWith("hello from blue"), r.body());
+
+        p.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "nsgate stops on SIGTERM");
+        String tail = rest(p);
+        assertEquals(0, p.exitValue(), tail);
+        assertTrue(tail.contains("shutting down"), tail);
+        assertEquals(reservedBefore, LAB.netns("edge").sysctl("net.ipv4.ip_local_reserved_ports"),
+            "reserved ports restored");
+        // the guard went with the process: the kernel sees port 80 again and refuses it at once (RST)
+        Exception refused = assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 80, 3000));
+        assertInstanceOf(ConnectException.class, refused, refused.toString());
+    }
+
+    @Test
+    void aMissingInterfaceFailsWithExitCode1AndSaysWhatExists() throws Exception {
+        Process p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "nosuch0", "--inside", "v-net-0");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String out = rest(p);
+        assertEquals(1, p.exitValue(), out);
+        assertTrue(out.contains("interface nosuch0 not found in network namespace " + LAB.ns("edge") + " (have: "), out);
+        assertTrue(out.contains("lan0") && out.contains("v-net-0"), out);
+    }
+
+    @Test
+    void aMissingNamespaceFailsWithExitCode1() throws Exception {
+        Process p = nsgate("run", "--netns", LAB.prefix() + "nowhere", "--lan", "lan0", "--inside", "v-net-0");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String out = rest(p);
+        assertEquals(1, p.exitValue(), out);
+        assertTrue(out.contains("network namespace " + LAB.prefix() + "nowhere does not exist"), out);
+    }
+
+    @Test
+    void badConfigurationIsRefusedWholeWithExitCode2() throws Exception {
+        Process p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
+            "--forward", "tcp:80=192.168.15.300:80", "--workers", "0");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String out = rest(p);
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("forward \"tcp:80=192.168.15.300:80\": 192.168.15.300 is not an IPv4 address"), out);
+        assertTrue(out.contains("workers 0: must be 1..64"), out);
+    }
+}

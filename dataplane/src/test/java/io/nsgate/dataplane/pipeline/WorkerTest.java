@@ -1,0 +1,240 @@
+// A worker driven by hand over in-memory ports with a fake clock: ARP, held frames, errors, rules, expiry.
+package io.nsgate.dataplane.pipeline;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.nsgate.dataplane.conntrack.ExpirySweeper;
+import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTimeouts;
+import io.nsgate.dataplane.io.InMemoryPort;
+import io.nsgate.dataplane.io.PacketPort;
+import io.nsgate.dataplane.nat.ForwardRule;
+import io.nsgate.dataplane.nat.FragmentTable;
+import io.nsgate.dataplane.nat.GatewayInterface;
+import io.nsgate.dataplane.nat.Ipv4Prefix;
+import io.nsgate.dataplane.nat.MasqueradeRule;
+import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.Translator;
+import io.nsgate.dataplane.packet.EthernetHeader;
+import io.nsgate.dataplane.packet.FrameParser;
+import io.nsgate.dataplane.packet.IcmpHeader;
+import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.dataplane.packet.ParsedFrame;
+import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.WorkerCounters;
+import io.nsgate.dataplane.testsupport.Frames;
+
+class WorkerTest {
+    private static final long MS = 1_000_000L;
+    private static final String GW_LAN_MAC = "02:00:00:00:01:02";
+    private static final String GW_BRIDGE_MAC = "02:00:00:00:0f:05";
+    private static final String LAN_MAC = "02:00:00:00:01:03";
+    private static final String BLUE_MAC = "02:00:00:00:0f:02";
+
+    private final CachedNanoClock clock = new CachedNanoClock();
+    private InMemoryPort lan;
+    private InMemoryPort inside;
+    private FlowTable table;
+    private FragmentTable fragments;
+    private NeighbourTable neighbours;
+    private WorkerCounters counters;
+    private Worker worker;
+
+    static RuleSet rules() {
+        return RuleSet.builder()
+            .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
+            .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
+            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"))
+            .forward(new ForwardRule(6, 0, PortRange.single(80),
+                List.of(new ForwardRule.Backend(Ipv4Address.parse("192.168.15.2"), PortRange.single(80)))))
+            .build();
+    }
+
+    @BeforeEach
+    void setUp() {
+        clock.update(1_000_000 * MS);
+        lan = new InMemoryPort("lan0", 2, Frames.mac(GW_LAN_MAC));
+        inside = new InMemoryPort("v-net-0", 3, Frames.mac(GW_BRIDGE_MAC));
+        table = new FlowTable(1024, FlowTimeouts.DEFAULTS, clock.nanoTime(), 9);
+        fragments = new FragmentTable(64);
+        neighbours = new NeighbourTable(64);
+        counters = new WorkerCounters();
+        Translator translator = new Translator(table, fragments, counters, rules(), 1);
+        worker = new Worker(0, new PacketPort[] {lan, inside}, translator, counters,
+            ExpirySweeper.forWorker(table, 0, 1), neighbours, clock);
+    }
+
+    @AfterEach
+    void tearDown() {
+        worker.onClose();
+        table.close();
+        fragments.close();
+        neighbours.close();
+        counters.close();
+    }
+
+    private static byte[] synFromBlue() {
+        return Frames.tcp().srcMac(BLUE_MAC).dstMac(GW_BRIDGE_MAC).src("192.168.15.2", 40000).dst("192.168.1.3", 80)
+            .flags(Frames.SYN).build();
+    }
+
+    private static ParsedFrame parse(byte[] frame) {
+        ParsedFrame p = new ParsedFrame();
+        assertEquals(0, new FrameParser().parse(new UnsafeBuffer(frame), 0, frame.length, p));
+        return p;
+    }
+
+    private static long dstMac(byte[] frame) {
+        return EthernetHeader.getMac(new UnsafeBuffer(frame), 0);
+    }
+
+    private static long srcMac(byte[] frame) {
+        return EthernetHeader.getMac(new UnsafeBuffer(frame), 6);
+    }
+
+    @Test
+    void holdsTheFirstFrameWhileArpResolvesTheNextHopThenSendsIt() {
+        inside.enqueue(synFromBlue());
+        worker.doWork();
+        List<InMemoryPort.Frame> out = lan.takeSent();
+        assertEquals(1, out.size(), "only an ARP request went out, the SYN waits");
+        ParsedFrame arp = parse(out.get(0).bytes());
+        assertEquals(ParsedFrame.KIND_ARP, arp.kind);
+        assertEquals(Ipv4Address.parse("192.168.1.2"), arp.srcIp, "asked from the LAN interface's address");
+        assertEquals(Ipv4Address.parse("192.168.1.3"), arp.dstIp, "for the next hop");
+        assertEquals(EthernetHeader.BROADCAST_MAC, dstMac(out.get(0).bytes()));
+
+        clock.update(clock.nanoTime() + MS);
+        lan.enqueue(Frames.arpReply(LAN_MAC, "192.168.1.3", GW_LAN_MAC, "192.168.1.2"));
+        worker.doWork();
+        out = lan.takeSent();
+        assertEquals(1, out.size(), "the held SYN left once the MAC was known");
+        byte[] syn = out.get(0).bytes();
+        assertEquals(Frames.mac(LAN_MAC), dstMac(syn));
+        assertEquals(Frames.mac(GW_LAN_MAC), srcMac(syn));
+        assertEquals(Ipv4Address.parse("192.168.1.2"), parse(syn).srcIp, "translated before it was held");
+        assertEquals(2, counters.get(Counter.TX_FRAMES));
+    }
+
+    @Test
+    void heldFramesAreDroppedWhenTheNeighbourNeverAnswers() {
+        inside.enqueue(synFromBlue());
+        worker.doWork();
+        clock.update(clock.nanoTime() + 500 * MS);
+        worker.doWork();
+        assertEquals(0, counters.get(DropReason.NO_NEIGHBOUR));
+        clock.update(clock.nanoTime() + 600 * MS);
+        worker.doWork();
+        assertEquals(1, counters.get(DropReason.NO_NEIGHBOUR));
+        assertTrue(lan.takeSent().stream().allMatch(f -> parse(f.bytes()).kind == ParsedFrame.KIND_ARP),
+            "the SYN never left, only (rate-limited) ARP requests");
+    }
+
+    @Test
+    void aNeighbourLearntFromItsOwnArpRequestIsUsedAtOnce() {
+        lan.enqueue(Frames.arpRequest(LAN_MAC, "192.168.1.3", "192.168.1.2"));
+        worker.doWork();
+        inside.enqueue(synFromBlue());
+        worker.doWork();
+        List<InMemoryPort.Frame> out = lan.takeSent();
+        assertEquals(1, out.size());
+        assertEquals(Frames.mac(LAN_MAC), dstMac(out.get(0).bytes()));
+        assertEquals(ParsedFrame.KIND_IPV4, parse(out.get(0).bytes()).kind);
+    }
+
+    @Test
+    void anIcmpErrorGoesBackOutOfTheIngressPortToTheSender() {
+        inside.enqueue(Frames.tcp().srcMac(BLUE_MAC).dstMac(GW_BRIDGE_MAC).src("192.168.15.2", 40000)
+            .dst("192.168.1.3", 80).flags(Frames.SYN).ttl(1).build());
+        worker.doWork();
+        List<InMemoryPort.Frame> out = inside.takeSent();
+        assertEquals(1, out.size());
+        byte[] error = out.get(0).bytes();
+        assertEquals(Frames.mac(BLUE_MAC), dstMac(error));
+        assertEquals(Frames.mac(GW_BRIDGE_MAC), srcMac(error));
+        assertEquals(IcmpHeader.TYPE_TIME_EXCEEDED, parse(error).icmpType);
+        assertTrue(lan.takeSent().isEmpty());
+    }
+
+    @Test
+    void aFullTransmitRingIsCounted() {
+        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), Frames.mac(LAN_MAC), clock.nanoTime());
+        lan.txCapacity(0);
+        inside.enqueue(synFromBlue());
+        worker.doWork();
+        assertEquals(1, counters.get(DropReason.TX_RING_FULL));
+    }
+
+    @Test
+    void idleFlowsAreSweptAndCounted() {
+        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), Frames.mac(LAN_MAC), clock.nanoTime());
+        inside.enqueue(Frames.udp().srcMac(BLUE_MAC).dstMac(GW_BRIDGE_MAC).src("192.168.15.2", 5000)
+            .dst("192.168.1.3", 53).build());
+        worker.doWork();
+        assertEquals(2, table.size(), "a flow and its UDP mapping");
+        for (int i = 0; i < 400; i++) { // 40 s of 100 ms duty cycles: past the 30 s UDP timeout
+            clock.update(clock.nanoTime() + 100 * MS);
+            worker.doWork();
+        }
+        assertEquals(1, counters.get(Counter.FLOWS_EXPIRED));
+        assertEquals(0, table.size());
+    }
+
+    @Test
+    void steadyForwardingAllocatesNothing() {
+        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), Frames.mac(LAN_MAC), clock.nanoTime());
+        neighbours.learn(1, Ipv4Address.parse("192.168.15.2"), Frames.mac(BLUE_MAC), clock.nanoTime());
+        lan.keepSent(false);
+        inside.keepSent(false);
+        byte[][] frames = new byte[64][];
+        for (int i = 0; i < frames.length; i++) {
+            frames[i] = Frames.udp().srcMac(BLUE_MAC).dstMac(GW_BRIDGE_MAC).src("192.168.15.2", 5000 + i % 8)
+                .dst("192.168.1.3", 53).payload("x").build();
+        }
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long measured = 0;
+        for (int round = 0; round < 300; round++) {
+            for (byte[] f : frames) {
+                inside.enqueue(f.clone());
+            }
+            clock.update(clock.nanoTime() + MS);
+            long before = threads.getCurrentThreadAllocatedBytes();
+            worker.doWork();
+            long after = threads.getCurrentThreadAllocatedBytes();
+            if (round >= 200) { // after warm-up and JIT compilation
+                measured += after - before;
+            }
+        }
+        assertEquals(0, measured, "bytes allocated by 100 duty cycles of forwarding");
+        assertTrue(counters.get(Counter.TX_FRAMES) >= 300 * 64);
+    }
+
+    @Test
+    void aRunningDataPlaneAppliesNewRulesBetweenBatches() {
+        InMemoryPort l = new InMemoryPort("lan0", 2, Frames.mac(GW_LAN_MAC));
+        InMemoryPort i = new InMemoryPort("v-net-0", 3, Frames.mac(GW_BRIDGE_MAC));
+        try (DataPlane dp = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(1024), rules(),
+            new PacketPort[][] {{l, i}}, ports -> ms -> LockSupport.parkNanos(ms * MS))) {
+            dp.start();
+            RuleSet.Builder b = rules().toBuilder();
+            b.removeForward(rules().forwards().get(0));
+            RuleSet without = b.build();
+            dp.rules(without);
+            assertSame(without, dp.rules());
+            assertEquals(0, dp.workerErrors());
+        }
+        assertTrue(l.isClosed() && i.isClosed(), "closing the data plane closes its ports");
+    }
+}
