@@ -21,9 +21,9 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
  *       60-byte ACK as much as a super-frame</td></tr>
  *   <tr><td>rxFrameCount</td><td>{@value #DEFAULT_RX_FRAME_COUNT}</td><td>V2: RX frame slots, a whole number of
  *       {@link #rxFrameBlockSize() blocks} (15 slots of the default size per 1 MiB block): frames the ring absorbs
- *       while the worker is busy or waking up (a batch holds up to 32 of them until the next receive). Measured: 256
- *       slots overflowed under a small-frame flood on 2 shared vCPUs (drops up to half the frames), 1024 mostly did
- *       not (drops 0.4-5%)</td></tr>
+ *       while the worker is busy or waking up (a batch holds up to 32 of them until the next receive). Measured under
+ *       a small-frame flood on 2 shared vCPUs: 256 slots dropped up to half the frames, 960 dropped 1-3%, and 1920 or
+ *       3840 did no measurably better amid the noise</td></tr>
  *   <tr><td>rxBlockSize</td><td>1 MiB</td><td>V3: bytes per RX block; a frame must fit whole in one block, so blocks
  *       are well above a 64 KiB GSO super-frame (at least {@value #MIN_RX_BLOCK_SIZE})</td></tr>
  *   <tr><td>rxBlockCount</td><td>32</td><td>V3: RX blocks: what the ring absorbs while the worker is busy</td></tr>
@@ -52,12 +52,15 @@ public final class AfPacketOptions {
      * those of a V3 port a 48-byte {@code tpacket3_hdr} (data at 48). nsgate handles both the same way otherwise.
      *
      * <p>Measured through a two-port user-space bridge (AfPacketForwardingTest) on this machine kind (2 vCPUs shared
-     * by the bridge, the traffic tools and the kernel's softirqs; several runs each, V2 with 1024 slots against V3
-     * at 1 ms): ping RTT median 0.09-0.13 ms against 0.35-1.6 ms; HTTP keep-alive (wrk, 32 connections, nginx)
-     * 50-76k requests/s, p99 0.65-1.05 ms, against 15-32k, p99 1-10 ms; single-stream TCP 9-15 Gbit/s against
-     * 7-18; 18-byte UDP flood 200-225k frames/s forwarded against 130-290k: V2 wakes the worker per frame and kicks
-     * per smaller batch, so it spends more per frame when the worker keeps up, and its slots (one per frame,
-     * whatever its size) absorb fewer frames than V3's packed blocks when it does not.
+     * by the bridge, the traffic tools and the kernel's softirqs; 5 runs of the defaults, V2 and V3 at 1 ms back to
+     * back in each): ping RTT median 0.09-0.16 ms against 0.29-1.9 ms; HTTP keep-alive (wrk, 32 connections, nginx)
+     * 69-75k requests/s with p99 0.6-0.8 ms when the machine was quiet (26-28k when it was not) against 16-32k with
+     * p99 1.1-3 ms; single-stream TCP 6.6-14.3 Gbit/s against 3.3-16.9 (no loss); an 18-byte UDP flood 146-226k
+     * frames/s forwarded against 174-268k, about 10% less, with 1-3% of the frames dropped by the kernel for want
+     * of a free slot against none. V2 wakes the worker per frame and kicks per smaller batch (5-14 frames per round
+     * against 30), so it spends more per frame when the worker keeps up, and its slots (one per frame, whatever its
+     * size) absorb fewer frames than V3's packed blocks when it does not. V2 is the default because request/response
+     * latency and rate are what the gateway is held to; V3 remains for floods of small frames.
      */
     public enum RxVersion {
         /** Fixed frame slots, one status word each: every frame handed over and the socket woken as it arrives. */

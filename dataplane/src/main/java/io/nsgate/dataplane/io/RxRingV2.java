@@ -30,6 +30,13 @@ import io.nsgate.dataplane.sys.Linux;
  * refill it). Two CPUs may fill neighbouring slots at once and finish out of order; the cursor then waits at the
  * unfinished one, whose completion wakes the socket again, so nothing is skipped or read early.
  *
+ * <p>A kernel hazard V3 does not have (read in {@code tpacket_rcv}, not reproduced here: it needs a GSO type the
+ * virtio-net header cannot express, which only SCTP GSO is, and this kernel has no SCTP): the kernel marks the head
+ * slot as being filled ({@code rx_owner_map}) before it writes the virtio-net header, and when
+ * {@code virtio_net_hdr_from_skb} refuses the frame it drops it without clearing that mark or moving its head, so
+ * every later frame is dropped too: nothing arrives and {@link AfPacketPort#kernelDrops} climbs until the port is
+ * reopened. V3 drops only that frame.
+ *
  * <p>Single-threaded: one worker owns it. No allocation, no system call, no lock.
  */
 final class RxRingV2 extends RxRing {
