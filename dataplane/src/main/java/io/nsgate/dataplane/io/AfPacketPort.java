@@ -1,4 +1,4 @@
-// A worker's AF_PACKET socket on one interface: a TPACKET_V3 RX ring and a TX ring, mapped once, used in place.
+// A worker's AF_PACKET socket on one interface: a TPACKET_V2 or V3 RX ring and a TX ring, mapped once, used in place.
 package io.nsgate.dataplane.io;
 
 import java.nio.ByteBuffer;
@@ -20,9 +20,10 @@ import io.nsgate.dataplane.sys.Syscalls;
  * stays in the namespace it was created in) makes a SOCK_RAW packet socket with protocol 0, so that it receives
  * nothing before it is bound to the interface, then sets, in this order:
  * <ol>
- *   <li>PACKET_VERSION = TPACKET_V3 and PACKET_VNET_HDR = 1, both before the rings (the kernel refuses them after):
- *       every received frame is preceded by a 10-byte virtio-net header, and every transmitted one carries one, so
- *       GSO super-frames and CHECKSUM_PARTIAL frames pass whole, as veth hands them over;</li>
+ *   <li>PACKET_VERSION = TPACKET_V2 or TPACKET_V3 ({@code rxVersion}) and PACKET_VNET_HDR = 1, both before the
+ *       rings (the kernel refuses them after): every received frame is preceded by a 10-byte virtio-net header, and
+ *       every transmitted one carries one, so GSO super-frames and CHECKSUM_PARTIAL frames pass whole, as veth hands
+ *       them over;</li>
  *   <li>PACKET_QDISC_BYPASS = 1: transmitted frames go straight to the driver (so packet taps on the interface,
  *       tcpdump included, do not see them);</li>
  *   <li>PACKET_IGNORE_OUTGOING = 1: the frames the host's own stack sends on the interface stay out of the ring
@@ -31,7 +32,8 @@ import io.nsgate.dataplane.sys.Syscalls;
  *   <li>SO_SNDBUFFORCE = the TX ring's size: each frame is charged to the send buffer until the driver frees it,
  *       and with the default (~208 KiB) a NIC's queue of a few super-frames would stop the kick with EAGAIN (veth
  *       hands frames over within the kick, so there it makes no measurable difference);</li>
- *   <li>PACKET_RX_RING (tpacket_req3: {@code rxBlockCount} blocks of {@code rxBlockSize}, retire timeout
+ *   <li>PACKET_RX_RING (V2, tpacket_req: {@code rxFrameCount} slots of {@code rxFrameSize}, packed into 1 MiB
+ *       blocks; V3, tpacket_req3: {@code rxBlockCount} blocks of {@code rxBlockSize}, retire timeout
  *       {@code rxBlockTimeoutMs}) and PACKET_TX_RING ({@code txFrameCount} slots of {@code txFrameSize}, one per
  *       block; V3 TX wants timeout, private area and feature word all 0);</li>
  *   <li>one {@code mmap} of both rings, RX first, then TX (the kernel lays them out so);</li>
@@ -42,18 +44,24 @@ import io.nsgate.dataplane.sys.Syscalls;
  * </ol>
  * The interface's ifindex and MAC are read once (SIOCGIFINDEX, SIOCGIFHWADDR).
  *
- * <p>The mapping, drawn ({@link Tpacket3} has the byte layouts):
+ * <p>The mapping, drawn ({@link Tpacket2} and {@link Tpacket3} have the byte layouts):
  * <pre>
- *  mapping:  [ RX block 0 | RX block 1 | ... | RX block B-1 ][ TX slot 0 | TX slot 1 | ... | TX slot S-1 ]
- *             ^ rxBlockSize each, {@link RxBatch#buffer} =    ^ txFrameSize each
- *               the RX part (frame offsets are into it)
+ *  V2 mapping: [ RX block 0: slot 0 | slot 1 | .. | slot 14 | gap ][ RX block 1 ] ... [ TX slot 0 | ... ]
+ *               ^ 1 MiB blocks of rxFrameSize slots,                             ^ txFrameSize each
+ *                 {@link RxBatch#buffer} = the RX part (frame offsets are into it)
+ *  RX slot:  [tpacket2_hdr 32: tp_status first|sockaddr_ll|..|vnet 10 @66|frame @tp_mac = 76 ...]
+ *  TX slot:  [tpacket2_hdr 32][vnet 10 @32][frame @42 ...]                                 tp_len = 10 + frame
+ *
+ *  V3 mapping: [ RX block 0 | RX block 1 | ... | RX block B-1 ][ TX slot 0 | TX slot 1 | ... | TX slot S-1 ]
+ *               ^ rxBlockSize each                              ^ txFrameSize each
  *  RX block: [block header 48][hdr|sockaddr_ll|..|vnet 10|frame @tp_mac][hdr|...|vnet|frame] ... (num_pkts frames)
  *  TX slot:  [tpacket3_hdr 48: tp_len, tp_status][vnet 10 @48][frame @58 ...]              tp_len = 10 + frame
  * </pre>
  *
- * <p>{@link #receive} walks ready RX blocks in place ({@link RxRing}); {@link #transmit} copies a frame and its
- * virtio-net header into the next free TX slot ({@link TxRing}); {@link #flush} is the one system call of a batch,
- * {@code sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)} (made as {@code send(fd, NULL, 0, MSG_DONTWAIT)}, the same
+ * <p>{@link #receive} walks the RX ring in place ({@link RxRingV2}: slots handed over one by one;
+ * {@link RxRingV3}: blocks); {@link #transmit} copies a frame and its virtio-net header into the next free TX slot
+ * ({@link TxRing}); {@link #flush} is the one system call of a batch, {@code sendto(fd, NULL, 0, MSG_DONTWAIT, NULL,
+ * 0)} (made as {@code send(fd, NULL, 0, MSG_DONTWAIT)}, the same
  * system call in four arguments, which jnr-ffi makes without allocating), after which the kernel has sent every
  * queued frame it could.
  * When it could not send them all (EAGAIN, ENOBUFS from a full veth queue, the interface down), the frames stay
@@ -61,18 +69,18 @@ import io.nsgate.dataplane.sys.Syscalls;
  * cycle (it costs nothing when nothing is owed), or when {@link #flushOwed()} says so.
  *
  * <p><b>Where TX data goes, verified.</b> {@code tpacket_parse_header} takes the data at
- * {@code tp_hdrlen - sizeof(struct sockaddr_ll)} = 68 - 20 = 48 from the slot start (tp_mac and tp_net are read
- * only with PACKET_TX_HAS_OFF, which nsgate leaves off); {@code tpacket_snd} then takes the virtio-net header from
- * the first 10 bytes there and subtracts 10 from tp_len, so tp_len is 10 + the frame's length. The tests transmit
- * through it and watch the peer namespace's stack answer.
+ * {@code tp_hdrlen - sizeof(struct sockaddr_ll)} = 68 - 20 = 48 from the slot start (V2: 52 - 20 = 32; tp_mac
+ * and tp_net are read only with PACKET_TX_HAS_OFF, which nsgate leaves off); {@code tpacket_snd} then takes the
+ * virtio-net header from the first 10 bytes there and subtracts 10 from tp_len, so tp_len is 10 + the frame's
+ * length. The tests transmit through it, with either version, and watch the peer namespace's stack answer.
  *
  * <p><b>Costs and limits.</b> No allocation, lock or system call per frame; {@link #kernelDrops} and the other
  * statistics readers make a system call each (PACKET_STATISTICS, cleared by every read, so they accumulate).
  * Single-threaded: one worker owns the port; {@link #close} only once that worker has stopped using it (the mapping
  * goes away, and touching it afterwards would crash the JVM, so use after close throws instead).
  * V3 hands a block over when it is full or its retire timer fires, so under light traffic a frame may wait up to
- * {@code rxBlockTimeoutMs} before poll() wakes the worker: that is the latency floor this design trades for
- * batching.
+ * {@code rxBlockTimeoutMs} before poll() wakes the worker: the latency floor V3 trades for batching, and why V2 (each
+ * frame handed over and the socket woken as it is written) is the default.
  */
 public final class AfPacketPort implements PacketPort {
     private static final int EAGAIN = Errno.EAGAIN;
@@ -81,10 +89,12 @@ public final class AfPacketPort implements PacketPort {
     private static final int ENXIO = 6;
     private static final int EINTR = Errno.EINTR;
     private static final int ENOPROTOOPT = 92;
-    /** struct tpacket_stats_v3: tp_packets, tp_drops, tp_freeze_q_cnt. */
+    /** struct tpacket_stats_v3: tp_packets, tp_drops, tp_freeze_q_cnt (V2's tpacket_stats: the first two). */
     private static final int STATS_LENGTH = 12;
     /** struct tpacket_req3: seven unsigned ints. */
     private static final int REQ3_LENGTH = 28;
+    /** struct tpacket_req (V2): block size, block count, frame size, frame count. */
+    private static final int REQ_LENGTH = 16;
     /** struct sockaddr_ll. */
     private static final int SOCKADDR_LL_LENGTH = 20;
 
@@ -123,9 +133,15 @@ public final class AfPacketPort implements PacketPort {
         this.mapAddress = mapAddress;
         this.mapLength = mapLength;
         final int rxBytes = (int) options.rxRingBytes();
-        this.rx = new RxRing(new UnsafeBuffer(mapAddress, rxBytes), options.rxBlockSize(), options.rxBlockCount());
-        this.tx = new TxRing(new UnsafeBuffer(mapAddress + rxBytes, (int) options.txRingBytes()),
-            options.txFrameSize(), options.txFrameCount());
+        final UnsafeBuffer rxPart = new UnsafeBuffer(mapAddress, rxBytes);
+        final UnsafeBuffer txPart = new UnsafeBuffer(mapAddress + rxBytes, (int) options.txRingBytes());
+        if (options.rxVersion() == AfPacketOptions.RxVersion.V2) {
+            this.rx = new RxRingV2(rxPart, options.rxFrameBlockSize(), options.rxFrameSize(), options.rxFrameCount());
+            this.tx = TxRing.v2(txPart, options.txFrameSize(), options.txFrameCount());
+        } else {
+            this.rx = new RxRingV3(rxPart, options.rxBlockSize(), options.rxBlockCount());
+            this.tx = TxRing.v3(txPart, options.txFrameSize(), options.txFrameCount());
+        }
         this.kickSubject = "TX ring kick, " + interfaceName;
     }
 
@@ -157,23 +173,34 @@ public final class AfPacketPort implements PacketPort {
             }
             final long mac = Syscalls.hardwareAddress(fd, interfaceName);
 
-            setInt(fd, Linux.PACKET_VERSION, Linux.TPACKET_V3, "PACKET_VERSION", interfaceName);
+            final boolean v2 = options.rxVersion() == AfPacketOptions.RxVersion.V2;
+            setInt(fd, Linux.PACKET_VERSION, v2 ? Linux.TPACKET_V2 : Linux.TPACKET_V3, "PACKET_VERSION",
+                interfaceName);
             setInt(fd, Linux.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", interfaceName);
             setInt(fd, Linux.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS", interfaceName);
             setInt(fd, Linux.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", interfaceName);
             setInt(fd, Linux.PACKET_LOSS, 1, "PACKET_LOSS", interfaceName);
             setSendBuffer(fd, options.txRingBytes(), interfaceName);
 
+            // V2 reads a tpacket_req (the first 16 bytes), V3 a tpacket_req3
+            final int reqLength = v2 ? REQ_LENGTH : REQ3_LENGTH;
             final ByteBuffer req = ByteBuffer.allocateDirect(REQ3_LENGTH).order(ByteOrder.nativeOrder());
-            req.putInt(0, options.rxBlockSize()).putInt(4, options.rxBlockCount())
-                .putInt(8, options.rxBlockSize()).putInt(12, options.rxBlockCount())
-                .putInt(16, options.rxBlockTimeoutMs()).putInt(20, 0).putInt(24, 0);
-            setRing(fd, Linux.PACKET_RX_RING, req, "PACKET_RX_RING", interfaceName,
-                "rxBlockCount " + options.rxBlockCount() + " x rxBlockSize " + options.rxBlockSize());
+            if (v2) {
+                req.putInt(0, options.rxFrameBlockSize()).putInt(4, options.rxFrameCount() / options.rxFramesPerBlock())
+                    .putInt(8, options.rxFrameSize()).putInt(12, options.rxFrameCount());
+                setRing(fd, Linux.PACKET_RX_RING, req, reqLength, "PACKET_RX_RING", interfaceName,
+                    "rxFrameCount " + options.rxFrameCount() + " x rxFrameSize " + options.rxFrameSize());
+            } else {
+                req.putInt(0, options.rxBlockSize()).putInt(4, options.rxBlockCount())
+                    .putInt(8, options.rxBlockSize()).putInt(12, options.rxBlockCount())
+                    .putInt(16, options.rxBlockTimeoutMs()).putInt(20, 0).putInt(24, 0);
+                setRing(fd, Linux.PACKET_RX_RING, req, reqLength, "PACKET_RX_RING", interfaceName,
+                    "rxBlockCount " + options.rxBlockCount() + " x rxBlockSize " + options.rxBlockSize());
+            }
             req.putInt(0, options.txFrameSize()).putInt(4, options.txFrameCount())
                 .putInt(8, options.txFrameSize()).putInt(12, options.txFrameCount())
                 .putInt(16, 0).putInt(20, 0).putInt(24, 0);
-            setRing(fd, Linux.PACKET_TX_RING, req, "PACKET_TX_RING", interfaceName,
+            setRing(fd, Linux.PACKET_TX_RING, req, reqLength, "PACKET_TX_RING", interfaceName,
                 "txFrameCount " + options.txFrameCount() + " x txFrameSize " + options.txFrameSize());
 
             try {
@@ -244,10 +271,10 @@ public final class AfPacketPort implements PacketPort {
         }
     }
 
-    private static void setRing(int fd, int option, ByteBuffer req, String optionName, String interfaceName,
-        String sizes) {
+    private static void setRing(int fd, int option, ByteBuffer req, int length, String optionName,
+        String interfaceName, String sizes) {
         try {
-            Syscalls.setsockopt(fd, Linux.SOL_PACKET, option, BufferUtil.address(req), REQ3_LENGTH,
+            Syscalls.setsockopt(fd, Linux.SOL_PACKET, option, BufferUtil.address(req), length,
                 optionName + ", " + interfaceName);
         } catch (SyscallException e) {
             throw hint(e, e.errno() == Errno.ENOMEM
@@ -313,8 +340,9 @@ public final class AfPacketPort implements PacketPort {
     }
 
     /**
-     * {@inheritDoc} Hands back the RX blocks the previous batch finished, then fills the batch in place from the
-     * ring: {@link RxBatch#buffer} is the RX ring itself. No system call: wait with {@link PortPoller}.
+     * {@inheritDoc} Hands back the RX slots (V2) or blocks (V3) the previous batch finished, then fills the batch in
+     * place from the ring: {@link RxBatch#buffer} is the RX ring itself. No system call: wait with
+     * {@link PortPoller}.
      */
     @Override
     public int receive(RxBatch batch) {
@@ -378,7 +406,11 @@ public final class AfPacketPort implements PacketPort {
         return kernelPackets;
     }
 
-    /** Times the kernel found the next RX block still in user hands and froze the ring (tp_freeze_q_cnt, summed). */
+    /**
+     * Times the kernel found the next RX block still in user hands and froze the ring (tp_freeze_q_cnt, summed); V3
+     * only, always 0 with V2 (whose kernel drops a frame meeting a slot still in user hands, counted in
+     * {@link #kernelDrops}).
+     */
     public long kernelFreezes() {
         readKernelStatistics();
         return kernelFreezes;
@@ -387,6 +419,7 @@ public final class AfPacketPort implements PacketPort {
     private synchronized void readKernelStatistics() {
         ensureOpen();
         final long base = BufferUtil.address(stats);
+        stats.putInt(8, 0); // V2's tpacket_stats has no tp_freeze_q_cnt: the kernel writes 8 bytes only
         stats.putInt(STATS_LENGTH, STATS_LENGTH);
         Syscalls.getsockopt(fd, Linux.SOL_PACKET, Linux.PACKET_STATISTICS, base, base + STATS_LENGTH,
             "PACKET_STATISTICS, " + interfaceName);
@@ -435,7 +468,7 @@ public final class AfPacketPort implements PacketPort {
         return rx.frames();
     }
 
-    /** Frames dropped because the kernel clamped them to an RX block (snaplen &lt; len). */
+    /** Frames dropped because the kernel clamped them to an RX slot or block (snaplen &lt; len). */
     public long rxTruncated() {
         return rx.truncated();
     }

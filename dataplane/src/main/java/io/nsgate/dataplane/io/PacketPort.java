@@ -4,8 +4,8 @@ package io.nsgate.dataplane.io;
 import org.agrona.DirectBuffer;
 
 /**
- * A worker's access to one interface. The AF_PACKET implementation is a TPACKET_V3 RX ring and a TX ring mapped
- * once, with PACKET_VNET_HDR so GSO super-frames and partial checksums pass whole; tests use an in-memory one.
+ * A worker's access to one interface. The AF_PACKET implementation is a TPACKET_V2 (or V3) RX ring and a TX ring
+ * mapped once, with PACKET_VNET_HDR so GSO super-frames and partial checksums pass whole; tests use an in-memory one.
  * Not thread-safe: one port per worker per interface. Nothing here allocates or makes a system call per frame:
  * {@link #receive} reads the mapped ring, {@link #transmit} copies into it, {@link #flush} is the one syscall of
  * a batch.

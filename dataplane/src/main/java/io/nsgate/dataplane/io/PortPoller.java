@@ -13,7 +13,9 @@ import io.nsgate.dataplane.sys.Syscalls;
 /**
  * One {@code poll(2)} over the descriptors of several {@link PacketPort}s (ports without one, {@code fd() == -1},
  * are left out), with a {@code struct pollfd} array allocated once: {@link #poll} allocates nothing.
- * A TPACKET_V3 socket is readable when the kernel has handed over an RX block.
+ * An AF_PACKET socket is readable when the kernel has handed over an RX frame (TPACKET_V2: the frame before the
+ * kernel's head is not TP_STATUS_KERNEL, i.e. as soon as one is written) or an RX block (TPACKET_V3: full, or its
+ * retire timer fired).
  *
  * <p>A socket error (POLLERR, e.g. ENETDOWN when the interface goes down, which the kernel also sets when a port is
  * bound to an interface that is down) would make every later poll() return at once and the worker spin; the poller

@@ -1,4 +1,4 @@
-// Walks a TPACKET_V3 receive ring in place: ready blocks in, batches of frames out, blocks back once done with.
+// What both receive rings share: frames decoded in place into a batch, clamped ones dropped, VLAN tags put back.
 package io.nsgate.dataplane.io;
 
 import java.nio.ByteOrder;
@@ -9,186 +9,109 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.sys.Linux;
 
 /**
- * The user-space half of a TPACKET_V3 RX ring (layouts in {@link Tpacket3}). Theory of operation: the kernel fills
- * blocks in ring order, one at a time, with as many frames as fit, and hands a block over by setting its
- * {@code block_status} to TP_STATUS_USER when it is full or its retire timer fires. This class keeps a cursor (the
- * block being read and the next frame in it) and reads blocks in the same order. Frames go into an {@link RxBatch}
- * as offsets into the ring buffer, so the worker reads and rewrites them where the kernel put them. A block whose
- * frames have all been put into batches is handed back (TP_STATUS_KERNEL) at the start of the <em>next</em>
- * {@link #receive}, never earlier: until then the frames of the current batch stay valid and writable, even when
- * the batch ended exactly at a block's end.
+ * The user-space half of an AF_PACKET RX ring: {@link RxRingV3} walks TPACKET_V3 blocks, {@link RxRingV2} TPACKET_V2
+ * frame slots. They differ in how frames are handed over and back (a block status word for many frames, or one status
+ * word per frame) and in the frame header's field offsets; what is done with one frame is the same and lives here
+ * ({@link #take}): frames go into an {@link RxBatch} as offsets into the ring, so the worker reads and rewrites them
+ * where the kernel put them, and stay valid until the next {@link #receive}.
  *
- * <pre>
- *   block:   0        1        2        3        4   ...   N-1
- *          [kernel] [ user ] [ user ] [ user ] [kernel] ... [kernel]
- *                    ^releaseBlock     ^block (cursor): frames left to read
- *                    `-- taken in full, waiting for the next receive() to go back
- * </pre>
- *
- * <p>Memory ordering: {@code block_status} is read with acquire (the kernel's writes of the frames happen before it
- * publishes TP_STATUS_USER; acquire keeps our reads of them after our read of the status) and written with release
- * (our reads and in-place rewrites of the block's frames complete before the kernel may see it free and refill it).
- *
- * <p>Frames the kernel clamped (tp_snaplen < tp_len: a frame longer than the block) are dropped and counted, never
- * passed on truncated. A frame whose VLAN tag the device took out (TP_STATUS_VLAN_VALID, hardware-accelerated tag
- * on veth) gets its tag put back in place: the virtio-net header and MAC addresses move 4 bytes towards the
- * frame header (there are 34 unused bytes: the sockaddr_ll and a gap) so the worker sees the frame as it was on the
- * wire, with csum_start and hdr_len shifted to match.
+ * <p>Frames the kernel clamped (tp_snaplen &lt; tp_len: a frame longer than the block or slot) are dropped and
+ * counted, never passed on truncated. A frame whose VLAN tag the device took out (TP_STATUS_VLAN_VALID: the receive
+ * path always strips tags into skb metadata before packet taps see the frame) gets its tag put back in place: the
+ * virtio-net header and MAC addresses move 4 bytes towards the frame header (the sockaddr_ll and a gap lie between)
+ * so the worker sees the frame as it was on the wire, with csum_start and hdr_len shifted to match.
  *
  * <p>Single-threaded: one worker owns it. No allocation, no system call, no lock.
  */
-final class RxRing {
-    /** framesLeft value meaning no block is open: the cursor block has yet to be checked for TP_STATUS_USER. */
-    private static final int CLOSED = -1;
+abstract class RxRing {
+    /** {@link #take} result: the frame went into the batch. */
+    static final int TAKEN = 1;
+    /** {@link #take} result: the frame was dropped and counted (clamped, or shorter than an Ethernet header). */
+    static final int DROPPED = 0;
+    /** {@link #take} result: the header points outside the frame's room (never written by a kernel); not counted. */
+    static final int BROKEN = -1;
+
     private static final int VNET = VirtioNetHeader.LENGTH;
     private static final int VLAN_TAG = 4;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ByteOrder BE = ByteOrder.BIG_ENDIAN;
 
-    private final UnsafeBuffer ring;
-    private final int blockSize;
-    private final int blockCount;
+    final UnsafeBuffer ring;
+    // the frame header's fields: tpacket3_hdr or tpacket2_hdr
+    private final int snaplenField;
+    private final int lenField;
+    private final int macField;
+    private final int vlanTciField;
+    private final int vlanTpidField;
+    /** Smallest tp_mac with room for the frame header and the virtio-net header below the frame. */
+    private final int minMac;
 
-    /** The block being read, or the next one to check. */
-    private int block;
-    /** Frames of the open block not yet put in a batch, or {@link #CLOSED}. */
-    private int framesLeft = CLOSED;
-    /** Offset of the next frame header in the open block. */
-    private int nextFrame;
-    /** Oldest block taken in full and not handed back yet. */
-    private int releaseBlock;
-    /** Blocks taken in full and not handed back yet (they precede {@link #block}). */
-    private int pendingRelease;
+    long frames;
+    long truncated;
+    long vlanRestored;
+    long malformed;
 
-    private long frames;
-    private long truncated;
-    private long vlanRestored;
-    private long malformed;
-
-    /**
-     * @param ring the RX part of the mapping: {@code blockCount} blocks of {@code blockSize} bytes
-     */
-    RxRing(UnsafeBuffer ring, int blockSize, int blockCount) {
-        if ((long) blockSize * blockCount > ring.capacity()) {
-            throw new IllegalArgumentException(blockCount + " blocks of " + blockSize + " bytes exceed the buffer of "
-                + ring.capacity() + " bytes");
-        }
+    RxRing(UnsafeBuffer ring, int headerLength, int snaplenField, int lenField, int macField, int vlanTciField,
+        int vlanTpidField) {
         this.ring = ring;
-        this.blockSize = blockSize;
-        this.blockCount = blockCount;
+        this.snaplenField = snaplenField;
+        this.lenField = lenField;
+        this.macField = macField;
+        this.vlanTciField = vlanTciField;
+        this.vlanTpidField = vlanTpidField;
+        this.minMac = headerLength + VNET;
     }
 
     /** The ring buffer that the batches' offsets refer to. */
-    UnsafeBuffer buffer() {
+    final UnsafeBuffer buffer() {
         return ring;
     }
 
     /**
-     * Hands back the blocks the previous batch finished, then fills {@code batch} with up to
-     * {@link RxBatch#CAPACITY} frames from ready blocks.
+     * Hands back what the previous batch held, then fills {@code batch} with up to {@link RxBatch#CAPACITY} frames
+     * the kernel has handed over.
      *
      * @return frames in the batch
      */
-    int receive(RxBatch batch) {
-        releaseFinishedBlocks();
-        batch.buffer = ring;
-        int count = 0;
-        while (count < RxBatch.CAPACITY) {
-            if (framesLeft == CLOSED && !openBlock()) {
-                break;
-            }
-            if (framesLeft == 0) {
-                finishBlock();
-                continue;
-            }
-            final int header = nextFrame;
-            final int blockEnd = (block + 1) * blockSize;
-            framesLeft--;
-            if (header + Tpacket3.HEADER_LENGTH > blockEnd) {
-                skipRestOfBlock();
-                continue;
-            }
-            final int snaplen = ring.getInt(header + Tpacket3.SNAPLEN);
-            final int length = ring.getInt(header + Tpacket3.LEN);
-            final int mac = ring.getShort(header + Tpacket3.MAC) & 0xFFFF;
-            final int status = ring.getInt(header + Tpacket3.STATUS);
-            nextFrame = header + ring.getInt(header + Tpacket3.NEXT_OFFSET);
-            int frame = header + mac;
-            if (mac < Tpacket3.HEADER_LENGTH + VNET || snaplen < 0 || frame + snaplen > blockEnd) {
-                skipRestOfBlock(); // the kernel never writes this: a broken ring must not send us outside it
-                continue;
-            }
-            final boolean tagged = (status & Linux.TP_STATUS_VLAN_VALID) != 0;
-            if (snaplen != length) {
-                truncated++;
-            } else if (snaplen >= Linux.ETH_HLEN && (!tagged || mac >= Tpacket3.HEADER_LENGTH + VNET + VLAN_TAG)) {
-                int frameLength = snaplen;
-                if (tagged) {
-                    frame = restoreVlanTag(header, frame, status);
-                    frameLength += VLAN_TAG;
-                }
-                final int vnet = frame - VNET;
-                batch.frameOffset[count] = frame;
-                batch.frameLength[count] = frameLength;
-                batch.vnetOffset[count] = vnet;
-                batch.vnetFlags[count] = ring.getByte(vnet + VirtioNetHeader.FLAGS_OFFSET) & 0xFF;
-                batch.gsoType[count] = ring.getByte(vnet + VirtioNetHeader.GSO_TYPE_OFFSET) & ~VirtioNetHeader.GSO_ECN
-                    & 0xFF;
-                batch.gsoSize[count] = ring.getShort(vnet + VirtioNetHeader.GSO_SIZE_OFFSET, LE) & 0xFFFF;
-                count++;
-            } else {
-                malformed++;
-            }
-            if (framesLeft == 0) {
-                finishBlock();
-            }
-        }
-        frames += count;
-        batch.count = count;
-        return count;
-    }
+    abstract int receive(RxBatch batch);
 
-    private void releaseFinishedBlocks() {
-        while (pendingRelease > 0) {
-            // release: our reads and in-place rewrites of the block's frames happen before the kernel refills it
-            ring.putIntRelease(releaseBlock * blockSize + Tpacket3.BLOCK_STATUS, Linux.TP_STATUS_KERNEL);
-            releaseBlock = releaseBlock + 1 == blockCount ? 0 : releaseBlock + 1;
-            pendingRelease--;
+    /**
+     * Puts the frame whose header is at {@code header} into {@code batch} at index {@code count}, unless it must be
+     * dropped. {@code end} bounds the room the frame may occupy (its block or slot end); {@code status} is its
+     * tp_status word.
+     *
+     * @return {@link #TAKEN}, {@link #DROPPED} or {@link #BROKEN}
+     */
+    final int take(RxBatch batch, int count, int header, int end, int status) {
+        final int snaplen = ring.getInt(header + snaplenField);
+        final int length = ring.getInt(header + lenField);
+        final int mac = ring.getShort(header + macField) & 0xFFFF;
+        int frame = header + mac;
+        if (mac < minMac || snaplen < 0 || frame + snaplen > end) {
+            return BROKEN; // the kernel never writes this: a broken ring must not send us outside it
         }
-    }
-
-    /** Opens the cursor block if the kernel has handed it over; false when it has not (or all blocks are taken). */
-    private boolean openBlock() {
-        if (pendingRelease == blockCount) {
-            return false; // a small ring whose every block is in this batch: the cursor is back at the oldest
+        final boolean tagged = (status & Linux.TP_STATUS_VLAN_VALID) != 0;
+        if (snaplen != length) {
+            truncated++;
+            return DROPPED;
         }
-        final int base = block * blockSize;
-        // acquire: seeing TP_STATUS_USER makes the kernel's writes of the block's frames visible to the reads below
-        final int status = ring.getIntAcquire(base + Tpacket3.BLOCK_STATUS);
-        if ((status & Linux.TP_STATUS_USER) == 0) {
-            return false;
-        }
-        final int first = ring.getInt(base + Tpacket3.BLOCK_OFFSET_TO_FIRST_PKT);
-        final int count = ring.getInt(base + Tpacket3.BLOCK_NUM_PKTS);
-        if (first < Tpacket3.BLOCK_HEADER_LENGTH || first >= blockSize || count < 0) {
-            framesLeft = 0; // nothing readable: hand it back
+        if (snaplen < Linux.ETH_HLEN || tagged && mac < minMac + VLAN_TAG) {
             malformed++;
-        } else {
-            framesLeft = count;
+            return DROPPED;
         }
-        nextFrame = base + first;
-        return true;
-    }
-
-    private void skipRestOfBlock() {
-        malformed++;
-        finishBlock();
-    }
-
-    private void finishBlock() {
-        framesLeft = CLOSED;
-        pendingRelease++;
-        block = block + 1 == blockCount ? 0 : block + 1;
+        int frameLength = snaplen;
+        if (tagged) {
+            frame = restoreVlanTag(header, frame, status);
+            frameLength += VLAN_TAG;
+        }
+        final int vnet = frame - VNET;
+        batch.frameOffset[count] = frame;
+        batch.frameLength[count] = frameLength;
+        batch.vnetOffset[count] = vnet;
+        batch.vnetFlags[count] = ring.getByte(vnet + VirtioNetHeader.FLAGS_OFFSET) & 0xFF;
+        batch.gsoType[count] = ring.getByte(vnet + VirtioNetHeader.GSO_TYPE_OFFSET) & ~VirtioNetHeader.GSO_ECN & 0xFF;
+        batch.gsoSize[count] = ring.getShort(vnet + VirtioNetHeader.GSO_SIZE_OFFSET, LE) & 0xFFFF;
+        return TAKEN;
     }
 
     /**
@@ -196,14 +119,14 @@ final class RxRing {
      * EtherType, moving the virtio-net header and the addresses 4 bytes down; returns the new frame offset.
      */
     private int restoreVlanTag(int header, int frame, int status) {
-        final int tci = ring.getInt(header + Tpacket3.VLAN_TCI) & 0xFFFF;
+        final int tci = ring.getShort(header + vlanTciField) & 0xFFFF;
         final int tpid = (status & Linux.TP_STATUS_VLAN_TPID_VALID) != 0
-            ? ring.getShort(header + Tpacket3.VLAN_TPID) & 0xFFFF : Linux.ETH_P_8021Q;
+            ? ring.getShort(header + vlanTpidField) & 0xFFFF : Linux.ETH_P_8021Q;
         final long vnetHead = ring.getLong(frame - VNET);
         final short vnetTail = ring.getShort(frame - 2);
         final long addresses = ring.getLong(frame);
         final int addressesTail = ring.getInt(frame + 8);
-        final int moved = frame - VLAN_TAG; // the caller checked tp_mac >= 48 + 10 + 4: room below for the move
+        final int moved = frame - VLAN_TAG; // take() checked tp_mac >= header + 10 + 4: room below for the move
         final int vnet = moved - VNET;
         ring.putLong(vnet, vnetHead);
         ring.putShort(vnet + 8, vnetTail);
@@ -225,22 +148,22 @@ final class RxRing {
     }
 
     /** Frames put into batches. */
-    long frames() {
+    final long frames() {
         return frames;
     }
 
-    /** Frames dropped because the kernel clamped them to the block (tp_snaplen < tp_len). */
-    long truncated() {
+    /** Frames dropped because the kernel clamped them to the block or slot (tp_snaplen &lt; tp_len). */
+    final long truncated() {
         return truncated;
     }
 
     /** Frames whose offloaded VLAN tag was put back. */
-    long vlanRestored() {
+    final long vlanRestored() {
         return vlanRestored;
     }
 
-    /** Frames or blocks skipped because their header made no sense (never expected) or shorter than Ethernet. */
-    long malformed() {
+    /** Frames, blocks or slots skipped because their header made no sense (never expected) or shorter than Ethernet. */
+    final long malformed() {
         return malformed;
     }
 }

@@ -1,4 +1,4 @@
-// Fills the slots of a TPACKET_V3 transmit ring in order: a virtio-net header and a frame per slot.
+// Fills the slots of a TPACKET_V3 or V2 transmit ring in order: a virtio-net header and a frame per slot.
 package io.nsgate.dataplane.io;
 
 import java.nio.ByteOrder;
@@ -10,7 +10,10 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.sys.Linux;
 
 /**
- * The user-space half of a TX ring of fixed-size slots (layout in {@link Tpacket3}). Theory of operation: the
+ * The user-space half of a TX ring of fixed-size slots. The socket's PACKET_VERSION applies to both its rings, so a
+ * port with a V2 RX ring has a V2 TX ring too: its slot header is 32 bytes with tp_status at 0 and the data at 32,
+ * where V3's is 48 bytes with tp_status at 20 and the data at 48 ({@link Tpacket2}, {@link Tpacket3}); {@link #v2}
+ * and {@link #v3} make one of each, the rest is the same. Theory of operation: the
  * kernel's {@code tpacket_snd} (run by the kick, {@code sendto}) walks the slots in ring order from its own head
  * and sends each one marked TP_STATUS_SEND_REQUEST, stopping at the first that is not. This class writes slots in
  * the same order from its cursor {@link #next}, so both walk one sequence. A slot is reusable once the kernel has
@@ -44,6 +47,12 @@ final class TxRing {
     private final int slotSize;
     private final int slotCount;
     private final int maxFrameLength;
+    // the slot header's layout
+    private final int statusField;
+    private final int lenField;
+    /** tp_next_offset (V3 only, must be 0), or -1. */
+    private final int nextOffsetField;
+    private final int dataOffset;
 
     /** The slot transmit() fills next. */
     private int next;
@@ -58,20 +67,41 @@ final class TxRing {
     private long wrongFormat;
 
     /**
+     * A TPACKET_V3 TX ring.
+     *
      * @param ring the TX part of the mapping: {@code slotCount} slots of {@code slotSize} bytes
      */
-    TxRing(UnsafeBuffer ring, int slotSize, int slotCount) {
+    static TxRing v3(UnsafeBuffer ring, int slotSize, int slotCount) {
+        return new TxRing(ring, slotSize, slotCount, Tpacket3.STATUS, Tpacket3.LEN, Tpacket3.NEXT_OFFSET,
+            Tpacket3.TX_DATA);
+    }
+
+    /**
+     * A TPACKET_V2 TX ring.
+     *
+     * @param ring the TX part of the mapping: {@code slotCount} slots of {@code slotSize} bytes
+     */
+    static TxRing v2(UnsafeBuffer ring, int slotSize, int slotCount) {
+        return new TxRing(ring, slotSize, slotCount, Tpacket2.STATUS, Tpacket2.LEN, -1, Tpacket2.TX_DATA);
+    }
+
+    private TxRing(UnsafeBuffer ring, int slotSize, int slotCount, int statusField, int lenField, int nextOffsetField,
+        int dataOffset) {
         if ((long) slotSize * slotCount > ring.capacity()) {
             throw new IllegalArgumentException(slotCount + " slots of " + slotSize + " bytes exceed the buffer of "
                 + ring.capacity() + " bytes");
         }
-        if (slotSize <= Tpacket3.TX_FRAME + Linux.ETH_HLEN) {
+        if (slotSize <= dataOffset + VNET + Linux.ETH_HLEN) {
             throw new IllegalArgumentException("TX slots of " + slotSize + " bytes cannot hold a frame");
         }
         this.ring = ring;
         this.slotSize = slotSize;
         this.slotCount = slotCount;
-        this.maxFrameLength = slotSize - Tpacket3.TX_FRAME;
+        this.statusField = statusField;
+        this.lenField = lenField;
+        this.nextOffsetField = nextOffsetField;
+        this.dataOffset = dataOffset;
+        this.maxFrameLength = slotSize - dataOffset - VNET;
     }
 
     /** The longest frame a slot holds (the slot less the frame header and the virtio-net header). */
@@ -95,7 +125,7 @@ final class TxRing {
         }
         final int slot = next * slotSize;
         // acquire: AVAILABLE is set after the kernel's last use of the slot, so our overwrite below comes after it
-        final int status = ring.getIntAcquire(slot + Tpacket3.STATUS);
+        final int status = ring.getIntAcquire(slot + statusField);
         if ((status & BUSY) != 0) {
             full++;
             return false;
@@ -103,7 +133,7 @@ final class TxRing {
         if ((status & Linux.TP_STATUS_WRONG_FORMAT) != 0) {
             wrongFormat++;
         }
-        final int data = slot + Tpacket3.TX_DATA;
+        final int data = slot + dataOffset;
         if (vnetOffset >= 0) {
             ring.putLong(data, source.getLong(vnetOffset));
             ring.putShort(data + 8, source.getShort(vnetOffset + 8));
@@ -111,11 +141,13 @@ final class TxRing {
             ring.putLong(data, 0L);
             ring.putShort(data + 8, (short) 0);
         }
-        ring.putBytes(slot + Tpacket3.TX_FRAME, source, frameOffset, frameLength);
-        ring.putInt(slot + Tpacket3.NEXT_OFFSET, 0);
-        ring.putInt(slot + Tpacket3.LEN, VNET + frameLength);
+        ring.putBytes(data + VNET, source, frameOffset, frameLength);
+        if (nextOffsetField >= 0) {
+            ring.putInt(slot + nextOffsetField, 0);
+        }
+        ring.putInt(slot + lenField, VNET + frameLength);
         // release: the header, tp_len and the frame are in place before the kernel can see the request
-        ring.putIntRelease(slot + Tpacket3.STATUS, Linux.TP_STATUS_SEND_REQUEST);
+        ring.putIntRelease(slot + statusField, Linux.TP_STATUS_SEND_REQUEST);
         lastPublished = slot;
         next = next + 1 == slotCount ? 0 : next + 1;
         queued++;
@@ -154,7 +186,7 @@ final class TxRing {
     boolean drained() {
         // acquire: pairs with the kernel's status store after it took the slot
         return lastPublished < 0
-            || (ring.getIntAcquire(lastPublished + Tpacket3.STATUS) & Linux.TP_STATUS_SEND_REQUEST) == 0;
+            || (ring.getIntAcquire(lastPublished + statusField) & Linux.TP_STATUS_SEND_REQUEST) == 0;
     }
 
     /** Frames published. */

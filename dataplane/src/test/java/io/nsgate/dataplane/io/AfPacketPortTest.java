@@ -21,8 +21,12 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
+import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.sys.Linux;
 import io.nsgate.dataplane.sys.Errno;
 import io.nsgate.dataplane.sys.SyscallException;
 import io.nsgate.dataplane.testsupport.Frames;
@@ -33,7 +37,7 @@ import io.nsgate.dataplane.testsupport.RequiresAfPacket;
  * The lab: namespace {@code gw} (where the ports are opened, on {@code xa}, 10.1.1.1/24, and {@code xb},
  * 10.2.2.1/24) and namespace {@code a} (10.1.1.2/24 on {@code eth0}, 10.2.2.2/24 on {@code eth1}), joined by two veth
  * pairs. {@code a}'s stack and tools are the peer the rings talk to; {@code xb} is the quiet link that tests take
- * down and up.
+ * down and up. Tests that do not depend on the ring version run with both (V2 and V3).
  */
 @RequiresAfPacket
 class AfPacketPortTest {
@@ -65,6 +69,14 @@ class AfPacketPortTest {
         }
     }
 
+    private static AfPacketOptions.Builder options(RxVersion version) {
+        return AfPacketOptions.builder().rxVersion(version);
+    }
+
+    private static AfPacketPort openOnXa(RxVersion version) {
+        return openOnXa(options(version).build());
+    }
+
     private static AfPacketPort openOnXa(AfPacketOptions options) {
         return lab.inside(gw, () -> AfPacketPort.open("xa", options));
     }
@@ -83,9 +95,10 @@ class AfPacketPortTest {
             "    s.close()"));
     }
 
-    @Test
-    void framesFromThePeerArriveWithTheirBytesAndOwnOutgoingFramesDoNot() {
-        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void framesFromThePeerArriveWithTheirBytesAndOwnOutgoingFramesDoNot(RxVersion version) {
+        try (AfPacketPort port = openOnXa(version)) {
             assertEquals(xaMac, port.mac());
             NetnsLab.ip("-n", a, "neigh", "flush", "dev", "eth0");
             String payload = "nsgate-rx-" + Long.toHexString(System.nanoTime());
@@ -120,8 +133,8 @@ class AfPacketPortTest {
     }
 
     @Test
-    void rxFramesSitAtTpMacWithTheVirtioHeaderJustBefore() {
-        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+    void v3RxFramesSitAtTpMac92WithTheVirtioHeaderJustBefore() {
+        try (AfPacketPort port = openOnXa(RxVersion.V3)) {
             lab.exec(a, "ping", "-c", "1", "-W", "1", "10.1.1.1");
             RxBatch batch = new RxBatch();
             PortPoller poller = new PortPoller(port);
@@ -150,8 +163,85 @@ class AfPacketPortTest {
     }
 
     @Test
-    void aTransmittedPingReachesThePeersStackWhichAnswersIt() {
-        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+    void v2RxFramesSitAtTpMac76AtTheStartOfTheirOwnSlotWithTheVirtioHeaderJustBefore() {
+        AfPacketOptions v2 = options(RxVersion.V2).build();
+        try (AfPacketPort port = openOnXa(v2)) {
+            lab.exec(a, "ping", "-c", "1", "-W", "1", "10.1.1.1");
+            RxBatch batch = new RxBatch();
+            PortPoller poller = new PortPoller(port);
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            long now = System.currentTimeMillis() / 1000;
+            int checked = 0;
+            while (checked == 0 && System.nanoTime() < deadline) {
+                int n = port.receive(batch);
+                if (n == 0) {
+                    poller.poll(10);
+                }
+                for (int i = 0; i < n; i++) {
+                    int frame = batch.frameOffset[i];
+                    int slot = frame - Tpacket2.ETHERNET_MAC;
+                    UnsafeBuffer ring = batch.buffer;
+                    int inBlock = slot % v2.rxFrameBlockSize();
+                    assertTrue(inBlock % v2.rxFrameSize() == 0 && inBlock / v2.rxFrameSize() < v2.rxFramesPerBlock(),
+                        "the frame header starts one of the 15 slots of a 1 MiB block: " + slot);
+                    assertEquals(Linux.TP_STATUS_USER, ring.getIntVolatile(slot + Tpacket2.STATUS)
+                        & Linux.TP_STATUS_USER, "tp_status is the first word, ours until the next receive");
+                    assertEquals(76, ring.getShort(slot + Tpacket2.MAC), "tp_mac");
+                    assertEquals(90, ring.getShort(slot + Tpacket2.NET), "tp_net");
+                    assertEquals(batch.frameLength[i], ring.getInt(slot + Tpacket2.SNAPLEN), "tp_snaplen");
+                    assertEquals(batch.frameLength[i], ring.getInt(slot + Tpacket2.LEN), "tp_len");
+                    assertTrue(Math.abs(ring.getInt(slot + 16) - now) < 60, "tp_sec at 16: now");
+                    assertEquals(frame - VirtioNetHeader.LENGTH, batch.vnetOffset[i], "virtio-net header at 66");
+                    // struct sockaddr_ll right after the 32-byte header
+                    assertEquals(Linux.AF_PACKET, ring.getShort(slot + Tpacket2.HEADER_LENGTH), "sll_family");
+                    assertEquals(port.ifindex(), ring.getInt(slot + Tpacket2.HEADER_LENGTH + 4), "sll_ifindex");
+                    assertEquals(ring.getShort(frame + 12), ring.getShort(slot + Tpacket2.HEADER_LENGTH + 2),
+                        "sll_protocol: the EtherType, network order");
+                    checked++;
+                }
+            }
+            assertTrue(checked > 0, "a frame arrived");
+            assertEquals(0, port.receive(batch));
+            assertEquals(Linux.TP_STATUS_KERNEL, batch.buffer.getIntVolatile(0), "slot 0 handed back");
+        }
+    }
+
+    @Test
+    void aLoneFrameIsHandedOverAtOnceByV2WhileV3HoldsItUntilItsBlockTimerFires() {
+        AfPacketOptions v3 = options(RxVersion.V3).rxBlockTimeoutMs(60_000).build();
+        try (AfPacketPort blocks = openOnXb(v3); AfPacketPort slots = openOnXb(options(RxVersion.V2).build())) {
+            PortDriver.drain(blocks);
+            PortDriver.drain(slots);
+            int port = 30_000 + (int) (System.nanoTime() & 0x3FFF);
+            byte[] lone = Frames.udp().srcMac(text(lab.mac(a, "eth1"))).dstMac(text(lab.mac(gw, "xb")))
+                .src("10.2.2.2", 7).dst("10.2.2.1", port).payload("a lone frame").build();
+            lab.exec(a, NetnsLab.python(), "-c", "import socket, sys; s = socket.socket(socket.AF_PACKET,"
+                + " socket.SOCK_RAW); s.bind(('eth1', 0)); s.send(bytes.fromhex(sys.argv[1]))", Frames.hex(lone));
+
+            RxBatch batch = new RxBatch();
+            int atOnce = 0;
+            int n = slots.receive(batch);
+            for (int i = 0; i < n; i++) {
+                atOnce += ReceivedFrame.copy(batch, i).destinationPort() == port ? 1 : 0;
+            }
+            final boolean immediately = atOnce == 1;
+            if (atOnce == 0) {
+                atOnce = PortDriver.collect(slots, f -> f.ipProtocol() == 17 && f.destinationPort() == port, 1,
+                    5000).size();
+                assertEquals(1, atOnce, "V2 handed the frame over without any timer");
+            }
+            PortPoller poller = new PortPoller(blocks);
+            assertEquals(0, poller.poll(300), "V3 hands over no block: not full, and its timer has 60 s to run");
+            assertEquals(0, blocks.receive(batch));
+            System.out.printf("lone frame: V2 had it %s the sender returned; V3 (60 s block timer) still held it 300"
+                + " ms later%n", immediately ? "as soon as" : "after a poll() once");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void aTransmittedPingReachesThePeersStackWhichAnswersIt(RxVersion version) {
+        try (AfPacketPort port = openOnXa(version)) {
             NetnsLab.ip("-n", a, "neigh", "replace", "10.1.1.1", "lladdr", text(xaMac), "dev", "eth0");
             int id = 0x4E00 | (int) (System.nanoTime() & 0xFF);
             byte[] ping = Frames.icmpEchoRequest().srcMac(text(xaMac)).dstMac(text(aMac)).src("10.1.1.1")
@@ -168,9 +258,10 @@ class AfPacketPortTest {
         }
     }
 
-    @Test
-    void aFanoutGroupKeepsEachFlowOnOnePortAndSpreadsFlowsOverItsMembers() {
-        AfPacketOptions grouped = AfPacketOptions.builder().fanoutGroup(0x4E47).build();
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void aFanoutGroupKeepsEachFlowOnOnePortAndSpreadsFlowsOverItsMembers(RxVersion version) {
+        AfPacketOptions grouped = options(version).fanoutGroup(0x4E47).build();
         try (AfPacketPort p0 = openOnXa(grouped); AfPacketPort p1 = openOnXa(grouped)) {
             udpFromA(64, 5, 16, 9998);
             AfPacketPort[] ports = {p0, p1};
@@ -211,20 +302,23 @@ class AfPacketPortTest {
         }
     }
 
-    @Test
-    void aFanoutGroupIsTiedToOneInterface() {
-        AfPacketOptions grouped = AfPacketOptions.builder().fanoutGroup(0x4E48).build();
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void aFanoutGroupIsTiedToOneInterface(RxVersion version) {
+        AfPacketOptions grouped = options(version).fanoutGroup(0x4E48 + version.ordinal()).build();
         try (AfPacketPort p0 = openOnXa(grouped)) {
             SyscallException e = assertThrows(SyscallException.class, () -> openOnXb(grouped));
             assertEquals("EINVAL", e.errnoName());
-            assertTrue(e.getMessage().startsWith("setsockopt(PACKET_FANOUT group 20040, xb): EINVAL"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("setsockopt(PACKET_FANOUT group " + grouped.fanoutGroup()
+                + ", xb): EINVAL"), e.getMessage());
             assertTrue(e.getMessage().contains("every member must open the same interface"), e.getMessage());
         }
     }
 
-    @Test
-    void transmitSaysFullWhenEverySlotIsTakenAndRecoversAfterAFlush() {
-        AfPacketOptions tiny = AfPacketOptions.builder().txFrameSize(4096).txFrameCount(4).build();
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void transmitSaysFullWhenEverySlotIsTakenAndRecoversAfterAFlush(RxVersion version) {
+        AfPacketOptions tiny = options(version).txFrameSize(4096).txFrameCount(4).build();
         try (AfPacketPort port = openOnXa(tiny)) {
             byte[] f = Frames.udp().srcMac(text(xaMac)).dstMac(text(aMac)).src("10.1.1.1", 7).dst("10.1.1.2", 9)
                 .payload("ring full").build();
@@ -244,23 +338,30 @@ class AfPacketPortTest {
             assertFalse(port.flushOwed());
             assertEquals(1, port.kicks());
             assertEquals(5, port.txFrames());
-            assertEquals(4096 - 58, port.maxTransmitLength());
-            assertTrue(port.transmit(new UnsafeBuffer(new byte[4096]), -1, 0, 4096 - 57), "too long: dropped");
+            assertEquals(4096 - (version == RxVersion.V2 ? 42 : 58), port.maxTransmitLength());
+            assertTrue(port.transmit(new UnsafeBuffer(new byte[4096]), -1, 0, port.maxTransmitLength() + 1),
+                "too long: dropped");
             assertEquals(1, port.txRejected());
         }
     }
 
-    @Test
-    void whenTheRingIsNotReadTheKernelDropsAndCountsTheDrops() {
-        AfPacketOptions small = AfPacketOptions.builder().rxBlockSize(128 * 1024).rxBlockCount(2)
-            .rxBlockTimeoutMs(1).build();
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void whenTheRingIsNotReadTheKernelDropsAndCountsTheDrops(RxVersion version) {
+        AfPacketOptions small = options(version).rxBlockSize(128 * 1024).rxBlockCount(2).rxBlockTimeoutMs(1)
+            .rxFrameSize(512 * 1024).rxFrameCount(8).build();
         try (AfPacketPort port = openOnXa(small)) {
-            udpFromA(1, 2000, 1000, 9997); // ~2 MB at the ring, which holds 256 KiB
+            udpFromA(1, 2000, 1000, 9997); // ~2 MB at the ring, which holds 256 KiB (V3) or 8 frames (V2)
             long drops = port.kernelDrops();
             assertTrue(drops > 1000, "drops " + drops);
-            assertTrue(port.kernelFreezes() > 0, "the kernel froze the ring on the block we held");
             int received = PortDriver.drain(port);
-            assertTrue(received > 100 && received < 400, "two blocks' worth arrived: " + received);
+            if (version == RxVersion.V3) {
+                assertTrue(port.kernelFreezes() > 0, "the kernel froze the ring on the block we held");
+                assertTrue(received > 100 && received < 400, "two blocks' worth arrived: " + received);
+            } else {
+                assertEquals(0, port.kernelFreezes(), "V2 has no blocks to freeze on: it drops frame by frame");
+                assertTrue(received >= 8 && received <= 16, "the 8 slots' worth arrived: " + received);
+            }
             assertTrue(port.kernelDrops() >= drops, "summed across reads, not reset");
             assertTrue(port.kernelPackets() >= 2000, "tp_packets counts the dropped ones too: "
                 + port.kernelPackets());
@@ -288,10 +389,11 @@ class AfPacketPortTest {
         assertTrue(option.getMessage().startsWith("rxBlockSize 65536: must be"), option.getMessage());
     }
 
-    @Test
-    void closeReleasesTheSocketOnceAndAClosedPortRefusesUse() {
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void closeReleasesTheSocketOnceAndAClosedPortRefusesUse(RxVersion version) {
         int before = lab.exec(gw, "cat", "/proc/net/packet").split("\n").length;
-        AfPacketPort port = openOnXa(AfPacketOptions.defaults());
+        AfPacketPort port = openOnXa(version);
         assertEquals(before + 1, lab.exec(gw, "cat", "/proc/net/packet").split("\n").length);
         port.close();
         port.close();
@@ -302,12 +404,13 @@ class AfPacketPortTest {
         assertThrows(IllegalStateException.class, port::flush);
     }
 
-    @Test
-    void taggedFramesArriveAsTheyWereSentThoughTheKernelTookTheirTagOut() {
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void taggedFramesArriveAsTheyWereSentThoughTheKernelTookTheirTagOut(RxVersion version) {
         // The receive path moves any 802.1Q/802.1ad tag into skb->vlan_tci before packet taps see the frame
         // (__netif_receive_skb_core calls skb_vlan_untag first), so every tagged frame reaches the ring untagged
         // with TP_STATUS_VLAN_VALID; the port puts the tag back.
-        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+        try (AfPacketPort port = openOnXa(version)) {
             byte[] q = Frames.udp().vlan(0x2005).srcMac(text(aMac)).dstMac(text(xaMac)).src("10.5.5.2", 5)
                 .dst("10.5.5.1", 6).payload("tagged 802.1Q").build();
             byte[] ad = q.clone();
@@ -325,9 +428,10 @@ class AfPacketPortTest {
         }
     }
 
-    @Test
-    void thePollerWaitsOutItsTimeoutWhenIdleAndWakesForTraffic() {
-        try (AfPacketPort port = openOnXb(AfPacketOptions.defaults())) {
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void thePollerWaitsOutItsTimeoutWhenIdleAndWakesForTraffic(RxVersion version) {
+        try (AfPacketPort port = openOnXb(options(version).build())) {
             PortDriver.drain(port);
             PortPoller poller = new PortPoller(port);
             long t0 = System.nanoTime();
@@ -347,9 +451,10 @@ class AfPacketPortTest {
         }
     }
 
-    @Test
-    void anInterfaceGoingDownIsReportedOnceAndQueuedFramesWaitForItToComeBack() {
-        try (AfPacketPort port = openOnXb(AfPacketOptions.defaults())) {
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void anInterfaceGoingDownIsReportedOnceAndQueuedFramesWaitForItToComeBack(RxVersion version) {
+        try (AfPacketPort port = openOnXb(options(version).build())) {
             PortPoller poller = new PortPoller(port);
             NetnsLab.ip("-n", gw, "link", "set", "xb", "down");
             assertEquals(1, poller.poll(1000));
@@ -374,11 +479,12 @@ class AfPacketPortTest {
         }
     }
 
-    @Test
-    void receiveTransmitAndFlushAllocateNothingInASteadyLoop() {
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void receiveTransmitAndFlushAllocateNothingInASteadyLoop(RxVersion version) {
         com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (AfPacketPort port = openOnXa(AfPacketOptions.defaults())) {
+        try (AfPacketPort port = openOnXa(version)) {
             Process blaster = lab.start(a, NetnsLab.python(), "-c", String.join("\n",
                 "import socket, time",
                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); end = time.time() + 4",
@@ -392,8 +498,9 @@ class AfPacketPortTest {
             long frames = echo(port, poller, batch, 1_500_000_000L);
             double seconds = (System.nanoTime() - start) / 1e9;
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            System.out.printf("echo loop: %d frames received and transmitted in %.2f s (%.0f frames/s), %d kicks,"
-                + " %d bytes allocated%n", frames, seconds, frames / seconds, port.kicks(), allocated);
+            System.out.printf("echo loop (" + version + "): %d frames received and transmitted in %.2f s"
+                + " (%.0f frames/s), %d kicks, %d bytes allocated%n", frames, seconds, frames / seconds, port.kicks(),
+                allocated);
             assertTrue(frames > 10_000, "frames " + frames);
             assertTrue(allocated < 1024, allocated + " bytes allocated over " + frames + " frames");
             lab.await(blaster, 10);

@@ -19,7 +19,7 @@ class TxRingTest {
     private static final int SLOT = 4096;
 
     private final UnsafeBuffer ring = new UnsafeBuffer(ByteBuffer.allocateDirect(3 * SLOT));
-    private final TxRing tx = new TxRing(ring, SLOT, 3);
+    private final TxRing tx = TxRing.v3(ring, SLOT, 3);
 
     private static UnsafeBuffer withHeader(byte[] frame, int flags, int gsoType, int hdrLen, int gsoSize,
         int csumStart, int csumOffset) {
@@ -123,5 +123,36 @@ class TxRingTest {
         assertFalse(tx.drained(), "slot 1 still waits: a kick is owed");
         kernelSets(1, Linux.TP_STATUS_AVAILABLE);
         assertTrue(tx.drained());
+    }
+
+    @Test
+    void aV2SlotHasItsStatusFirstAndTheVirtioHeaderAt32() {
+        UnsafeBuffer v2ring = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * SLOT));
+        TxRing v2 = TxRing.v2(v2ring, SLOT, 2);
+        byte[] frame = Frames.tcp().payloadLength(300).checksumPartial().build();
+        UnsafeBuffer source = withHeader(frame, VirtioNetHeader.FLAG_NEEDS_CSUM, 0, 0, 0, 34, 16);
+        v2ring.setMemory(0, 32, (byte) 0x77); // whatever the kernel left: V2 has no tp_next_offset to clear
+        v2ring.putInt(Tpacket2.STATUS, Linux.TP_STATUS_AVAILABLE);
+        assertTrue(v2.offer(source, 6, 16, frame.length));
+
+        assertEquals(Linux.TP_STATUS_SEND_REQUEST, v2ring.getIntVolatile(0), "tp_status is the first word");
+        assertEquals(10 + frame.length, v2ring.getInt(4), "tp_len at 4 counts the virtio-net header");
+        byte[] header = new byte[10];
+        v2ring.getBytes(32, header);
+        byte[] expectedHeader = new byte[10];
+        source.getBytes(6, expectedHeader);
+        assertArrayEquals(expectedHeader, header);
+        byte[] copied = new byte[frame.length];
+        v2ring.getBytes(42, copied);
+        assertArrayEquals(frame, copied);
+        assertEquals(0x77777777, v2ring.getInt(8), "nothing else in the header is written");
+        assertEquals(SLOT - 42, v2.maxFrameLength());
+        assertEquals(Tpacket2.TX_FRAME, 42);
+
+        assertTrue(v2.offer(source, 6, 16, frame.length));
+        assertFalse(v2.offer(source, 6, 16, frame.length), "both slots hold send requests");
+        v2ring.putIntRelease(0, Linux.TP_STATUS_AVAILABLE);
+        assertTrue(v2.offer(source, 6, 16, frame.length), "slot 0 is back");
+        assertFalse(v2.drained());
     }
 }

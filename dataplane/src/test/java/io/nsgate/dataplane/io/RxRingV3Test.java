@@ -1,4 +1,4 @@
-// The RX block walk over blocks written the way the kernel writes them: batches, hand-back timing, drops, VLAN tags.
+// The V3 RX block walk over blocks written the way the kernel writes them: batches, hand-back timing, drops, VLAN tags.
 package io.nsgate.dataplane.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -16,7 +16,7 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.sys.Linux;
 import io.nsgate.dataplane.testsupport.Frames;
 
-class RxRingTest {
+class RxRingV3Test {
     private static final int BLOCK = 128 * 1024;
 
     /** Writes blocks as tpacket_rcv and prb_close_block do: tp_mac 92, vnet header at 82, 8-aligned frames. */
@@ -106,7 +106,7 @@ class RxRingTest {
             .vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4 | VirtioNetHeader.GSO_ECN, 54, 1448, 34,
                 16);
         kernel.fill(0, plain, gso);
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 4);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4);
         RxBatch batch = new RxBatch();
 
         assertEquals(2, rx.receive(batch));
@@ -128,7 +128,7 @@ class RxRingTest {
     void aBlockGoesBackOnlyWhenAllItsFramesWereTakenAndTheNextReceiveComes() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
         kernel.fill(0, udp(0, 40));
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 4);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4);
         RxBatch batch = new RxBatch();
 
         assertEquals(RxBatch.CAPACITY, rx.receive(batch));
@@ -143,7 +143,7 @@ class RxRingTest {
     @Test
     void aBatchSpansBlocksAndTheCursorWrapsAroundTheRing() {
         FakeKernel kernel = new FakeKernel(3, BLOCK);
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 3);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 3);
         RxBatch batch = new RxBatch();
         int kernelBlock = 0; // the kernel fills blocks in ring order too
         int next = 0;
@@ -170,7 +170,7 @@ class RxRingTest {
     void readingStopsAtTheFirstBlockStillOwnedByTheKernel() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
         kernel.fill(1, udp(0, 3)); // out of order: block 0 is still the kernel's
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 4);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4);
         assertEquals(0, rx.receive(new RxBatch()));
     }
 
@@ -179,7 +179,7 @@ class RxRingTest {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         kernel.fill(0, udp(0));
         kernel.fill(1, udp(1));
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "block 0 is still TP_STATUS_USER but was read already");
         assertEquals(0, rx.receive(batch));
@@ -196,7 +196,7 @@ class RxRingTest {
         Frame clamped = udp(1);
         clamped.snaplen = 30;
         kernel.fill(0, udp(0), clamped, udp(2));
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
         assertArrayEquals(udp(0).bytes, bytes(batch, 0));
@@ -209,7 +209,7 @@ class RxRingTest {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         kernel.fill(0);
         kernel.fill(1, udp(5));
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
         RxBatch batch = new RxBatch();
         assertEquals(1, rx.receive(batch));
         assertEquals(0, rx.receive(batch));
@@ -222,7 +222,7 @@ class RxRingTest {
         kernel.fill(0, udp(0, 3));
         kernel.ring.putInt(Tpacket3.BLOCK_HEADER_LENGTH + Tpacket3.NEXT_OFFSET, BLOCK * 4); // second frame "far away"
         kernel.fill(1, udp(9));
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "frame 0 of block 0, then block 1");
         assertArrayEquals(udp(9).bytes, bytes(batch, 1));
@@ -242,7 +242,7 @@ class RxRingTest {
         plainTagged.status = Linux.TP_STATUS_VLAN_VALID;
         plainTagged.tci = 7;
         kernel.fill(0, f, plainTagged);
-        RxRing rx = new RxRing(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
 

@@ -1,0 +1,260 @@
+// The V2 RX slot walk over slots written the way the kernel writes them: hand-back timing, wrap-around, drops, VLAN.
+package io.nsgate.dataplane.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.dataplane.testsupport.Frames;
+
+class RxRingV2Test {
+    private static final int SLOT = 8192;
+
+    /**
+     * Writes slots as tpacket_rcv does for TPACKET_V2 with PACKET_VNET_HDR: the frame at tp_mac 76, its virtio-net
+     * header at 66, the slot at the kernel's head, then TP_STATUS_USER last; a frame longer than the slot is clamped.
+     */
+    static final class FakeKernel {
+        final UnsafeBuffer ring;
+        final int slots;
+        final int blockSize;
+        final int perBlock;
+        int head;
+
+        /** One slot per block. */
+        FakeKernel(int slots) {
+            this(slots, SLOT);
+        }
+
+        /** Slots packed {@code blockSize / SLOT} to a block, as packet_lookup_frame finds them. */
+        FakeKernel(int slots, int blockSize) {
+            this.perBlock = blockSize / SLOT;
+            this.ring = new UnsafeBuffer(ByteBuffer.allocateDirect(slots / perBlock * blockSize));
+            this.slots = slots;
+            this.blockSize = blockSize;
+        }
+
+        int offset(int slot) {
+            return slot / perBlock * blockSize + slot % perBlock * SLOT;
+        }
+
+        /** Writes {@code f} at the head and hands it over; false (a drop) when the head slot is still the user's. */
+        boolean receive(Frame f) {
+            int at = offset(head);
+            if (status(head) != Linux.TP_STATUS_KERNEL) {
+                return false;
+            }
+            int mac = Tpacket2.ETHERNET_MAC;
+            int snaplen = Math.min(f.bytes.length, SLOT - mac);
+            ring.putInt(at + Tpacket2.LEN, f.bytes.length);
+            ring.putInt(at + Tpacket2.SNAPLEN, snaplen);
+            ring.putShort(at + Tpacket2.MAC, (short) mac);
+            ring.putShort(at + Tpacket2.NET, (short) (mac + 14));
+            ring.putShort(at + Tpacket2.VLAN_TCI, (short) f.tci);
+            ring.putShort(at + Tpacket2.VLAN_TPID, (short) f.tpid);
+            ring.putBytes(at + mac - VirtioNetHeader.LENGTH, f.vnet);
+            ring.putBytes(at + mac, f.bytes, 0, snaplen);
+            ring.putIntRelease(at + Tpacket2.STATUS, Linux.TP_STATUS_USER | f.status);
+            head = (head + 1) % slots;
+            return true;
+        }
+
+        int status(int slot) {
+            return ring.getIntVolatile(offset(slot) + Tpacket2.STATUS);
+        }
+    }
+
+    /** A frame as the kernel would put it in the ring. */
+    static final class Frame {
+        final byte[] bytes;
+        final byte[] vnet = new byte[VirtioNetHeader.LENGTH];
+        int status;
+        int tci;
+        int tpid;
+
+        Frame(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        Frame vnet(int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
+            ByteBuffer b = ByteBuffer.wrap(vnet).order(ByteOrder.LITTLE_ENDIAN);
+            b.put(0, (byte) flags).put(1, (byte) gsoType).putShort(2, (short) hdrLen).putShort(4, (short) gsoSize)
+                .putShort(6, (short) csumStart).putShort(8, (short) csumOffset);
+            return this;
+        }
+    }
+
+    private static Frame udp(int id) {
+        return new Frame(Frames.udp().ipId(id).payload("frame " + id).build());
+    }
+
+    private static byte[] bytes(RxBatch batch, int i) {
+        byte[] b = new byte[batch.frameLength[i]];
+        batch.buffer.getBytes(batch.frameOffset[i], b);
+        return b;
+    }
+
+    @Test
+    void aLoneFrameIsReadableAsSoonAsItsSlotSaysUserAndComesOutInPlace() {
+        FakeKernel kernel = new FakeKernel(4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxBatch batch = new RxBatch();
+        assertEquals(0, rx.receive(batch), "nothing handed over yet");
+
+        Frame gso = new Frame(Frames.tcp().payloadLength(3000).checksumPartial().build())
+            .vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4 | VirtioNetHeader.GSO_ECN, 54, 1448, 34,
+                16);
+        kernel.receive(gso);
+        assertEquals(1, rx.receive(batch), "one frame, one status word: no block to fill, no timer");
+        assertSame(kernel.ring, batch.buffer, "frames are read in the ring itself");
+        assertArrayEquals(gso.bytes, bytes(batch, 0));
+        assertEquals(Tpacket2.ETHERNET_MAC, batch.frameOffset[0]);
+        assertEquals(Tpacket2.ETHERNET_MAC - 10, batch.vnetOffset[0]);
+        assertEquals(VirtioNetHeader.FLAG_NEEDS_CSUM, batch.vnetFlags[0]);
+        assertEquals(VirtioNetHeader.GSO_TCPV4, batch.gsoType[0], "ECN bit masked");
+        assertEquals(1448, batch.gsoSize[0]);
+        assertEquals(1, rx.frames());
+    }
+
+    @Test
+    void slotsGoBackOnlyAtTheNextReceiveSoTheBatchStaysValid() {
+        FakeKernel kernel = new FakeKernel(4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxBatch batch = new RxBatch();
+        kernel.receive(udp(0));
+        kernel.receive(udp(1));
+        assertEquals(2, rx.receive(batch));
+        assertEquals(Linux.TP_STATUS_USER, kernel.status(0) & Linux.TP_STATUS_USER, "still in the batch");
+        assertEquals(Linux.TP_STATUS_USER, kernel.status(1) & Linux.TP_STATUS_USER);
+        batch.buffer.putByte(batch.frameOffset[1], (byte) 0x42); // rewritten in place, still ours
+        kernel.receive(udp(2));
+        assertEquals(1, rx.receive(batch));
+        assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(0), "handed back by the next receive");
+        assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1));
+        assertArrayEquals(udp(2).bytes, bytes(batch, 0));
+        assertEquals(0, rx.receive(batch));
+        assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(2));
+    }
+
+    @Test
+    void aBatchTakesAtMost32FramesFromSlotsPackedInBlocksAndTheCursorWrapsAroundTheRing() {
+        FakeKernel kernel = new FakeKernel(40, 5 * SLOT + 1000); // 5 slots per block, 1000 bytes unused after them
+        RxRingV2 rx = new RxRingV2(kernel.ring, kernel.blockSize, SLOT, 40);
+        RxBatch batch = new RxBatch();
+        int sent = 0;
+        int received = 0;
+        for (int round = 0; round < 6; round++) {
+            for (int i = 0; i < 25; i++) {
+                assertEquals(true, kernel.receive(udp(sent)), "round " + round + ": the slot was handed back");
+                sent++;
+            }
+            int n;
+            while ((n = rx.receive(batch)) > 0) {
+                assertEquals(true, n <= RxBatch.CAPACITY);
+                for (int i = 0; i < n; i++) {
+                    assertArrayEquals(udp(received).bytes, bytes(batch, i), "frame " + received);
+                    received++;
+                }
+            }
+        }
+        assertEquals(150, received);
+        assertEquals(150, rx.frames());
+        assertEquals(5 * SLOT + 1000 + Tpacket2.ETHERNET_MAC, kernel.offset(5) + Tpacket2.ETHERNET_MAC,
+            "slot 5 starts the second block");
+    }
+
+    @Test
+    void readingStopsAtTheFirstSlotStillBeingWritten() {
+        FakeKernel kernel = new FakeKernel(4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxBatch batch = new RxBatch();
+        // two CPUs took slots 0 and 1; the one writing slot 1 finished first
+        kernel.head = 1;
+        kernel.receive(udp(1));
+        assertEquals(0, rx.receive(batch), "slot 0 is not handed over yet: slot 1 waits for it");
+        kernel.head = 0;
+        kernel.receive(udp(0));
+        assertEquals(2, rx.receive(batch));
+        assertArrayEquals(udp(0).bytes, bytes(batch, 0));
+        assertArrayEquals(udp(1).bytes, bytes(batch, 1));
+    }
+
+    @Test
+    void aRingWhoseEverySlotIsInTheBatchDoesNotReadItsOldestSlotTwice() {
+        FakeKernel kernel = new FakeKernel(2);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 2);
+        RxBatch batch = new RxBatch();
+        kernel.receive(udp(0));
+        kernel.receive(udp(1));
+        assertEquals(false, kernel.receive(udp(9)), "the kernel drops: its head slot is still ours");
+        assertEquals(2, rx.receive(batch), "slot 0 is still TP_STATUS_USER but was read already");
+        assertEquals(0, rx.receive(batch));
+        kernel.receive(udp(2));
+        assertEquals(1, rx.receive(batch));
+        assertArrayEquals(udp(2).bytes, bytes(batch, 0));
+    }
+
+    @Test
+    void framesTheKernelClampedAreDroppedCountedAndTheirSlotsHandedBack() {
+        FakeKernel kernel = new FakeKernel(4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxBatch batch = new RxBatch();
+        kernel.receive(udp(0));
+        kernel.receive(new Frame(Frames.udp().payload(new byte[SLOT]).build())); // longer than the slot
+        kernel.receive(udp(2));
+        assertEquals(2, rx.receive(batch));
+        assertArrayEquals(udp(0).bytes, bytes(batch, 0));
+        assertArrayEquals(udp(2).bytes, bytes(batch, 1));
+        assertEquals(1, rx.truncated());
+        assertEquals(0, rx.receive(batch));
+        assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1), "the clamped frame's slot went back too");
+    }
+
+    @Test
+    void aSlotWithImpossibleOffsetsIsSkippedNotFollowed() {
+        FakeKernel kernel = new FakeKernel(4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxBatch batch = new RxBatch();
+        kernel.receive(udp(0));
+        kernel.receive(udp(1));
+        kernel.ring.putInt(Tpacket2.SNAPLEN, SLOT); // slot 0's frame "runs past the slot"
+        assertEquals(1, rx.receive(batch));
+        assertArrayEquals(udp(1).bytes, bytes(batch, 0));
+        assertEquals(1, rx.malformed());
+    }
+
+    @Test
+    void anOffloadedVlanTagIsPutBackFromTheV2HeadersTciAndTpid() {
+        FakeKernel kernel = new FakeKernel(4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxBatch batch = new RxBatch();
+        byte[] untagged = Frames.tcp().payloadLength(3000).checksumPartial().build();
+        Frame f = new Frame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
+            16);
+        f.status = Linux.TP_STATUS_VLAN_VALID | Linux.TP_STATUS_VLAN_TPID_VALID; // V2 always sets both
+        f.tci = 0x2005;
+        f.tpid = 0x88A8;
+        kernel.receive(f);
+        assertEquals(1, rx.receive(batch));
+
+        byte[] expected = Frames.tcp().vlan(0x2005).payloadLength(3000).checksumPartial().build();
+        expected[12] = (byte) 0x88;
+        expected[13] = (byte) 0xA8;
+        assertArrayEquals(expected, bytes(batch, 0));
+        assertEquals(Tpacket2.ETHERNET_MAC - 4, batch.frameOffset[0]);
+        VirtioNetHeader vnet = new VirtioNetHeader().wrap(batch.buffer, batch.vnetOffset[0]);
+        assertEquals(batch.frameOffset[0] - 10, batch.vnetOffset[0]);
+        assertEquals(38, vnet.csumStart(), "the TCP header is 4 bytes further from the frame start");
+        assertEquals(58, vnet.hdrLen());
+        assertEquals(1448, batch.gsoSize[0]);
+        assertEquals(1, rx.vlanRestored());
+    }
+}
