@@ -126,6 +126,11 @@ public final class Translator {
             return drop(out, DropReason.UNKNOWN_INTERFACE.id);
         }
         final boolean partial = (vnetFlags & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
+        if (gsoSize > 0 && !gsoMatches(gsoType)) {
+            // A tunnel super-frame (VXLAN, GRE) reaches us labelled TCPV4; the kernel refuses to send it again and
+            // would retry it forever at the head of the TX ring, blocking the port. Drop it here instead.
+            return drop(out, DropReason.GSO_UNSUPPORTED.id);
+        }
         if (frame.kind == ParsedFrame.KIND_IPV4_FRAGMENT) {
             return fragment(buf, rs, nowNs, out);
         }
@@ -241,6 +246,19 @@ public final class Translator {
             return drop(out, DropReason.TOO_BIG.id);
         }
         return 0;
+    }
+
+    /** True when a super-frame's GSO type is one the kernel can segment for its IPv4 protocol. */
+    private boolean gsoMatches(int gsoType) {
+        switch (gsoType) {
+            case VirtioNetHeader.GSO_TCPV4:
+                return frame.kind == ParsedFrame.KIND_IPV4 && frame.ipProto == PROTO_TCP;
+            case VirtioNetHeader.GSO_UDP:
+            case VirtioNetHeader.GSO_UDP_L4:
+                return frame.kind == ParsedFrame.KIND_IPV4 && frame.ipProto == PROTO_UDP;
+            default:
+                return false;
+        }
     }
 
     /** IP length of one segment of a GSO super-frame. */

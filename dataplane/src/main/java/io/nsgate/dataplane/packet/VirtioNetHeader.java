@@ -49,6 +49,8 @@ public final class VirtioNetHeader {
     public static final int GSO_NONE = 0;
     public static final int GSO_TCPV4 = 1;
     public static final int GSO_UDP = 3;
+    /** UDP segmentation offload (USO): each segment a UDP datagram of gso_size payload bytes. */
+    public static final int GSO_UDP_L4 = 5;
     public static final int GSO_TCPV6 = 4;
     /** Or-ed into gso_type: the TCP segments carry ECN (CWR must be set on the first only). */
     public static final int GSO_ECN = 0x80;

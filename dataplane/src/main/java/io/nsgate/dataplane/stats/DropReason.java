@@ -42,6 +42,8 @@ public enum DropReason {
     FRAGMENTATION_NEEDED(34, "DF set and larger than the egress MTU (ICMP fragmentation-needed sent)"),
     TOO_BIG(35, "larger than the egress MTU without DF (fragmentation is not done)"),
     MARTIAN_DESTINATION(36, "destination is multicast, broadcast or loopback"),
+    GSO_UNSUPPORTED(37, "GSO super-frame the kernel cannot send again (e.g. VXLAN/GRE tunnel offload): "
+        + "turn off tx-udp_tnl-segmentation and tx-gre-segmentation on the sender"),
 
     // --- forwarding path ---
     NO_NEIGHBOUR(40, "next hop did not answer ARP"),

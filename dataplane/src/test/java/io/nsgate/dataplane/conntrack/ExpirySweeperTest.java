@@ -31,7 +31,7 @@ class ExpirySweeperTest {
                 }
             }
             long due = now;
-            while (table.size() > 0 && now < due + 10 * S) {
+            while (table.size() > 0 && now < due + 30 * S) {
                 now += 10 * MS;
                 for (ExpirySweeper w : workers) {
                     int e = w.sweep(now);
@@ -41,7 +41,7 @@ class ExpirySweeperTest {
             }
             assertEquals(n, expired);
             assertTrue(maxSlice <= ExpirySweeper.DEFAULT_MAX_PER_CALL, "a slice never exceeds the cap: " + maxSlice);
-            assertTrue(now - due <= 3 * S, "all gone within a few sweep periods, took " + (now - due) / MS + " ms");
+            assertTrue(now - due <= 12 * S, "all gone within about two sweep periods, took " + (now - due) / MS + " ms");
         }
     }
 

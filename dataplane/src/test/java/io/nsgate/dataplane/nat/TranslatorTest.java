@@ -562,4 +562,16 @@ class TranslatorTest {
         assertEquals(Verdict.DROP, h.process(Frames.tcp().flags(SYN).build(), 7));
         assertEquals(DropReason.UNKNOWN_INTERFACE.id, h.verdict.dropReason);
     }
+
+    @Test
+    void aTunnelSuperFrameLabelledTcpIsDroppedBeforeItCanBlockATransmitRing() {
+        // VXLAN: UDP outside, but this kernel labels the super-frame GSO TCPV4; it could never be sent again
+        byte[] vxlan = Frames.udp().src("192.168.15.2", 40000).dst("192.168.1.3", 4789).df().payloadLength(20_000)
+            .build();
+        assertEquals(Verdict.DROP, h.process(vxlan, INSIDE_IF, VirtioNetHeader.FLAG_NEEDS_CSUM, 1, 1400));
+        assertEquals(DropReason.GSO_UNSUPPORTED.id, h.verdict.dropReason);
+        assertEquals(0, h.table.size(), "no flow made for it");
+        byte[] uso = Frames.udp().src("192.168.15.2", 40000).dst("192.168.1.3", 4789).payloadLength(8_000).build();
+        assertEquals(Verdict.FORWARD, h.process(uso, INSIDE_IF, 0, 5, 1400), "UDP segmentation offload is fine");
+    }
 }
