@@ -33,23 +33,13 @@ public final class NamespaceProcesses {
 
     /** Runs {@code command} in {@code ns} to completion; kills it after {@code timeoutSeconds}. */
     public Result run(NetNs ns, int timeoutSeconds, String... command) throws IOException, InterruptedException {
-        Process p = start(ns, command);
-        boolean finished = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
-        if (!finished) {
-            p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        synchronized (this) {
-            started.remove(p);
-        }
-        if (!finished) {
-            return new Result(-1, "timed out after " + timeoutSeconds + " s: " + Arrays.toString(command) + "\n" + out);
-        }
-        return new Result(p.exitValue(), out);
+        Result r = await(start(ns, command), timeoutSeconds);
+        return r.exitCode() == -1
+            ? new Result(-1, "timed out after " + timeoutSeconds + " s: " + Arrays.toString(command) + "\n" + r.output())
+            : r;
     }
 
-    /** Waits for a started process to finish, up to {@code timeoutSeconds}; returns its result. */
+    /** Waits for a started process to finish, up to {@code timeoutSeconds} (then kills it: exit code -1). */
     public Result await(Process p, int timeoutSeconds) throws IOException, InterruptedException {
         boolean finished = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
         if (!finished) {
