@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
         "Creates namespaces, bridges and veth pairs over rtnetlink and forwards between them and the LAN",
         "in user space (AF_PACKET rings): MASQUERADE and DNAT with its own connection tracking."
     },
-    subcommands = {CommandLine.HelpCommand.class, LabCommand.class, RunCommand.class, TopologyCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, LabCommand.class, RunCommand.class, TopologyCommand.class,
+        CtlCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
