@@ -29,7 +29,7 @@ import io.nsgate.dataplane.pipeline.DataPlane;
  * on a started two-worker data plane whose ports never receive anything: rule changes still travel through the
  * workers' command queues, and flows are put in the table directly.
  */
-final class InMemoryGateway implements ControlTarget, AutoCloseable {
+public final class InMemoryGateway implements ControlTarget, AutoCloseable {
     static final int LAN = Ipv4Address.parse("192.168.1.2");
     static final int CLIENT = Ipv4Address.parse("192.168.1.3");
 
@@ -40,7 +40,7 @@ final class InMemoryGateway implements ControlTarget, AutoCloseable {
     private RuleSet rules;
     private GatewayConfig config;
 
-    InMemoryGateway(int flowCapacity, Path configFile) {
+    public InMemoryGateway(int flowCapacity, Path configFile) {
         this.configFile = configFile;
         rules = RuleSet.builder()
             .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
@@ -64,7 +64,7 @@ final class InMemoryGateway implements ControlTarget, AutoCloseable {
      * Inserts {@code n} established TCP flows from lan clients 10.1.x.y:port to the tcp:80 forward (DNAT to blue), as
      * the data plane would have created them.
      */
-    void insertDnatFlows(int n, int firstClient) {
+    public void insertDnatFlows(int n, int firstClient) {
         FlowDraft d = new FlowDraft();
         FlowView v = new FlowView();
         FlowTable t = dataPlane.flowTable();
@@ -84,7 +84,7 @@ final class InMemoryGateway implements ControlTarget, AutoCloseable {
     }
 
     /** Inserts one unreplied UDP flow from inside host {@code src} to {@code dst}:53, masqueraded to port natPort. */
-    long insertUdpFlow(String src, int sport, String dst, int natPort) {
+    public long insertUdpFlow(String src, int sport, String dst, int natPort) {
         FlowDraft d = new FlowDraft();
         int s = Ipv4Address.parse(src);
         int t = Ipv4Address.parse(dst);
