@@ -153,7 +153,17 @@ public final class ControlClient implements AutoCloseable {
         }
         TimerTask alarm = arm();
         try {
-            send(Protocol.line(req));
+            try {
+                send(Protocol.line(req));
+            } catch (Unreachable e) {
+                // the daemon may have refused us (forbidden, busy) and closed before reading the request: its
+                // one error line is still there to read
+                JsonNode early = earlyRefusal();
+                if (early != null) {
+                    return new Reply(early);
+                }
+                throw e;
+            }
             while (true) {
                 JsonNode reply = parseLine(readLine());
                 if (reply == null) {
@@ -190,6 +200,15 @@ public final class ControlClient implements AutoCloseable {
         long period = Math.max(10, Math.min(1000, timeout.toMillis() / 4));
         WATCHDOG.schedule(t, period, period);
         return t;
+    }
+
+    private JsonNode earlyRefusal() {
+        try {
+            JsonNode line = parseLine(readLine());
+            return line != null && line.path("id").isNull() && line.has("error") ? line : null;
+        } catch (Unreachable e) {
+            return null;
+        }
     }
 
     /** Writes raw bytes (tests: malformed and partial requests). */

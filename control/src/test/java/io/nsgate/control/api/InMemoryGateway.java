@@ -9,10 +9,8 @@ import java.util.concurrent.locks.LockSupport;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.dataplane.conntrack.FlowDraft;
 import io.nsgate.dataplane.conntrack.FlowRecord;
-import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.FlowView;
-import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.io.InMemoryPort;
 import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.nat.ForwardRule;
@@ -65,22 +63,7 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
      * the data plane would have created them.
      */
     public void insertDnatFlows(int n, int firstClient) {
-        FlowDraft d = new FlowDraft();
-        FlowView v = new FlowView();
-        FlowTable t = dataPlane.flowTable();
-        long now = System.nanoTime();
-        for (int i = 0; i < n; i++) {
-            int client = firstClient + i / 50000;
-            int port = 10000 + i % 50000;
-            d.original(6, client, LAN, port, 80).reply(Ipv4Address.parse("192.168.15.2"), client, 80, port)
-                .route(1, Ipv4Address.parse("192.168.15.2"), 0, client);
-            d.natFlags = FlowRecord.NAT_DNAT;
-            d.protoState = TcpState.ESTABLISHED;
-            long h = t.insert(d, now, v);
-            if (h < 0) {
-                throw new IllegalStateException("insert " + i + ": " + h);
-            }
-        }
+        SyntheticFlows.insertDnat(dataPlane.flowTable(), n, firstClient);
     }
 
     /** Inserts one unreplied UDP flow from inside host {@code src} to {@code dst}:53, masqueraded to port natPort. */
