@@ -82,7 +82,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--metrics-port", paramLabel = "N",
         description = "Serve Prometheus metrics on http://127.0.0.1:N/metrics (in the namespace nsgate was started "
-            + "in; off by default).")
+            + "in; off by default; 0 picks a free port and logs it).")
     Integer metricsPort;
 
     @Override
@@ -94,8 +94,8 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("nsgate: " + e.getMessage());
             return 2;
         }
-        if (metricsPort != null && (metricsPort < 1 || metricsPort > 65535)) {
-            System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 1..65535");
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
             return 2;
         }
         ControlServer.Settings control = noControlSocket ? null
