@@ -147,7 +147,11 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
         synchronized (writability) {
             writability.notifyAll();
         }
-        updateAutoRead();
+        if (channel.isWritable() && !busy) {
+            drain();
+        } else {
+            updateAutoRead();
+        }
     }
 
     // ------------------------------------------------------------------ framing
@@ -262,7 +266,8 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
     // ------------------------------------------------------------------ requests, in order
 
     private void drain() {
-        while (!busy && !closing && !pending.isEmpty() && channel.isActive()) {
+        // a client that does not read its answers gets no more until it does (they would pile up in memory)
+        while (!busy && !closing && !pending.isEmpty() && channel.isActive() && channel.isWritable()) {
             Object next = pending.poll();
             if (next == TOO_LARGE) {
                 server.countRequest();
@@ -273,7 +278,7 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
             }
             dispatch(Request.parse((byte[]) next));
         }
-        if (inputClosed && !busy && pending.isEmpty() && !closing) {
+        if (inputClosed && !busy && pending.isEmpty() && !closing && channel.isActive()) {
             closing = true;
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;

@@ -7,6 +7,7 @@ import java.nio.file.attribute.GroupPrincipal;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,7 +35,8 @@ import io.netty.util.concurrent.GlobalEventExecutor;
  * Theory of operation. One epoll event loop thread accepts clients and does all their I/O; cheap reads (status,
  * stats, lists) are answered right there. Changes and table scans run on a small pool of control-plane threads
  * ({@value #DEFAULT_THREADS} by default), so a client listing a million flows or a topology apply never holds up
- * another client's status. Each connection answers its requests in order (see {@link ControlConnection}).
+ * another client's status. Those threads run at the lowest CPU priority (nice 19, see {@link LowPriority}): when the
+ * workers need every CPU, a listing slows down instead of forwarding. Each connection answers its requests in order (see {@link ControlConnection}).
  * Nothing here touches data-plane state except through the {@link ControlTarget} (rule changes via the workers'
  * command queues) and the flow table's lock-free snapshot and delete.
  */
@@ -97,10 +99,18 @@ public final class ControlServer implements AutoCloseable {
         this.settings = settings;
         this.operations = new Operations(target, connections::get);
         this.log = log;
-        this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("nsgate-control-io", true),
-            EpollIoHandler.newFactory());
+        DefaultThreadFactory io = new DefaultThreadFactory("nsgate-control-io", true);
+        ThreadFactory lowIo = body -> io.newThread(() -> {
+            LowPriority.thisThread();
+            body.run();
+        });
+        this.loop = new MultiThreadIoEventLoopGroup(1, lowIo, EpollIoHandler.newFactory());
+        DefaultThreadFactory named = new DefaultThreadFactory("nsgate-control", true);
         ThreadPoolExecutor p = new ThreadPoolExecutor(settings.threads(), settings.threads(), 30, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), new DefaultThreadFactory("nsgate-control", true));
+            new LinkedBlockingQueue<>(), body -> named.newThread(() -> {
+                LowPriority.thisThread();
+                body.run();
+            }));
         p.allowCoreThreadTimeOut(true);
         this.pool = p;
     }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.ControlClient;
+import io.nsgate.control.api.LowPriority;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Option;
         "The connections nsgate tracks (its own connection tracking, like `conntrack -L`). Without a",
         "subcommand: list them. Listing streams from the daemon: a million flows do not hold up forwarding.",
         "--src/--sport match the source as the client sent it; --dst/--dport match the destination as the",
-        "client addressed it or as nsgate translated it (--dst 192.168.15.3 finds what a forward sent there)."
+        "client addressed it or as nsgate translated it (--dst 192.168.15.3 finds what a forward sent there).",
+        "Listing runs at the lowest CPU priority (nice 19), in the daemon and here, so that it takes only the",
+        "CPU forwarding leaves."
     },
     footer = {
         "",
@@ -59,6 +62,10 @@ final class CtlFlows extends CtlCommand.Action {
         }
         if (mappings) {
             args.put("mappings", true);
+        }
+        if (Main.standalone()) {
+            // printing a million lines is bulk work: at nice 19 it never competes with the workers for a CPU
+            LowPriority.wholeProcess();
         }
         boolean[] header = {false};
         ControlClient.Reply reply = client.stream("flows.list", args, item -> {

@@ -24,8 +24,17 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** True when this JVM is the nsgate command itself (not tests or a benchmark calling commands in process). */
+    private static volatile boolean standalone;
+
     public static void main(String[] args) {
+        standalone = true;
         System.exit(commandLine().execute(args));
+    }
+
+    /** Whether commands may change process-wide things (the CLI's own CPU priority, say). */
+    static boolean standalone() {
+        return standalone;
     }
 
     /** The configured command tree; tests call {@code execute} on it directly. */

@@ -370,6 +370,32 @@ class ControlProtocolTest {
     }
 
     @Test
+    void aClientThatSendsWithoutReadingIsPausedThenGetsEveryAnswerInOrder() throws Exception {
+        int n = 20_000;
+        try (ControlClient c = client()) {
+            Thread sender = new Thread(() -> {
+                StringBuilder b = new StringBuilder();
+                for (int i = 1; i <= n; i++) {
+                    b.append("{\"v\":1,\"id\":").append(i).append(",\"op\":\"status\"}\n");
+                }
+                try {
+                    c.send(b.toString().getBytes()); // blocks once the daemon stops reading: fine, another thread
+                } catch (ControlClient.Unreachable e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            sender.start();
+            Thread.sleep(500); // ~10 MB of answers the client does not read: the daemon must pause, not buffer
+            for (int i = 1; i <= n; i++) {
+                JsonNode r = c.readReply();
+                assertEquals(i, r.path("id").asInt(), r.toString());
+                assertTrue(r.path("ok").asBoolean());
+            }
+            sender.join();
+        }
+    }
+
+    @Test
     void aClientDisconnectingMidStreamEndsTheListingAndTheDaemonGoesOn() throws Exception {
         gateway.insertDnatFlows(60_000, 0x0A010000);
         try (ControlClient c = client()) {
