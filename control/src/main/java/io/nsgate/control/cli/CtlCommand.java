@@ -32,13 +32,14 @@ import picocli.CommandLine.ScopeType;
     name = "ctl",
     mixinStandardHelpOptions = true,
     description = {
-        "Talks to a running nsgate (`nsgate run`, `nsgate lab`) through its control socket: status, counters,",
-        "the connection tracking table, port forwards and masquerade rules, the configuration, topologies.",
+        "Controls a running nsgate (`nsgate run`, `nsgate lab`) through its control socket.",
+        "Status, counters, the connection tracking table, port forwards and masquerade rules, the configuration,",
+        "topologies.",
         "Changes apply at once, between two batches of the workers, and never drop existing connections.",
         "Human-readable tables by default; --json prints the daemon's answer as JSON (one line; flows: one per line).",
         "",
         "Exit codes: 0 done, 1 the operation failed, 2 bad usage or refused input, 3 cannot reach the daemon,",
-        "4 forbidden (root and the daemon's --control-group only)."
+        "4 forbidden (the socket serves root and the daemon's --control-group only)."
     },
     footer = {
         "",
@@ -222,9 +223,9 @@ public final class CtlCommand implements Runnable {
     // ------------------------------------------------------------------ forward
 
     @Command(name = "forward", mixinStandardHelpOptions = true,
-        description = {"Port forwards (DNAT): PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...].",
-            "A new forward serves new connections at once; a removed one stops taking new connections while",
-            "the connections it already carries keep working until they end."},
+        description = {"Port forwards (DNAT): add, del, list.",
+            "A forward is PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]. A new one serves new connections",
+            "at once; a removed one stops taking new connections while those it carries keep working until they end."},
         footer = {"", "Examples:", "  nsgate ctl forward list",
             "  nsgate ctl forward add tcp:8080=192.168.15.2:80",
             "  nsgate ctl forward add udp:53=192.168.15.2:53,192.168.15.3:53     two backends, chosen per client",
@@ -284,8 +285,9 @@ public final class CtlCommand implements Runnable {
     // ------------------------------------------------------------------ masquerade
 
     @Command(name = "masquerade", mixinStandardHelpOptions = true,
-        description = {"Source prefixes translated to the LAN interface's address when leaving through it",
-            "(MASQUERADE). Changes apply to new connections; existing ones keep their translation."},
+        description = {"Masqueraded source prefixes: add, del, list.",
+            "Sources in these prefixes take the LAN interface's address when leaving through it (MASQUERADE).",
+            "Changes apply to new connections; existing ones keep their translation."},
         footer = {"", "Examples:", "  nsgate ctl masquerade list", "  nsgate ctl masquerade add 10.0.0.0/24",
             "  nsgate ctl masquerade del 10.0.0.0/24"},
         subcommands = {Masquerade.Add.class, Masquerade.Del.class, Masquerade.List.class})
@@ -339,7 +341,8 @@ public final class CtlCommand implements Runnable {
     // ------------------------------------------------------------------ config
 
     @Command(name = "config", mixinStandardHelpOptions = true,
-        description = "The running configuration: the daemon's file plus every change made since it started.",
+        description = {"The running configuration: show, save.",
+            "That is the daemon's file (or flags) plus every change made through the control socket since."},
         footer = {"", "Examples:", "  nsgate ctl config show", "  nsgate ctl config save"},
         subcommands = {Config.Show.class, Config.Save.class})
     static final class Config implements Runnable {
@@ -378,8 +381,8 @@ public final class CtlCommand implements Runnable {
     // ------------------------------------------------------------------ topology
 
     @Command(name = "topology", mixinStandardHelpOptions = true,
-        description = {"The topology manager (`nsgate topology`) run by the daemon: the file is read here and sent",
-            "as text. Without FILE, the embedded seed lab."},
+        description = {"Topologies through the daemon: apply, show, destroy (what `nsgate topology` does).",
+            "The file is read here and sent as text; without FILE, the embedded seed lab."},
         footer = {"", "Examples:", "  nsgate ctl topology show lab.yaml --prefix p-",
             "  nsgate ctl topology apply lab.yaml --prefix p-", "  nsgate ctl topology destroy lab.yaml --prefix p-"},
         subcommands = {Topology.Apply.class, Topology.Show.class, Topology.Destroy.class})

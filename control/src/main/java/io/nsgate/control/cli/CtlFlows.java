@@ -17,12 +17,11 @@ import picocli.CommandLine.Option;
     name = "flows",
     mixinStandardHelpOptions = true,
     description = {
-        "The connections nsgate tracks (its own connection tracking, like `conntrack -L`). Without a",
-        "subcommand: list them. Listing streams from the daemon: a million flows do not hold up forwarding.",
+        "The connections nsgate tracks: list (the default), count or flush them, like conntrack -L/-C/-D.",
+        "Listing streams from the daemon: a million flows do not hold up forwarding. It runs at the lowest CPU",
+        "priority (nice 19), in the daemon and here, so it takes only the CPU forwarding leaves.",
         "--src/--sport match the source as the client sent it; --dst/--dport match the destination as the",
-        "client addressed it or as nsgate translated it (--dst 192.168.15.3 finds what a forward sent there).",
-        "Listing runs at the lowest CPU priority (nice 19), in the daemon and here, so that it takes only the",
-        "CPU forwarding leaves."
+        "client addressed it or as nsgate translated it (--dst 192.168.15.3 finds what a forward sent there)."
     },
     footer = {
         "",

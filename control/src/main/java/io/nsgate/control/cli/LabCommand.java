@@ -163,11 +163,17 @@ public final class LabCommand implements Callable<Integer> {
         System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN + "                     # ping through the NAT");
         System.out.println("  ip netns exec " + p + "lan curl -s --max-time 2 http://192.168.15.2/  # default deny: nothing");
         if (socket != null) {
-            System.out.println("  export NSGATE_SOCKET=" + socket + "    # then, for the control socket:");
-            System.out.println("  nsgate ctl status                                # the running gateway");
-            System.out.println("  nsgate ctl flows -p tcp --dport 80               # its connections, like conntrack -L");
-            System.out.println("  nsgate ctl forward add tcp:8080=" + BLUE + ":80   # a new port forward, live");
-            System.out.println("  nsgate ctl stats                                 # counters and drops per worker");
+            String[][] ctl = {
+                {"export NSGATE_SOCKET=" + socket, "nsgate ctl finds the lab's control socket"},
+                {"nsgate ctl status", "the running gateway"},
+                {"nsgate ctl flows -p tcp --dport 80", "its connections, like conntrack -L"},
+                {"nsgate ctl forward add tcp:8080=" + BLUE + ":80", "a new port forward, live"},
+                {"nsgate ctl stats", "counters and drops, per worker"},
+            };
+            for (String[] line : ctl) {
+                System.out.println(String.format("  %-" + (65 + p.length() - "nsgate-".length()) + "s# %s", line[0],
+                    line[1]).stripTrailing());
+            }
         }
     }
 

@@ -39,7 +39,9 @@ public final class Main implements Runnable {
 
     /** The configured command tree; tests call {@code execute} on it directly. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main());
+        CommandLine cl = new CommandLine(new Main());
+        cl.getSubcommands().get("ctl").setUsageHelpWidth(120); // its examples carry comments: 80 columns wrap them
+        return cl;
     }
 
     @Override
