@@ -36,7 +36,8 @@ import io.netty.util.concurrent.GlobalEventExecutor;
  * stats, lists) are answered right there. Changes and table scans run on a small pool of control-plane threads
  * ({@value #DEFAULT_THREADS} by default), so a client listing a million flows or a topology apply never holds up
  * another client's status. Those threads run at the lowest CPU priority (nice 19, see {@link LowPriority}): when the
- * workers need every CPU, a listing slows down instead of forwarding. Each connection answers its requests in order (see {@link ControlConnection}).
+ * workers need every CPU, a listing slows down instead of forwarding. Each connection answers its requests in order
+ * (see {@link ControlConnection}).
  * Nothing here touches data-plane state except through the {@link ControlTarget} (rule changes via the workers'
  * command queues) and the flow table's lock-free snapshot and delete.
  */

@@ -40,7 +40,7 @@ public interface ControlTarget {
 
     boolean removeMasquerade(Ipv4Prefix source);
 
-    /** The file the daemon loaded its configuration from ({@code --config}), where {@code config.save} writes; or null. */
+    /** The file the daemon loaded its configuration from ({@code --config}): where config.save writes; or null. */
     Path configFile();
 
     /** A running gateway. */

@@ -78,7 +78,7 @@ public final class Operations {
     public record Op(String name, Kind kind, String summary, Handler handler, StreamHandler streamHandler) {
     }
 
-    // ------------------------------------------------------------------ argument forms (strict: unknown fields refused)
+    // ------------------------------------------------------------------ argument forms (unknown fields refused)
 
     /** Operations without arguments. */
     public static final class NoArgs {

@@ -273,7 +273,8 @@ public final class CtlCommand implements Runnable {
 
         @Command(name = "list", aliases = {"ls", "show"}, mixinStandardHelpOptions = true,
             description = "The port forwards, and removed ones whose connections still live.",
-            footer = {"", "Examples:", "  nsgate ctl forward list", "  nsgate ctl --json forward list | jq -r '.forwards[]'"})
+            footer = {"", "Examples:", "  nsgate ctl forward list",
+                "  nsgate ctl --json forward list | jq -r '.forwards[]'"})
         static final class List extends Action {
             @Override
             int act(ControlClient client) throws IOException {

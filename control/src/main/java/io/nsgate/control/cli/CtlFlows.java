@@ -94,7 +94,8 @@ final class CtlFlows extends CtlCommand.Action {
 
     @Command(name = "list", aliases = {"ls", "show"}, mixinStandardHelpOptions = true,
         description = "List the flows matching the filter (the default of `flows`).",
-        footer = {"", "Examples:", "  nsgate ctl flows list -p udp", "  nsgate ctl flows list --dst 192.168.15.2 -n 20"})
+        footer = {"", "Examples:", "  nsgate ctl flows list -p udp",
+            "  nsgate ctl flows list --dst 192.168.15.2 -n 20"})
     static final class ListFlows extends CtlCommand.Action {
         @Mixin
         CtlCommand.FilterOptions filter;

@@ -138,7 +138,8 @@ class CtlCommandTest {
         Run removed = ctl("forward", "del", "tcp:8080");
         assertEquals(0, removed.code, removed.err);
         assertTrue(removed.out.startsWith("removed forward tcp:8080=192.168.15.2:80"), removed.out);
-        assertTrue(ctl("forward", "ls").out.contains("tcp:8080=192.168.15.2:80   (removed; its connections still live)"));
+        assertTrue(ctl("forward", "ls").out.contains(
+            "tcp:8080=192.168.15.2:80   (removed; its connections still live)"));
         Run missing = ctl("forward", "delete", "tcp:8080");
         assertEquals(2, missing.code);
         Run bad = ctl("forward", "add", "tcp:80=192.168.15.300:80");
