@@ -1,9 +1,12 @@
 // `nsgate lab`: the seed lab end to end: namespaces, services, the gateway, proof in both directions.
 package io.nsgate.control.cli;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import io.nsgate.control.api.ControlServer;
+import io.nsgate.control.api.ControlTarget;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.lab.EchoHttpService;
@@ -28,6 +31,8 @@ import picocli.CommandLine.Option;
         "starts a web service in blue and one in lan, runs the gateway in edge (MASQUERADE for 192.168.15.0/24",
         "and a port forward tcp:80 -> blue), proves both directions with real requests, prints what to try",
         "next, and runs until Ctrl-C; then removes everything it created. Needs root.",
+        "The gateway's control socket is /run/nsgate/PREFIXlab.sock (/run/nsgate/nsgate-lab.sock by default):",
+        "try `nsgate ctl --socket /run/nsgate/nsgate-lab.sock status` while it runs.",
     },
     footer = {
         "",
@@ -72,8 +77,16 @@ public final class LabCommand implements Callable<Integer> {
             System.out.println("nsgate lab: web services: blue " + BLUE + ":80, lan " + LAN + ":" + LAN_SERVICE_PORT);
             gateway = Gateway.start(labConfig(prefix, workers), line -> System.out.println("nsgate lab: " + line));
             ok = prove(lan, blue);
+            if (ok && !check) {
+                try {
+                    services = DaemonServices.start(ControlServer.Settings.of(socket(prefix)), null,
+                        ControlTarget.of(gateway, null), line -> System.out.println("nsgate lab: " + line));
+                } catch (DaemonServices.Failure e) {
+                    System.err.println("nsgate lab: no control socket: " + e.getMessage());
+                }
+            }
             if (ok) {
-                printNextSteps();
+                printNextSteps(services == null ? null : services.socket());
             }
             if (!check && ok) {
                 final Gateway g = gateway;
@@ -93,6 +106,11 @@ public final class LabCommand implements Callable<Integer> {
         }
         tearDown(gateway, blueService, lanService, blue, lan, lab);
         return ok ? 0 : 1;
+    }
+
+    /** The lab's control socket: /run/nsgate/PREFIXlab.sock. */
+    public static Path socket(String prefix) {
+        return Path.of("/run/nsgate", prefix + "lab.sock");
     }
 
     /** The gateway configuration of the seed lab. */
@@ -135,7 +153,7 @@ public final class LabCommand implements Callable<Integer> {
         return ok;
     }
 
-    private void printNextSteps() {
+    private void printNextSteps(Path socket) {
         String p = prefix;
         System.out.println("nsgate lab: try next (in another terminal):");
         System.out.println("  ip netns exec " + p + "lan curl -s http://" + GATEWAY_LAN + "/             # port forward to blue");
@@ -144,9 +162,24 @@ public final class LabCommand implements Callable<Integer> {
             + "/       # masquerade: lan sees the gateway");
         System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN + "                     # ping through the NAT");
         System.out.println("  ip netns exec " + p + "lan curl -s --max-time 2 http://192.168.15.2/  # default deny: nothing");
+        if (socket != null) {
+            String[][] ctl = {
+                {"export NSGATE_SOCKET=" + socket, "nsgate ctl finds the lab's control socket"},
+                {"nsgate ctl status", "the running gateway"},
+                {"nsgate ctl flows -p tcp --dport 80", "its connections, like conntrack -L"},
+                {"nsgate ctl forward add tcp:8080=" + BLUE + ":80", "a new port forward, live"},
+                {"nsgate ctl stats", "counters and drops, per worker"},
+            };
+            for (String[] line : ctl) {
+                System.out.println(String.format("  %-" + (65 + p.length() - "nsgate-".length()) + "s# %s", line[0],
+                    line[1]).stripTrailing());
+            }
+        }
     }
 
     private boolean tornDown;
+    /** The control socket, once the lab proved itself (not with --check). */
+    private DaemonServices services;
 
     private synchronized void tearDown(Gateway gateway, EchoHttpService blueService, EchoHttpService lanService,
                                        NetNs blue, NetNs lan, Topology lab) {
@@ -154,6 +187,9 @@ public final class LabCommand implements Callable<Integer> {
             return;
         }
         tornDown = true;
+        if (services != null) {
+            services.close();
+        }
         if (gateway != null) {
             gateway.close();
         }

@@ -17,19 +17,31 @@ import picocli.CommandLine.Command;
         "Creates namespaces, bridges and veth pairs over rtnetlink and forwards between them and the LAN",
         "in user space (AF_PACKET rings): MASQUERADE and DNAT with its own connection tracking."
     },
-    subcommands = {CommandLine.HelpCommand.class, LabCommand.class, RunCommand.class, TopologyCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, LabCommand.class, RunCommand.class, TopologyCommand.class,
+        CtlCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** True when this JVM is the nsgate command itself (not tests or a benchmark calling commands in process). */
+    private static volatile boolean standalone;
+
     public static void main(String[] args) {
+        standalone = true;
         System.exit(commandLine().execute(args));
+    }
+
+    /** Whether commands may change process-wide things (the CLI's own CPU priority, say). */
+    static boolean standalone() {
+        return standalone;
     }
 
     /** The configured command tree; tests call {@code execute} on it directly. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main());
+        CommandLine cl = new CommandLine(new Main());
+        cl.getSubcommands().get("ctl").setUsageHelpWidth(120); // its examples carry comments: 80 columns wrap them
+        return cl;
     }
 
     @Override

@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import io.nsgate.control.api.ControlServer;
+import io.nsgate.control.api.ControlTarget;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.daemon.GatewayConfigException;
@@ -30,7 +32,10 @@ import picocli.CommandLine.Option;
         "  nsgate run --netns edge --lan lan0 --inside v-net-0 --masquerade 192.168.15.0/24 \\",
         "             --forward tcp:80=192.168.15.2:80",
         "  nsgate run --config /etc/nsgate/gateway.yaml",
-        "  nsgate run --config gateway.yaml --workers 1        (flags override the file)"
+        "  nsgate run --config gateway.yaml --workers 1        (flags override the file)",
+        "  nsgate run --config gateway.yaml --control-group nsgate-ops --metrics-port 9469",
+        "",
+        "While it runs, `nsgate ctl` talks to it through the control socket (see `nsgate ctl --help`)."
     })
 public final class RunCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration (see the README).")
@@ -63,6 +68,23 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--flow-table-size", paramLabel = "N", description = "Connections tracked at once.")
     Integer flowTableSize;
 
+    @Option(names = "--control-socket", paramLabel = "PATH", defaultValue = "/run/nsgate/nsgate.sock",
+        description = "The control socket `nsgate ctl` talks to (default: ${DEFAULT-VALUE}); mode 0660, root and "
+            + "--control-group only.")
+    Path controlSocket;
+
+    @Option(names = "--no-control-socket", description = "Serve no control socket.")
+    boolean noControlSocket;
+
+    @Option(names = "--control-group", paramLabel = "NAME",
+        description = "Members of this group may use the control socket too (it is chgrp'ed to it).")
+    String controlGroup;
+
+    @Option(names = "--metrics-port", paramLabel = "N",
+        description = "Serve Prometheus metrics on http://127.0.0.1:N/metrics (in the namespace nsgate was started "
+            + "in; off by default; 0 picks a free port and logs it).")
+    Integer metricsPort;
+
     @Override
     public Integer call() {
         GatewayConfig cfg;
@@ -71,6 +93,18 @@ public final class RunCommand implements Callable<Integer> {
         } catch (GatewayConfigException e) {
             System.err.println("nsgate: " + e.getMessage());
             return 2;
+        }
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
+            return 2;
+        }
+        ControlServer.Settings control = noControlSocket ? null
+            : ControlServer.Settings.of(controlSocket).withGroup(controlGroup);
+        try {
+            DaemonServices.check(control, System.out::println);
+        } catch (DaemonServices.Failure e) {
+            System.err.println("nsgate: " + (e.badInput ? "" : "could not start: ") + e.getMessage());
+            return e.badInput ? 2 : 1;
         }
         Gateway gateway;
         try {
@@ -82,10 +116,23 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("nsgate: could not start: " + e.getMessage());
             return 1;
         }
-        ShutdownSignals signals = new ShutdownSignals(gateway::close);
+        DaemonServices services;
+        try {
+            services = DaemonServices.start(control, metricsPort, ControlTarget.of(gateway, config),
+                System.out::println);
+        } catch (DaemonServices.Failure e) {
+            gateway.close();
+            System.err.println("nsgate: could not start: " + e.getMessage());
+            return e.badInput ? 2 : 1;
+        }
+        ShutdownSignals signals = new ShutdownSignals(() -> {
+            services.close();
+            gateway.close();
+        });
         System.out.println("nsgate: running; SIGTERM or Ctrl-C stops it");
         signals.await();
         System.out.println("nsgate: shutting down (detaching from the kernel, stopping workers)");
+        services.close();
         gateway.close();
         return 0;
     }

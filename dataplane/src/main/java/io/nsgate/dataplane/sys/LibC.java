@@ -65,5 +65,8 @@ public interface LibC {
 
     int gettid();
 
+    /** setpriority(2); with PRIO_PROCESS, Linux takes a thread id and changes only that thread's nice value. */
+    int setpriority(int which, int who, int prio);
+
     String strerror(int errnum);
 }

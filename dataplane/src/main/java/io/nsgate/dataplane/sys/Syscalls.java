@@ -104,6 +104,20 @@ public final class Syscalls {
         return libc().gettid();
     }
 
+    /** which = PRIO_PROCESS for setpriority(2). */
+    private static final int PRIO_PROCESS = 0;
+
+    /**
+     * Sets the nice value (-20..19) of one thread: setpriority(PRIO_PROCESS, tid, nice), which on Linux acts on the
+     * thread {@code tid} alone (0: the calling thread). Raising it needs no privilege; lowering it needs
+     * CAP_SYS_NICE. Threads a thread creates afterwards inherit its value.
+     */
+    public static void setThreadNice(int tid, int nice) {
+        if (libc().setpriority(PRIO_PROCESS, tid, nice) < 0) {
+            throw failure("setpriority", "thread " + tid + ", nice " + nice);
+        }
+    }
+
     // ---------------------------------------------------------------- files and descriptors
 
     /** open(2); returns the descriptor. */

@@ -1,0 +1,154 @@
+// Which flows a flows.list, flows.count or flows.flush request means: protocol, addresses, ports, state.
+package io.nsgate.control.api;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import io.nsgate.dataplane.conntrack.FlowSnapshot;
+import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.nat.Ipv4Prefix;
+
+/**
+ * The filter of the flow operations. Addresses and ports are matched the way an operator thinks of a connection,
+ * not of one tuple:
+ * <ul>
+ *   <li>{@code src} (an address or a prefix) and {@code sport}: the source as the client sent it (the original
+ *       tuple's source);</li>
+ *   <li>{@code dst} and {@code dport}: the destination as the client addressed it (the original tuple's
+ *       destination) <em>or</em> as nsgate translated it (the reply tuple's source): {@code dst 192.168.15.3}
+ *       finds the flows a port forward sent to backend 192.168.15.3, {@code dport 80} the flows to the forward's
+ *       port 80 and the masqueraded ones to port 80 outside;</li>
+ *   <li>{@code proto}: tcp, udp or icmp; {@code state}: a TCP state (ESTABLISHED, TIME_WAIT...) or, for UDP and
+ *       ICMP, UNREPLIED or REPLIED.</li>
+ * </ul>
+ * Every given field must match. Mapping records (the endpoint-independent UDP/ICMP port mappings, which live and
+ * die with their flows) are left out unless asked for; flush never deletes them directly.
+ */
+public final class FlowFilter {
+    /** The wire form, {@code args.filter}. */
+    public static final class Args {
+        public String proto;
+        public String src;
+        public String dst;
+        public Integer sport;
+        public Integer dport;
+        public String state;
+    }
+
+    /** Everything. */
+    public static final FlowFilter ALL = new FlowFilter(-1, null, null, -1, -1, null, false);
+
+    private final int proto;
+    private final Ipv4Prefix src;
+    private final Ipv4Prefix dst;
+    private final int sport;
+    private final int dport;
+    private final String state;
+    private final boolean mappings;
+
+    private FlowFilter(int proto, Ipv4Prefix src, Ipv4Prefix dst, int sport, int dport, String state,
+                       boolean mappings) {
+        this.proto = proto;
+        this.src = src;
+        this.dst = dst;
+        this.sport = sport;
+        this.dport = dport;
+        this.state = state;
+        this.mappings = mappings;
+    }
+
+    /**
+     * Checks every field (all problems at once) and builds the filter.
+     *
+     * @throws ControlException bad_request naming each offending field and value
+     */
+    public static FlowFilter of(Args args, boolean withMappings) {
+        if (args == null) {
+            return withMappings ? new FlowFilter(-1, null, null, -1, -1, null, true) : ALL;
+        }
+        List<String> problems = new ArrayList<>();
+        int p = -1;
+        if (args.proto != null) {
+            p = switch (args.proto.toLowerCase(Locale.ROOT)) {
+                case "tcp" -> 6;
+                case "udp" -> 17;
+                case "icmp" -> 1;
+                default -> {
+                    problems.add("args.filter.proto \"" + args.proto + "\": not tcp, udp or icmp");
+                    yield -1;
+                }
+            };
+        }
+        Ipv4Prefix s = prefix("src", args.src, problems);
+        Ipv4Prefix d = prefix("dst", args.dst, problems);
+        int sp = port("sport", args.sport, problems);
+        int dp = port("dport", args.dport, problems);
+        String st = null;
+        if (args.state != null) {
+            st = args.state.toUpperCase(Locale.ROOT);
+            if (TcpState.byName(st) < 0 && !st.equals("UNREPLIED") && !st.equals("REPLIED")
+                && !(withMappings && st.equals("MAPPING"))) {
+                problems.add("args.filter.state \"" + args.state + "\": not a state (TCP: SYN_SENT, SYN_RECV, "
+                    + "ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2; UDP and ICMP: "
+                    + "UNREPLIED, REPLIED)");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ControlException(ErrorCode.BAD_REQUEST, String.join("; ", problems),
+                problems.size() > 1 ? problems : List.of());
+        }
+        return new FlowFilter(p, s, d, sp, dp, st, withMappings);
+    }
+
+    private static Ipv4Prefix prefix(String field, String text, List<String> problems) {
+        if (text == null) {
+            return null;
+        }
+        try {
+            return Ipv4Prefix.parse(text);
+        } catch (IllegalArgumentException e) {
+            problems.add("args.filter." + field + " \"" + text + "\": " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static int port(String field, Integer port, List<String> problems) {
+        if (port == null) {
+            return -1;
+        }
+        if (port < 0 || port > 65535) {
+            problems.add("args.filter." + field + " " + port + ": not a port 0..65535");
+            return -1;
+        }
+        return port;
+    }
+
+    /** Whether a flow copied from the table is one of those meant. */
+    public boolean matches(FlowSnapshot f) {
+        if (f.mapping && !mappings) {
+            return false;
+        }
+        if (proto >= 0 && f.proto != proto) {
+            return false;
+        }
+        if (src != null && !src.contains(f.origSrcIp)) {
+            return false;
+        }
+        if (dst != null && !dst.contains(f.origDstIp) && !dst.contains(f.replySrcIp)) {
+            return false;
+        }
+        if (sport >= 0 && f.origSrcPort != sport) {
+            return false;
+        }
+        if (dport >= 0 && f.origDstPort != dport && f.replySrcPort != dport) {
+            return false;
+        }
+        return state == null || state.equals(f.stateName());
+    }
+
+    /** True when it matches every flow. */
+    public boolean isEmpty() {
+        return proto < 0 && src == null && dst == null && sport < 0 && dport < 0 && state == null;
+    }
+}

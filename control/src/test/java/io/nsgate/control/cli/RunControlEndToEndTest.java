@@ -1,0 +1,218 @@
+// `nsgate run` as a separate process with its control socket and metrics port: the daemon operators run.
+package io.nsgate.control.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import io.nsgate.control.daemon.GatewayConfig;
+import io.nsgate.control.lab.EchoHttpService;
+import io.nsgate.control.lab.HttpProbe;
+import io.nsgate.control.testsupport.SeedLab;
+
+/**
+ * The daemon runs inside the lab's edge namespace ({@code ip netns exec EDGE java ... run}), so its metrics port is
+ * on edge's loopback, and its control socket is a file in a temporary directory. `nsgate ctl` runs in process.
+ */
+class RunControlEndToEndTest {
+    @RegisterExtension
+    static final SeedLab LAB = new SeedLab();
+
+    private static EchoHttpService blueWeb;
+    private static Path dir;
+    private final List<Process> started = new ArrayList<>();
+    private final Map<Process, BufferedReader> readers = new HashMap<>();
+
+    @BeforeAll
+    static void startBlue() throws Exception {
+        blueWeb = EchoHttpService.start(LAB.netns("blue"), "blue", "192.168.15.2", 80);
+        dir = Files.createTempDirectory("nsgate-run-ctl");
+    }
+
+    @AfterAll
+    static void stopBlue() throws Exception {
+        blueWeb.close();
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    @AfterEach
+    void stopProcesses() throws InterruptedException {
+        for (Process p : started) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** nsgate ARGS in a JVM of its own, inside the lab's edge namespace. */
+    private Process nsgateInEdge(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", LAB.ns("edge"),
+            ProcessHandle.current().info().command().orElse("java"),
+            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+            "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        started.add(p);
+        return p;
+    }
+
+    private BufferedReader reader(Process p) {
+        return readers.computeIfAbsent(p,
+            q -> new BufferedReader(new InputStreamReader(q.getInputStream(), StandardCharsets.UTF_8)));
+    }
+
+    private String readUntil(Process p, String marker, long timeoutMs) throws Exception {
+        StringBuilder out = new StringBuilder();
+        BufferedReader r = reader(p);
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            if (r.ready()) {
+                String line = r.readLine();
+                if (line == null) {
+                    break;
+                }
+                out.append(line).append('\n');
+                if (line.contains(marker)) {
+                    return out.toString();
+                }
+            } else if (!p.isAlive()) {
+                break;
+            } else {
+                Thread.sleep(20);
+            }
+        }
+        fail("no \"" + marker + "\" from nsgate within " + timeoutMs + " ms; it printed:\n" + out);
+        return null;
+    }
+
+    private String rest(Process p) throws IOException {
+        StringBuilder out = new StringBuilder();
+        BufferedReader r = reader(p);
+        for (String line = r.readLine(); line != null; line = r.readLine()) {
+            out.append(line).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static CtlRun ctl(Path socket, String... args) {
+        List<String> all = new ArrayList<>(List.of("ctl", "--socket", socket.toString()));
+        all.addAll(List.of(args));
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = Main.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(err, true));
+        int code = cl.execute(all.toArray(new String[0]));
+        return new CtlRun(code, out.toString(), err.toString());
+    }
+
+    record CtlRun(int code, String out, String err) {
+    }
+
+    @Test
+    void theDaemonServesItsSocketAndMetricsSavesItsConfigAndCleansUpOnSigterm() throws Exception {
+        Path socket = dir.resolve("run.sock");
+        Path config = dir.resolve("gateway.yaml");
+        Files.writeString(config, "lan: lan0\ninside: [v-net-0]\nmasquerade: [192.168.15.0/24]\n"
+            + "forwards: [\"tcp:80=192.168.15.2:80\"]\nworkers: 1\n");
+        // what a crashed daemon leaves: a socket file nobody listens on
+        try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            crashed.bind(UnixDomainSocketAddress.of(socket));
+        }
+        Process p = nsgateInEdge("run", "--config", config.toString(), "--control-socket", socket.toString(),
+            "--metrics-port", "0");
+        String log = readUntil(p, "nsgate: running", 60_000);
+        assertTrue(log.contains("removed the stale control socket " + socket), log);
+        assertTrue(log.contains("control socket " + socket + " (mode 0660, root only)"), log);
+        Matcher port = Pattern.compile("metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics").matcher(log);
+        assertTrue(port.find(), log);
+
+        // a second daemon on the same socket is refused before it touches anything
+        Process second = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
+            socket.toString());
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS));
+        String refused = rest(second);
+        assertEquals(1, second.exitValue(), refused);
+        assertTrue(refused.contains("another nsgate is serving " + socket), refused);
+        assertFalse(refused.contains("attached to"), "it attached to nothing: " + refused);
+
+        assertEquals(0, ctl(socket, "status").code);
+        assertEquals(0, ctl(socket, "forward", "add", "tcp:8080=192.168.15.2:80").code);
+        HttpProbe.Response viaNew = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 8080, 3000);
+        assertTrue(viaNew.body().startsWith("hello from blue"), viaNew.body());
+        CtlRun saved = ctl(socket, "config", "save");
+        assertEquals(0, saved.code, saved.err);
+        assertTrue(GatewayConfig.load(config).forwards().toString().contains("tcp:8080=192.168.15.2:80"));
+
+        HttpProbe.Response metrics = HttpProbe.get(LAB.netns("edge"), "127.0.0.1", Integer.parseInt(port.group(1)),
+            3000);
+        assertEquals(200, metrics.status());
+        assertTrue(metrics.body().contains("nsgate_dnat_flows_total{worker=\"0\"} "), metrics.body());
+        assertTrue(metrics.body().contains("\nnsgate_forwards 2\n"), metrics.body());
+
+        p.toHandle().destroy(); // SIGTERM
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String tail = rest(p);
+        assertEquals(0, p.exitValue(), tail);
+        assertFalse(Files.exists(socket), "the daemon removed its socket");
+        assertEquals(3, ctl(socket, "status").code, "nobody to reach any more");
+    }
+
+    @Test
+    void anUnknownControlGroupIsBadConfigurationAndNothingStarts() throws Exception {
+        Process p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
+            dir.resolve("g.sock").toString(), "--control-group", "no-such-group-x");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String out = rest(p);
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("--control-group no-such-group-x: no such group"), out);
+        assertFalse(out.contains("attached to"), out);
+    }
+
+    @Test
+    void configSaveWithoutConfigIsRefusedAndNoControlSocketMeansNone() throws Exception {
+        Path socket = dir.resolve("noconfig.sock");
+        Process p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+            "--control-socket", socket.toString());
+        readUntil(p, "nsgate: running", 60_000);
+        CtlRun r = ctl(socket, "config", "save");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("started without --config"), r.err);
+        p.toHandle().destroy();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+
+        Path none = dir.resolve("none.sock");
+        Process q = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+            "--control-socket", none.toString(), "--no-control-socket");
+        String log = readUntil(q, "nsgate: running", 60_000);
+        assertFalse(log.contains("control socket"), log);
+        assertFalse(Files.exists(none));
+        q.toHandle().destroy();
+        assertTrue(q.waitFor(30, TimeUnit.SECONDS));
+    }
+}
