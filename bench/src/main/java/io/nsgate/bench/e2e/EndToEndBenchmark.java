@@ -134,6 +134,11 @@ public final class EndToEndBenchmark {
     }
 
     private void runSide(Side s, List<JfrProfile.Window> profiled) throws Exception {
+        Usage.Window quiet = awaitQuiet(s.name() + ": start");
+        String background = String.format(Locale.ROOT, "%s: before it, with the lab idle, other processes used %.0f%% of a"
+            + " core and the machine was %.0f%% busy", s.name(), quiet.foreignPctOfCore(), quiet.machineBusyPct());
+        say(background);
+        report.header(background);
         say(s.name() + ": setting up");
         s.start();
         if (s instanceof NsgateProcess n) {
@@ -144,12 +149,16 @@ public final class EndToEndBenchmark {
         if (options.warmup > 0) {
             say(s.name() + ": warm-up, " + options.warmup + " s per workload");
             for (Workload w : options.workloads) {
+                if (w == Workload.PING_RTT) {
+                    continue;
+                }
                 run(w, options.warmup, new Meter(s.pid()));
                 s.checkAlive();
                 Thread.sleep(SETTLE.toMillis());
             }
         }
         for (Workload w : options.workloads) {
+            awaitQuiet(s.name() + ": " + w.label);
             Meter meter = new Meter(s.pid());
             Measurement m = run(w, options.seconds, meter);
             m.window = meter.window();
@@ -157,17 +166,49 @@ public final class EndToEndBenchmark {
             report.add(s.name(), m);
             say(s.name() + ": " + w.label + ": " + summary(m));
             if (s instanceof NsgateProcess && options.profile.contains(w)) {
-                profiled.add(new JfrProfile.Window(w.label, m.window.start(), m.window.end()));
+                profiled.add(new JfrProfile.Window(w.label, m.window.start(), m.window.end(), m.window.threads()));
             }
-            Thread.sleep(SETTLE.toMillis());
         }
         if (s.pid() > 0) {
             report.nsgateRun(Usage.between(begin, Usage.take(s.pid())));
         }
     }
 
+    /**
+     * The machine is shared (other sessions' tests, builds): watch one second at a time until other processes use
+     * less than {@link Report#NOISY_PCT} of a core, for at most --quiet-wait seconds. Also the pause between
+     * workloads. Returns the last second watched.
+     */
+    private Usage.Window awaitQuiet(String what) throws InterruptedException {
+        long deadline = System.nanoTime() + options.quietWait * 1_000_000_000L;
+        boolean told = false;
+        while (true) {
+            Meter m = new Meter(-1);
+            m.begin();
+            Thread.sleep(SETTLE.toMillis());
+            m.end();
+            double foreign = m.window().foreignPctOfCore();
+            if (foreign < Report.NOISY_PCT) {
+                return m.window();
+            }
+            if (System.nanoTime() >= deadline) {
+                if (options.quietWait > 0) {
+                    say(String.format(Locale.ROOT, "%s: other processes still use %.0f%% of a core after %d s; "
+                        + "measuring anyway", what, foreign, options.quietWait));
+                }
+                return m.window();
+            }
+            if (!told) {
+                say(String.format(Locale.ROOT, "%s: waiting (up to %d s) for other processes on the machine to "
+                    + "quiet down: they use %.0f%% of a core", what, options.quietWait, foreign));
+                told = true;
+            }
+        }
+    }
+
     private Measurement run(Workload w, int seconds, Meter meter) throws Exception {
         return switch (w) {
+            case PING_RTT -> PingRtt.run(lab, procs, meter);
             case TCP_IN, TCP_OUT -> TcpThroughput.run(lab, procs, w, seconds, meter);
             case HTTP_KEEPALIVE, HTTP_CLOSE -> HttpLoad.run(lab, procs, w, seconds, options.connections, meter);
             case UDP -> UdpFrames.run(lab, procs, seconds, meter);
@@ -229,6 +270,8 @@ public final class EndToEndBenchmark {
             "",
             "### How measured",
             "",
+            "- ping RTT: ping -c 200 -i 0.01 192.168.1.3 from blue (one echo at a time, masqueraded), after the"
+                + " warm-up; median and 99th percentile.",
             "- TCP in: iperf3 -s in blue; iperf3 -c 192.168.1.2 -p 5201 -t N -O 1 -J in lan (one stream, DNAT to blue);"
                 + " receiver's bits/s.",
             "- TCP out: iperf3 -s in lan; iperf3 -c 192.168.1.3 in blue (masqueraded to 192.168.1.2); receiver's"
@@ -248,6 +291,8 @@ public final class EndToEndBenchmark {
             .collect(Collectors.joining(", "))
             + (m.window != null && !Double.isNaN(m.window.procCpuPctOfCore())
                 ? String.format(Locale.ROOT, ", nsgate CPU %.0f%%", m.window.procCpuPctOfCore()) : "")
+            + (m.window != null ? String.format(Locale.ROOT, ", machine busy %.0f%%, other processes %.0f%%",
+                m.window.machineBusyPct(), m.window.foreignPctOfCore()) : "")
             + (m.notes.isEmpty() ? "" : " (" + String.join("; ", m.notes) + ")");
     }
 

@@ -27,13 +27,15 @@ import jdk.jfr.consumer.RecordingFile;
  *   <li>{@code jdk.NativeMethodSample} (threads inside native code, every 20 ms: here system calls through jnr-ffi,
  *       blocked in poll() or busy in sendto()): counted by the nsgate method that made the call.</li>
  * </ul>
+ * Each window starts with the CPU time of the gateway's threads in it (/proc, see {@link Usage}): user time is the
+ * Java code the samples below break down, system time the kernel's work inside its system calls.
  */
 final class JfrProfile {
     private static final String EXECUTION = "jdk.ExecutionSample";
     private static final String NATIVE = "jdk.NativeMethodSample";
 
-    /** A workload's measured window. */
-    record Window(String label, Instant start, Instant end) {
+    /** A workload's measured window, with the CPU time of the gateway's threads over it (from /proc). */
+    record Window(String label, Instant start, Instant end, List<Usage.ThreadCpu> threads) {
     }
 
     private static final class Counts {
@@ -89,8 +91,10 @@ final class JfrProfile {
 
     private static void render(StringBuilder b, Window w, Counts c, int top) {
         double seconds = (w.end().toEpochMilli() - w.start().toEpochMilli()) / 1000.0;
-        b.append(String.format(Locale.ROOT, "**%s** (%.1f s): %d Java samples (%s), by thread: %s%n%n", w.label(),
-            seconds, c.java, EXECUTION, shares(c.threads, c.java, 4)));
+        b.append(String.format(Locale.ROOT, "**%s** (%.1f s)%n%n", w.label(), seconds));
+        b.append("Threads, % of one core (user + system, /proc): ").append(threads(w.threads())).append("\n\n");
+        b.append(String.format(Locale.ROOT, "%d Java samples (%s), by thread: %s%n%n", c.java, EXECUTION,
+            shares(c.threads, c.java, 4)));
         if (c.java > 0) {
             b.append("| self % | samples | top frame | nearest nsgate caller |\n|---:|---:|---|---|\n");
             List<Map.Entry<String, Integer>> rows = sorted(c.self);
@@ -109,6 +113,26 @@ final class JfrProfile {
         }
         b.append(String.format(Locale.ROOT, "In native code (%s): %d samples: %s%n%n", NATIVE, c.natives,
             shares(c.nativeCalls, c.natives, 5)));
+    }
+
+    private static String threads(List<Usage.ThreadCpu> threads) {
+        StringBuilder b = new StringBuilder();
+        double rest = 0;
+        for (Usage.ThreadCpu t : threads) {
+            if (t.totalPct() < 2) {
+                rest += t.totalPct();
+                continue;
+            }
+            if (b.length() > 0) {
+                b.append(", ");
+            }
+            b.append(String.format(Locale.ROOT, "%s %.0f%% (%.0f + %.0f)", t.name(), t.totalPct(), t.userPct(),
+                t.systemPct()));
+        }
+        if (rest > 0) {
+            b.append(String.format(Locale.ROOT, "%sothers %.0f%%", b.length() > 0 ? ", " : "", rest));
+        }
+        return b.length() == 0 ? "none" : b.toString();
     }
 
     private static int windowOf(List<Window> windows, Instant t) {

@@ -13,6 +13,8 @@ final class Measurement {
     static final String P99_MS = "p99ms";
     static final String RX_PPS = "rxpps";
     static final String TX_PPS = "txpps";
+    static final String RTT_MEDIAN_MS = "rtt50ms";
+    static final String RTT_P99_MS = "rtt99ms";
 
     final Workload workload;
     final Map<String, Double> values = new LinkedHashMap<>();

@@ -11,16 +11,19 @@ import java.util.Set;
 final class Options {
     static final String USAGE = String.join("\n",
         "usage: bench/run e2e [--seconds N] [--only kernel|nsgate] [--workers N] [--skip W[,W...]]",
-        "                     [--warmup N] [--profile W[,W...]|none] [--connections N] [--out FILE]",
+        "                     [--warmup N] [--profile W[,W...]|none] [--connections N] [--quiet-wait N]",
+        "                     [--out FILE]",
         "  Seed lab, the same workloads through the kernel's iptables NAT and then through nsgate; prints a table.",
         "  --seconds N      measured seconds per workload (default 10)",
         "  --only SIDE      measure only the kernel's NAT or only nsgate",
         "  --workers N      nsgate's worker threads (default 2)",
-        "  --skip W,...     leave workloads out: tcp-in, tcp-out, http-keepalive, http-close, udp",
+        "  --skip W,...     leave workloads out: rtt, tcp-in, tcp-out, http-keepalive, http-close, udp",
         "  --warmup N       seconds of unreported TCP, new-connection and UDP traffic before each side's",
         "                   measurements, so nsgate's JIT has compiled its paths (default 2; 0: none)",
         "  --profile W,...  workloads whose JFR samples are summarised (default tcp-in,udp); none: no recording",
         "  --connections N  wrk's connections (default 32)",
+        "  --quiet-wait N   before each workload, wait up to N s for other processes on the machine to use less",
+        "                   than 15% of a core (default 20; 0: do not wait; noisy measurements are marked anyway)",
         "  --out FILE       also write the report (markdown) to FILE",
         "Needs root. Everything lives in namespaces ngbXXXX-{edge,red,blue,lan}, removed at the end.");
 
@@ -31,6 +34,7 @@ final class Options {
     int warmup = 2;
     List<Workload> profile = List.of(Workload.TCP_IN, Workload.UDP);
     int connections = 32;
+    int quietWait = 20;
     Path out;
 
     /** @throws IllegalArgumentException with a message for the user */
@@ -71,6 +75,7 @@ final class Options {
                     o.profile = p;
                 }
                 case "--connections" -> o.connections = positive(a, v, 2, 10_000);
+                case "--quiet-wait" -> o.quietWait = positive(a, v, 0, 600);
                 case "--out" -> o.out = Path.of(v);
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }

@@ -17,6 +17,9 @@ final class Report {
     }
 
     static final List<Row> ROWS = List.of(
+        new Row("ping RTT blue → lan, median (ms)", Workload.PING_RTT, Measurement.RTT_MEDIAN_MS, "%.3f", Goal.NONE,
+            0),
+        new Row("ping RTT blue → lan, p99 (ms)", Workload.PING_RTT, Measurement.RTT_P99_MS, "%.3f", Goal.NONE, 0),
         new Row("TCP in, port forward (Gbit/s)", Workload.TCP_IN, Measurement.GBPS, "%.2f", Goal.AT_LEAST, 0.8),
         new Row("TCP out, masquerade (Gbit/s)", Workload.TCP_OUT, Measurement.GBPS, "%.2f", Goal.AT_LEAST, 0.8),
         new Row("HTTP keep-alive (req/s)", Workload.HTTP_KEEPALIVE, Measurement.RPS, "%,.0f", Goal.AT_LEAST, 1.0),
@@ -25,6 +28,9 @@ final class Report {
         new Row("HTTP new connections p99 (ms)", Workload.HTTP_CLOSE, Measurement.P99_MS, "%.2f", Goal.NONE, 0),
         new Row("64B UDP received in lan (frames/s)", Workload.UDP, Measurement.RX_PPS, "%,.0f", Goal.AT_LEAST, 1.0),
         new Row("64B UDP sent by trafgen (frames/s)", Workload.UDP, Measurement.TX_PPS, "%,.0f", Goal.NONE, 0));
+
+    /** Other processes' CPU (% of one core) above which a measurement is marked noisy. */
+    static final double NOISY_PCT = 15;
 
     private final Map<String, Map<Workload, Measurement>> results = new LinkedHashMap<>();
     private final Map<String, String> failures = new LinkedHashMap<>();
@@ -46,6 +52,10 @@ final class Report {
         results.get(side).put(m.workload, m);
         for (String n : m.notes) {
             notes.add(side + ", " + m.workload.label + ": " + n);
+        }
+        if (m.window != null && m.window.foreignPctOfCore() >= NOISY_PCT) {
+            notes.add(String.format(Locale.ROOT, "%s, %s: **noisy**, other processes on the machine used %.0f%% of a "
+                + "core meanwhile", side, m.workload.label, m.window.foreignPctOfCore()));
         }
     }
 
@@ -110,30 +120,35 @@ final class Report {
     }
 
     private void resources(StringBuilder b, Options o) {
-        b.append("| workload | machine CPU busy, kernel run | machine CPU busy, nsgate run | nsgate CPU (% of one core)"
-            + " | nsgate CPU (s) | nsgate RSS (MiB) |\n|---|---:|---:|---:|---:|---:|\n");
+        b.append("| workload | machine CPU busy: kernel run | nsgate run | other processes: kernel run | nsgate run"
+            + " | nsgate CPU (% of one core) | nsgate CPU (s) | nsgate RSS (MiB) |\n"
+            + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Workload w : Workload.values()) {
             Usage.Window k = window("kernel", w);
             Usage.Window n = window("nsgate", w);
             if (k == null && n == null) {
                 continue;
             }
-            b.append("| ").append(w.label).append(" | ").append(k == null ? "–" : pct(k.machineBusyPct()))
+            b.append("| ").append(w.label)
+                .append(" | ").append(k == null ? "–" : pct(k.machineBusyPct()))
                 .append(" | ").append(n == null ? "–" : pct(n.machineBusyPct()))
+                .append(" | ").append(k == null ? "–" : pct(k.foreignPctOfCore()))
+                .append(" | ").append(n == null ? "–" : pct(n.foreignPctOfCore()))
                 .append(" | ").append(n == null ? "–" : pct(n.procCpuPctOfCore()))
                 .append(" | ").append(n == null ? "–" : String.format(Locale.ROOT, "%.1f", n.procCpuSeconds()))
                 .append(" | ").append(n == null || n.rssKb() < 0 ? "–" : mib(n.rssKb())).append(" |\n");
         }
         if (nsgateRun != null) {
             b.append(String.format(Locale.ROOT, "| whole nsgate run, %.0f s (checks, warm-up, pauses included) | – | %s"
-                    + " | %s | %.1f | %s (peak %s) |%n", nsgateRun.seconds(), pct(nsgateRun.machineBusyPct()),
-                pct(nsgateRun.procCpuPctOfCore()), nsgateRun.procCpuSeconds(), mib(nsgateRun.rssKb()),
-                mib(nsgateRun.hwmKb())));
+                    + " | – | %s | %s | %.1f | %s (peak %s) |%n", nsgateRun.seconds(), pct(nsgateRun.machineBusyPct()),
+                pct(nsgateRun.foreignPctOfCore()), pct(nsgateRun.procCpuPctOfCore()), nsgateRun.procCpuSeconds(),
+                mib(nsgateRun.rssKb()), mib(nsgateRun.hwmKb())));
         }
-        b.append("\nMachine CPU: all ").append(Runtime.getRuntime().availableProcessors())
-            .append(" CPUs from /proc/stat (100% = all busy): the kernel's NAT runs in softirq and shows only there; ")
-            .append("everything else in the lab (load generators, nginx) is in it too. nsgate CPU: utime+stime of ")
-            .append("its JVM (/proc/PID/stat) over the measured window; RSS: VmRSS at the window's end.\n");
+        b.append("\nMachine CPU busy: all ").append(Runtime.getRuntime().availableProcessors())
+            .append(" CPUs from /proc/stat (100% = all busy); the kernel's NAT runs in softirq and shows only there. ")
+            .append("Other processes: CPU of user-space processes this benchmark did not start (% of one core): the ")
+            .append("machine is shared, so a high figure marks a noisy measurement. nsgate CPU: utime+stime of its ")
+            .append("JVM (/proc/PID/stat) over the measured window; RSS: VmRSS at the window's end.\n");
     }
 
     private Double value(String side, Row r) {

@@ -50,7 +50,7 @@ final class UdpFrames {
             long received = rx1 - rx0;
             if (sent > 0) {
                 m.note(String.format(Locale.ROOT, "%d frames sent, %d received in lan (%.1f%% lost on the way)", sent,
-                    received, 100.0 * (sent - received) / sent));
+                    received, Math.max(0, 100.0 * (sent - received) / sent)));
             }
         } finally {
             procs.stop(trafgen, Duration.ofSeconds(3));

@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 enum Workload {
+    PING_RTT("rtt", "ping RTT (masquerade)"),
     TCP_IN("tcp-in", "TCP in (port forward)"),
     TCP_OUT("tcp-out", "TCP out (masquerade)"),
     HTTP_KEEPALIVE("http-keepalive", "HTTP keep-alive"),
@@ -29,6 +30,7 @@ enum Workload {
             }
         }
         return switch (k) {
+            case "ping", "latency" -> PING_RTT;
             case "in" -> TCP_IN;
             case "out" -> TCP_OUT;
             case "http", "keepalive", "keep-alive" -> HTTP_KEEPALIVE;
