@@ -39,6 +39,9 @@ public final class EndToEndBenchmark {
     private volatile NginxServer nginx;
     private volatile Side side;
     private boolean cleanedUp;
+    /** Set by the shutdown hook when the run is stopped (Ctrl-C, SIGTERM) before it finished. */
+    private volatile boolean interrupted;
+    private volatile boolean finished;
 
     private EndToEndBenchmark(Options options, Procs procs) {
         this.options = options;
@@ -69,15 +72,17 @@ public final class EndToEndBenchmark {
         }
         Path dir = Files.createTempDirectory("nsgate-e2e-");
         EndToEndBenchmark bench = new EndToEndBenchmark(options, new Procs(dir));
-        Thread hook = new Thread(bench::cleanUp, "e2e-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            bench.interrupted = !bench.finished;
+            bench.cleanUp();
+        }, "e2e-cleanup"));
         int code;
         try {
             code = bench.run();
         } finally {
+            bench.finished = true;
             bench.cleanUp();
         }
-        Runtime.getRuntime().removeShutdownHook(hook);
         System.exit(code);
     }
 
@@ -104,6 +109,10 @@ public final class EndToEndBenchmark {
             try {
                 runSide(s, profiled);
             } catch (Exception e) {
+                if (interrupted) {
+                    say("stopped before the end: everything it started is being removed; no report");
+                    return 130;
+                }
                 String why = e.getMessage() == null ? e.toString() : e.getMessage();
                 say(name + " FAILED: " + why);
                 report.failed(name, why);

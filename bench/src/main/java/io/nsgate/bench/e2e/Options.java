@@ -27,6 +27,9 @@ final class Options {
         "  --out FILE       also write the report (markdown) to FILE",
         "Needs root. Everything lives in namespaces ngbXXXX-{edge,red,blue,lan}, removed at the end.");
 
+    private static final Set<String> KNOWN = Set.of("--seconds", "--only", "--workers", "--skip", "--warmup",
+        "--profile", "--connections", "--quiet-wait", "--out");
+
     int seconds = 10;
     Set<String> sides = Set.of("kernel", "nsgate");
     int workers = 2;
@@ -45,8 +48,11 @@ final class Options {
             if (a.equals("-h") || a.equals("--help")) {
                 throw new HelpRequested();
             }
+            if (!KNOWN.contains(a)) {
+                throw new IllegalArgumentException("unknown option " + a);
+            }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException(a.startsWith("--") ? a + " needs a value" : "unknown argument " + a);
+                throw new IllegalArgumentException(a + " needs a value");
             }
             String v = args[++i];
             switch (a) {
