@@ -167,11 +167,7 @@ public final class EndToEndBenchmark {
             }
         }
         for (Workload w : options.workloads) {
-            awaitQuiet(s.name() + ": " + w.label);
-            Meter meter = new Meter(s.pid());
-            Measurement m = run(w, options.seconds, meter);
-            m.window = meter.window();
-            s.checkAlive();
+            Measurement m = measure(s, w);
             report.add(s.name(), m);
             say(s.name() + ": " + w.label + ": " + summary(m));
             if (s instanceof NsgateProcess && options.profile.contains(w)) {
@@ -181,6 +177,33 @@ public final class EndToEndBenchmark {
         if (s.pid() > 0) {
             report.nsgateRun(Usage.between(begin, Usage.take(s.pid())));
         }
+    }
+
+    /**
+     * One workload, measured again (up to --noisy-retries times) while other processes on the machine took more than
+     * {@link Report#NOISY_PCT} of a core during it; the attempt they disturbed least is kept.
+     */
+    private Measurement measure(Side s, Workload w) throws Exception {
+        Measurement best = null;
+        for (int attempt = 0; attempt <= options.noisyRetries; attempt++) {
+            awaitQuiet(s.name() + ": " + w.label);
+            Meter meter = new Meter(s.pid());
+            Measurement m = run(w, options.seconds, meter);
+            m.window = meter.window();
+            s.checkAlive();
+            if (best == null || m.window.foreignPctOfCore() < best.window.foreignPctOfCore()) {
+                best = m;
+            }
+            double foreign = m.window.foreignPctOfCore();
+            if (foreign < Report.NOISY_PCT) {
+                break;
+            }
+            if (attempt < options.noisyRetries) {
+                say(String.format(Locale.ROOT, "%s: %s: other processes used %.0f%% of a core meanwhile (%s); "
+                    + "measuring again", s.name(), w.label, foreign, summary(m)));
+            }
+        }
+        return best;
     }
 
     /**
@@ -265,6 +288,9 @@ public final class EndToEndBenchmark {
             + " · wrk -t2 -c%d · sides: %s, in this order%s", options.seconds, options.warmup, options.workers,
             options.connections, String.join(", ", List.of("kernel", "nsgate").stream().filter(options::runs).toList()),
             options.profiling() ? " · nsgate records JFR (settings=profile) throughout" : ""));
+        report.header(String.format(Locale.ROOT, "shared machine: each workload waits up to %d s for other processes to"
+            + " use < %.0f%% of a core, and is measured again up to %d times if they took more meanwhile (the least"
+            + " disturbed attempt is kept)", options.quietWait, Report.NOISY_PCT, options.noisyRetries));
         String forwards = NatRules.FORWARDS.stream().map(f -> f.proto() + " " + f.port())
             .collect(Collectors.joining(", "));
         report.header("kernel: ip_forward=1, iptables MASQUERADE " + SeedLab.INSIDE_NET + " -o lan0, DNAT "

@@ -12,7 +12,7 @@ final class Options {
     static final String USAGE = String.join("\n",
         "usage: bench/run e2e [--seconds N] [--only kernel|nsgate] [--workers N] [--skip W[,W...]]",
         "                     [--warmup N] [--profile W[,W...]|none] [--connections N] [--quiet-wait N]",
-        "                     [--out FILE]",
+        "                     [--noisy-retries N] [--out FILE]",
         "  Seed lab, the same workloads through the kernel's iptables NAT and then through nsgate; prints a table.",
         "  --seconds N      measured seconds per workload (default 10)",
         "  --only SIDE      measure only the kernel's NAT or only nsgate",
@@ -24,11 +24,13 @@ final class Options {
         "  --connections N  wrk's connections (default 32)",
         "  --quiet-wait N   before each workload, wait up to N s for other processes on the machine to use less",
         "                   than 15% of a core (default 20; 0: do not wait; noisy measurements are marked anyway)",
+        "  --noisy-retries N  measure a workload again, up to N times, when other processes took 15% of a core or",
+        "                   more during it; the least disturbed attempt is kept (default 2)",
         "  --out FILE       also write the report (markdown) to FILE",
         "Needs root. Everything lives in namespaces ngbXXXX-{edge,red,blue,lan}, removed at the end.");
 
     private static final Set<String> KNOWN = Set.of("--seconds", "--only", "--workers", "--skip", "--warmup",
-        "--profile", "--connections", "--quiet-wait", "--out");
+        "--profile", "--connections", "--quiet-wait", "--noisy-retries", "--out");
 
     int seconds = 10;
     Set<String> sides = Set.of("kernel", "nsgate");
@@ -38,6 +40,7 @@ final class Options {
     List<Workload> profile = List.of(Workload.TCP_IN, Workload.UDP);
     int connections = 32;
     int quietWait = 20;
+    int noisyRetries = 2;
     Path out;
 
     /** @throws IllegalArgumentException with a message for the user */
@@ -82,6 +85,7 @@ final class Options {
                 }
                 case "--connections" -> o.connections = positive(a, v, 2, 10_000);
                 case "--quiet-wait" -> o.quietWait = positive(a, v, 0, 600);
+                case "--noisy-retries" -> o.noisyRetries = positive(a, v, 0, 10);
                 case "--out" -> o.out = Path.of(v);
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
