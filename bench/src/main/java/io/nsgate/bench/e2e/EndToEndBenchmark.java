@@ -305,7 +305,7 @@ public final class EndToEndBenchmark {
             "",
             "### How measured",
             "",
-            "- ping RTT: ping -c 200 -i 0.01 192.168.1.3 from blue (one echo at a time, masqueraded), after the"
+            "- ping RTT: ping -c 150 -i 0.02 192.168.1.3 from blue (one echo at a time, masqueraded), after the"
                 + " warm-up; median and 99th percentile.",
             "- TCP in: iperf3 -s in blue; iperf3 -c 192.168.1.2 -p 5201 -t N -O 1 -J in lan (one stream, DNAT to blue);"
                 + " receiver's bits/s.",

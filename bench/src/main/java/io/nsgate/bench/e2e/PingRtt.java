@@ -10,12 +10,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code ping -c 200 -i 0.01 192.168.1.3} from blue (ICMP echo, masqueraded), before the load workloads; the median
+ * {@code ping -c 150 -i 0.02 192.168.1.3} from blue (ICMP echo, masqueraded), before the load workloads; the median
  * and the 99th percentile of the replies' times. One echo at a time, so this is the gateway's latency alone: a
- * keep-alive HTTP client with C connections cannot do more than about C / RTT requests per second.
+ * keep-alive HTTP client with C connections cannot do more than about C / RTT requests per second. (At -i 0.01
+ * ping itself spins on a CPU once replies take a millisecond or more, so the interval is 20 ms.)
  */
 final class PingRtt {
-    static final int COUNT = 200;
+    static final int COUNT = 150;
     private static final Pattern TIME = Pattern.compile("time=([0-9.]+) ms");
 
     private PingRtt() {
@@ -24,7 +25,7 @@ final class PingRtt {
     static Measurement run(SeedLab lab, Procs procs, Meter meter) {
         meter.begin();
         Procs.Result r = procs.runAllowingFailure(Duration.ofSeconds(60),
-            lab.in("blue", "ping", "-c", String.valueOf(COUNT), "-i", "0.01", "-W", "1", SeedLab.LAN));
+            lab.in("blue", "ping", "-c", String.valueOf(COUNT), "-i", "0.02", "-W", "1", SeedLab.LAN));
         meter.end();
         List<Double> times = new ArrayList<>();
         Matcher m = TIME.matcher(r.output());
