@@ -144,8 +144,9 @@ public final class EndToEndBenchmark {
 
     private void runSide(Side s, List<JfrProfile.Window> profiled) throws Exception {
         Usage.Window quiet = awaitQuiet(s.name() + ": start");
-        String background = String.format(Locale.ROOT, "%s: before it, with the lab idle, other processes used %.0f%% of a"
-            + " core and the machine was %.0f%% busy", s.name(), quiet.foreignPctOfCore(), quiet.machineBusyPct());
+        String background = String.format(Locale.ROOT, "%s: before it, with the lab idle, other processes used "
+            + "%.0f%% of a core and the machine was %.0f%% busy", s.name(), quiet.foreignPctOfCore(),
+            quiet.machineBusyPct());
         say(background);
         report.header(background);
         say(s.name() + ": setting up");

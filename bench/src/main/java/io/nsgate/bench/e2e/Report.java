@@ -139,10 +139,10 @@ final class Report {
                 .append(" | ").append(n == null || n.rssKb() < 0 ? "–" : mib(n.rssKb())).append(" |\n");
         }
         if (nsgateRun != null) {
-            b.append(String.format(Locale.ROOT, "| whole nsgate run, %.0f s (checks, warm-up, pauses included) | – | %s"
-                    + " | – | %s | %s | %.1f | %s (peak %s) |%n", nsgateRun.seconds(), pct(nsgateRun.machineBusyPct()),
-                pct(nsgateRun.foreignPctOfCore()), pct(nsgateRun.procCpuPctOfCore()), nsgateRun.procCpuSeconds(),
-                mib(nsgateRun.rssKb()), mib(nsgateRun.hwmKb())));
+            b.append(String.format(Locale.ROOT, "| whole nsgate run, %.0f s (checks, warm-up, pauses included) | – "
+                    + "| %s | – | %s | %s | %.1f | %s (peak %s) |%n", nsgateRun.seconds(),
+                pct(nsgateRun.machineBusyPct()), pct(nsgateRun.foreignPctOfCore()), pct(nsgateRun.procCpuPctOfCore()),
+                nsgateRun.procCpuSeconds(), mib(nsgateRun.rssKb()), mib(nsgateRun.hwmKb())));
         }
         b.append("\nMachine CPU busy: all ").append(Runtime.getRuntime().availableProcessors())
             .append(" CPUs from /proc/stat (100% = all busy); the kernel's NAT runs in softirq and shows only there. ")

@@ -50,7 +50,7 @@ final class Usage {
         }
     }
 
-    /** What one workload cost; the process fields are NaN / -1 / empty when there is no gateway process (the kernel). */
+    /** What one workload cost; process fields are NaN / -1 / empty when there is no gateway process (the kernel). */
     record Window(Instant start, Instant end, double seconds, double machineBusyPct, double procCpuSeconds,
                   double procCpuPctOfCore, long rssKb, long hwmKb, List<ThreadCpu> threads, double foreignPctOfCore) {
     }
