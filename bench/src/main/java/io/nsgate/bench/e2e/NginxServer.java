@@ -1,0 +1,69 @@
+// The web server behind the port forward: nginx in blue, in the foreground, stopped by its pid.
+package io.nsgate.bench.e2e;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A fast server so that the HTTP workloads measure the path through the gateway, not the server: nginx with the
+ * small configuration in {@code nginx.conf} (a 16-byte body from memory, no logging, keep-alive without a request
+ * limit, one worker per CPU), its files in the run's directory. A Java server would be the bottleneck.
+ */
+final class NginxServer implements AutoCloseable {
+    private final Procs procs;
+    private final Process process;
+
+    private NginxServer(Procs procs, Process process) {
+        this.procs = procs;
+        this.process = process;
+    }
+
+    static NginxServer start(SeedLab lab, Procs procs, String ip, int port) throws InterruptedException {
+        Path dir = procs.dir().resolve("nginx");
+        Path conf = dir.resolve("nginx.conf");
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(conf, template().replace("@DIR@", dir.toString()).replace("@LISTEN@", ip + ":" + port));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write " + conf + ": " + e.getMessage());
+        }
+        Path log = dir.resolve("nginx.log");
+        Process p = procs.start(lab.in("blue", List.of("nginx", "-e", "stderr", "-p", dir.toString(), "-c",
+            conf.toString())), log);
+        NginxServer server = new NginxServer(procs, p);
+        try {
+            lab.awaitListening("blue", port, p, Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+            server.close();
+            throw new IllegalStateException("nginx did not start in " + lab.ns("blue") + ": " + e.getMessage()
+                + Procs.tail(Procs.read(log)));
+        }
+        return server;
+    }
+
+    private static String template() {
+        try (InputStream in = NginxServer.class.getResourceAsStream("nginx.conf")) {
+            if (in == null) {
+                throw new IllegalStateException("nginx.conf is missing from the benchmark jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read nginx.conf: " + e.getMessage());
+        }
+    }
+
+    /** The master's pid (its workers are its children). */
+    long pid() {
+        return process.pid();
+    }
+
+    @Override
+    public void close() {
+        procs.stop(process, Duration.ofSeconds(3));
+    }
+}
