@@ -57,11 +57,17 @@ final class NsgateProcess implements Side {
         cmd.add(Path.of(System.getProperty("java.class.path").split(":")[0]).toAbsolutePath().toString());
         cmd.add("io.nsgate.control.cli.Main");
         cmd.addAll(List.of("run", "--netns", lab.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
-            "--masquerade", SeedLab.INSIDE_NET, "--workers", String.valueOf(workers), "--forward"));
+            "--masquerade", SeedLab.INSIDE_NET, "--workers", String.valueOf(workers),
+            "--control-socket", controlSocket().toString(), "--forward"));
         for (NatRules.Forward f : NatRules.FORWARDS) {
             cmd.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
         }
         return cmd;
+    }
+
+    /** This run's control socket (never the default one a production daemon on this host may serve). */
+    Path controlSocket() {
+        return Path.of("/run/nsgate", lab.prefix() + "bench.sock");
     }
 
     @Override

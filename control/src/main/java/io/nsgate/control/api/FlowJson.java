@@ -10,7 +10,7 @@ import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
 
 /**
- * One item, on one line (the keys are documented in control/CONTROL.md):
+ * One item, on one line (the keys are documented in the README, "The protocol"):
  * <pre>
  * {"id":17,"proto":"tcp","state":"ESTABLISHED","nat":"dnat","assured":true,
  *  "orig":{"src":"192.168.1.3","sport":40312,"dst":"192.168.1.2","dport":80,"packets":12,"bytes":1534},

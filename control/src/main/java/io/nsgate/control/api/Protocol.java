@@ -1,4 +1,4 @@
-// The control socket's wire format: newline-delimited JSON requests and replies, version 1 (see control/CONTROL.md).
+// The control socket's wire format: newline-delimited JSON requests and replies, version 1 (see the README, "The protocol").
 package io.nsgate.control.api;
 
 import java.util.List;
