@@ -10,6 +10,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 import io.nsgate.control.netns.NetNs;
@@ -189,9 +190,14 @@ public final class EndToEndBenchmark {
         for (int attempt = 0; attempt <= options.noisyRetries; attempt++) {
             awaitQuiet(s.name() + ": " + w.label);
             Meter meter = new Meter(s.pid());
+            Map<String, Long> dropsBefore = s instanceof NsgateProcess n ? n.drops() : null;
             Measurement m = run(w, options.seconds, meter);
             m.window = meter.window();
             s.checkAlive();
+            if (s instanceof NsgateProcess n) {
+                String drops = NsgateProcess.dropsBetween(dropsBefore, n.drops());
+                m.note("nsgate's drop counters over the workload: " + (drops.isEmpty() ? "none" : drops));
+            }
             if (best == null || m.window.foreignPctOfCore() < best.window.foreignPctOfCore()) {
                 best = m;
             }

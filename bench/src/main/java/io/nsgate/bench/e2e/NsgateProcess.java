@@ -1,11 +1,18 @@
 // nsgate as a user runs it: `nsgate run` in edge, a JVM of its own, started and stopped by pid.
 package io.nsgate.bench.e2e;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+import io.nsgate.control.api.ControlClient;
+import io.nsgate.control.api.Operations;
 
 /**
  * Starts {@code io.nsgate.control.cli.Main run --netns PREFIXedge --lan lan0 --inside v-net-0 --masquerade
@@ -63,6 +70,35 @@ final class NsgateProcess implements Side {
             cmd.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
         }
         return cmd;
+    }
+
+    /**
+     * The gateway's drop counters, read over its control socket: every drop reason and the frames the kernel dropped
+     * at full receive rings ({@code rx_ring_drops}), by name.
+     */
+    Map<String, Long> drops() {
+        try (ControlClient c = ControlClient.connect(controlSocket(), Duration.ofSeconds(5))) {
+            ControlClient.Reply r = c.call("stats", null);
+            if (!r.ok()) {
+                throw new IllegalStateException("nsgate stats: " + r.message());
+            }
+            Map<String, Long> m = new TreeMap<>();
+            r.result().path("drops").fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asLong()));
+            m.put(Operations.RING_DROPS, r.result().path("counters").path(Operations.RING_DROPS).asLong());
+            return m;
+        } catch (IOException e) {
+            throw new IllegalStateException("nsgate's control socket " + controlSocket() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The drops between two {@link #drops()} readings, largest first ("rx_ring_drops 1234, tx_ring_full 5"). */
+    static String dropsBetween(Map<String, Long> before, Map<String, Long> after) {
+        return after.entrySet().stream()
+            .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+            .filter(e -> e.getValue() > 0)
+            .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+            .map(e -> e.getKey() + " " + e.getValue())
+            .collect(Collectors.joining(", "));
     }
 
     /** This run's control socket (never the default one a production daemon on this host may serve). */

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntSupplier;
+import java.util.stream.LongStream;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -215,6 +216,13 @@ public final class Operations {
         return n;
     }
 
+    /**
+     * The stats counter for frames the kernel dropped because a worker's receive ring was full: counted by the
+     * kernel, not by a worker, so it is not a {@link Counter}.
+     */
+    public static final String RING_DROPS = "rx_ring_drops";
+    public static final String RING_DROPS_LABEL = "frames the kernel dropped: a worker's receive ring was full";
+
     private Object stats(Request r, Peer peer) {
         r.args(NoArgs.class);
         DataPlane dp = target.dataPlane();
@@ -227,6 +235,11 @@ public final class Operations {
         for (DropReason d : DropReason.values()) {
             drops.put(name(d), dp.total(d));
         }
+        long[] ringDrops = new long[dp.workerCount()];
+        for (int w = 0; w < ringDrops.length; w++) {
+            ringDrops[w] = dp.ringDrops(w);
+        }
+        counters.put(RING_DROPS, LongStream.of(ringDrops).sum());
         ArrayNode workers = n.putArray("workers");
         for (int w = 0; w < dp.workerCount(); w++) {
             WorkerCounters wc = dp.counters(w);
@@ -236,6 +249,7 @@ public final class Operations {
             for (Counter k : Counter.values()) {
                 c.put(name(k), wc.get(k));
             }
+            c.put(RING_DROPS, ringDrops[w]);
             ObjectNode d = o.putObject("drops");
             for (DropReason k : DropReason.values()) {
                 d.put(name(k), wc.get(k));

@@ -8,6 +8,7 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.nsgate.control.api.Operations;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 
@@ -55,6 +56,7 @@ final class CtlOutput {
         for (Counter c : Counter.values()) {
             row(out, r, "counters", c.name().toLowerCase(Locale.ROOT), workers, c.label);
         }
+        row(out, r, "counters", Operations.RING_DROPS, workers, Operations.RING_DROPS_LABEL);
         out.println();
         int hidden = 0;
         boolean headed = false;

@@ -39,6 +39,11 @@ public final class PrometheusText {
                 sample(b, name, "{worker=\"" + w + "\"}", Long.toString(dp.counters(w).get(c)));
             }
         }
+        family(b, "nsgate_rx_ring_drops_total", "counter",
+            "Frames the kernel dropped because a worker's receive ring was full (PACKET_STATISTICS).");
+        for (int w = 0; w < dp.workerCount(); w++) {
+            sample(b, "nsgate_rx_ring_drops_total", "{worker=\"" + w + "\"}", Long.toString(dp.ringDrops(w)));
+        }
         family(b, "nsgate_drops_total", "counter", "Frames dropped, by reason (see nsgate ctl stats for labels).");
         for (DropReason d : DropReason.values()) {
             for (int w = 0; w < dp.workerCount(); w++) {

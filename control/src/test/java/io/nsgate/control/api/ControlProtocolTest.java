@@ -130,7 +130,11 @@ class ControlProtocolTest {
         }
         assertEquals(2, s.path("workers").size());
         assertEquals(1, s.path("workers").get(1).path("worker").asInt());
-        assertEquals(Counter.values().length, s.path("workers").get(0).path("counters").size());
+        assertEquals(Counter.values().length + 1, s.path("workers").get(0).path("counters").size());
+        long ringDrops = InMemoryGateway.RING_DROPS_LAN + InMemoryGateway.RING_DROPS_INSIDE;
+        assertEquals(ringDrops, s.path("counters").path(Operations.RING_DROPS).asLong(), "summed over workers, ports");
+        assertEquals(0, s.path("workers").get(0).path("counters").path(Operations.RING_DROPS).asLong());
+        assertEquals(ringDrops, s.path("workers").get(1).path("counters").path(Operations.RING_DROPS).asLong());
         assertEquals(DropReason.values().length, s.path("workers").get(0).path("drops").size());
         assertTrue(s.path("flow_table").has("evicted"));
     }

@@ -30,6 +30,9 @@ import io.nsgate.dataplane.pipeline.DataPlane;
 public final class InMemoryGateway implements ControlTarget, AutoCloseable {
     static final int LAN = Ipv4Address.parse("192.168.1.2");
     static final int CLIENT = Ipv4Address.parse("192.168.1.3");
+    /** Frames the kernel reports dropped at worker 1's full receive rings (worker 0's report none). */
+    public static final long RING_DROPS_LAN = 7;
+    public static final long RING_DROPS_INSIDE = 5;
 
     private final DataPlane dataPlane;
     private final long started = System.nanoTime();
@@ -50,8 +53,8 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
             rules.forwards(), 2, PortRange.DEFAULT_NAT, flowCapacity, FlowTimeouts.DEFAULTS);
         PacketPort[][] ports = new PacketPort[2][];
         for (int w = 0; w < 2; w++) {
-            ports[w] = new PacketPort[] {new InMemoryPort("lan0", 2, 0x020000000102L),
-                new InMemoryPort("v-net-0", 3, 0x020000000f05L)};
+            ports[w] = new PacketPort[] {new InMemoryPort("lan0", 2, 0x020000000102L).kernelDrops(w * RING_DROPS_LAN),
+                new InMemoryPort("v-net-0", 3, 0x020000000f05L).kernelDrops(w * RING_DROPS_INSIDE)};
         }
         dataPlane = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(flowCapacity), rules, ports,
             p -> ms -> LockSupport.parkNanos(ms * 1_000_000L));

@@ -175,6 +175,8 @@ class CtlCommandTest {
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.startsWith("COUNTER                             TOTAL     WORKER 0     WORKER 1\n"), r.out);
         assertTrue(r.out.contains("\nforwarded_bytes "), r.out);
+        assertTrue(r.out.contains("\nrx_ring_drops                          12            0           12  frames the kernel "
+            + "dropped: a worker's receive ring was full\n"), r.out);
         assertTrue(r.out.contains("no drops (all " + DropReason.values().length + " reasons at 0; --all lists them)"), r.out);
         Run all = ctl("stats", "--all");
         assertTrue(all.out.contains("\ntable_full "), all.out);

@@ -55,6 +55,9 @@ class PrometheusTextTest {
             assertTrue(text.contains("\nnsgate_flows 7\n"), text);
             assertTrue(text.contains("\nnsgate_flow_table_capacity 4096\n"));
             assertTrue(text.contains("nsgate_drops_total{reason=\"table_full\",worker=\"1\"} 0\n"));
+            assertTrue(text.contains("nsgate_rx_ring_drops_total{worker=\"0\"} 0\n"), text);
+            assertTrue(text.contains("nsgate_rx_ring_drops_total{worker=\"1\"} "
+                + (InMemoryGateway.RING_DROPS_LAN + InMemoryGateway.RING_DROPS_INSIDE) + "\n"), text);
         }
     }
 }

@@ -174,6 +174,18 @@ public final class DataPlane implements AutoCloseable {
         return sum;
     }
 
+    /**
+     * Frames the kernel dropped before worker {@code w} saw them because its receive ring was full, over all its
+     * interfaces (PACKET_STATISTICS tp_drops: one system call per port, so for the control plane, never a worker).
+     */
+    public long ringDrops(int w) {
+        long sum = 0;
+        for (PacketPort p : ports[w]) {
+            sum += p.kernelDrops();
+        }
+        return sum;
+    }
+
     /** Worker {@code w}'s own counters. */
     public WorkerCounters counters(int w) {
         return workers[w].counters();
