@@ -262,6 +262,7 @@ public final class Operations {
         table.put("inserted", t.insertedTotal());
         table.put("deleted", t.deletedTotal());
         table.put("evicted", t.evictedTotal());
+        table.put("probe_window_full", t.probeWindowFullTotal());
         n.put("worker_errors", dp.workerErrors());
         return n;
     }

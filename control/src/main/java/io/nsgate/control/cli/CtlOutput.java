@@ -80,7 +80,9 @@ final class CtlOutput {
         out.println();
         out.println("flow table: " + t.path("size").asLong() + " of " + t.path("capacity").asLong() + " in use; "
             + t.path("inserted").asLong() + " created, " + t.path("deleted").asLong() + " deleted, "
-            + t.path("evicted").asLong() + " evicted (table full)");
+            + t.path("evicted").asLong() + " evicted (table full)"
+            + (t.path("probe_window_full").asLong() > 0 ? "; " + t.path("probe_window_full").asLong()
+                + " new flows refused: every index slot their key may take was in use" : ""));
     }
 
     private static void row(PrintWriter out, JsonNode r, String group, String key, int workers, String label) {

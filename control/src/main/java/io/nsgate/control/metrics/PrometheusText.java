@@ -64,6 +64,9 @@ public final class PrometheusText {
         family(b, "nsgate_flow_table_evicted_total", "counter",
             "Unreplied flows evicted to make room when the table was full.");
         sample(b, "nsgate_flow_table_evicted_total", "", Long.toString(t.evictedTotal()));
+        family(b, "nsgate_flow_table_probe_window_full_total", "counter",
+            "New flows refused because every index slot their key may take was in use (should stay 0).");
+        sample(b, "nsgate_flow_table_probe_window_full_total", "", Long.toString(t.probeWindowFullTotal()));
         family(b, "nsgate_worker_errors_total", "counter", "Exceptions caught in workers (a bug; they keep going).");
         sample(b, "nsgate_worker_errors_total", "", Long.toString(dp.workerErrors()));
         family(b, "nsgate_forwards", "gauge", "Port forwards configured.");

@@ -66,8 +66,13 @@ public final class FlowTable implements AutoCloseable {
     static final int BUCKET_BYTES = SLOT_BYTES * SLOTS_PER_BUCKET;
     /** Index slots per flow: two keys at load 0.5. */
     static final int SLOTS_PER_FLOW = 4;
-    /** Longest probe sequence in buckets; with load <= 0.5 a longer one essentially never occurs. */
-    public static final int MAX_PROBE_BUCKETS = 8;
+    /**
+     * Longest probe sequence in buckets (128 slots). Probes stop at the first EMPTY slot, so the bound only matters
+     * in the worst case: filling a table of 10M flows to capacity (load 0.5) gives a longest probe of 45-50 slots,
+     * and a 64-slot bound refused a key now and then (one fill in six in the JMH runs); past 128 slots the odds are
+     * far below one in 10^12 per key.
+     */
+    public static final int MAX_PROBE_BUCKETS = 16;
 
     static final int SLOT_EMPTY = 0;
     static final int SLOT_INSERTING = 1;
@@ -121,6 +126,10 @@ public final class FlowTable implements AutoCloseable {
 
     private final int capacity;
     private final int buckets;
+    /** Buckets in a probe sequence: {@link #MAX_PROBE_BUCKETS}, or every bucket of a smaller index (no slot twice). */
+    private final int probeBuckets;
+    /** Slots in a probe sequence. */
+    private final int window;
     private final long seed;
     private final long epochNs;
     private final OffHeapMemory recordsMemory;
@@ -156,6 +165,8 @@ public final class FlowTable implements AutoCloseable {
         }
         this.capacity = capacity;
         this.buckets = (int) (((long) capacity * SLOTS_PER_FLOW + SLOTS_PER_BUCKET - 1) / SLOTS_PER_BUCKET);
+        this.probeBuckets = Math.min(MAX_PROBE_BUCKETS, buckets);
+        this.window = probeBuckets * SLOTS_PER_BUCKET;
         this.seed = seed;
         this.epochNs = epochNs;
         this.timeouts = timeouts;
@@ -300,8 +311,6 @@ public final class FlowTable implements AutoCloseable {
         return bucket * BUCKET_BYTES + ((start + i) & (SLOTS_PER_BUCKET - 1)) * SLOT_BYTES;
     }
 
-    /** Slots in a probe sequence. */
-    private static final int WINDOW = MAX_PROBE_BUCKETS * SLOTS_PER_BUCKET;
 
     // ================================================================= lookup (fast path)
 
@@ -373,7 +382,7 @@ public final class FlowTable implements AutoCloseable {
     private static final long RETRY = Long.MIN_VALUE;
 
     private long probe(int home, int start, int tag, int proto, int srcIp, int dstIp, int ports, FlowView view) {
-        for (int i = 0; i < WINDOW; i++) {
+        for (int i = 0; i < window; i++) {
             final long slot = index.getLongAcquire(probeOffset(home, start, i));
             final int state = slotState(slot);
             if (state != SLOT_MEMBER) {
@@ -631,7 +640,7 @@ public final class FlowTable implements AutoCloseable {
         while (true) {
             // 1. claim the first free slot of the probe sequence, unless the key is already there
             int firstFree = -1;
-            for (int i = 0; i < WINDOW; i++) {
+            for (int i = 0; i < window; i++) {
                 final long slot = index.getLongVolatile(probeOffset(home, start, i));
                 final int state = slotState(slot);
                 if (state == SLOT_EMPTY) {
@@ -665,7 +674,7 @@ public final class FlowTable implements AutoCloseable {
             //    compactor may cut our key off: retry). Anywhere, no other INSERTING or MEMBER slot may hold the
             //    same key. No competitor lies past the first EMPTY slot after ours.
             validate:
-            for (int i = 0; i < WINDOW; i++) {
+            for (int i = 0; i < window; i++) {
                 if (i == claimed) {
                     continue;
                 }
@@ -748,7 +757,7 @@ public final class FlowTable implements AutoCloseable {
      * the invariant compaction keeps). At load <= 0.5 this is usually the slot's own bucket.
      */
     private boolean neededByAPresentKey(int bucket, int slotIndex) {
-        for (int d = 0; d < MAX_PROBE_BUCKETS; d++) {
+        for (int d = 0; d < probeBuckets; d++) {
             int other = bucket + d;
             if (other >= buckets) {
                 other -= buckets;
@@ -773,7 +782,7 @@ public final class FlowTable implements AutoCloseable {
                 if (slotBucketOffset < 0) {
                     slotBucketOffset += buckets;
                 }
-                if (keyBucketOffset >= MAX_PROBE_BUCKETS || slotBucketOffset > keyBucketOffset) {
+                if (keyBucketOffset >= probeBuckets || slotBucketOffset > keyBucketOffset) {
                     continue; // our slot is not on this key's path before it
                 }
                 final int keyPosition = keyBucketOffset * SLOTS_PER_BUCKET + ((j - start) & (SLOTS_PER_BUCKET - 1));
@@ -826,7 +835,7 @@ public final class FlowTable implements AutoCloseable {
             final int home = homeBucket(h);
             final int start = startSlot(h);
             final int ref = (id << 1) | direction;
-            for (int i = 0; i < WINDOW; i++) {
+            for (int i = 0; i < window; i++) {
                 final int offset = probeOffset(home, start, i);
                 final long slot = index.getLongVolatile(offset);
                 if (slotState(slot) == SLOT_MEMBER && slotRef(slot) == ref) {

@@ -47,6 +47,55 @@ class FlowTableTest {
         return table.insert(draft, now, view);
     }
 
+    private int homeBucket(long hash) {
+        return (int) (((hash & 0xFFFF_FFFFL) * table.bucketCount()) >>> 32);
+    }
+
+    /**
+     * Keys crowding one home bucket are placed along its probe sequence, up to {@link FlowTable#MAX_PROBE_BUCKETS}
+     * buckets (the old bound of 8 refused keys of a 10M-flow table filled to capacity now and then); one more is
+     * refused and counted, and nothing already there is lost.
+     */
+    @Test
+    void keysCrowdingOneBucketFillItsWholeProbeWindowThenOneMoreIsRefusedAndCounted() {
+        table(4096);
+        final int home = 100;
+        final int window = FlowTable.MAX_PROBE_BUCKETS * 8;
+        // original keys blue+k:40000 -> lan:80 homed in bucket `home`; reply keys homed far from its window
+        int[] srcs = new int[window + 1];
+        int[] natPorts = new int[window + 1];
+        int found = 0;
+        int natPort = 1024;
+        for (int k = 0; found <= window; k++) {
+            int src = BLUE + k;
+            if (homeBucket(table.hashKey(TCP, src, LAN, 40000, 80)) != home) {
+                continue;
+            }
+            while (Math.floorMod(homeBucket(table.hashKey(TCP, LAN, GW_LAN, 80, natPort)) - home, table.bucketCount())
+                < 4 * FlowTable.MAX_PROBE_BUCKETS) {
+                natPort++;
+            }
+            srcs[found] = src;
+            natPorts[found++] = natPort++;
+        }
+        for (int i = 0; i < window; i++) {
+            draft.original(TCP, srcs[i], LAN, 40000, 80).reply(LAN, GW_LAN, 80, natPorts[i]).route(1, LAN, 0, srcs[i]);
+            assertTrue(table.insert(draft, now, null) >= 0, "key " + i + " of " + window + " homed in one bucket");
+        }
+        draft.original(TCP, srcs[window], LAN, 40000, 80).reply(LAN, GW_LAN, 80, natPorts[window])
+            .route(1, LAN, 0, srcs[window]);
+        assertEquals(FlowTable.TABLE_FULL, table.insert(draft, now, null), "its probe window is full");
+        assertEquals(1, table.probeWindowFullTotal());
+        for (int i = 0; i < window; i++) {
+            assertTrue(table.lookup(TCP, srcs[i], LAN, 40000, 80, view) >= 0, "key " + i);
+            assertTrue(table.lookup(TCP, LAN, GW_LAN, 80, natPorts[i], view) >= 0, "reply key " + i);
+        }
+        assertEquals(FlowTable.NOT_FOUND, table.lookup(TCP, srcs[window], LAN, 40000, 80, view));
+        assertEquals(FlowTable.NOT_FOUND, table.lookup(TCP, LAN, GW_LAN, 80, natPorts[window], view),
+            "the refused flow's reply key was taken back");
+        assertEquals(window, table.size());
+    }
+
     @Test
     void findsAFlowByItsOriginalAndByItsReplyTuple() {
         table(1024);
