@@ -130,7 +130,8 @@ final class CtlOutput {
         }
     }
 
-    private static final String FLOW_FORMAT = "%-5s %-11s %-12s %-44s %-44s %-11s %-13s %s%n";
+    /** Columns wide enough for two 8-digit packet counts and two 6-character byte counts. */
+    private static final String FLOW_FORMAT = "%-5s %-11s %-12s %-44s %-44s %-17s %-13s %s%n";
 
     static void flowHeader(PrintWriter out) {
         out.printf(Locale.ROOT, FLOW_FORMAT, "PROTO", "STATE", "NAT", "ORIGINAL (as the client sent it)",
