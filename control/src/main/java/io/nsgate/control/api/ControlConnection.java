@@ -85,13 +85,6 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        if (!server.admit(channel)) {
-            refused = true;
-            closeWith(Protocol.error(null, ErrorCode.BUSY, "too many control connections (at most "
-                + server.settings().maxConnections() + "): try again later", java.util.List.of()));
-            return;
-        }
-        admitted = true;
         try {
             PeerCredentials c = channel.peerCredentials();
             peer = new Peer(c.pid(), c.uid(), c.gids().length > 0 ? c.gids()[0] : -1);
@@ -109,6 +102,15 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
             closeWith(Protocol.error(null, ErrorCode.FORBIDDEN, refusal, java.util.List.of()));
             return;
         }
+        // counted only once authorized, and the last slots are root's: group members cannot lock root out
+        if (!server.admit(channel, peer.uid() == 0)) {
+            refused = true;
+            closeWith(Protocol.error(null, ErrorCode.BUSY, "too many control connections (at most "
+                + server.settings().maxConnections() + ", the last " + ControlServer.RESERVED_FOR_ROOT
+                + " for root): try again later", java.util.List.of()));
+            return;
+        }
+        admitted = true;
         partial = ctx.alloc().buffer(1024, Protocol.MAX_REQUEST_BYTES + 1);
         long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), partialTimeoutNs / 4);
         partialCheck = ctx.executor().scheduleWithFixedDelay(this::checkPartialLine, period, period,
@@ -307,6 +309,9 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
         try {
             server.pool().execute(() -> {
                 try {
+                    if (!channel.isActive()) {
+                        return; // the client left before its request ran: nothing is applied on its behalf
+                    }
                     if (op.kind() == Operations.Kind.STREAM) {
                         stream(op, r);
                     } else {
@@ -320,7 +325,10 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
             });
         } catch (RejectedExecutionException e) {
             busy = false;
-            write(Protocol.error(r.id(), ErrorCode.FAILED, "the daemon is shutting down", java.util.List.of()));
+            write(server.pool().isShutdown()
+                ? Protocol.error(r.id(), ErrorCode.FAILED, "the daemon is shutting down", java.util.List.of())
+                : Protocol.error(r.id(), ErrorCode.BUSY, "too many requests running: try again later",
+                    java.util.List.of()));
         }
     }
 
@@ -389,7 +397,11 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
         return true;
     }
 
-    /** Hands the chunk to the event loop, then waits while the client is behind; false once it is gone. */
+    /**
+     * Hands the chunk to the event loop, then waits while the client is behind; false once it is gone. A client that
+     * reads nothing for the stalled-reader timeout (30 s) while its stream waits is disconnected (its socket is full, so an
+     * error line could not reach it): a forgotten `nsgate ctl flows | less` does not hold a thread forever.
+     */
     private boolean flushChunk() {
         if (chunk != null) {
             ByteBuf c = chunk;
@@ -403,8 +415,22 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
         if (channel.isActive() && !channel.isWritable()) {
             server.countStreamPause();
         }
+        final long stallLimitNs = server.settings().stalledReaderTimeout().toNanos();
+        long pending = channel.bytesBeforeWritable();
+        long stalledSince = System.nanoTime();
         synchronized (writability) {
             while (channel.isActive() && !channel.isWritable()) {
+                long now = System.nanoTime();
+                long left = channel.bytesBeforeWritable();
+                if (left < pending) { // the client read something: it is slow, not gone
+                    pending = left;
+                    stalledSince = now;
+                } else if (now - stalledSince >= stallLimitNs) {
+                    server.log().accept("control socket: closing a connection whose client read nothing for "
+                        + server.settings().stalledReaderTimeout().toSeconds() + " s during a listing");
+                    channel.close();
+                    return false;
+                }
                 try {
                     writability.wait(100);
                 } catch (InterruptedException e) {

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -33,9 +33,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 
 /**
  * Theory of operation. One epoll event loop thread accepts clients and does all their I/O; cheap reads (status,
- * stats, lists) are answered right there. Changes and table scans run on a small pool of control-plane threads
- * ({@value #DEFAULT_THREADS} by default), so a client listing a million flows or a topology apply never holds up
- * another client's status. Those threads run at the lowest CPU priority (nice 19, see {@link LowPriority}): when the
+ * stats, lists) are answered right there. Changes and table scans run on control-plane threads, one per connection
+ * that has such a request running ({@value #DEFAULT_THREADS} kept, more started on demand), so a client listing a
+ * million flows, or stalling its listing by not reading, never holds up another client's request. Those threads run at the lowest CPU priority (nice 19, see {@link LowPriority}): when the
  * workers need every CPU, a listing slows down instead of forwarding. Each connection answers its requests in order
  * (see {@link ControlConnection}).
  * Nothing here touches data-plane state except through the {@link ControlTarget} (rule changes via the workers'
@@ -45,23 +45,31 @@ public final class ControlServer implements AutoCloseable {
     /** Where `nsgate run` listens unless told otherwise. */
     public static final Path DEFAULT_SOCKET = Path.of("/run/nsgate/nsgate.sock");
     public static final int DEFAULT_THREADS = 4;
+    /** Connections only root may open, so that control-group members cannot lock root out. */
+    public static final int RESERVED_FOR_ROOT = 4;
 
     /** How the socket is served. */
-    public record Settings(Path socket, String group, Duration partialLineTimeout, int maxConnections, int threads) {
+    public record Settings(Path socket, String group, Duration partialLineTimeout, int maxConnections, int threads,
+                           Duration stalledReaderTimeout) {
         public static Settings of(Path socket) {
-            return new Settings(socket, null, Duration.ofSeconds(10), 64, DEFAULT_THREADS);
+            return new Settings(socket, null, Duration.ofSeconds(10), 64, DEFAULT_THREADS, Duration.ofSeconds(30));
         }
 
         public Settings withGroup(String name) {
-            return new Settings(socket, name, partialLineTimeout, maxConnections, threads);
+            return new Settings(socket, name, partialLineTimeout, maxConnections, threads, stalledReaderTimeout);
         }
 
         public Settings withPartialLineTimeout(Duration timeout) {
-            return new Settings(socket, group, timeout, maxConnections, threads);
+            return new Settings(socket, group, timeout, maxConnections, threads, stalledReaderTimeout);
         }
 
         public Settings withMaxConnections(int max) {
-            return new Settings(socket, group, partialLineTimeout, max, threads);
+            return new Settings(socket, group, partialLineTimeout, max, threads, stalledReaderTimeout);
+        }
+
+        /** How long a stream waits for a client that reads nothing before it disconnects it. */
+        public Settings withStalledReaderTimeout(Duration timeout) {
+            return new Settings(socket, group, partialLineTimeout, maxConnections, threads, timeout);
         }
     }
 
@@ -93,6 +101,7 @@ public final class ControlServer implements AutoCloseable {
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong streamPauses = new AtomicLong();
     private Channel server;
+    private SocketFile.Lock lock;
     private long inode = -1;
     private boolean closed;
 
@@ -107,8 +116,12 @@ public final class ControlServer implements AutoCloseable {
         });
         this.loop = new MultiThreadIoEventLoopGroup(1, lowIo, EpollIoHandler.newFactory());
         DefaultThreadFactory named = new DefaultThreadFactory("nsgate-control", true);
-        ThreadPoolExecutor p = new ThreadPoolExecutor(settings.threads(), settings.threads(), 30, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), body -> named.newThread(() -> {
+        // A connection runs one request at a time, so a thread per busy connection is enough and none ever waits
+        // for another client's job: four clients stalling their listings cannot hold up a fifth one's forward.add.
+        // (Twice the connection limit: a closed connection's job may still be finishing while a new one starts.)
+        int max = Math.max(settings.threads(), 2 * settings.maxConnections());
+        ThreadPoolExecutor p = new ThreadPoolExecutor(settings.threads(), max, 30, TimeUnit.SECONDS,
+            new SynchronousQueue<>(), body -> named.newThread(() -> {
                 LowPriority.thisThread();
                 body.run();
             }));
@@ -144,7 +157,14 @@ public final class ControlServer implements AutoCloseable {
         if (removed != null) {
             log.accept(removed);
         }
+        SocketFile.Lock lock;
+        try {
+            lock = SocketFile.lock(settings.socket());
+        } catch (SocketFile.Unusable e) {
+            throw new StartException(e.getMessage(), false);
+        }
         ControlServer s = new ControlServer(settings, target, log);
+        s.lock = lock;
         try {
             s.bind(group);
             return s;
@@ -207,9 +227,11 @@ public final class ControlServer implements AutoCloseable {
         return log;
     }
 
-    /** Counts a new connection; false when over the limit. */
-    boolean admit(Channel ch) {
-        if (connections.incrementAndGet() > settings.maxConnections()) {
+    /** Counts a new (authorized) connection; false when over the limit, which is lower for peers other than root. */
+    boolean admit(Channel ch, boolean root) {
+        int limit = root ? settings.maxConnections()
+            : Math.max(1, settings.maxConnections() - RESERVED_FOR_ROOT);
+        if (connections.incrementAndGet() > limit) {
             connections.decrementAndGet();
             return false;
         }
@@ -271,5 +293,8 @@ public final class ControlServer implements AutoCloseable {
         pool.shutdownNow();
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         SocketFile.remove(settings.socket().toAbsolutePath(), inode);
+        if (lock != null) {
+            lock.close();
+        }
     }
 }

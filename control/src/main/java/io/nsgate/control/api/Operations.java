@@ -121,6 +121,7 @@ public final class Operations {
     private final ControlTarget target;
     private final IntSupplier connections;
     private final Map<String, Op> ops = new LinkedHashMap<>();
+    private final Object changes = new Object();
 
     /**
      * @param connections how many control connections are open (for status)
@@ -133,16 +134,16 @@ public final class Operations {
         stream("flows.list", "the tracked flows, one item each (filter, limit, mappings)", this::flowsList);
         blocking("flows.count", "how many flows match the filter", this::flowsCount);
         blocking("flows.flush", "delete the flows matching the filter (all without one)", this::flowsFlush);
-        blocking("forward.add", "add a port forward (spec)", this::forwardAdd);
-        blocking("forward.del", "remove a port forward (spec); its flows keep working until they end",
+        change("forward.add", "add a port forward (spec)", this::forwardAdd);
+        change("forward.del", "remove a port forward (spec); its flows keep working until they end",
             this::forwardDel);
         inline("forward.list", "the port forwards, and removed ones whose flows still live", this::forwardList);
-        blocking("masquerade.add", "masquerade a source prefix out of the LAN interface (source)",
+        change("masquerade.add", "masquerade a source prefix out of the LAN interface (source)",
             this::masqueradeAdd);
-        blocking("masquerade.del", "stop masquerading a source prefix (source)", this::masqueradeDel);
+        change("masquerade.del", "stop masquerading a source prefix (source)", this::masqueradeDel);
         inline("masquerade.list", "the masqueraded source prefixes", this::masqueradeList);
         inline("config.show", "the running configuration as YAML", this::configShow);
-        blocking("config.save", "write the running configuration to the daemon's --config file, atomically",
+        change("config.save", "write the running configuration to the daemon's --config file, atomically",
             this::configSave);
         blocking("topology.apply", "make the machine match a topology (yaml or file, prefix)",
             (r, p) -> topology(r, p, "apply"));
@@ -157,6 +158,18 @@ public final class Operations {
 
     private void blocking(String name, String summary, Handler h) {
         ops.put(name, new Op(name, Kind.BLOCKING, summary, h, null));
+    }
+
+    /**
+     * A change of the rules or the configuration file: changes run one at a time, so that a check and the change it
+     * guards (a masquerade that must not exist yet) cannot interleave with another client's.
+     */
+    private void change(String name, String summary, Handler h) {
+        blocking(name, summary, (r, p) -> {
+            synchronized (changes) {
+                return h.handle(r, p);
+            }
+        });
     }
 
     private void stream(String name, String summary, StreamHandler h) {

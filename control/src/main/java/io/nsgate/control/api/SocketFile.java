@@ -6,16 +6,23 @@ import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
+import java.security.SecureRandom;
 
 /**
  * Theory of operation. A Unix socket's file outlives its daemon when the daemon crashes; binding over it fails
@@ -38,6 +45,95 @@ public final class SocketFile {
 
         public Unusable(String message) {
             super(message);
+        }
+    }
+
+    /** The control socket's lock: held for the daemon's lifetime; {@link #close} releases and removes it. */
+    public static final class Lock implements AutoCloseable {
+        private final Path file;
+        private final FileChannel channel;
+        private final String owner;
+
+        private Lock(Path file, FileChannel channel, String owner) {
+            this.file = file;
+            this.channel = channel;
+            this.owner = owner;
+        }
+
+        /** Removes the file (while still holding it, and only if it is still ours), then releases the lock. */
+        @Override
+        public void close() {
+            try {
+                if (owner.equals(readQuietly(file))) {
+                    Files.deleteIfExists(file);
+                }
+            } catch (IOException ignored) {
+                // a lock file left behind is harmless: the next daemon locks it again
+            } finally {
+                closeQuietly(channel);
+            }
+        }
+    }
+
+    /**
+     * Takes {@code PATH.lock}, an exclusive lock held for the daemon's lifetime (the kernel releases it if the daemon
+     * dies): of two daemons starting on one path at the same moment, both of which found it free, only one binds
+     * (Netty's bind would otherwise unlink the other's fresh socket). The file holds the owner's pid and a nonce;
+     * reading them back through the path proves the locked file is still the one the path names (not one a
+     * stopping daemon was removing), else the lock is taken again.
+     *
+     * @throws Unusable when another daemon holds it
+     */
+    public static Lock lock(Path path) {
+        Path lockFile = Path.of(path.toAbsolutePath() + ".lock");
+        String owner = ProcessHandle.current().pid() + " " + Long.toHexString(new SecureRandom().nextLong()) + "\n";
+        for (int attempt = 0; attempt < 8; attempt++) {
+            FileChannel ch = null;
+            try {
+                ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                FileLock lock;
+                try {
+                    lock = ch.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    throw new Unusable("another nsgate is starting or serving on " + path + " (it holds " + lockFile
+                        + "): stop it first, or give this one another --control-socket");
+                }
+                ch.truncate(0);
+                ch.write(ByteBuffer.wrap(owner.getBytes(StandardCharsets.US_ASCII)), 0);
+                if (owner.equals(readQuietly(lockFile))) {
+                    return new Lock(lockFile, ch, owner);
+                }
+                closeQuietly(ch); // we locked a file a stopping daemon had just removed: lock the new one
+            } catch (IOException e) {
+                closeQuietly(ch);
+                throw new Unusable("cannot lock " + lockFile + ": " + e);
+            } catch (Unusable e) {
+                closeQuietly(ch);
+                throw e;
+            }
+        }
+        throw new Unusable("cannot lock " + lockFile + ": it keeps being replaced");
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
         }
     }
 

@@ -62,10 +62,14 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final long startedNs = System.nanoTime();
     private DataPlane dataPlane;
-    private RuleSet rules;
-    private GatewayConfig current;
+    // Written under the lock by changes; read without it (volatile), so that status and lists never wait behind a
+    // change that waits for the workers or the kernel.
+    private volatile RuleSet rules;
+    private volatile GatewayConfig current;
+    private volatile List<ForwardRule> lingeringView = List.of();
+    private volatile long lingeringVersion;
     private String reservedPortsBefore;
-    private boolean closed;
+    private volatile boolean closed;
 
     private Gateway(GatewayConfig config, NetNs netns, Consumer<String> log) {
         this.config = config;
@@ -233,11 +237,11 @@ public final class Gateway implements AutoCloseable {
 
     // ------------------------------------------------------------------ live changes
 
-    public synchronized RuleSet rules() {
+    public RuleSet rules() {
         return rules;
     }
 
-    public synchronized GatewayConfig config() {
+    public GatewayConfig config() {
         return current;
     }
 
@@ -257,11 +261,17 @@ public final class Gateway implements AutoCloseable {
     public synchronized void addForward(ForwardRule forward) {
         RuleSet.Builder b = rules.toBuilder().forward(forward);
         RuleSet next = build(b);
+        List<ForwardRule> lingeringBefore = List.copyOf(lingering);
         lingering.remove(forward);
-        updateGuards(next);
-        dataPlane.rules(next);
-        rules = next;
-        current = current.withForwards(next.forwards());
+        try {
+            updateGuards(next);
+        } catch (RuntimeException e) {
+            lingering.clear();
+            lingering.addAll(lingeringBefore);
+            restoreGuards(e);
+            throw e;
+        }
+        commit(next);
     }
 
     /**
@@ -276,19 +286,18 @@ public final class Gateway implements AutoCloseable {
             return false;
         }
         RuleSet next = build(b);
-        dataPlane.rules(next);
-        rules = next;
-        current = current.withForwards(next.forwards());
         lingering.add(forward);
-        updateGuards(next);
+        try {
+            commit(next);
+        } finally {
+            updateGuards(next); // the removed forward's flows stay hidden from the kernel while they live
+        }
         return true;
     }
 
     public synchronized void addMasquerade(Ipv4Prefix source) {
         RuleSet next = build(rules.toBuilder().masquerade(MasqueradeRule.masquerade(source, config.lan())));
-        dataPlane.rules(next);
-        rules = next;
-        current = current.withMasquerade(next.masquerade().stream().map(MasqueradeRule::source).toList());
+        commit(next);
     }
 
     public synchronized boolean removeMasquerade(Ipv4Prefix source) {
@@ -297,10 +306,36 @@ public final class Gateway implements AutoCloseable {
             return false;
         }
         RuleSet next = build(b);
-        dataPlane.rules(next);
-        rules = next;
-        current = current.withMasquerade(next.masquerade().stream().map(MasqueradeRule::source).toList());
+        commit(next);
         return true;
+    }
+
+    /**
+     * Makes {@code next} the gateway's rules, then hands it to the workers. The state is committed first: if the
+     * workers do not confirm in time, their commands are queued all the same and apply when they run, so what
+     * status, lists and config save report is what the workers will use (the caller still learns of the delay).
+     */
+    private void commit(RuleSet next) {
+        rules = next;
+        current = current.withForwards(next.forwards())
+            .withMasquerade(next.masquerade().stream().map(MasqueradeRule::source).toList());
+        lingeringChanged();
+        dataPlane.rules(next);
+    }
+
+    /** Publishes {@link #lingering} to readers (under the lock). */
+    private void lingeringChanged() {
+        lingeringView = List.copyOf(lingering);
+        lingeringVersion++;
+    }
+
+    /** After a failed guard update: every guard back to the current rules (best effort), the failure kept. */
+    private void restoreGuards(RuntimeException failure) {
+        try {
+            updateGuards(rules);
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
+        }
     }
 
     private static RuleSet build(RuleSet.Builder b) {
@@ -364,34 +399,47 @@ public final class Gateway implements AutoCloseable {
         rules = next;
     }
 
-    /** Forgets removed forwards whose last flow is gone, so the kernel sees their ports again. */
-    private synchronized void dropDrainedLingeringForwards() {
-        if (lingering.isEmpty() || closed) {
+    /**
+     * Forgets removed forwards whose last flow is gone, so the kernel sees their ports again. The scan of the flow
+     * table runs without the lock (changes and readers never wait for it); the result is applied only if the
+     * lingering forwards did not change meanwhile (else the next pass decides).
+     */
+    private void dropDrainedLingeringForwards() {
+        final List<ForwardRule> scanned = lingeringView;
+        final long version = lingeringVersion;
+        if (scanned.isEmpty() || closed) {
             return;
         }
         FlowTable table = dataPlane.flowTable();
         FlowSnapshot s = new FlowSnapshot();
         List<ForwardRule> stillUsed = new ArrayList<>();
-        for (int id = 0; id < table.capacity() && stillUsed.size() < lingering.size(); id++) {
+        for (int id = 0; id < table.capacity() && stillUsed.size() < scanned.size(); id++) {
             if (!table.snapshot(id, s) || s.mapping || (s.natFlags & FlowRecord.NAT_DNAT) == 0) {
                 continue;
             }
-            for (ForwardRule f : lingering) {
+            for (ForwardRule f : scanned) {
                 if (f.proto() == s.proto && f.externalPorts().contains(s.origDstPort)
                     && (f.externalAddress() == 0 || f.externalAddress() == s.origDstIp) && !stillUsed.contains(f)) {
                     stillUsed.add(f);
                 }
             }
         }
-        if (stillUsed.size() < lingering.size()) {
+        if (stillUsed.size() == scanned.size()) {
+            return;
+        }
+        synchronized (this) {
+            if (closed || version != lingeringVersion) {
+                return;
+            }
             lingering.retainAll(stillUsed);
+            lingeringChanged();
             updateGuards(rules);
         }
     }
 
     /** Forwards removed from the rules whose flows still live (their ports stay hidden from the kernel). */
-    public synchronized List<ForwardRule> lingeringForwards() {
-        return List.copyOf(lingering);
+    public List<ForwardRule> lingeringForwards() {
+        return lingeringView;
     }
 
     // ------------------------------------------------------------------ plumbing

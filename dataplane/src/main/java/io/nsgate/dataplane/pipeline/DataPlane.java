@@ -128,16 +128,18 @@ public final class DataPlane implements AutoCloseable {
                 }
             });
         }
+        // the commands are queued and cannot be recalled: these are the rules now, whether or not a worker is late
+        rules = newRules;
         try {
             if (!done.await(COMMAND_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-                throw new IllegalStateException("workers did not apply the new rules within " + COMMAND_TIMEOUT_MS
-                    + " ms (" + done.getCount() + " of " + workers.length + " pending)");
+                throw new IllegalStateException("workers did not confirm the new rules within " + COMMAND_TIMEOUT_MS
+                    + " ms (" + done.getCount() + " of " + workers.length + " pending); the change stands and "
+                    + "applies as each worker runs again");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while applying rules", e);
+            throw new IllegalStateException("interrupted while applying rules (the change stands)", e);
         }
-        rules = newRules;
     }
 
     public RuleSet rules() {

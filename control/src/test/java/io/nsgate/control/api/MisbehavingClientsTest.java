@@ -1,0 +1,184 @@
+// Clients that stall their listings, hold connections or race each other's changes cannot hurt the other clients.
+package io.nsgate.control.api;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+
+class MisbehavingClientsTest {
+    private Path dir;
+    private Path socket;
+    private InMemoryGateway gateway;
+    private ControlServer server;
+    private final List<SocketChannel> raw = new ArrayList<>();
+
+    private void start(ControlServer.Settings settings, int flows) throws IOException {
+        gateway = new InMemoryGateway(1 << 16, null);
+        if (flows > 0) {
+            gateway.insertDnatFlows(flows, 0x0A010000);
+        }
+        server = ControlServer.start(settings, gateway, line -> { });
+    }
+
+    private ControlServer.Settings settings() throws IOException {
+        dir = Files.createTempDirectory("nsgate-ctl-misbehaving");
+        socket = dir.resolve("control.sock");
+        return ControlServer.Settings.of(socket);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (SocketChannel ch : raw) {
+            ch.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (dir != null) {
+            Files.deleteIfExists(socket);
+            Files.delete(dir);
+        }
+    }
+
+    /** A client that sends one line and then never reads. */
+    private void rawRequest(String line) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        raw.add(ch);
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        ch.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void listingsStalledByClientsThatDoNotReadHoldUpNoOtherClient() throws Exception {
+        start(settings(), 20_000); // ~7 MB of items each: far more than a socket and the high water mark hold
+        int stalled = ControlServer.DEFAULT_THREADS + 2;
+        for (int i = 0; i < stalled; i++) {
+            rawRequest("{\"v\":1,\"id\":" + i + ",\"op\":\"flows.list\"}");
+        }
+        await(stalled + " listings waiting for their readers", () -> server.streamPauses() >= stalled);
+        try (ControlClient c = ControlClient.connect(socket, Duration.ofSeconds(10))) {
+            ObjectNode args = Protocol.JSON.createObjectNode().put("spec", "tcp:8081=192.168.15.2:80");
+            ControlClient.Reply added = c.call("forward.add", args);
+            assertTrue(added.ok(), added.line().toString());
+            ControlClient.Reply count = c.call("flows.count", null);
+            assertTrue(count.ok(), count.line().toString());
+            assertEquals(20_000, count.result().path("count").asLong());
+        }
+    }
+
+    @Test
+    void aClientThatReadsNothingDuringItsListingIsDisconnectedAfterTheStalledReaderTimeout() throws Exception {
+        start(settings().withStalledReaderTimeout(Duration.ofMillis(500)), 20_000);
+        rawRequest("{\"v\":1,\"id\":1,\"op\":\"flows.list\"}");
+        await("the listing to stall", () -> server.streamPauses() >= 1);
+        await("the stalled client to be disconnected", () -> server.connections() == 0);
+        try (ControlClient c = ControlClient.connect(socket, Duration.ofSeconds(10))) {
+            assertTrue(c.call("status", null).ok());
+        }
+    }
+
+    @Test
+    void theSocketsLockIsHeldWhileServingAndRemovedOnClose() throws Exception {
+        ControlServer.Settings settings = settings();
+        Path lockFile = Path.of(socket + ".lock");
+        SocketFile.Lock held = SocketFile.lock(socket); // as if a second daemon were between its check and its bind
+        try {
+            SocketFile.Unusable e = assertThrows(SocketFile.Unusable.class, () -> SocketFile.lock(socket));
+            assertTrue(e.getMessage().startsWith("another nsgate is starting or serving on " + socket), e.getMessage());
+            ControlServer.StartException refused = assertThrows(ControlServer.StartException.class,
+                () -> ControlServer.start(settings, null, line -> { }));
+            assertTrue(refused.getMessage().contains(lockFile.toString()), refused.getMessage());
+            assertFalse(Files.exists(socket), "nothing bound");
+        } finally {
+            held.close();
+        }
+        assertFalse(Files.exists(lockFile));
+        start(settings, 0);
+        assertTrue(Files.readString(lockFile).startsWith(ProcessHandle.current().pid() + " "));
+        server.close();
+        assertFalse(Files.exists(lockFile), "removed with the socket");
+    }
+
+    @Test
+    void theLastConnectionsAreRootsOnly() throws Exception {
+        start(settings().withMaxConnections(ControlServer.RESERVED_FOR_ROOT + 2), 0);
+        List<EmbeddedChannel> channels = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2; i++) {
+                channels.add(new EmbeddedChannel());
+                assertTrue(server.admit(channels.get(i), false), "group member " + i);
+            }
+            assertFalse(server.admit(new EmbeddedChannel(), false), "a group member past the share of non-root peers");
+            for (int i = 0; i < ControlServer.RESERVED_FOR_ROOT; i++) {
+                assertTrue(server.admit(new EmbeddedChannel(), true), "root " + i);
+            }
+            assertFalse(server.admit(new EmbeddedChannel(), true), "nobody past the limit");
+        } finally {
+            channels.forEach(EmbeddedChannel::finishAndReleaseAll);
+        }
+    }
+
+    @Test
+    void theSameMasqueradeAddedByManyClientsAtOnceIsAddedOnce() throws Exception {
+        start(settings(), 0);
+        int clients = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                results.add(pool.submit((Callable<Boolean>) () -> {
+                    try (ControlClient c = ControlClient.connect(socket, Duration.ofSeconds(10))) {
+                        go.await();
+                        return c.call("masquerade.add", Protocol.JSON.createObjectNode().put("source", "10.9.0.0/16"))
+                            .ok();
+                    }
+                }));
+            }
+            go.countDown();
+            int ok = 0;
+            for (Future<Boolean> f : results) {
+                ok += f.get() ? 1 : 0;
+            }
+            assertEquals(1, ok, "one client adds it, the others are told it exists");
+            assertEquals(1, gateway.rules().masquerade().stream()
+                .filter(m -> m.source().toString().equals("10.9.0.0/16")).count());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
