@@ -3,13 +3,8 @@ package io.nsgate.control.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ConnectException;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -27,8 +22,7 @@ class RunCommandEndToEndTest {
     static final SeedLab LAB = new SeedLab();
 
     private static EchoHttpService blueWeb;
-    private final List<Process> started = new ArrayList<>();
-    private final java.util.Map<Process, BufferedReader> readers = new java.util.HashMap<>();
+    private final NsgateProcesses processes = new NsgateProcesses();
 
     @BeforeAll
     static void startBlue() throws Exception {
@@ -42,60 +36,20 @@ class RunCommandEndToEndTest {
 
     @AfterEach
     void stopProcesses() throws InterruptedException {
-        for (Process p : started) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
+        processes.close();
     }
 
     /** The nsgate CLI in a JVM of its own, on this test's classpath (root namespace; it enters --netns itself). */
     private Process nsgate(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-            ProcessHandle.current().info().command().orElse("java"),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        started.add(p);
-        return p;
-    }
-
-    private BufferedReader reader(Process p) {
-        return readers.computeIfAbsent(p,
-            q -> new BufferedReader(new InputStreamReader(q.getInputStream(), StandardCharsets.UTF_8)));
+        return processes.start(null, args);
     }
 
     private String readUntil(Process p, String marker, long timeoutMs) throws Exception {
-        StringBuilder out = new StringBuilder();
-        BufferedReader r = reader(p);
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (System.currentTimeMillis() < deadline) {
-            if (r.ready()) {
-                String line = r.readLine();
-                if (line == null) {
-                    break;
-                }
-                out.append(line).append('\n');
-                if (line.contains(marker)) {
-                    return out.toString();
-                }
-            } else if (!p.isAlive() && !r.ready()) {
-                break;
-            } else {
-                Thread.sleep(20);
-            }
-        }
-        fail("no \"" + marker + "\" from nsgate within " + timeoutMs + " ms; it printed:\n" + out);
-        return null;
+        return processes.readUntil(p, marker, timeoutMs);
     }
 
     private String rest(Process p) throws IOException {
-        StringBuilder out = new StringBuilder();
-        BufferedReader r = reader(p);
-        for (String line = r.readLine(); line != null; line = r.readLine()) {
-            out.append(line).append('\n');
-        }
-        return out.toString();
+        return processes.rest(p);
     }
 
     @Test

@@ -3,19 +3,14 @@ package io.nsgate.control.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,8 +36,7 @@ class RunControlEndToEndTest {
 
     private static EchoHttpService blueWeb;
     private static Path dir;
-    private final List<Process> started = new ArrayList<>();
-    private final Map<Process, BufferedReader> readers = new HashMap<>();
+    private final NsgateProcesses processes = new NsgateProcesses();
 
     @BeforeAll
     static void startBlue() throws Exception {
@@ -63,60 +57,20 @@ class RunControlEndToEndTest {
 
     @AfterEach
     void stopProcesses() throws InterruptedException {
-        for (Process p : started) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
+        processes.close();
     }
 
     /** nsgate ARGS in a JVM of its own, inside the lab's edge namespace. */
     private Process nsgateInEdge(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", LAB.ns("edge"),
-            ProcessHandle.current().info().command().orElse("java"),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        started.add(p);
-        return p;
-    }
-
-    private BufferedReader reader(Process p) {
-        return readers.computeIfAbsent(p,
-            q -> new BufferedReader(new InputStreamReader(q.getInputStream(), StandardCharsets.UTF_8)));
+        return processes.start(LAB.ns("edge"), args);
     }
 
     private String readUntil(Process p, String marker, long timeoutMs) throws Exception {
-        StringBuilder out = new StringBuilder();
-        BufferedReader r = reader(p);
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (System.currentTimeMillis() < deadline) {
-            if (r.ready()) {
-                String line = r.readLine();
-                if (line == null) {
-                    break;
-                }
-                out.append(line).append('\n');
-                if (line.contains(marker)) {
-                    return out.toString();
-                }
-            } else if (!p.isAlive()) {
-                break;
-            } else {
-                Thread.sleep(20);
-            }
-        }
-        fail("no \"" + marker + "\" from nsgate within " + timeoutMs + " ms; it printed:\n" + out);
-        return null;
+        return processes.readUntil(p, marker, timeoutMs);
     }
 
     private String rest(Process p) throws IOException {
-        StringBuilder out = new StringBuilder();
-        BufferedReader r = reader(p);
-        for (String line = r.readLine(); line != null; line = r.readLine()) {
-            out.append(line).append('\n');
-        }
-        return out.toString();
+        return processes.rest(p);
     }
 
     private static CtlRun ctl(Path socket, String... args) {
