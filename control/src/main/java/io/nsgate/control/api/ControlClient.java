@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Timer;
 import java.util.TimerTask;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,7 +26,8 @@ import com.fasterxml.jackson.databind.node.TextNode;
 /**
  * Uses the JDK's own Unix-domain SocketChannel (no event loop in a short-lived CLI). Replies are matched to the
  * request by id. A call fails with {@link Unreachable} when no line of its answer arrives for the timeout (a long
- * stream is fine as long as it keeps coming).
+ * stream is fine as long as it keeps coming). Only time spent waiting for the daemon counts: while the caller's
+ * item handler runs (printing to a pager nobody scrolls, say) the clock is stopped.
  */
 public final class ControlClient implements AutoCloseable {
     /** The daemon cannot be reached: no socket, nobody listening, no answer in time. */
@@ -90,6 +92,8 @@ public final class ControlClient implements AutoCloseable {
     private long nextId = 1;
     private volatile boolean timedOut;
     private volatile long lastProgressNs;
+    /** An item handler is running: the wait is the caller's, not the daemon's. */
+    private volatile boolean inHandler;
 
     private ControlClient(Path socket, SocketChannel channel, Duration timeout) {
         this.socket = socket;
@@ -145,6 +149,18 @@ public final class ControlClient implements AutoCloseable {
 
     /** Sends a request and hands each streamed item to {@code onItem}; returns the final reply. */
     public Reply stream(String op, ObjectNode args, Consumer<JsonNode> onItem) throws Unreachable {
+        return streamWhile(op, args, item -> {
+            onItem.accept(item);
+            return true;
+        });
+    }
+
+    /**
+     * Sends a request and hands each streamed item to {@code onItem} as long as it returns true; returns the final
+     * reply. When {@code onItem} returns false the connection is closed (the daemon ends the listing at its next
+     * chunk: the rest is never sent) and the result is null; this client cannot be used again.
+     */
+    public Reply streamWhile(String op, ObjectNode args, Predicate<JsonNode> onItem) throws Unreachable {
         JsonNode id = TextNode.valueOf(Long.toString(nextId++));
         ObjectNode req = Protocol.envelope(id);
         req.put("op", op);
@@ -173,7 +189,10 @@ public final class ControlClient implements AutoCloseable {
                     continue; // not ours (cannot happen with one request at a time)
                 }
                 if (reply.has("item")) {
-                    onItem.accept(reply.get("item"));
+                    if (!handle(onItem, reply.get("item"))) {
+                        close();
+                        return null;
+                    }
                     continue;
                 }
                 return new Reply(reply);
@@ -183,14 +202,28 @@ public final class ControlClient implements AutoCloseable {
         }
     }
 
-    /** A watchdog that closes the channel once no line has arrived for the timeout (a stream may take longer). */
+    private boolean handle(Predicate<JsonNode> onItem, JsonNode item) {
+        inHandler = true;
+        try {
+            return onItem.test(item);
+        } finally {
+            lastProgressNs = System.nanoTime(); // written before inHandler: the watchdog never sees the old time
+            inHandler = false;
+        }
+    }
+
+    /**
+     * A watchdog that closes the channel once we have waited for the timeout without a line arriving (a stream may
+     * take longer). Time inside the item handler is not waiting for the daemon: `nsgate ctl flows | less` stays
+     * connected while less is paused and stdout blocks.
+     */
     private TimerTask arm() {
         lastProgressNs = System.nanoTime();
         long timeoutNs = timeout.toNanos();
         TimerTask t = new TimerTask() {
             @Override
             public void run() {
-                if (System.nanoTime() - lastProgressNs > timeoutNs) {
+                if (!inHandler && System.nanoTime() - lastProgressNs > timeoutNs) {
                     timedOut = true;
                     cancel();
                     closeQuietly(channel);

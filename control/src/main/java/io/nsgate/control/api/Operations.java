@@ -122,6 +122,7 @@ public final class Operations {
     private final IntSupplier connections;
     private final Map<String, Op> ops = new LinkedHashMap<>();
     private final Object changes = new Object();
+    private final Object configSaveLock = new Object();
 
     /**
      * @param connections how many control connections are open (for status)
@@ -545,14 +546,17 @@ public final class Operations {
                 + "so there is no file to save to (start it with --config FILE; `nsgate ctl config show` prints "
                 + "the running configuration)");
         }
-        String yaml = "# nsgate configuration, saved by `nsgate ctl config save` at " + Instant.now() + "\n"
-            + target.config().toYaml();
         int bytes;
-        try {
-            bytes = ConfigFile.writeAtomically(file, yaml);
-        } catch (IOException e) {
-            throw new ControlException(ErrorCode.FAILED, "config save: cannot write " + file + ": " + e.getMessage()
-                + " (the file is unchanged)");
+        // taken and written under one lock: a save that started earlier cannot overwrite a later one's newer rules
+        synchronized (configSaveLock) {
+            String yaml = "# nsgate configuration, saved by `nsgate ctl config save` at " + Instant.now() + "\n"
+                + target.config().toYaml();
+            try {
+                bytes = ConfigFile.writeAtomically(file, yaml);
+            } catch (IOException e) {
+                throw new ControlException(ErrorCode.FAILED, "config save: cannot write " + file + ": "
+                    + e.getMessage() + " (the file is unchanged)");
+            }
         }
         ObjectNode n = Protocol.JSON.createObjectNode();
         n.put("file", file.toString());

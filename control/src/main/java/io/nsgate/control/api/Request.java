@@ -8,7 +8,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
@@ -46,12 +48,27 @@ public final class Request {
         JsonNode node;
         try {
             node = Protocol.JSON.readTree(line);
+        } catch (StreamConstraintsException e) {
+            // valid JSON perhaps, but deeper or longer than the parser's limits (nesting 1000, numbers 1000 digits)
+            return invalid(NullNode.instance, ErrorCode.BAD_JSON, "JSON beyond the limits this daemon reads: "
+                + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
+            // some of Jackson's exceptions carry no location: the reply must not depend on one
+            JsonLocation at = e.getLocation();
             return invalid(NullNode.instance, ErrorCode.BAD_JSON, "not JSON: " + e.getOriginalMessage()
-                + " (line 1, column " + e.getLocation().getColumnNr() + ")");
-        } catch (IOException e) {
+                + (at == null ? "" : " (line 1, column " + at.getColumnNr() + ")"));
+        } catch (IOException | RuntimeException e) {
+            // parse runs on the connection's event loop: anything escaping would reset the connection unanswered
             return invalid(NullNode.instance, ErrorCode.BAD_JSON, "not JSON: " + e.getMessage());
         }
+        try {
+            return validate(node);
+        } catch (RuntimeException e) {
+            return invalid(NullNode.instance, ErrorCode.BAD_REQUEST, "unreadable request: " + e);
+        }
+    }
+
+    private static Request validate(JsonNode node) {
         if (node == null || node.isMissingNode()) {
             return invalid(NullNode.instance, ErrorCode.BAD_JSON, "not JSON: empty line");
         }
@@ -62,9 +79,10 @@ public final class Request {
         JsonNode id = node.get("id");
         if (id == null || id.isNull()) {
             id = NullNode.instance;
-        } else if (!id.isTextual() && !id.canConvertToLong()) {
+        } else if (!id.isTextual() && !(id.isIntegralNumber() && id.canConvertToLong())) {
+            // a number with a fraction converts to a long too (1.5 -> 1): only integers are ids
             return invalid(NullNode.instance, ErrorCode.BAD_REQUEST, "id: expected a string or an integer, got "
-                + kind(id));
+                + (id.isNumber() ? id.asText() : kind(id)));
         }
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
@@ -79,7 +97,7 @@ public final class Request {
         if (!v.isIntegralNumber()) {
             return invalid(id, ErrorCode.BAD_REQUEST, "v: expected an integer, got " + kind(v));
         }
-        if (v.asLong() != Protocol.VERSION) {
+        if (!v.canConvertToLong() || v.asLong() != Protocol.VERSION) { // asLong() wraps a bigger number
             return invalid(id, ErrorCode.UNSUPPORTED_VERSION, "v " + v.asText() + ": this daemon speaks version "
                 + Protocol.VERSION);
         }

@@ -26,7 +26,11 @@ import picocli.CommandLine.ScopeType;
  * Exit codes scripts can rely on: 0 done; 1 the operation failed (the daemon says why; nothing was half-applied);
  * 2 bad usage or input the daemon refused (a malformed spec, a forward that exists or overlaps, one that does not
  * exist); 3 the daemon cannot be reached (the message names the socket and why); 4 forbidden (not root and not in
- * the daemon's control group).
+ * the daemon's control group); 141 the output's reader went away mid-listing (`nsgate ctl flows | head`).
+ * <p>
+ * 141 is what ip and conntrack give there: neither catches SIGPIPE, so a closed pipe kills them and the shell
+ * reports 128 + 13 (`set -o pipefail` sees it). The JVM ignores SIGPIPE, so we stop at the failed write and exit
+ * with that status ourselves, silently, as they do.
  */
 @Command(
     name = "ctl",
@@ -39,7 +43,8 @@ import picocli.CommandLine.ScopeType;
         "Human-readable tables by default; --json prints the daemon's answer as JSON (one line; flows: one per line).",
         "",
         "Exit codes: 0 done, 1 the operation failed, 2 bad usage or refused input, 3 cannot reach the daemon,",
-        "4 forbidden (the socket serves root and the daemon's --control-group only)."
+        "4 forbidden (the socket serves root and the daemon's --control-group only), 141 the output was closed",
+        "early (`flows | head`: like ip or conntrack killed by SIGPIPE)."
     },
     footer = {
         "",
@@ -60,6 +65,8 @@ public final class CtlCommand implements Runnable {
     public static final int BAD_INPUT = 2;
     public static final int UNREACHABLE = 3;
     public static final int FORBIDDEN = 4;
+    /** 128 + SIGPIPE: the status of ip or conntrack writing to a closed pipe (see above). */
+    public static final int BROKEN_PIPE = 141;
 
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
         description = "The daemon's control socket (default: $NSGATE_SOCKET, else /run/nsgate/nsgate.sock).")

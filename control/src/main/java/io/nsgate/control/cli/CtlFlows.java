@@ -67,17 +67,23 @@ final class CtlFlows extends CtlCommand.Action {
             LowPriority.wholeProcess();
         }
         boolean[] header = {false};
-        ControlClient.Reply reply = client.stream("flows.list", args, item -> {
+        ControlClient.Reply reply = client.streamWhile("flows.list", args, item -> {
             if (a.ctl.json) {
                 a.out.println(item);
-                return;
+            } else {
+                if (!header[0]) {
+                    header[0] = true;
+                    CtlOutput.flowHeader(a.out);
+                }
+                CtlOutput.flow(a.out, item);
             }
-            if (!header[0]) {
-                header[0] = true;
-                CtlOutput.flowHeader(a.out);
-            }
-            CtlOutput.flow(a.out, item);
+            // a PrintWriter never throws: a reader that went away (`| head`) shows only here. Reading on would
+            // drain the whole table into a closed pipe
+            return !a.out.checkError();
         });
+        if (reply == null) {
+            return CtlCommand.BROKEN_PIPE;
+        }
         if (!reply.ok()) {
             return a.refused(reply);
         }

@@ -1,8 +1,14 @@
 // The nsgate command line: the entry point of the runnable jar and the root of every subcommand.
 package io.nsgate.control.cli;
 
+import java.io.BufferedWriter;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.Charset;
 import java.util.Properties;
 
 import picocli.CommandLine;
@@ -29,7 +35,28 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         standalone = true;
-        System.exit(commandLine().execute(args));
+        CommandLine cl = commandLine();
+        cl.setOut(stdout());
+        System.exit(cl.execute(args));
+    }
+
+    /**
+     * Standard output that reports a closed pipe. Picocli's default writer goes through System.out, a PrintStream
+     * that swallows EPIPE in its own error flag: the writer's checkError() would never see `nsgate ctl flows | head`
+     * end. Autoflush as picocli's: lines reach a pager as they come.
+     */
+    private static PrintWriter stdout() {
+        Charset charset = Charset.defaultCharset();
+        String encoding = System.getProperty("sun.stdout.encoding"); // what System.out uses on a terminal
+        try {
+            if (encoding != null && Charset.isSupported(encoding)) {
+                charset = Charset.forName(encoding);
+            }
+        } catch (IllegalArgumentException e) {
+            // not a charset name: keep the default, as System.out does
+        }
+        return new PrintWriter(new BufferedWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out),
+            charset)), true);
     }
 
     /** Whether commands may change process-wide things (the CLI's own CPU priority, say). */

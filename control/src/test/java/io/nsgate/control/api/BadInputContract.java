@@ -61,7 +61,7 @@ abstract class BadInputContract {
     private static JsonNode send(ControlClient c, String raw) throws Exception {
         c.send(raw.getBytes(UTF_8));
         JsonNode reply = c.readReply();
-        assertNotNull(reply, "an answer to " + raw);
+        assertNotNull(reply, () -> "an answer to " + (raw.length() > 120 ? raw.substring(0, 120) + "..." : raw));
         return reply;
     }
 
@@ -125,6 +125,32 @@ abstract class BadInputContract {
         try (ControlClient c = client()) {
             assertError(send(c, "{\"v\":2,\"id\":\"1\",\"op\":\"status\"}\n"), "unsupported_version",
                 "v 2: this daemon speaks version 1");
+            // 2^64 + 1: read as a long it would be 1, the version spoken
+            assertError(send(c, "{\"v\":18446744073709551617,\"id\":\"1\",\"op\":\"status\"}\n"),
+                "unsupported_version", "v 18446744073709551617: this daemon speaks version 1");
+            stillWorks(c);
+        }
+    }
+
+    @Test
+    void jsonBeyondTheParsersLimitsIsRefusedAndTheConnectionKeepsWorking() throws Exception {
+        try (ControlClient c = client()) {
+            String deep = "{\"a\":".repeat(1000) + "{}" + "}".repeat(1000); // args nested 1001 deep
+            JsonNode nested = send(c, "{\"v\":1,\"id\":\"n\",\"op\":\"status\",\"args\":" + deep + "}\n");
+            assertError(nested, "bad_json", "JSON beyond the limits this daemon reads: Document nesting depth (1001)");
+            JsonNode longId = send(c, "{\"v\":1,\"id\":" + "7".repeat(1500) + ",\"op\":\"status\"}\n");
+            assertError(longId, "bad_json", "JSON beyond the limits this daemon reads: Number value length (1500)");
+            stillWorks(c);
+        }
+    }
+
+    @Test
+    void anIdThatIsAFractionIsRefused() throws Exception {
+        try (ControlClient c = client()) {
+            assertError(send(c, "{\"v\":1,\"id\":1.5,\"op\":\"status\"}\n"), "bad_request",
+                "id: expected a string or an integer, got 1.5");
+            assertError(send(c, "{\"v\":1,\"id\":2.0,\"op\":\"status\"}\n"), "bad_request",
+                "id: expected a string or an integer, got 2.0");
             stillWorks(c);
         }
     }

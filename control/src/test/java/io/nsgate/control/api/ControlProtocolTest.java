@@ -1,8 +1,14 @@
 // Round trips through a real control socket in process: every operation against a data plane over in-memory ports.
 package io.nsgate.control.api;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -434,6 +440,71 @@ class ControlProtocolTest {
             }
             assertEquals(List.of("1", "2", "3i", "3i", "3", "4"), ids);
         }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void aConsumerSlowerThanTheTimeoutStillGetsTheWholeListing() throws Exception {
+        gateway.insertDnatFlows(3, 0x0A010000);
+        Duration timeout = Duration.ofMillis(200);
+        try (ControlClient c = ControlClient.connect(socket, timeout)) {
+            List<JsonNode> items = new ArrayList<>();
+            ControlClient.Reply done = c.stream("flows.list", null, item -> {
+                items.add(item);
+                sleep(timeout.toMillis() * 3); // a pager nobody scrolls for a while: the daemon is not late
+            });
+            assertTrue(done.ok(), done.line().toString());
+            assertEquals(3, items.size());
+            assertTrue(c.call("status", null).ok(), "the connection is still usable");
+        }
+    }
+
+    @Test
+    void afterASlowItemTheTimeoutStillCountsTheWaitForTheDaemon() throws Exception {
+        Path silentSocket = dir.resolve("silent.sock");
+        try (ServerSocketChannel fake = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            fake.bind(UnixDomainSocketAddress.of(silentSocket));
+            Duration timeout = Duration.ofMillis(200);
+            try (ControlClient c = ControlClient.connect(silentSocket, timeout);
+                 SocketChannel daemon = fake.accept()) {
+                // one item of the answer to the client's first request, then silence
+                daemon.write(ByteBuffer.wrap("{\"v\":1,\"id\":\"1\",\"item\":{}}\n".getBytes(UTF_8)));
+                int[] items = {0};
+                ControlClient.Unreachable e = assertTimeoutPreemptively(Duration.ofSeconds(30), // hang guard only
+                    () -> assertThrows(ControlClient.Unreachable.class, () -> c.stream("flows.list", null, item -> {
+                        items[0]++;
+                        sleep(timeout.toMillis() * 3);
+                    })));
+                assertEquals(1, items[0]);
+                assertTrue(e.getMessage().contains("for 0.2 s (--timeout)"), e.getMessage());
+            }
+        } finally {
+            Files.deleteIfExists(silentSocket);
+        }
+    }
+
+    @Test
+    void aConsumerThatStopsEndsTheListingAndTheDaemonGoesOn() throws Exception {
+        gateway.insertDnatFlows(30_000, 0x0A010000);
+        try (ControlClient c = client()) {
+            int[] items = {0};
+            assertNull(c.streamWhile("flows.list", null, item -> ++items[0] < 10), "stopped: no final reply");
+            assertEquals(10, items[0]);
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (server.connections() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, server.connections(), "the connection was closed");
+        assertEquals(30_000, list(null).size(), "a new listing works in full");
     }
 
     @Test

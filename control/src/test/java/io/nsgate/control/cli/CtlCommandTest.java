@@ -3,8 +3,12 @@ package io.nsgate.control.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -125,6 +129,54 @@ class CtlCommandTest {
         assertEquals("deleted 1 flow", flushed.out.trim());
         assertEquals("5", ctl("flows", "count").out.trim());
         assertEquals(1, ctl("flows", "list", "-p", "udp").out.lines().count() - 1);
+    }
+
+    /** A stdout whose reader went away (`| head`) after {@code open} bytes: every later write fails. */
+    private static final class ClosedPipe extends OutputStream {
+        private final int open;
+        private int accepted;
+        int refused;
+
+        ClosedPipe(int open) {
+            this.open = open;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (accepted >= open) {
+                refused++;
+                throw new IOException("Broken pipe");
+            }
+            accepted += len;
+        }
+    }
+
+    @Test
+    void aListingWhoseReaderWentAwayStopsAndExits141LikeIpKilledBySigpipe() {
+        gateway.insertDnatFlows(20_000, 0x0A010000);
+        for (boolean json : new boolean[] {false, true}) {
+            ClosedPipe pipe = new ClosedPipe(4096);
+            StringWriter err = new StringWriter();
+            CommandLine cl = Main.commandLine();
+            cl.setOut(new PrintWriter(new OutputStreamWriter(pipe, StandardCharsets.UTF_8), true));
+            cl.setErr(new PrintWriter(err, true));
+            List<String> args = new ArrayList<>(List.of("ctl", "--socket", dir.resolve("control.sock").toString()));
+            if (json) {
+                args.add("--json");
+            }
+            args.add("flows");
+            int code = cl.execute(args.toArray(new String[0]));
+            assertEquals(141, code, "128 + SIGPIPE; " + err);
+            assertEquals("", err.toString(), "nothing to say: the reader is gone");
+            assertTrue(pipe.refused <= 2, "stopped writing once the pipe closed, not after " + pipe.refused
+                + " more writes");
+        }
+        assertEquals(0, ctl("status").code, "the daemon goes on");
     }
 
     @Test
