@@ -346,13 +346,27 @@ public final class FlowTable implements AutoCloseable {
 
     /** Batch pass 2: loads the record of the first live slot in the home bucket whose tag matches. */
     public long touchRecord(long hash) {
+        return touchRecord(hash, false);
+    }
+
+    /**
+     * Batch pass 2 for a packet about to be forwarded: the record as {@link #touchRecord(long)} does, and its
+     * counters, which the packet's accounting then writes.
+     */
+    public long touchRecordAndCounters(long hash) {
+        return touchRecord(hash, true);
+    }
+
+    private long touchRecord(long hash, boolean andCounters) {
         final int home = homeBucket(hash);
         final int start = startSlot(hash);
         final int tag = (int) hash;
         for (int i = 0; i < SLOTS_PER_BUCKET; i++) {
             final long slot = index.getLong(probeOffset(home, start, i));
             if (slotState(slot) == SLOT_MEMBER && slotTag(slot) == tag) {
-                return records.getLong(offset(slotRef(slot) >>> 1) + ORIG_SRC_IP_OFFSET);
+                final int id = slotRef(slot) >>> 1;
+                final long word = records.getLong(offset(id) + ORIG_SRC_IP_OFFSET);
+                return andCounters ? word ^ counters.getLong(countersOffset(id)) : word;
             }
             if (slotState(slot) == SLOT_EMPTY) {
                 return 0;

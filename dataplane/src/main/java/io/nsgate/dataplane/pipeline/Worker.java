@@ -41,6 +41,8 @@ import io.nsgate.dataplane.stats.WorkerCounters;
 public final class Worker implements Agent {
     /** Frames taken from one port per duty cycle before the other ports get their turn. */
     static final int RX_BUDGET_PER_PORT = 256;
+    /** Blocks smaller than this are processed without the flow-table prefetch pass (nothing to overlap). */
+    static final int PREFETCH_MIN_FRAMES = 4;
     static final int COMMANDS_PER_CYCLE = 8;
 
     private final int index;
@@ -130,6 +132,9 @@ public final class Worker implements Agent {
             counters.increment(Counter.RX_BATCHES);
             counters.add(Counter.FRAMES_RECEIVED, n);
             final MutableDirectBuffer buffer = batch.buffer;
+            if (n >= PREFETCH_MIN_FRAMES) {
+                translator.prefetch(buffer, batch.frameOffset, batch.frameLength, n, now);
+            }
             for (int i = 0; i < n; i++) {
                 handle(ingress, buffer, batch.vnetOffset[i], batch.frameOffset[i], batch.frameLength[i],
                     batch.vnetFlags[i], batch.gsoType[i], batch.gsoSize[i], now);
