@@ -156,11 +156,7 @@ public class TranslatorBatchBenchmark {
     @OperationsPerInvocation(BLOCK)
     public int translate16() {
         fill();
-        int forwarded = 0;
-        for (int i = 0; i < BLOCK; i++) {
-            forwarded += translator.process(block, offsets[i], FRAME, 1, 0, 0, 0, 1_000_000L, verdict);
-        }
-        return forwarded;
+        return translateBlock();
     }
 
     @Benchmark
@@ -168,6 +164,10 @@ public class TranslatorBatchBenchmark {
     public int prefetchAndTranslate16() {
         fill();
         translator.prefetch(block, offsets, lengths, BLOCK, 1_000_000L);
+        return translateBlock();
+    }
+
+    private int translateBlock() {
         int forwarded = 0;
         for (int i = 0; i < BLOCK; i++) {
             forwarded += translator.process(block, offsets[i], FRAME, 1, 0, 0, 0, 1_000_000L, verdict);
