@@ -320,7 +320,11 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
                     }
                 } finally {
                     // queued after the reply's write: the next request's answer cannot overtake it
-                    channel.eventLoop().execute(this::finished);
+                    try {
+                        channel.eventLoop().execute(this::finished);
+                    } catch (RejectedExecutionException e) {
+                        // the server is closing: the event loop is gone, and with it this connection
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {
