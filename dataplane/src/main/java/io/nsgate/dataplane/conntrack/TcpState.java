@@ -1,6 +1,12 @@
 // TCP connection states as netfilter tracks them, with the state machine that moves between them.
 package io.nsgate.dataplane.conntrack;
 
+import static io.nsgate.dataplane.packet.TcpHeader.ACK;
+import static io.nsgate.dataplane.packet.TcpHeader.FIN;
+import static io.nsgate.dataplane.packet.TcpHeader.RST;
+import static io.nsgate.dataplane.packet.TcpHeader.SYN;
+import static io.nsgate.dataplane.packet.TcpHeader.URG;
+
 /**
  * TCP tracking after netfilter's {@code nf_conntrack_proto_tcp.c}: the same states and the same transition
  * table (the gateway is the man in the middle and guesses the state of the current sender), minus window
@@ -51,13 +57,6 @@ public final class TcpState {
         return -1;
     }
 
-    // TCP flag bits
-    public static final int FIN = 0x01;
-    public static final int SYN = 0x02;
-    public static final int RST = 0x04;
-    public static final int PSH = 0x08;
-    public static final int ACK = 0x10;
-    public static final int URG = 0x20;
 
     // segment classes, netfilter's get_conntrack_index()
     private static final int SEG_SYN = 0;

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.Checksums;
+import io.nsgate.dataplane.packet.TcpHeader;
 
 class FlowTableTest {
     private static final long S = 1_000_000_000L;
@@ -198,16 +199,16 @@ class FlowTableTest {
         long h = masquerade(TCP, 40000, 61000);
         FlowSnapshot s = new FlowSnapshot();
         table.lookup(TCP, LAN, GW_LAN, 80, 61000, view);
-        assertEquals(FlowTable.PACKET_OK, table.onPacket(view, TcpState.SYN | TcpState.ACK, 60, now));
+        assertEquals(FlowTable.PACKET_OK, table.onPacket(view, TcpHeader.SYN | TcpHeader.ACK, 60, now));
         table.snapshot(FlowTable.flowIdOf(h), s);
         assertEquals(TcpState.SYN_RECV, s.protoState);
         assertFalse(s.assured());
         table.lookup(TCP, BLUE, LAN, 40000, 80, view);
-        assertEquals(FlowTable.PACKET_OK, table.onPacket(view, TcpState.ACK, 52, now));
+        assertEquals(FlowTable.PACKET_OK, table.onPacket(view, TcpHeader.ACK, 52, now));
         table.snapshot(FlowTable.flowIdOf(h), s);
         assertEquals(TcpState.ESTABLISHED, s.protoState);
         assertTrue(s.assured());
-        assertEquals(FlowTable.PACKET_OUT_OF_STATE, table.onPacket(view, TcpState.SYN | TcpState.ACK, 52, now),
+        assertEquals(FlowTable.PACKET_OUT_OF_STATE, table.onPacket(view, TcpHeader.SYN | TcpHeader.ACK, 52, now),
             "a client SYN/ACK on an established flow contradicts the state");
     }
 
@@ -237,15 +238,15 @@ class FlowTableTest {
 
         masquerade(TCP, 40000, 61000);
         table.lookup(TCP, LAN, GW_LAN, 80, 61000, view);
-        table.onPacket(view, TcpState.SYN | TcpState.ACK, 60, now);
+        table.onPacket(view, TcpHeader.SYN | TcpHeader.ACK, 60, now);
         table.lookup(TCP, BLUE, LAN, 40000, 80, view);
-        table.onPacket(view, TcpState.ACK, 60, now);
+        table.onPacket(view, TcpHeader.ACK, 60, now);
         assertEquals(0, table.expire(0, 64, now + 4 * 24 * 3600 * S), "ESTABLISHED lives 5 days");
         assertEquals(1, table.expire(0, 64, now + 5 * 24 * 3600 * S + S));
 
         masquerade(TCP, 40000, 61000);
         table.lookup(TCP, BLUE, LAN, 40000, 80, view);
-        table.onPacket(view, TcpState.RST, 40, now);
+        table.onPacket(view, TcpHeader.RST, 40, now);
         assertEquals(0, table.expire(0, 64, now + 9 * S));
         assertEquals(1, table.expire(0, 64, now + 11 * S), "CLOSE lives 10 s");
     }
@@ -291,9 +292,9 @@ class FlowTableTest {
         for (int i = 0; i < 8; i++) {
             masquerade(TCP, 30000 + i, 61000 + i);
             table.lookup(TCP, LAN, GW_LAN, 80, 61000 + i, view);
-            table.onPacket(view, TcpState.SYN | TcpState.ACK, 60, now);
+            table.onPacket(view, TcpHeader.SYN | TcpHeader.ACK, 60, now);
             table.lookup(TCP, BLUE, LAN, 30000 + i, 80, view);
-            table.onPacket(view, TcpState.ACK, 60, now);
+            table.onPacket(view, TcpHeader.ACK, 60, now);
         }
         for (int i = 0; i < 8; i++) {
             now += S;

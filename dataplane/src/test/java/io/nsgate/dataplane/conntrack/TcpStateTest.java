@@ -2,6 +2,11 @@
 package io.nsgate.dataplane.conntrack;
 
 import static io.nsgate.dataplane.conntrack.TcpState.*;
+import static io.nsgate.dataplane.packet.TcpHeader.ACK;
+import static io.nsgate.dataplane.packet.TcpHeader.FIN;
+import static io.nsgate.dataplane.packet.TcpHeader.PSH;
+import static io.nsgate.dataplane.packet.TcpHeader.RST;
+import static io.nsgate.dataplane.packet.TcpHeader.SYN;
 import static org.junit.jupiter.api.Assertions.*;
 
 import org.junit.jupiter.api.Test;

@@ -9,6 +9,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
+import io.nsgate.dataplane.packet.TcpHeader;
+
 /**
  * A fluent builder of Ethernet frames for tests: pick a protocol, set what matters, {@link Builder#build()}.
  *
@@ -41,14 +43,15 @@ import java.util.Arrays;
  * un-complemented pseudo-header sum in the TCP/UDP checksum field.
  */
 public final class Frames {
-    public static final int FIN = 0x01;
-    public static final int SYN = 0x02;
-    public static final int RST = 0x04;
-    public static final int PSH = 0x08;
-    public static final int ACK = 0x10;
-    public static final int URG = 0x20;
-    public static final int ECE = 0x40;
-    public static final int CWR = 0x80;
+    // the TCP flag bits, here too so that tests building frames need one import
+    public static final int FIN = TcpHeader.FIN;
+    public static final int SYN = TcpHeader.SYN;
+    public static final int RST = TcpHeader.RST;
+    public static final int PSH = TcpHeader.PSH;
+    public static final int ACK = TcpHeader.ACK;
+    public static final int URG = TcpHeader.URG;
+    public static final int ECE = TcpHeader.ECE;
+    public static final int CWR = TcpHeader.CWR;
 
     public static final String DEFAULT_SRC_MAC = "02:00:00:00:00:01";
     public static final String DEFAULT_DST_MAC = "02:00:00:00:00:02";
