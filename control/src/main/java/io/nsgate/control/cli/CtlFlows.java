@@ -52,10 +52,7 @@ final class CtlFlows extends CtlCommand.Action {
 
     static int list(CtlCommand.Action a, ControlClient client, ObjectNode filter, Long limit, boolean mappings)
         throws IOException {
-        ObjectNode args = CtlCommand.Action.args();
-        if (!filter.isEmpty()) {
-            args.set("filter", filter);
-        }
+        ObjectNode args = filterArgs(filter);
         if (limit != null) {
             args.put("limit", limit);
         }
@@ -94,6 +91,15 @@ final class CtlFlows extends CtlCommand.Action {
         return CtlCommand.OK;
     }
 
+    /** A request's args holding the filter, or none when it is empty (every flow). */
+    private static ObjectNode filterArgs(ObjectNode filter) {
+        ObjectNode args = CtlCommand.Action.args();
+        if (!filter.isEmpty()) {
+            args.set("filter", filter);
+        }
+        return args;
+    }
+
     private static CtlFlows parent(CommandLine.Model.CommandSpec spec) {
         return (CtlFlows) spec.parent().userObject();
     }
@@ -129,11 +135,7 @@ final class CtlFlows extends CtlCommand.Action {
 
         @Override
         int act(ControlClient client) throws IOException {
-            ObjectNode args = args();
-            ObjectNode f = filter.toJson(parent(spec).filter);
-            if (!f.isEmpty()) {
-                args.set("filter", f);
-            }
+            ObjectNode args = filterArgs(filter.toJson(parent(spec).filter));
             return request(client, "flows.count", args, r -> out.println(r.path("count").asLong()));
         }
     }
@@ -151,11 +153,7 @@ final class CtlFlows extends CtlCommand.Action {
 
         @Override
         int act(ControlClient client) throws IOException {
-            ObjectNode args = args();
-            ObjectNode f = filter.toJson(parent(spec).filter);
-            if (!f.isEmpty()) {
-                args.set("filter", f);
-            }
+            ObjectNode args = filterArgs(filter.toJson(parent(spec).filter));
             return request(client, "flows.flush", args, r -> {
                 long n = r.path("deleted").asLong();
                 out.println("deleted " + n + " flow" + (n == 1 ? "" : "s"));
