@@ -122,7 +122,6 @@ public final class Operations {
     private final IntSupplier connections;
     private final Map<String, Op> ops = new LinkedHashMap<>();
     private final Object changes = new Object();
-    private final Object configSaveLock = new Object();
 
     /**
      * @param connections how many control connections are open (for status)
@@ -547,16 +546,15 @@ public final class Operations {
                 + "the running configuration)");
         }
         int bytes;
-        // taken and written under one lock: a save that started earlier cannot overwrite a later one's newer rules
-        synchronized (configSaveLock) {
-            String yaml = "# nsgate configuration, saved by `nsgate ctl config save` at " + Instant.now() + "\n"
-                + target.config().toYaml();
-            try {
-                bytes = ConfigFile.writeAtomically(file, yaml);
-            } catch (IOException e) {
-                throw new ControlException(ErrorCode.FAILED, "config save: cannot write " + file + ": "
-                    + e.getMessage() + " (the file is unchanged)");
-            }
+        // a change op: taken and written while no other change or save runs, so a save that started earlier cannot
+        // overwrite a later one's newer rules
+        String yaml = "# nsgate configuration, saved by `nsgate ctl config save` at " + Instant.now() + "\n"
+            + target.config().toYaml();
+        try {
+            bytes = ConfigFile.writeAtomically(file, yaml);
+        } catch (IOException e) {
+            throw new ControlException(ErrorCode.FAILED, "config save: cannot write " + file + ": "
+                + e.getMessage() + " (the file is unchanged)");
         }
         ObjectNode n = Protocol.JSON.createObjectNode();
         n.put("file", file.toString());
