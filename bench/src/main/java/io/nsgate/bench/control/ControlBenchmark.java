@@ -39,9 +39,9 @@ import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.dataplane.stats.Counter;
 import picocli.CommandLine;
 

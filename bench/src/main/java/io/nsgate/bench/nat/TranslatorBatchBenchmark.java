@@ -29,7 +29,6 @@ import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.nat.FragmentTable;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.Translator;
@@ -37,6 +36,7 @@ import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * What a worker does with a received block: 16 64-byte TCP frames (ACKs of established masqueraded connections),

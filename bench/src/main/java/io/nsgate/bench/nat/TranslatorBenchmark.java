@@ -27,17 +27,17 @@ import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.FragmentTable;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.FrameParser;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * Parse, flow lookup, state and counter update, in-place rewrite with incremental checksums, verdict: the work

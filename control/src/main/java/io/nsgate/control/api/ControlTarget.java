@@ -7,9 +7,9 @@ import java.util.List;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The daemon as the control socket sees it. {@link #of(Gateway, Path)} adapts a running {@link Gateway}; tests

@@ -7,7 +7,7 @@ import java.util.Locale;
 
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.TcpState;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The filter of the flow operations. Addresses and ports are matched the way an operator thinks of a connection,

@@ -6,8 +6,8 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * Measured on two vCPUs with the workers saturated by 64-byte frames (bench/run control): a listing of a million flows

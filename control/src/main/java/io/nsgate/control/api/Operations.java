@@ -29,7 +29,7 @@ import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
@@ -454,7 +454,7 @@ public final class Operations {
     private Object masqueradeAdd(Request r, Peer peer) {
         Ipv4Prefix source = parsePrefix(required(r.args(MasqueradeArgs.class).source, "source", "10.0.0.0/24"));
         for (MasqueradeRule m : target.rules().masquerade()) {
-            if (sameNetwork(m.source(), source)) {
+            if (m.source().sameNetwork(source)) {
                 throw new ControlException(ErrorCode.CONFLICT, "masquerade " + m.source() + " already exists");
             }
         }
@@ -475,7 +475,7 @@ public final class Operations {
         Ipv4Prefix source = parsePrefix(required(r.args(MasqueradeArgs.class).source, "source", "10.0.0.0/24"));
         Ipv4Prefix existing = null;
         for (MasqueradeRule m : target.rules().masquerade()) {
-            if (sameNetwork(m.source(), source)) {
+            if (m.source().sameNetwork(source)) {
                 existing = m.source();
             }
         }
@@ -512,10 +512,6 @@ public final class Operations {
             o.put("source", m.source().toString());
             o.put("out", m.egressInterface());
         }
-    }
-
-    private static boolean sameNetwork(Ipv4Prefix a, Ipv4Prefix b) {
-        return a.length() == b.length() && a.network() == b.network();
     }
 
     private static Ipv4Prefix parsePrefix(String text) {

@@ -17,7 +17,7 @@ import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyReport;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

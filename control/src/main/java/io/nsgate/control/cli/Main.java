@@ -11,8 +11,8 @@ import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.util.Properties;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 @Command(
     name = "nsgate",

@@ -26,12 +26,12 @@ import io.nsgate.dataplane.io.ebpf.GuardSpec;
 import io.nsgate.dataplane.io.ebpf.KernelGuard;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
-import io.nsgate.dataplane.packet.Ipv4Address;
-import io.nsgate.dataplane.packet.MacAddress;
 import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.MacAddress;
 
 /**
  * Starting a gateway, in order (anything failing undoes what was done and says what to check):
@@ -133,13 +133,13 @@ public final class Gateway implements AutoCloseable {
                     .filter(a -> a.index() == link.index()).findFirst().orElseThrow(
                         () -> new GatewayException("interface " + name + " in " + where + " has no IPv4 address"));
                 b.iface(name, i == 0 ? GatewayInterface.Role.LAN : GatewayInterface.Role.INSIDE,
-                    new Ipv4Prefix(address.cidr().address(), address.cidr().length()), link.mtu());
+                    address.prefix(), link.mtu());
                 found.add(link);
             }
             for (Route r : rt.routes()) {
                 for (Link l : found) {
                     if (r.outputIndex() == l.index() && r.gateway() != 0) {
-                        b.route(new Ipv4Prefix(r.destination().address(), r.destination().length()), l.name(),
+                        b.route(r.destination(), l.name(),
                             r.gateway());
                     }
                 }

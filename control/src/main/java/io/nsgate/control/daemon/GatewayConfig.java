@@ -17,8 +17,8 @@ import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The gateway's configuration. The file form, with every field:

@@ -88,7 +88,7 @@ public final class LinkChange {
     void writeIfinfomsg(NetlinkMessageWriter w, int index) {
         int flags = up != null && up ? Rtnl.IFF_UP : 0;
         int change = up != null ? Rtnl.IFF_UP : 0;
-        w.ifinfomsg(io.nsgate.dataplane.sys.Linux.AF_UNSPEC, 0, index, flags, change);
+        w.ifinfomsg(io.nsgate.linux.sys.Linux.AF_UNSPEC, 0, index, flags, change);
     }
 
     void writeAttributes(NetlinkMessageWriter w, boolean includeAlias) {

@@ -1,7 +1,7 @@
 // A request the kernel refused over netlink: the message type, what it was about, errno and the kernel's own words.
 package io.nsgate.control.netlink;
 
-import io.nsgate.dataplane.sys.SyscallException;
+import io.nsgate.linux.sys.SyscallException;
 
 /**
  * Reads like a syscall failure, {@code RTM_NEWLINK(veth eth0 in ngt1-red): EEXIST (File exists)}, followed by the

@@ -4,9 +4,9 @@ package io.nsgate.control.netlink;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * Theory of operation. A netlink socket belongs to the network namespace of the thread that created it, for
@@ -254,7 +254,7 @@ public final class NetlinkSocket implements AutoCloseable {
         int n = Syscalls.sendmsg(fd, msg, null, 0, Rtnl.typeName(type) + " " + subject + " in " + label);
         if (n != msg.remaining()) {
             throw new SyscallException("sendmsg", Rtnl.typeName(type) + " " + subject + " in " + label,
-                io.nsgate.dataplane.sys.Errno.EAGAIN, "short send: " + n + " of " + msg.remaining() + " bytes");
+                io.nsgate.linux.sys.Errno.EAGAIN, "short send: " + n + " of " + msg.remaining() + " bytes");
         }
     }
 

@@ -1,13 +1,16 @@
 // One IPv4 route, as an RTM_GETROUTE dump reports it or as nsgate asks for it.
 package io.nsgate.control.netlink;
 
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+
 /**
  * @param destination network prefix; 0.0.0.0/0 is the default route
  * @param gateway     next hop, 0 when directly connected
  * @param outputIndex RTA_OIF, 0 when unspecified
  * @param protocol    RTPROT_* (kernel, boot, static, ...)
  */
-public record Route(Ipv4Cidr destination, int gateway, int outputIndex, int table, int protocol, int scope,
+public record Route(Ipv4Prefix destination, int gateway, int outputIndex, int table, int protocol, int scope,
                     int type, int priority) {
 
     public boolean isDefault() {
@@ -21,7 +24,7 @@ public record Route(Ipv4Cidr destination, int gateway, int outputIndex, int tabl
 
     @Override
     public String toString() {
-        return destinationText() + (gateway != 0 ? " via " + Ipv4Cidr.format(gateway) : "")
+        return destinationText() + (gateway != 0 ? " via " + Ipv4Address.format(gateway) : "")
             + (outputIndex != 0 ? " oif " + outputIndex : "");
     }
 }

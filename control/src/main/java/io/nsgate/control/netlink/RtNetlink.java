@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * Speaks rtnetlink over one {@link NetlinkSocket}, so it manages the namespace that socket was opened in (the
@@ -214,13 +216,13 @@ public final class RtNetlink implements AutoCloseable {
             int index = buf.getInt(base + 4);
             NetlinkAttributes a = new NetlinkAttributes(buf, base + Rtnl.IFADDRMSG_LEN, off + len);
             int addr = a.has(Rtnl.IFA_LOCAL) ? a.ipv4(Rtnl.IFA_LOCAL, 0) : a.ipv4(Rtnl.IFA_ADDRESS, 0);
-            out.add(new InterfaceAddress(index, new Ipv4Cidr(addr, prefix), a.string(Rtnl.IFA_LABEL), scope));
+            out.add(new InterfaceAddress(index, new Ipv4Prefix(addr, prefix), a.string(Rtnl.IFA_LABEL), scope));
         }, out::clear);
         return out;
     }
 
     /** Adds an IPv4 address (ip addr add CIDR brd + dev IFINDEX). */
-    public void addAddress(int index, Ipv4Cidr cidr) {
+    public void addAddress(int index, Ipv4Prefix cidr) {
         w.reset().begin(Rtnl.RTM_NEWADDR, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL)
             .ifaddrmsg(Linux.AF_INET, cidr.length(), 0, Rtnl.RT_SCOPE_UNIVERSE, index)
             .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).attrIpv4(Rtnl.IFA_ADDRESS, cidr.address());
@@ -232,7 +234,7 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /** Removes an IPv4 address. */
-    public void deleteAddress(int index, Ipv4Cidr cidr) {
+    public void deleteAddress(int index, Ipv4Prefix cidr) {
         w.reset().begin(Rtnl.RTM_DELADDR, 0)
             .ifaddrmsg(Linux.AF_INET, cidr.length(), 0, 0, index)
             .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).end();
@@ -264,7 +266,7 @@ public final class RtNetlink implements AutoCloseable {
             if (tableId != table) {
                 return;
             }
-            out.add(new Route(new Ipv4Cidr(a.ipv4(Rtnl.RTA_DST, 0), dstLen), a.ipv4(Rtnl.RTA_GATEWAY, 0),
+            out.add(new Route(new Ipv4Prefix(a.ipv4(Rtnl.RTA_DST, 0), dstLen), a.ipv4(Rtnl.RTA_GATEWAY, 0),
                 a.u32(Rtnl.RTA_OIF, 0), tableId, Byte.toUnsignedInt(buf.get(base + 5)),
                 Byte.toUnsignedInt(buf.get(base + 6)), Byte.toUnsignedInt(buf.get(base + 7)),
                 a.u32(Rtnl.RTA_PRIORITY, 0)));
@@ -278,7 +280,7 @@ public final class RtNetlink implements AutoCloseable {
      *
      * @param replace replace an existing route to the same destination (ip route replace) instead of failing
      */
-    public void addRoute(Ipv4Cidr destination, int gateway, int outputIndex, int protocol, boolean replace) {
+    public void addRoute(Ipv4Prefix destination, int gateway, int outputIndex, int protocol, boolean replace) {
         w.reset().begin(Rtnl.RTM_NEWROUTE, Rtnl.NLM_F_CREATE | (replace ? Rtnl.NLM_F_REPLACE : Rtnl.NLM_F_EXCL))
             .rtmsg(Linux.AF_INET, destination.length(), Rtnl.RT_TABLE_MAIN, protocol,
                 gateway == 0 ? Rtnl.RT_SCOPE_LINK : Rtnl.RT_SCOPE_UNIVERSE, Rtnl.RTN_UNICAST);
@@ -293,7 +295,7 @@ public final class RtNetlink implements AutoCloseable {
         }
         w.end();
         socket.request(w, "route " + (destination.length() == 0 ? "default" : destination.networkPrefix())
-            + (gateway != 0 ? " via " + Ipv4Cidr.format(gateway) : "") + " in " + label());
+            + (gateway != 0 ? " via " + Ipv4Address.format(gateway) : "") + " in " + label());
     }
 
     /** Deletes a route as a dump reported it (destination, gateway, interface, table, priority). */

@@ -7,9 +7,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * setns(2) and unshare(2) move only the calling thread, so namespace work is funnelled through this thread, which

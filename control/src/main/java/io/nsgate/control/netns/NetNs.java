@@ -13,10 +13,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.nsgate.control.netlink.RtNetlink;
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * Theory of operation. A named namespace is what {@code ip netns add} makes: a bind mount of a namespace file

@@ -6,7 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.nsgate.control.netlink.Ipv4Cidr;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /** Built only by {@link TopologyValidator}; read by {@link TopologyApplier}. */
 final class DesiredState {
@@ -47,7 +48,7 @@ final class DesiredState {
         final Ns ns;
         final String name;
         final String kind;
-        final List<Ipv4Cidr> addresses = new ArrayList<>();
+        final List<Ipv4Prefix> addresses = new ArrayList<>();
         String master;
         Integer mtu;
         Iface peer;
@@ -70,13 +71,13 @@ final class DesiredState {
     }
 
     /** A route: destination (length 0 = default), gateway (0 = none), device (null = any). */
-    record RouteSpec(Ipv4Cidr to, int via, String dev) {
+    record RouteSpec(Ipv4Prefix to, int via, String dev) {
         String toText() {
             return to.length() == 0 ? "default" : to.toString();
         }
 
         String describe() {
-            return toText() + (via != 0 ? " via " + Ipv4Cidr.format(via) : "") + (dev != null ? " dev " + dev : "");
+            return toText() + (via != 0 ? " via " + Ipv4Address.format(via) : "") + (dev != null ? " dev " + dev : "");
         }
     }
 }

@@ -13,7 +13,6 @@ import java.util.Objects;
 import java.util.Set;
 
 import io.nsgate.control.netlink.InterfaceAddress;
-import io.nsgate.control.netlink.Ipv4Cidr;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.LinkChange;
 import io.nsgate.control.netlink.NetlinkException;
@@ -21,7 +20,9 @@ import io.nsgate.control.netlink.Route;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.control.netlink.Rtnl;
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.dataplane.sys.Errno;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.sys.Errno;
 
 /**
  * Theory of operation. Every entry point first validates the whole file ({@link TopologyValidator}); nothing
@@ -453,23 +454,23 @@ public final class TopologyApplier {
         if (!usable(x.ns) || blocked(x)) {
             return;
         }
-        List<Ipv4Cidr> have = new ArrayList<>();
+        List<Ipv4Prefix> have = new ArrayList<>();
         Observed o = observed.get(x.ns.name);
         Link cur = o.links.get(x.name);
         if (!created.contains(x) && cur != null) {
             for (InterfaceAddress a : o.addresses) {
                 if (a.index() == cur.index()) {
-                    have.add(a.cidr());
+                    have.add(a.prefix());
                 }
             }
         }
-        List<Ipv4Cidr> add = new ArrayList<>(x.addresses);
+        List<Ipv4Prefix> add = new ArrayList<>(x.addresses);
         add.removeAll(have);
-        List<Ipv4Cidr> remove = new ArrayList<>(have);
+        List<Ipv4Prefix> remove = new ArrayList<>(have);
         remove.removeAll(x.addresses);
         while (!add.isEmpty() && !remove.isEmpty()) {
-            Ipv4Cidr n = add.remove(0);
-            Ipv4Cidr old = remove.remove(0);
+            Ipv4Prefix n = add.remove(0);
+            Ipv4Prefix old = remove.remove(0);
             steps.add(new Step(new Change(Change.Op.MODIFY, "addr", x.where() + " " + n + " (was " + old + ")"), () -> {
                 RtNetlink rt = rt(x.ns);
                 int index = rt.linkIndex(x.name);
@@ -486,7 +487,7 @@ public final class TopologyApplier {
                 };
             }));
         }
-        for (Ipv4Cidr old : remove) {
+        for (Ipv4Prefix old : remove) {
             steps.add(new Step(new Change(Change.Op.REMOVE, "addr", x.where() + " " + old), () -> {
                 RtNetlink rt = rt(x.ns);
                 int index = rt.linkIndex(x.name);
@@ -494,7 +495,7 @@ public final class TopologyApplier {
                 return () -> rt.addAddress(index, old);
             }));
         }
-        for (Ipv4Cidr n : add) {
+        for (Ipv4Prefix n : add) {
             steps.add(new Step(new Change(Change.Op.ADD, "addr", x.where() + " " + n), () -> {
                 RtNetlink rt = rt(x.ns);
                 int index = rt.linkIndex(x.name);
@@ -549,7 +550,7 @@ public final class TopologyApplier {
                 continue;
             }
             Route old = match;
-            String was = (old.gateway() != 0 ? "via " + Ipv4Cidr.format(old.gateway()) : "")
+            String was = (old.gateway() != 0 ? "via " + Ipv4Address.format(old.gateway()) : "")
                 + (curDev != null ? (old.gateway() != 0 ? " " : "") + "dev " + curDev : "");
             steps.add(new Step(new Change(Change.Op.MODIFY, "route", ns.name + "/" + want.describe()
                 + " (was " + was + ")"), () -> {
@@ -571,7 +572,7 @@ public final class TopologyApplier {
         }
         for (Route extra : have) {
             String dev = extra.outputIndex() == 0 ? null : names.get(extra.outputIndex());
-            String text = extra.destinationText() + (extra.gateway() != 0 ? " via " + Ipv4Cidr.format(extra.gateway()) : "")
+            String text = extra.destinationText() + (extra.gateway() != 0 ? " via " + Ipv4Address.format(extra.gateway()) : "")
                 + (dev != null ? " dev " + dev : "");
             steps.add(new Step(new Change(Change.Op.REMOVE, "route", ns.name + "/" + text), () -> {
                 RtNetlink rt = rt(ns);

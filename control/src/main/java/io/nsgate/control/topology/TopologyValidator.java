@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-import io.nsgate.control.netlink.Ipv4Cidr;
 import io.nsgate.control.netns.NetNs;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * Collects every problem (not just the first), each as {@code field "value": what is wrong; what is valid}, and
@@ -196,14 +197,14 @@ public final class TopologyValidator {
                 continue;
             }
             DesiredState.Ns ns = namespace(d, f + ".namespace", r.namespace());
-            Ipv4Cidr to = null;
+            Ipv4Prefix to = null;
             if (r.to() == null) {
                 problem(f + ".to", null, "missing; use default or a prefix like 192.168.1.0/24");
             } else if (r.to().equals("default")) {
-                to = new Ipv4Cidr(0, 0);
+                to = new Ipv4Prefix(0, 0);
             } else {
                 try {
-                    to = Ipv4Cidr.parse(r.to());
+                    to = prefixWithLength(r.to());
                     if (!to.isNetwork()) {
                         problem(f + ".to", r.to(), "host bits set; did you mean " + to.networkPrefix() + "?");
                         to = null;
@@ -216,7 +217,7 @@ public final class TopologyValidator {
             boolean viaOk = true;
             if (r.via() != null) {
                 try {
-                    via = Ipv4Cidr.parseAddress(r.via());
+                    via = Ipv4Address.parse(r.via());
                 } catch (IllegalArgumentException e) {
                     problem(f + ".via", r.via(), e.getMessage());
                     viaOk = false;
@@ -239,7 +240,7 @@ public final class TopologyValidator {
                 continue;
             }
             if (via != 0 && !incomplete.contains(ns.name)) {
-                List<Ipv4Cidr> subnets = new ArrayList<>();
+                List<Ipv4Prefix> subnets = new ArrayList<>();
                 for (DesiredState.Iface x : ns.links.values()) {
                     if (dev == null || dev == x) {
                         subnets.addAll(x.addresses);
@@ -350,13 +351,22 @@ public final class TopologyValidator {
         return mtu;
     }
 
+    /** A prefix written with its length: in a topology file a bare address is more likely a slip than a /32. */
+    private static Ipv4Prefix prefixWithLength(String text) {
+        if (text == null || text.indexOf('/') < 0) {
+            throw new IllegalArgumentException((text == null ? "missing" : "no prefix length")
+                + "; expected an IPv4 address with prefix length like 192.168.15.1/24");
+        }
+        return Ipv4Prefix.parse(text);
+    }
+
     private void addresses(String field, List<String> list, DesiredState.Iface iface, Map<String, String> seen) {
         for (int i = 0; i < list.size(); i++) {
             String f = field + "[" + i + "]";
             String text = list.get(i);
-            Ipv4Cidr c;
+            Ipv4Prefix c;
             try {
-                c = Ipv4Cidr.parse(text);
+                c = prefixWithLength(text);
             } catch (IllegalArgumentException e) {
                 problem(f, text, e.getMessage());
                 continue;
@@ -373,7 +383,7 @@ public final class TopologyValidator {
                 problem(f, text, "this is the broadcast address of " + c.networkPrefix() + "; use a host address");
                 continue;
             }
-            String key = iface.ns.name + "/" + Ipv4Cidr.format(c.address());
+            String key = iface.ns.name + "/" + Ipv4Address.format(c.address());
             if (seen.containsKey(key)) {
                 problem(f, text, "duplicate address in namespace " + iface.ns.name + " (also " + seen.get(key) + ")");
                 continue;

@@ -15,12 +15,12 @@ import io.nsgate.dataplane.io.InMemoryPort;
 import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The seed lab's rules (lan0 192.168.1.2/24, v-net-0 192.168.15.5/24, masquerade 192.168.15.0/24, tcp:80 to blue)

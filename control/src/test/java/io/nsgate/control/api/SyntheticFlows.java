@@ -6,7 +6,7 @@ import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.conntrack.TcpState;
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
 
 /** Established TCP flows from LAN clients to the seed lab's tcp:80 forward (DNAT to blue 192.168.15.2:80). */
 public final class SyntheticFlows {

@@ -74,7 +74,7 @@ class GatewayConfigTest {
         assertTrue(p.contains("lan: missing (the LAN-side interface, e.g. lan0)"), p::toString);
         assertTrue(p.contains("inside[1] \"a-name-longer-than-15\": longer than 15 characters (IFNAMSIZ)"), p::toString);
         assertTrue(p.contains("inside[2] \"v-net-0\": listed twice (or also the lan interface)"), p::toString);
-        assertTrue(p.contains("masquerade[0] \"192.168.15.0/33\": \"192.168.15.0/33\": prefix length 33 is not in 0..32"),
+        assertTrue(p.contains("masquerade[0] \"192.168.15.0/33\": prefix length 33 is not in 0..32"),
             p::toString);
         assertTrue(p.contains("forwards[0] forward \"tcp:80=192.168.15.300:80\": 192.168.15.300 is not an IPv4 address "
             + "(300 is not an octet 0-255)"), p::toString);

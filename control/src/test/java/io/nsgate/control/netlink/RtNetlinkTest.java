@@ -20,6 +20,8 @@ import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.Ip;
 import io.nsgate.control.testsupport.RequiresNetns;
 import io.nsgate.control.testsupport.TestPrefix;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 @RequiresNetns
 class RtNetlinkTest {
@@ -130,11 +132,11 @@ class RtNetlinkTest {
         nl.createVeth("e0", LinkChange.set().up(true), "e0", b.fd(), LinkChange.set());
         b.rtnetlink().setLink("e0", LinkChange.set().up(true));
         int idx = nl.linkIndex("e0");
-        Ipv4Cidr cidr = Ipv4Cidr.parse("10.99.0.1/24");
+        Ipv4Prefix cidr = Ipv4Prefix.parse("10.99.0.1/24");
         nl.addAddress(idx, cidr);
-        nl.addAddress(idx, Ipv4Cidr.parse("10.98.0.1/16"));
+        nl.addAddress(idx, Ipv4Prefix.parse("10.98.0.1/16"));
         List<String> ours = nl.addresses().stream().filter(x -> x.index() == idx)
-            .map(x -> x.cidr().toString()).sorted().collect(Collectors.toList());
+            .map(x -> x.prefix().toString()).sorted().collect(Collectors.toList());
         assertEquals(List.of("10.98.0.1/16", "10.99.0.1/24"), ours);
         JsonNode addrInfo = Ip.json("-n", a.name(), "addr", "show", "dev", "e0").get(0).get("addr_info");
         assertTrue(addrInfo.toString().contains("\"local\":\"10.99.0.1\",\"prefixlen\":24"), addrInfo.toString());
@@ -154,9 +156,9 @@ class RtNetlinkTest {
         nl.createVeth("r0", LinkChange.set().up(true), "r0", b.fd(), LinkChange.set());
         b.rtnetlink().setLink("r0", LinkChange.set().up(true));
         int idx = nl.linkIndex("r0");
-        nl.addAddress(idx, Ipv4Cidr.parse("10.97.0.1/24"));
-        nl.addRoute(new Ipv4Cidr(0, 0), Ipv4Cidr.parseAddress("10.97.0.254"), 0, Rtnl.RTPROT_STATIC, false);
-        nl.addRoute(Ipv4Cidr.parse("172.30.0.0/16"), Ipv4Cidr.parseAddress("10.97.0.9"), idx, Rtnl.RTPROT_STATIC, false);
+        nl.addAddress(idx, Ipv4Prefix.parse("10.97.0.1/24"));
+        nl.addRoute(new Ipv4Prefix(0, 0), Ipv4Address.parse("10.97.0.254"), 0, Rtnl.RTPROT_STATIC, false);
+        nl.addRoute(Ipv4Prefix.parse("172.30.0.0/16"), Ipv4Address.parse("10.97.0.9"), idx, Rtnl.RTPROT_STATIC, false);
 
         JsonNode routes = Ip.json("-n", a.name(), "route");
         String text = routes.toString();
@@ -164,17 +166,17 @@ class RtNetlinkTest {
         assertTrue(text.contains("{\"dst\":\"172.30.0.0/16\",\"gateway\":\"10.97.0.9\",\"dev\":\"r0\""), text);
 
         Route def = nl.routes().stream().filter(Route::isDefault).findFirst().orElseThrow();
-        assertEquals(Ipv4Cidr.parseAddress("10.97.0.254"), def.gateway());
+        assertEquals(Ipv4Address.parse("10.97.0.254"), def.gateway());
         assertEquals(idx, def.outputIndex());
         assertEquals(Rtnl.RTPROT_STATIC, def.protocol());
         assertTrue(nl.routes().stream().anyMatch(r -> r.protocol() == Rtnl.RTPROT_KERNEL
             && r.destination().toString().equals("10.97.0.0/24")), "connected route is dumped too");
 
-        nl.addRoute(new Ipv4Cidr(0, 0), Ipv4Cidr.parseAddress("10.97.0.253"), 0, Rtnl.RTPROT_STATIC, true);
+        nl.addRoute(new Ipv4Prefix(0, 0), Ipv4Address.parse("10.97.0.253"), 0, Rtnl.RTPROT_STATIC, true);
         assertTrue(Ip.run("-n", a.name(), "route", "show", "default").contains("via 10.97.0.253"));
 
         NetlinkException unreachable = assertThrows(NetlinkException.class, () -> nl.addRoute(
-            Ipv4Cidr.parse("172.31.0.0/16"), Ipv4Cidr.parseAddress("192.0.2.1"), 0, Rtnl.RTPROT_STATIC, false));
+            Ipv4Prefix.parse("172.31.0.0/16"), Ipv4Address.parse("192.0.2.1"), 0, Rtnl.RTPROT_STATIC, false));
         assertEquals("ENETUNREACH", unreachable.errnoName());
 
         for (Route r : nl.routes()) {
@@ -190,11 +192,11 @@ class RtNetlinkTest {
         RtNetlink nl = a.rtnetlink();
         nl.createVeth("n0", LinkChange.set().up(true), "n0", b.fd(), LinkChange.set());
         b.rtnetlink().setLink("n0", LinkChange.set().up(true));
-        nl.addAddress(nl.linkIndex("n0"), Ipv4Cidr.parse("10.96.0.1/24"));
-        b.rtnetlink().addAddress(b.rtnetlink().linkIndex("n0"), Ipv4Cidr.parse("10.96.0.2/24"));
+        nl.addAddress(nl.linkIndex("n0"), Ipv4Prefix.parse("10.96.0.1/24"));
+        b.rtnetlink().addAddress(b.rtnetlink().linkIndex("n0"), Ipv4Prefix.parse("10.96.0.2/24"));
         Ip.Result ping = Ip.exec(List.of("ip", "netns", "exec", a.name(), "ping", "-c", "1", "-W", "2", "10.96.0.2"));
         assertEquals(0, ping.exitCode(), ping.stdout() + ping.stderr());
-        Neighbour n = nl.neighbours().stream().filter(x -> x.address() == Ipv4Cidr.parseAddress("10.96.0.2"))
+        Neighbour n = nl.neighbours().stream().filter(x -> x.address() == Ipv4Address.parse("10.96.0.2"))
             .findFirst().orElseThrow();
         assertEquals(b.rtnetlink().link("n0").orElseThrow().mac(), n.mac());
     }

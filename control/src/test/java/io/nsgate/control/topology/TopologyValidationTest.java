@@ -97,11 +97,11 @@ class TopologyValidationTest {
     @Test
     void invalidCidrsAreRejected() {
         assertEquals(List.of("veths[0].a.addresses[0] \"192.168.15.300/24\": 192.168.15.300 is not an IPv4 address "
-            + "(each part must be 0..255)"), problems(seedWith("[192.168.15.1/24]", "[192.168.15.300/24]")));
+            + "(300 is not an octet 0-255)"), problems(seedWith("[192.168.15.1/24]", "[192.168.15.300/24]")));
         assertEquals(List.of("veths[0].a.addresses[0] \"192.168.15.1\": no prefix length; expected an IPv4 address "
             + "with prefix length like 192.168.15.1/24"), problems(seedWith("[192.168.15.1/24]", "[192.168.15.1]")));
-        assertEquals(List.of("veths[0].a.addresses[0] \"192.168.15.1/33\": prefix length \"33\" is not a number "
-            + "from 0 to 32"), problems(seedWith("[192.168.15.1/24]", "[192.168.15.1/33]")));
+        assertEquals(List.of("veths[0].a.addresses[0] \"192.168.15.1/33\": prefix length 33 is not in 0..32"),
+            problems(seedWith("[192.168.15.1/24]", "[192.168.15.1/33]")));
         assertEquals(List.of("veths[0].a.addresses[0] \"192.168.15.0/24\": this is the network address of "
             + "192.168.15.0/24; use a host address"), problems(seedWith("[192.168.15.1/24]", "[192.168.15.0/24]")));
     }

@@ -5,7 +5,7 @@ import static io.nsgate.dataplane.conntrack.FlowRecord.*;
 
 import org.agrona.concurrent.AtomicBuffer;
 
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
 
 /** Filled by {@link FlowTable#snapshot}; reusable, so listing a million flows allocates nothing per flow. */
 public final class FlowSnapshot {

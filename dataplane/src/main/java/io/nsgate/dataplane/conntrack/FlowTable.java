@@ -10,7 +10,7 @@ import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.Checksums;
-import io.nsgate.dataplane.sys.OffHeapMemory;
+import io.nsgate.linux.sys.OffHeapMemory;
 
 /**
  * The flow table shared by every worker.

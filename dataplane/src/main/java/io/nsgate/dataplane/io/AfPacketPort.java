@@ -8,10 +8,10 @@ import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * {@link PacketPort} over one AF_PACKET socket bound to one interface.

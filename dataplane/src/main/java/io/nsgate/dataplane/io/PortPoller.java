@@ -7,8 +7,8 @@ import java.nio.ByteOrder;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * One {@code poll(2)} over the descriptors of several {@link PacketPort}s (ports without one, {@code fd() == -1},

@@ -6,7 +6,7 @@ import java.nio.ByteOrder;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
-import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * The user-space half of an AF_PACKET RX ring: {@link RxRingV3} walks TPACKET_V3 blocks, {@link RxRingV2} TPACKET_V2

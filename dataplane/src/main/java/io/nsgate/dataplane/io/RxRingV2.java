@@ -3,7 +3,7 @@ package io.nsgate.dataplane.io;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * The user-space half of a TPACKET_V2 RX ring (layouts in {@link Tpacket2}). Theory of operation: the ring is

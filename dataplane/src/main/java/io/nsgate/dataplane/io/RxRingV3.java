@@ -3,7 +3,7 @@ package io.nsgate.dataplane.io;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * The user-space half of a TPACKET_V3 RX ring (layouts in {@link Tpacket3}). Theory of operation: the kernel fills

@@ -7,7 +7,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
-import io.nsgate.dataplane.sys.Linux;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * The user-space half of a TX ring of fixed-size slots. The socket's PACKET_VERSION applies to both its rings, so a

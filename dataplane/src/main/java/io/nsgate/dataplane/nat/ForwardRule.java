@@ -3,7 +3,7 @@ package io.nsgate.dataplane.nat;
 
 import java.util.List;
 
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
 
 /**
  * {@code iptables -t nat -A PREROUTING -p PROTO [-d ADDRESS] --dport PORTS -j DNAT --to BACKEND}, with several

@@ -1,7 +1,8 @@
 // One interface the data plane serves: its role, address, subnet and MTU.
 package io.nsgate.dataplane.nat;
 
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * An interface of the gateway as the NAT sees it. {@code index} is the data plane's own small number for it

@@ -1,7 +1,8 @@
 // Source NAT for traffic from inside: a source prefix leaving through an interface takes the gateway's address.
 package io.nsgate.dataplane.nat;
 
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * {@code iptables -t nat -A POSTROUTING -s SOURCE -o EGRESS -j MASQUERADE}, or {@code -j SNAT --to ADDRESS}

@@ -8,7 +8,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The configuration a worker translates with. Immutable: a change builds a new RuleSet and workers swap to it
@@ -101,7 +102,7 @@ public final class RuleSet {
             return true;
         }
         for (GatewayInterface i : interfaces) {
-            if (i.address().length() <= 30 && ip == i.address().broadcast()) {
+            if (i.address().hasBroadcast() && ip == i.address().broadcast()) {
                 return true;
             }
         }
@@ -296,7 +297,7 @@ public final class RuleSet {
             }
             List<RouteEntry> routes = new ArrayList<>();
             for (GatewayInterface g : ifaces) {
-                Ipv4Prefix subnet = new Ipv4Prefix(g.address().network(), g.address().length());
+                Ipv4Prefix subnet = g.address().networkPrefix();
                 routes.add(new RouteEntry(new io.nsgate.dataplane.nat.Route(subnet, g.index(), 0), true, null));
             }
             for (RouteSpec spec : routeSpecs) {

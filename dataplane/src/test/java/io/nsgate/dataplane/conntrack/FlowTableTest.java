@@ -1,7 +1,7 @@
 // Behaviour of the flow table on one thread: insertion by both tuples, rewrites, state, expiry, eviction.
 package io.nsgate.dataplane.conntrack;
 
-import static io.nsgate.dataplane.packet.Ipv4Address.parse;
+import static io.nsgate.linux.net.Ipv4Address.parse;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.concurrent.TimeUnit;

@@ -26,12 +26,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.SyscallException;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.NetnsLab;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
 
 /**
  * The lab: namespace {@code gw} (where the ports are opened, on {@code xa}, 10.1.1.1/24, and {@code xb},

@@ -21,7 +21,7 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
  * queued and not yet flushed) makes {@code transmit} return false like a full ring.
  *
  * <pre>
- *   InMemoryPort port = new InMemoryPort("lan0", 3, Frames.mac("02:00:00:00:00:03"));
+ *   InMemoryPort port = new InMemoryPort("lan0", 3, MacAddress.parse("02:00:00:00:00:03"));
  *   port.enqueue(Frames.tcp().flags(Frames.SYN).build());                                  // a plain frame
  *   port.enqueue(superFrame, VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 1448); // GSO, as veth gives
  *   worker.doWork();

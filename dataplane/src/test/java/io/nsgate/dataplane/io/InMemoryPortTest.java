@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.net.MacAddress;
 
 class InMemoryPortTest {
-    private final InMemoryPort port = new InMemoryPort("lan0", 3, Frames.mac("02:00:00:00:00:03"));
+    private final InMemoryPort port = new InMemoryPort("lan0", 3, MacAddress.parse("02:00:00:00:00:03"));
 
     @Test
     void identityAndNoDescriptor() {

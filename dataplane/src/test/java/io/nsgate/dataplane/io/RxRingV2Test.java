@@ -12,8 +12,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
-import io.nsgate.dataplane.sys.Linux;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.sys.Linux;
 
 class RxRingV2Test {
     private static final int SLOT = 8192;

@@ -13,8 +13,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
-import io.nsgate.dataplane.sys.Linux;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.sys.Linux;
 
 class RxRingV3Test {
     private static final int BLOCK = 128 * 1024;

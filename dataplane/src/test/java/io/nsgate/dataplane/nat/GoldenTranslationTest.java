@@ -14,11 +14,12 @@ import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.PcapReader;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The golden captures (golden/capture.sh: namespace a = 10.77.1.1 talks to b = 10.77.1.2, and through router b

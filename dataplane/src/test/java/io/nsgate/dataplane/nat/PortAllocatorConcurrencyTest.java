@@ -20,9 +20,9 @@ import org.junit.jupiter.api.Test;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.net.Ipv4Address;
 
 class PortAllocatorConcurrencyTest {
     @Test

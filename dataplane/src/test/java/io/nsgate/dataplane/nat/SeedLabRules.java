@@ -12,9 +12,10 @@ import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.WorkerCounters;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * Interfaces as in the seed lab: #0 lan0 (LAN, 192.168.1.2/24), #1 v-net-0 (inside, 192.168.15.5/24);

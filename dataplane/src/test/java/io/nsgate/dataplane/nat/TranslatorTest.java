@@ -22,12 +22,13 @@ import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.IcmpHeader;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 class TranslatorTest {
     private static final long S = 1_000_000_000L;

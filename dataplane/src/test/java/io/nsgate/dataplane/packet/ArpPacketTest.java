@@ -5,11 +5,11 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import static io.nsgate.dataplane.testsupport.Frames.hex;
-import static io.nsgate.dataplane.testsupport.Frames.ip;
 import static io.nsgate.dataplane.testsupport.Frames.unhex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import io.nsgate.linux.net.Ipv4Address;
 
 class ArpPacketTest {
     /** Who has 10.77.1.2? Tell 10.77.1.1 (02:00:00:77:01:01), as in golden/tcp.pcap. */
@@ -29,9 +29,9 @@ class ArpPacketTest {
         assertEquals(4, arp.protocolLength());
         assertEquals(ArpPacket.OP_REQUEST, arp.operation());
         assertEquals(0x0200_0077_0101L, arp.senderMac());
-        assertEquals(ip("10.77.1.1"), arp.senderIp());
+        assertEquals(Ipv4Address.parse("10.77.1.1"), arp.senderIp());
         assertEquals(0L, arp.targetMac());
-        assertEquals(ip("10.77.1.2"), arp.targetIp());
+        assertEquals(Ipv4Address.parse("10.77.1.2"), arp.targetIp());
     }
 
     @Test
@@ -50,8 +50,8 @@ class ArpPacketTest {
     void writesEveryHeaderField() {
         final UnsafeBuffer buf = new UnsafeBuffer(new byte[ArpPacket.LENGTH]);
         arp.wrap(buf, 0).hardwareType(1).protocolType(0x0800).hardwareLength(6).protocolLength(4).operation(2)
-            .senderMac(0x0200_0077_0102L).senderIp(ip("10.77.1.2")).targetMac(0x0200_0077_0101L)
-            .targetIp(ip("10.77.1.1"));
+            .senderMac(0x0200_0077_0102L).senderIp(Ipv4Address.parse("10.77.1.2")).targetMac(0x0200_0077_0101L)
+            .targetIp(Ipv4Address.parse("10.77.1.1"));
         assertEquals(hex(unhex(REPLY)), hex(buf.byteArray()));
         arp.hardwareType(6);
         assertFalse(arp.isEthernetIpv4());

@@ -11,6 +11,7 @@ import static io.nsgate.dataplane.testsupport.Frames.unhex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import io.nsgate.linux.net.Ipv4Address;
 
 class ChecksumsTest {
     /** IPv4 header from the Wikipedia "IPv4 header checksum" example, checksum 0xB861 at bytes 10-11. */
@@ -85,8 +86,8 @@ class ChecksumsTest {
 
     @Test
     void pseudoHeaderSumIsFoldedAndUncomplemented() {
-        final int src = Frames.ip("192.168.15.2");
-        final int dst = Frames.ip("192.168.1.3");
+        final int src = Ipv4Address.parse("192.168.15.2");
+        final int dst = Ipv4Address.parse("192.168.1.3");
         final int expected = Checksums.fold(0xC0A8 + 0x0F02 + 0xC0A8 + 0x0103 + 6 + 40);
         assertEquals(expected, Checksums.pseudoHeaderSum(src, dst, 6, 40));
         assertEquals(Frames.pseudoHeaderSum(src, dst, 6, 40), Checksums.pseudoHeaderSum(src, dst, 6, 40));
@@ -139,7 +140,7 @@ class ChecksumsTest {
         final byte[] header = unhex(WIKIPEDIA_IPV4_HEADER);
         final UnsafeBuffer buf = new UnsafeBuffer(header);
         final int oldSrc = buf.getInt(12, java.nio.ByteOrder.BIG_ENDIAN);
-        final int newSrc = Frames.ip("10.1.2.3");
+        final int newSrc = Ipv4Address.parse("10.1.2.3");
         buf.putInt(12, newSrc, java.nio.ByteOrder.BIG_ENDIAN);
         assertEquals(Checksums.ipv4HeaderChecksum(buf, 0, 20),
             Checksums.applyToChecksum(0xB861, Checksums.delta32(oldSrc, newSrc)));
@@ -183,9 +184,9 @@ class ChecksumsTest {
 
     @Test
     void partialFieldTakesAddressDeltasUncomplemented() {
-        final int src = Frames.ip("192.168.15.2");
-        final int dst = Frames.ip("192.168.1.3");
-        final int masqueraded = Frames.ip("192.168.1.2");
+        final int src = Ipv4Address.parse("192.168.15.2");
+        final int dst = Ipv4Address.parse("192.168.1.3");
+        final int masqueraded = Ipv4Address.parse("192.168.1.2");
         final int partial = Checksums.pseudoHeaderSum(src, dst, 6, 1480);
         assertEquals(Checksums.pseudoHeaderSum(masqueraded, dst, 6, 1480),
             Checksums.applyToPartial(partial, Checksums.delta32(src, masqueraded)));

@@ -11,11 +11,11 @@ import java.util.Arrays;
 import static io.nsgate.dataplane.testsupport.Frames.ACK;
 import static io.nsgate.dataplane.testsupport.Frames.FIN;
 import static io.nsgate.dataplane.testsupport.Frames.SYN;
-import static io.nsgate.dataplane.testsupport.Frames.ip;
 import static io.nsgate.dataplane.testsupport.Frames.truncate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import io.nsgate.linux.net.Ipv4Address;
 
 class FrameParserTest {
     /** Frames are parsed at this offset of a larger buffer, fenced to the frame: offsets must be absolute. */
@@ -247,8 +247,8 @@ class FrameParserTest {
         assertAccepts(ParsedFrame.KIND_ARP, taggedArp);
         assertEquals(5, f.vlanTci);
         assertEquals(AT + 18, f.l3Offset);
-        assertEquals(ip("10.0.0.1"), f.srcIp);
-        assertEquals(ip("10.0.0.2"), f.dstIp);
+        assertEquals(Ipv4Address.parse("10.0.0.1"), f.srcIp);
+        assertEquals(Ipv4Address.parse("10.0.0.2"), f.dstIp);
     }
 
     @Test
@@ -298,7 +298,7 @@ class FrameParserTest {
         assertTrue(f.moreFragments);
         assertEquals(77, f.ipId);
         assertEquals(ParsedFrame.PROTO_UDP, f.ipProto);
-        assertEquals(ip(Frames.DEFAULT_SRC_IP), f.srcIp);
+        assertEquals(Ipv4Address.parse(Frames.DEFAULT_SRC_IP), f.srcIp);
         assertEquals(-1, f.l4Offset);
         assertEquals(0, f.srcPort);
         assertFalse(f.isFirstFragment());
@@ -362,15 +362,15 @@ class FrameParserTest {
         assertTrue(f.icmpError);
         assertEquals(IcmpHeader.TYPE_DESTINATION_UNREACHABLE, f.icmpType);
         assertEquals(IcmpHeader.CODE_FRAGMENTATION_NEEDED, f.icmpCode);
-        assertEquals(ip("198.51.100.1"), f.srcIp);
-        assertEquals(ip("192.168.1.2"), f.dstIp);
+        assertEquals(Ipv4Address.parse("198.51.100.1"), f.srcIp);
+        assertEquals(Ipv4Address.parse("192.168.1.2"), f.dstIp);
         assertEquals(0, f.srcPort);
         assertEquals(0, f.dstPort);
         assertEquals(AT + 34 + 8, f.innerL3Offset);
         assertEquals(20, f.innerIpHeaderLength);
         assertEquals(ParsedFrame.PROTO_TCP, f.innerProto);
-        assertEquals(ip("192.168.1.2"), f.innerSrcIp);
-        assertEquals(ip("203.0.113.9"), f.innerDstIp);
+        assertEquals(Ipv4Address.parse("192.168.1.2"), f.innerSrcIp);
+        assertEquals(Ipv4Address.parse("203.0.113.9"), f.innerDstIp);
         assertEquals(61000, f.innerSrcPort);
         assertEquals(443, f.innerDstPort);
         assertEquals(f.innerL3Offset + 20, f.innerL4Offset);

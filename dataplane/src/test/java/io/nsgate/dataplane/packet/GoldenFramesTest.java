@@ -15,13 +15,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-import static io.nsgate.dataplane.testsupport.Frames.ip;
-import static io.nsgate.dataplane.testsupport.Frames.mac;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.MacAddress;
 
 /**
  * The fixtures come from {@code golden/capture.sh}: namespace a (10.77.1.1, 02:00:00:77:01:01) talks to b
@@ -30,12 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * re-capture keeps these tests valid. Each frame is parsed at offset 7 of a larger buffer fenced to the frame.
  */
 class GoldenFramesTest {
-    private static final int A = ip("10.77.1.1");
-    private static final int B = ip("10.77.1.2");
-    private static final int C = ip("10.77.2.1");
-    private static final int C2 = ip("10.77.2.3");
-    private static final long MAC_A = mac("02:00:00:77:01:01");
-    private static final long MAC_B = mac("02:00:00:77:01:02");
+    private static final int A = Ipv4Address.parse("10.77.1.1");
+    private static final int B = Ipv4Address.parse("10.77.1.2");
+    private static final int C = Ipv4Address.parse("10.77.2.1");
+    private static final int C2 = Ipv4Address.parse("10.77.2.3");
+    private static final long MAC_A = MacAddress.parse("02:00:00:77:01:01");
+    private static final long MAC_B = MacAddress.parse("02:00:00:77:01:02");
     private static final int FRAME_OFFSET = 7;
 
     private final FrameParser parser = new FrameParser();

@@ -21,7 +21,6 @@ import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.FragmentTable;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
@@ -29,12 +28,14 @@ import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.packet.EthernetHeader;
 import io.nsgate.dataplane.packet.FrameParser;
 import io.nsgate.dataplane.packet.IcmpHeader;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.MacAddress;
 
 class WorkerTest {
     private static final long MS = 1_000_000L;
@@ -65,8 +66,8 @@ class WorkerTest {
     @BeforeEach
     void setUp() {
         clock.update(1_000_000 * MS);
-        lan = new InMemoryPort("lan0", 2, Frames.mac(GW_LAN_MAC));
-        inside = new InMemoryPort("v-net-0", 3, Frames.mac(GW_BRIDGE_MAC));
+        lan = new InMemoryPort("lan0", 2, MacAddress.parse(GW_LAN_MAC));
+        inside = new InMemoryPort("v-net-0", 3, MacAddress.parse(GW_BRIDGE_MAC));
         table = new FlowTable(1024, FlowTimeouts.DEFAULTS, clock.nanoTime(), 9);
         fragments = new FragmentTable(64);
         neighbours = new NeighbourTable(64);
@@ -122,8 +123,8 @@ class WorkerTest {
         out = lan.takeSent();
         assertEquals(1, out.size(), "the held SYN left once the MAC was known");
         byte[] syn = out.get(0).bytes();
-        assertEquals(Frames.mac(LAN_MAC), dstMac(syn));
-        assertEquals(Frames.mac(GW_LAN_MAC), srcMac(syn));
+        assertEquals(MacAddress.parse(LAN_MAC), dstMac(syn));
+        assertEquals(MacAddress.parse(GW_LAN_MAC), srcMac(syn));
         assertEquals(Ipv4Address.parse("192.168.1.2"), parse(syn).srcIp, "translated before it was held");
         assertEquals(2, counters.get(Counter.TX_FRAMES));
     }
@@ -150,7 +151,7 @@ class WorkerTest {
         worker.doWork();
         List<InMemoryPort.Frame> out = lan.takeSent();
         assertEquals(1, out.size());
-        assertEquals(Frames.mac(LAN_MAC), dstMac(out.get(0).bytes()));
+        assertEquals(MacAddress.parse(LAN_MAC), dstMac(out.get(0).bytes()));
         assertEquals(ParsedFrame.KIND_IPV4, parse(out.get(0).bytes()).kind);
     }
 
@@ -162,15 +163,15 @@ class WorkerTest {
         List<InMemoryPort.Frame> out = inside.takeSent();
         assertEquals(1, out.size());
         byte[] error = out.get(0).bytes();
-        assertEquals(Frames.mac(BLUE_MAC), dstMac(error));
-        assertEquals(Frames.mac(GW_BRIDGE_MAC), srcMac(error));
+        assertEquals(MacAddress.parse(BLUE_MAC), dstMac(error));
+        assertEquals(MacAddress.parse(GW_BRIDGE_MAC), srcMac(error));
         assertEquals(IcmpHeader.TYPE_TIME_EXCEEDED, parse(error).icmpType);
         assertTrue(lan.takeSent().isEmpty());
     }
 
     @Test
     void aFullTransmitRingIsCounted() {
-        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), Frames.mac(LAN_MAC), clock.nanoTime());
+        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), MacAddress.parse(LAN_MAC), clock.nanoTime());
         lan.txCapacity(0);
         inside.enqueue(synFromBlue());
         worker.doWork();
@@ -179,7 +180,7 @@ class WorkerTest {
 
     @Test
     void idleFlowsAreSweptAndCounted() {
-        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), Frames.mac(LAN_MAC), clock.nanoTime());
+        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), MacAddress.parse(LAN_MAC), clock.nanoTime());
         inside.enqueue(Frames.udp().srcMac(BLUE_MAC).dstMac(GW_BRIDGE_MAC).src("192.168.15.2", 5000)
             .dst("192.168.1.3", 53).build());
         worker.doWork();
@@ -194,8 +195,8 @@ class WorkerTest {
 
     @Test
     void steadyForwardingAllocatesNothing() {
-        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), Frames.mac(LAN_MAC), clock.nanoTime());
-        neighbours.learn(1, Ipv4Address.parse("192.168.15.2"), Frames.mac(BLUE_MAC), clock.nanoTime());
+        neighbours.learn(0, Ipv4Address.parse("192.168.1.3"), MacAddress.parse(LAN_MAC), clock.nanoTime());
+        neighbours.learn(1, Ipv4Address.parse("192.168.15.2"), MacAddress.parse(BLUE_MAC), clock.nanoTime());
         lan.keepSent(false);
         inside.keepSent(false);
         byte[][] frames = new byte[64][];
@@ -223,8 +224,8 @@ class WorkerTest {
 
     @Test
     void aRunningDataPlaneAppliesNewRulesBetweenBatches() {
-        InMemoryPort l = new InMemoryPort("lan0", 2, Frames.mac(GW_LAN_MAC));
-        InMemoryPort i = new InMemoryPort("v-net-0", 3, Frames.mac(GW_BRIDGE_MAC));
+        InMemoryPort l = new InMemoryPort("lan0", 2, MacAddress.parse(GW_LAN_MAC));
+        InMemoryPort i = new InMemoryPort("v-net-0", 3, MacAddress.parse(GW_BRIDGE_MAC));
         try (DataPlane dp = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(1024), rules(),
             new PacketPort[][] {{l, i}}, ports -> ms -> LockSupport.parkNanos(ms * MS))) {
             dp.start();

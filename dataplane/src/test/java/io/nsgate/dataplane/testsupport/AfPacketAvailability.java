@@ -11,7 +11,7 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import io.nsgate.dataplane.io.AfPacketPort;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Syscalls;
 
 /** Fails the test class with the probe's cause; skipping is opt-in and never the default. */
 public final class AfPacketAvailability implements BeforeAllCallback {

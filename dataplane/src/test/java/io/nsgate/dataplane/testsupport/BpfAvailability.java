@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
-import io.nsgate.dataplane.sys.Bpf;
+import io.nsgate.linux.sys.Bpf;
 
 /** Fails the test class with the probe's cause; skipping is opt-in and never the default. */
 public final class BpfAvailability implements BeforeAllCallback {

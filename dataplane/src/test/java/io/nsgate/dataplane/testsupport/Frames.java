@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 import io.nsgate.dataplane.packet.TcpHeader;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.MacAddress;
 
 /**
  * A fluent builder of Ethernet frames for tests: pick a protocol, set what matters, {@link Builder#build()}.
@@ -121,13 +123,15 @@ public final class Frames {
 
     /** A broadcast ARP request: who has {@code targetIp}? tell {@code senderIp}. */
     public static byte[] arpRequest(final String senderMac, final String senderIp, final String targetIp) {
-        return arp(1, mac(senderMac), ip(senderIp), 0xFFFF_FFFF_FFFFL, 0L, ip(targetIp));
+        return arp(1, MacAddress.parse(senderMac), Ipv4Address.parse(senderIp), 0xFFFF_FFFF_FFFFL, 0L,
+            Ipv4Address.parse(targetIp));
     }
 
     /** A unicast ARP reply: {@code senderIp} is at {@code senderMac}. */
     public static byte[] arpReply(
         final String senderMac, final String senderIp, final String targetMac, final String targetIp) {
-        return arp(2, mac(senderMac), ip(senderIp), mac(targetMac), mac(targetMac), ip(targetIp));
+        return arp(2, MacAddress.parse(senderMac), Ipv4Address.parse(senderIp), MacAddress.parse(targetMac),
+            MacAddress.parse(targetMac), Ipv4Address.parse(targetIp));
     }
 
     private static byte[] arp(
@@ -198,24 +202,6 @@ public final class Frames {
         return bytes;
     }
 
-    /** A dotted quad as a big-endian int. */
-    public static int ip(final String dottedQuad) {
-        final String[] parts = dottedQuad.split("\\.");
-        if (parts.length != 4) {
-            throw new IllegalArgumentException(dottedQuad + " is not an IPv4 address");
-        }
-        int address = 0;
-        for (final String part : parts) {
-            address = (address << 8) | (Integer.parseInt(part) & 0xFF);
-        }
-        return address;
-    }
-
-    /** "02:00:00:00:00:01" as a 48-bit long. */
-    public static long mac(final String text) {
-        return Long.parseLong(text.replace(":", ""), 16);
-    }
-
     /**
      * The plain RFC 1071 checksum, {@code ~(one's-complement sum of 16-bit words)}, word by word: the reference
      * the tests hold the production code to.
@@ -250,11 +236,11 @@ public final class Frames {
     public static final class Builder {
         private final Kind kind;
         private final int protocol;
-        private long srcMac = mac(DEFAULT_SRC_MAC);
-        private long dstMac = mac(DEFAULT_DST_MAC);
+        private long srcMac = MacAddress.parse(DEFAULT_SRC_MAC);
+        private long dstMac = MacAddress.parse(DEFAULT_DST_MAC);
         private int vlanTci = -1;
-        private int srcIp = ip(DEFAULT_SRC_IP);
-        private int dstIp = ip(DEFAULT_DST_IP);
+        private int srcIp = Ipv4Address.parse(DEFAULT_SRC_IP);
+        private int dstIp = Ipv4Address.parse(DEFAULT_DST_IP);
         private int srcPort = 40000;
         private int dstPort = 80;
         private int tos;
@@ -292,12 +278,12 @@ public final class Frames {
         }
 
         public Builder srcMac(final String mac) {
-            srcMac = mac(mac);
+            srcMac = MacAddress.parse(mac);
             return this;
         }
 
         public Builder dstMac(final String mac) {
-            dstMac = mac(mac);
+            dstMac = MacAddress.parse(mac);
             return this;
         }
 
@@ -308,23 +294,23 @@ public final class Frames {
         }
 
         public Builder src(final String ip) {
-            srcIp = ip(ip);
+            srcIp = Ipv4Address.parse(ip);
             return this;
         }
 
         public Builder src(final String ip, final int port) {
-            srcIp = ip(ip);
+            srcIp = Ipv4Address.parse(ip);
             srcPort = port;
             return this;
         }
 
         public Builder dst(final String ip) {
-            dstIp = ip(ip);
+            dstIp = Ipv4Address.parse(ip);
             return this;
         }
 
         public Builder dst(final String ip, final int port) {
-            dstIp = ip(ip);
+            dstIp = Ipv4Address.parse(ip);
             dstPort = port;
             return this;
         }

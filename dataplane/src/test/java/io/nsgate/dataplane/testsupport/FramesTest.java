@@ -14,10 +14,10 @@ import java.util.Arrays;
 
 import static io.nsgate.dataplane.testsupport.Frames.ACK;
 import static io.nsgate.dataplane.testsupport.Frames.SYN;
-import static io.nsgate.dataplane.testsupport.Frames.ip;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import io.nsgate.linux.net.Ipv4Address;
 
 class FramesTest {
     private final FrameParser parser = new FrameParser();
@@ -35,8 +35,8 @@ class FramesTest {
             .ack(0).window(29200).payload("hello").df().ttl(63).ipId(99).build();
         final UnsafeBuffer buf = parse(frame);
         assertEquals(14 + 20 + 20 + 5, frame.length);
-        assertEquals(ip("192.168.15.2"), f.srcIp);
-        assertEquals(ip("192.168.1.3"), f.dstIp);
+        assertEquals(Ipv4Address.parse("192.168.15.2"), f.srcIp);
+        assertEquals(Ipv4Address.parse("192.168.1.3"), f.dstIp);
         assertEquals(40000, f.srcPort);
         assertEquals(80, f.dstPort);
         assertEquals(SYN, f.tcpFlags);
@@ -54,8 +54,8 @@ class FramesTest {
     void defaultsToAnAckFromBlueToLan() {
         parse(Frames.tcp().build());
         assertEquals(ACK, f.tcpFlags);
-        assertEquals(ip(Frames.DEFAULT_SRC_IP), f.srcIp);
-        assertEquals(ip(Frames.DEFAULT_DST_IP), f.dstIp);
+        assertEquals(Ipv4Address.parse(Frames.DEFAULT_SRC_IP), f.srcIp);
+        assertEquals(Ipv4Address.parse(Frames.DEFAULT_DST_IP), f.dstIp);
         assertEquals(64, f.ttl);
     }
 
@@ -72,15 +72,15 @@ class FramesTest {
             .vlan(5).build();
         final byte[] error = Frames.icmpPortUnreachable(udp).build();
         final UnsafeBuffer buf = parse(error);
-        assertEquals(ip("10.0.0.2"), f.srcIp);
-        assertEquals(ip("10.0.0.1"), f.dstIp);
+        assertEquals(Ipv4Address.parse("10.0.0.2"), f.srcIp);
+        assertEquals(Ipv4Address.parse("10.0.0.1"), f.dstIp);
         assertEquals(576, f.ipTotalLength, "quotes at most 548 bytes, like Linux");
         assertArrayEquals(Arrays.copyOfRange(udp, 18, 18 + 548), Arrays.copyOfRange(error, 42, 42 + 548));
         assertEquals(new IcmpHeader().wrap(buf, f.l4Offset).checksum(), Checksums.icmpChecksum(buf, f.l4Offset,
             f.l4Length));
 
         parse(Frames.icmpFragmentationNeeded(udp, 1400).src("10.9.9.9").quoteBytes(28).build());
-        assertEquals(ip("10.9.9.9"), f.srcIp);
+        assertEquals(Ipv4Address.parse("10.9.9.9"), f.srcIp);
         assertEquals(36, f.l4Length);
         assertEquals(1400, new IcmpHeader().wrap(new UnsafeBuffer(
             Frames.icmpFragmentationNeeded(udp, 1400).build()), 34).nextHopMtu());

@@ -18,8 +18,9 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.net.MacAddress;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * A throwaway lab: {@link #ns} makes a namespace named {@code ngtXXXX-NAME} (a fresh random prefix per lab, the
@@ -98,7 +99,7 @@ public final class NetnsLab implements AutoCloseable {
 
     /** The MAC address of {@code ifName} in {@code ns}, as 48 bits. */
     public long mac(String ns, String ifName) {
-        return Frames.mac(exec(ns, "cat", "/sys/class/net/" + ifName + "/address").trim());
+        return MacAddress.parse(exec(ns, "cat", "/sys/class/net/" + ifName + "/address").trim());
     }
 
     /** Runs {@code ip ARGS}; AssertionError with its stderr when it fails. */

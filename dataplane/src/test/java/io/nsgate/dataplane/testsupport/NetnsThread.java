@@ -9,8 +9,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * setns(2) acts on the calling thread only, so a test that needs "a thread in namespace X" gets one of these: a

@@ -15,7 +15,7 @@ import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R7;
 import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R8;
 import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R9;
 
-import io.nsgate.dataplane.sys.Bpf;
+import io.nsgate.linux.sys.Bpf;
 
 /**
  * The guard program: a BPF_PROG_TYPE_SCHED_CLS program for tcx ingress, generated with {@link BpfAssembler}.

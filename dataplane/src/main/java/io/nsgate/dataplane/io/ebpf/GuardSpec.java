@@ -15,7 +15,7 @@ import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
-import io.nsgate.dataplane.packet.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Address;
 
 /**
  * An immutable description of the frames the data plane owns, in the terms {@link GuardProgram} decides with,
@@ -142,7 +142,7 @@ public final class GuardSpec {
         Builder b = builder().natPorts(rules.natPorts());
         for (GatewayInterface i : rules.interfaces()) {
             b.address(i.ip(), i.role() == GatewayInterface.Role.LAN);
-            if (i.address().length() <= 30) {
+            if (i.address().hasBroadcast()) {
                 b.broadcast(i.address().broadcast());
             }
         }

@@ -3,16 +3,14 @@ package io.nsgate.dataplane.io.ebpf;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import io.nsgate.dataplane.sys.Bpf;
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
+import io.nsgate.linux.sys.Bpf;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * One interface's guard: the {@link GuardProgram} loaded, its config maps filled from a {@link GuardSpec}, and
@@ -67,11 +65,6 @@ import io.nsgate.dataplane.sys.Syscalls;
  * interface index and name in the namespace of the thread that asks).
  */
 public final class KernelGuard implements AutoCloseable {
-    /** SIOCGIFINDEX ioctl: interface name to index, in the calling thread's network namespace. */
-    private static final long SIOCGIFINDEX = 0x8933;
-    private static final int IFREQ_SIZE = 40;
-    private static final int IFNAMSIZ = 16;
-
     private final int configMapFd;
     private final int activeMapFd;
     private final int barrierInnerFd;
@@ -109,7 +102,7 @@ public final class KernelGuard implements AutoCloseable {
      * @throws SyscallException naming the failed call (ENODEV: no such interface in this namespace)
      */
     public static KernelGuard attach(String interfaceName, GuardSpec spec) {
-        int index = interfaceIndex(interfaceName);
+        int index = Syscalls.interfaceIndex(interfaceName);
         KernelGuard guard = load(spec);
         try {
             guard.attachTo(index, interfaceName);
@@ -297,32 +290,6 @@ public final class KernelGuard implements AutoCloseable {
     /** How many slots have been written: 1 after load, +1 per update. */
     public synchronized long generation() {
         return generation;
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    /**
-     * The index of interface {@code name} in the calling thread's network namespace (SIOCGIFINDEX on a socket
-     * created here, so the lookup happens where the thread is).
-     */
-    public static int interfaceIndex(String name) {
-        byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
-        if (bytes.length == 0 || bytes.length >= IFNAMSIZ) {
-            throw new IllegalArgumentException("interface name \"" + name + "\" must have 1 to " + (IFNAMSIZ - 1)
-                + " characters");
-        }
-        ByteBuffer ifreq = ByteBuffer.allocateDirect(IFREQ_SIZE).order(ByteOrder.nativeOrder());
-        ifreq.put(bytes);
-        int fd = Syscalls.socket(Linux.AF_INET, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0, "SIOCGIFINDEX " + name);
-        try {
-            Syscalls.ioctl(fd, SIOCGIFINDEX, BufferUtil.address(ifreq), "SIOCGIFINDEX " + name);
-        } catch (SyscallException e) {
-            throw new SyscallException(e.syscall(), e.subject(), e.errno(), e.errno() == Errno.ENODEV
-                ? "no interface of that name in this thread's network namespace" : null);
-        } finally {
-            Syscalls.closeQuietly(fd);
-        }
-        return ifreq.getInt(IFNAMSIZ);
     }
 
     @Override

@@ -16,12 +16,12 @@ import java.nio.ByteOrder;
 
 import org.junit.jupiter.api.Test;
 
-import io.nsgate.dataplane.sys.Bpf;
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
+import io.nsgate.linux.sys.Bpf;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 @RequiresBpf
 class BpfSyscallTest {

@@ -24,16 +24,16 @@ import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
-import io.nsgate.dataplane.packet.Ipv4Address;
-import io.nsgate.dataplane.sys.Bpf;
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.sys.Bpf;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 @RequiresBpf
 class GuardProgramTest {

@@ -14,17 +14,17 @@ import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.nat.FragmentTable;
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.FrameParser;
-import io.nsgate.dataplane.packet.Ipv4Address;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * For many random frames (fixed seed) under several rule sets, each frame goes through a Translator with an empty

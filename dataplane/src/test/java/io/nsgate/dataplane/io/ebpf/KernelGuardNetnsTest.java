@@ -22,16 +22,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
-import io.nsgate.dataplane.sys.Errno;
-import io.nsgate.dataplane.sys.Linux;
-import io.nsgate.dataplane.sys.SyscallException;
-import io.nsgate.dataplane.sys.Syscalls;
 import io.nsgate.dataplane.testsupport.NetnsThread;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.dataplane.testsupport.TestNetns;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.sys.Errno;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * Two namespaces, {@code ngtXXXX-gw} (10.9.0.1/24 on veth0) and {@code ngtXXXX-cl} (10.9.0.2/24 on veth1), joined
@@ -167,12 +167,12 @@ class KernelGuardNetnsTest {
 
     @Test
     void interfaceNamesAndIndexesResolveInTheCallingThreadsNamespace() {
-        assertTrue(gw.call(() -> KernelGuard.interfaceIndex("veth0")) > 0);
+        assertTrue(gw.call(() -> Syscalls.interfaceIndex("veth0")) > 0);
         // veth0 exists in the gateway namespace only: from the client namespace it is unknown
         SyscallException e = assertThrows(SyscallException.class,
             () -> cl.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(true), List.of()))));
         assertEquals(Errno.ENODEV, e.errno());
-        assertTrue(e.getMessage().startsWith("ioctl(SIOCGIFINDEX veth0): ENODEV"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("ioctl(SIOCGIFINDEX, veth0): ENODEV"), e.getMessage());
         assertTrue(e.getMessage().contains("in this thread's network namespace"), e.getMessage());
 
         e = assertThrows(SyscallException.class,
@@ -205,7 +205,7 @@ class KernelGuardNetnsTest {
 
     @Test
     void packetTapsOfAllProtocolsStillSeeWhatTheGuardDrops() {
-        int ifindex = gw.call(() -> KernelGuard.interfaceIndex("veth0"));
+        int ifindex = gw.call(() -> Syscalls.interfaceIndex("veth0"));
         int tapAll = gw.call(() -> openTap(ETH_P_ALL, ifindex));
         int tapIp = gw.call(() -> openTap(ETH_P_IP, ifindex));
         KernelGuard guard = null;

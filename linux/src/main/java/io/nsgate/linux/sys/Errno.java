@@ -1,5 +1,5 @@
 // Linux errno numbers and their symbolic names, so that errors read "EEXIST" rather than "17".
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 /** Errno values (asm-generic numbering, shared by x86_64 and aarch64) and their names. */
 public final class Errno {

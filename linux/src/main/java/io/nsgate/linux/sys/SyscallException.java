@@ -1,5 +1,5 @@
 // A failed system call, naming the call, what it acted on and the errno, e.g. "setns(ngt1-edge): EPERM".
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 /**
  * Thrown by {@link Syscalls} when a call returns -1. The message reads

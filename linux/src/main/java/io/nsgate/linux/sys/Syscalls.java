@@ -1,5 +1,5 @@
 // The only door from nsgate to the kernel's system calls: thin jnr-ffi wrappers that turn -1/errno into exceptions.
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -346,6 +346,23 @@ public final class Syscalls {
         ByteBuffer ifreq = ifreq(name);
         ioctl(fd, Linux.SIOCGIFINDEX, address(ifreq), "SIOCGIFINDEX, " + name);
         return ifreq.getInt(Linux.IFNAMSIZ);
+    }
+
+    /**
+     * The ifindex of interface {@code name} in the calling thread's network namespace: SIOCGIFINDEX on a socket made
+     * for the purpose here, so the lookup happens where the thread is (a thread that entered another namespace finds
+     * that namespace's interfaces).
+     */
+    public static int interfaceIndex(String name) {
+        int fd = socket(Linux.AF_INET, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0, "SIOCGIFINDEX, " + name);
+        try {
+            return interfaceIndex(fd, name);
+        } catch (SyscallException e) {
+            throw new SyscallException(e.syscall(), e.subject(), e.errno(), e.errno() == Errno.ENODEV
+                ? "no interface of that name in this thread's network namespace" : null);
+        } finally {
+            closeQuietly(fd);
+        }
     }
 
     /**

@@ -1,5 +1,5 @@
 // Large zeroed off-heap regions for the data plane's tables, backed by transparent huge pages when possible.
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 import org.agrona.UnsafeApi;
 

@@ -1,5 +1,5 @@
 // The bpf(2) system call: maps, program load (with the verifier's log), test runs and tcx links, with named errors.
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

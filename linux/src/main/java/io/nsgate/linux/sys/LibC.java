@@ -1,5 +1,5 @@
 // The jnr-ffi binding of the C library functions nsgate calls; only Syscalls uses it.
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 import jnr.ffi.types.intptr_t;
 import jnr.ffi.types.size_t;

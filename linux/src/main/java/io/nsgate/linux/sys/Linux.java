@@ -1,5 +1,5 @@
 // Linux ABI constants (x86_64 and aarch64 agree on all of them) used by the syscall wrappers and their callers.
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 /** Constants from the kernel's uapi headers; the header each group comes from is named above it. */
 public final class Linux {

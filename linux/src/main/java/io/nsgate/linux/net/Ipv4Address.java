@@ -1,5 +1,5 @@
 // Text form of IPv4 addresses held in a big-endian int, for configuration, logs and tests (never the fast path).
-package io.nsgate.dataplane.packet;
+package io.nsgate.linux.net;
 
 /**
  * Converts IPv4 addresses between dotted quads and the big-endian int the parser and flyweights use

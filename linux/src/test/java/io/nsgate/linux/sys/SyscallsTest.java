@@ -1,5 +1,5 @@
 // Checks the syscall layer binds libc and reports failures with the call, the subject and the errno name.
-package io.nsgate.dataplane.sys;
+package io.nsgate.linux.sys;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,5 +1,5 @@
 // Text form of 48-bit MAC addresses held in a long, for configuration, logs and tests (never the fast path).
-package io.nsgate.dataplane.packet;
+package io.nsgate.linux.net;
 
 /**
  * Converts MAC addresses between {@code "02:00:00:00:00:01"} and the long the flyweights use (48 bits, first
