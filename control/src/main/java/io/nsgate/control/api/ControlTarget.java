@@ -2,7 +2,6 @@
 package io.nsgate.control.api;
 
 import java.nio.file.Path;
-import java.util.List;
 
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
@@ -23,9 +22,6 @@ public interface ControlTarget {
 
     /** The running configuration (with the live rule changes). */
     GatewayConfig config();
-
-    /** Removed forwards whose flows still live. */
-    List<ForwardRule> lingeringForwards();
 
     /** The named network namespace the gateway runs in, or null for the namespace it was started in. */
     String namespace();
@@ -59,11 +55,6 @@ public interface ControlTarget {
             @Override
             public GatewayConfig config() {
                 return gateway.config();
-            }
-
-            @Override
-            public List<ForwardRule> lingeringForwards() {
-                return gateway.lingeringForwards();
             }
 
             @Override

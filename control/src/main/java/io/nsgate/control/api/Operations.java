@@ -222,7 +222,7 @@ public final class Operations {
         flows.put("fill_percent", Math.round(size * 10000.0 / table.capacity()) / 100.0);
         n.put("forwards", rules.forwards().size());
         n.put("masquerade", rules.masquerade().size());
-        n.put("lingering_forwards", target.lingeringForwards().size());
+        n.put("lingering_forwards", target.rules().lingeringForwards().size());
         n.put("nat_ports", rules.natPorts().toString());
         n.put("worker_errors", dp.workerErrors());
         n.putObject("control").put("connections", connections.getAsInt());
@@ -437,10 +437,11 @@ public final class Operations {
     }
 
     private void forwards(ObjectNode n) {
+        RuleSet rules = target.rules();
         ArrayNode list = n.putArray("forwards");
-        target.rules().forwards().forEach(f -> list.add(f.toString()));
+        rules.forwards().forEach(f -> list.add(f.toString()));
         ArrayNode lingering = n.putArray("lingering");
-        target.lingeringForwards().forEach(f -> lingering.add(f.toString()));
+        rules.lingeringForwards().forEach(f -> lingering.add(f.toString()));
     }
 
     private static ForwardRule parseForward(String spec) {

@@ -10,23 +10,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.nsgate.control.netlink.InterfaceAddress;
+import io.nsgate.control.netlink.KernelRoute;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.Neighbour;
-import io.nsgate.control.netlink.Route;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.guard.KernelGuard;
 import io.nsgate.dataplane.io.AfPacketOptions;
 import io.nsgate.dataplane.io.AfPacketPort;
 import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.io.PortPoller;
-import io.nsgate.dataplane.io.ebpf.GuardSpec;
-import io.nsgate.dataplane.io.ebpf.KernelGuard;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.MasqueradeRule;
+import io.nsgate.dataplane.nat.Ownership;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
 import io.nsgate.linux.net.Ipv4Address;
@@ -58,7 +58,6 @@ public final class Gateway implements AutoCloseable {
     private final NetNs netns;
     private final Consumer<String> log;
     private final List<KernelGuard> guards = new ArrayList<>();
-    private final List<ForwardRule> lingering = new ArrayList<>();
     private final ScheduledExecutorService maintenance;
     private final long startedNs = System.nanoTime();
     private DataPlane dataPlane;
@@ -66,8 +65,6 @@ public final class Gateway implements AutoCloseable {
     // change that waits for the workers or the kernel.
     private volatile RuleSet rules;
     private volatile GatewayConfig current;
-    private volatile List<ForwardRule> lingeringView = List.of();
-    private volatile long lingeringVersion;
     private String reservedPortsBefore;
     private volatile boolean closed;
 
@@ -136,7 +133,7 @@ public final class Gateway implements AutoCloseable {
                     address.prefix(), link.mtu());
                 found.add(link);
             }
-            for (Route r : rt.routes()) {
+            for (KernelRoute r : rt.routes()) {
                 for (Link l : found) {
                     if (r.outputIndex() == l.index() && r.gateway() != 0) {
                         b.route(r.destination(), l.name(),
@@ -229,9 +226,9 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void attachGuards(List<Link> links) {
-        GuardSpec spec = GuardSpec.from(rules, lingering);
+        Ownership ownership = rules.ownership();
         for (Link link : links) {
-            guards.add(inside(() -> KernelGuard.attach(link.name(), spec)));
+            guards.add(inside(() -> KernelGuard.attach(link.name(), ownership)));
         }
     }
 
@@ -259,15 +256,10 @@ public final class Gateway implements AutoCloseable {
 
     /** Adds a forward: the guard starts dropping its frames for the kernel first, then workers start serving it. */
     public synchronized void addForward(ForwardRule forward) {
-        RuleSet.Builder b = rules.toBuilder().forward(forward);
-        RuleSet next = build(b);
-        List<ForwardRule> lingeringBefore = List.copyOf(lingering);
-        lingering.remove(forward);
+        RuleSet next = build(rules.toBuilder().forward(forward));
         try {
             updateGuards(next);
         } catch (RuntimeException e) {
-            lingering.clear();
-            lingering.addAll(lingeringBefore);
             restoreGuards(e);
             throw e;
         }
@@ -285,12 +277,11 @@ public final class Gateway implements AutoCloseable {
         if (!b.removeForward(forward)) {
             return false;
         }
-        RuleSet next = build(b);
-        lingering.add(forward);
+        RuleSet next = build(b); // the forward lingers: its flows stay hidden from the kernel while they live
         try {
             commit(next);
         } finally {
-            updateGuards(next); // the removed forward's flows stay hidden from the kernel while they live
+            updateGuards(next);
         }
         return true;
     }
@@ -319,14 +310,7 @@ public final class Gateway implements AutoCloseable {
         rules = next;
         current = current.withForwards(next.forwards())
             .withMasquerade(next.masquerade().stream().map(MasqueradeRule::source).toList());
-        lingeringChanged();
         dataPlane.rules(next);
-    }
-
-    /** Publishes {@link #lingering} to readers (under the lock). */
-    private void lingeringChanged() {
-        lingeringView = List.copyOf(lingering);
-        lingeringVersion++;
     }
 
     /** After a failed guard update: every guard back to the current rules (best effort), the failure kept. */
@@ -347,9 +331,8 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void updateGuards(RuleSet next) {
-        GuardSpec spec = GuardSpec.from(next, lingering);
         for (KernelGuard g : guards) {
-            g.update(spec);
+            g.update(next.ownership());
         }
     }
 
@@ -374,29 +357,19 @@ public final class Gateway implements AutoCloseable {
             }
         }
         boolean changed = false;
-        RuleSet.Builder b = RuleSet.builder().natPorts(rules.natPorts());
+        RuleSet.Builder b = rules.toBuilder();
         for (GatewayInterface i : rules.interfaces()) {
-            int mtu = i.mtu();
             for (Link l : links) {
-                if (l.name().equals(i.name()) && l.mtu() != mtu) {
-                    log.accept("interface " + i.name() + ": MTU " + mtu + " -> " + l.mtu());
-                    mtu = l.mtu();
+                if (l.name().equals(i.name()) && l.mtu() != i.mtu()) {
+                    log.accept("interface " + i.name() + ": MTU " + i.mtu() + " -> " + l.mtu());
+                    b.mtu(i.name(), l.mtu());
                     changed = true;
                 }
             }
-            b.iface(i.name(), i.role(), i.address(), mtu);
         }
-        if (!changed) {
-            return;
+        if (changed) {
+            commit(build(b));
         }
-        for (RuleSet.RouteSpec r : rules.staticRoutes()) {
-            b.route(r.destination(), r.interfaceName(), r.gateway());
-        }
-        rules.masquerade().forEach(b::masquerade);
-        rules.forwards().forEach(b::forward);
-        RuleSet next = build(b);
-        dataPlane.rules(next);
-        rules = next;
     }
 
     /**
@@ -405,8 +378,8 @@ public final class Gateway implements AutoCloseable {
      * lingering forwards did not change meanwhile (else the next pass decides).
      */
     private void dropDrainedLingeringForwards() {
-        final List<ForwardRule> scanned = lingeringView;
-        final long version = lingeringVersion;
+        final RuleSet scannedRules = rules;
+        final List<ForwardRule> scanned = scannedRules.lingeringForwards();
         if (scanned.isEmpty() || closed) {
             return;
         }
@@ -428,18 +401,13 @@ public final class Gateway implements AutoCloseable {
             return;
         }
         synchronized (this) {
-            if (closed || version != lingeringVersion) {
-                return;
+            if (closed || rules != scannedRules) {
+                return; // the rules changed meanwhile: the next pass decides
             }
-            lingering.retainAll(stillUsed);
-            lingeringChanged();
-            updateGuards(rules);
+            RuleSet next = build(rules.toBuilder().retainLingering(stillUsed::contains));
+            commit(next);
+            updateGuards(next);
         }
-    }
-
-    /** Forwards removed from the rules whose flows still live (their ports stay hidden from the kernel). */
-    public List<ForwardRule> lingeringForwards() {
-        return lingeringView;
     }
 
     // ------------------------------------------------------------------ plumbing

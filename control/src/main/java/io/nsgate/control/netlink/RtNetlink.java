@@ -244,13 +244,13 @@ public final class RtNetlink implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ routes
 
     /** All IPv4 routes of the main table. */
-    public List<Route> routes() {
+    public List<KernelRoute> routes() {
         return routes(Rtnl.RT_TABLE_MAIN);
     }
 
     /** All IPv4 routes of one table (RT_TABLE_MAIN, RT_TABLE_LOCAL, ...). */
-    public List<Route> routes(int table) {
-        List<Route> out = new ArrayList<>();
+    public List<KernelRoute> routes(int table) {
+        List<KernelRoute> out = new ArrayList<>();
         w.reset().begin(Rtnl.RTM_GETROUTE, 0).rtmsg(Linux.AF_INET, 0, 0, 0, 0, 0).end();
         socket.dump(w, "routes", (type, buf, off, len) -> {
             if (type != Rtnl.RTM_NEWROUTE) {
@@ -266,7 +266,7 @@ public final class RtNetlink implements AutoCloseable {
             if (tableId != table) {
                 return;
             }
-            out.add(new Route(new Ipv4Prefix(a.ipv4(Rtnl.RTA_DST, 0), dstLen), a.ipv4(Rtnl.RTA_GATEWAY, 0),
+            out.add(new KernelRoute(new Ipv4Prefix(a.ipv4(Rtnl.RTA_DST, 0), dstLen), a.ipv4(Rtnl.RTA_GATEWAY, 0),
                 a.u32(Rtnl.RTA_OIF, 0), tableId, Byte.toUnsignedInt(buf.get(base + 5)),
                 Byte.toUnsignedInt(buf.get(base + 6)), Byte.toUnsignedInt(buf.get(base + 7)),
                 a.u32(Rtnl.RTA_PRIORITY, 0)));
@@ -299,7 +299,7 @@ public final class RtNetlink implements AutoCloseable {
     }
 
     /** Deletes a route as a dump reported it (destination, gateway, interface, table, priority). */
-    public void deleteRoute(Route route) {
+    public void deleteRoute(KernelRoute route) {
         w.reset().begin(Rtnl.RTM_DELROUTE, 0)
             .rtmsg(Linux.AF_INET, route.destination().length(), route.table() > 255 ? 0 : route.table(), 0,
                 Rtnl.RT_SCOPE_UNIVERSE == route.scope() ? 0 : route.scope(), 0);

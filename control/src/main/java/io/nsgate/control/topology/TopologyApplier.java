@@ -13,10 +13,10 @@ import java.util.Objects;
 import java.util.Set;
 
 import io.nsgate.control.netlink.InterfaceAddress;
+import io.nsgate.control.netlink.KernelRoute;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.LinkChange;
 import io.nsgate.control.netlink.NetlinkException;
-import io.nsgate.control.netlink.Route;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.control.netlink.Rtnl;
 import io.nsgate.control.netns.NetNs;
@@ -75,7 +75,7 @@ public final class TopologyApplier {
         Link lo;
         final Map<String, Link> links = new LinkedHashMap<>();
         List<InterfaceAddress> addresses = List.of();
-        List<Route> routes = List.of();
+        List<KernelRoute> routes = List.of();
         final Map<String, String> sysctls = new HashMap<>();
     }
 
@@ -515,8 +515,8 @@ public final class TopologyApplier {
 
     private void planRoutes(DesiredState.Ns ns) {
         Observed o = observed.get(ns.name);
-        List<Route> have = new ArrayList<>();
-        for (Route r : o.routes) {
+        List<KernelRoute> have = new ArrayList<>();
+        for (KernelRoute r : o.routes) {
             if (r.protocol() != Rtnl.RTPROT_KERNEL && r.type() == Rtnl.RTN_UNICAST) {
                 have.add(r);
             }
@@ -526,8 +526,8 @@ public final class TopologyApplier {
             names.put(l.index(), l.name());
         }
         for (DesiredState.RouteSpec want : ns.routes) {
-            Route match = null;
-            for (Route r : have) {
+            KernelRoute match = null;
+            for (KernelRoute r : have) {
                 if (r.destination().equals(want.to())) {
                     match = r;
                     break;
@@ -538,7 +538,7 @@ public final class TopologyApplier {
                     RtNetlink rt = rt(ns);
                     int oif = want.dev() == null ? 0 : rt.linkIndex(want.dev());
                     rt.addRoute(want.to(), want.via(), oif, Rtnl.RTPROT_STATIC, false);
-                    return () -> rt.deleteRoute(new Route(want.to(), want.via(), oif, Rtnl.RT_TABLE_MAIN,
+                    return () -> rt.deleteRoute(new KernelRoute(want.to(), want.via(), oif, Rtnl.RT_TABLE_MAIN,
                         Rtnl.RTPROT_STATIC, 0, Rtnl.RTN_UNICAST, 0));
                 }));
                 continue;
@@ -549,7 +549,7 @@ public final class TopologyApplier {
             if (same) {
                 continue;
             }
-            Route old = match;
+            KernelRoute old = match;
             String was = (old.gateway() != 0 ? "via " + Ipv4Address.format(old.gateway()) : "")
                 + (curDev != null ? (old.gateway() != 0 ? " " : "") + "dev " + curDev : "");
             steps.add(new Step(new Change(Change.Op.MODIFY, "route", ns.name + "/" + want.describe()
@@ -564,13 +564,13 @@ public final class TopologyApplier {
                     throw e;
                 }
                 return () -> {
-                    rt.deleteRoute(new Route(want.to(), want.via(), oif, Rtnl.RT_TABLE_MAIN, Rtnl.RTPROT_STATIC, 0,
+                    rt.deleteRoute(new KernelRoute(want.to(), want.via(), oif, Rtnl.RT_TABLE_MAIN, Rtnl.RTPROT_STATIC, 0,
                         Rtnl.RTN_UNICAST, 0));
                     rt.addRoute(old.destination(), old.gateway(), old.outputIndex(), old.protocol(), false);
                 };
             }));
         }
-        for (Route extra : have) {
+        for (KernelRoute extra : have) {
             String dev = extra.outputIndex() == 0 ? null : names.get(extra.outputIndex());
             String text = extra.destinationText() + (extra.gateway() != 0 ? " via " + Ipv4Address.format(extra.gateway()) : "")
                 + (dev != null ? " dev " + dev : "");

@@ -2,7 +2,6 @@
 package io.nsgate.control.api;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
@@ -36,7 +35,6 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
 
     private final DataPlane dataPlane;
     private final long started = System.nanoTime();
-    private final List<ForwardRule> lingering = new ArrayList<>();
     private final Path configFile;
     private RuleSet rules;
     private GatewayConfig config;
@@ -95,11 +93,6 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
     }
 
     @Override
-    public synchronized List<ForwardRule> lingeringForwards() {
-        return List.copyOf(lingering);
-    }
-
-    @Override
     public String namespace() {
         return null;
     }
@@ -112,7 +105,6 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
     @Override
     public synchronized void addForward(ForwardRule forward) {
         apply(rules.toBuilder().forward(forward));
-        lingering.remove(forward);
     }
 
     @Override
@@ -121,8 +113,7 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
         if (!b.removeForward(forward)) {
             return false;
         }
-        apply(b);
-        lingering.add(forward);
+        apply(b); // the forward lingers (RuleSet.lingeringForwards), as in the daemon
         return true;
     }
 

@@ -165,7 +165,7 @@ class RtNetlinkTest {
         assertTrue(text.contains("{\"dst\":\"default\",\"gateway\":\"10.97.0.254\",\"dev\":\"r0\""), text);
         assertTrue(text.contains("{\"dst\":\"172.30.0.0/16\",\"gateway\":\"10.97.0.9\",\"dev\":\"r0\""), text);
 
-        Route def = nl.routes().stream().filter(Route::isDefault).findFirst().orElseThrow();
+        KernelRoute def = nl.routes().stream().filter(KernelRoute::isDefault).findFirst().orElseThrow();
         assertEquals(Ipv4Address.parse("10.97.0.254"), def.gateway());
         assertEquals(idx, def.outputIndex());
         assertEquals(Rtnl.RTPROT_STATIC, def.protocol());
@@ -179,7 +179,7 @@ class RtNetlinkTest {
             Ipv4Prefix.parse("172.31.0.0/16"), Ipv4Address.parse("192.0.2.1"), 0, Rtnl.RTPROT_STATIC, false));
         assertEquals("ENETUNREACH", unreachable.errnoName());
 
-        for (Route r : nl.routes()) {
+        for (KernelRoute r : nl.routes()) {
             if (r.protocol() == Rtnl.RTPROT_STATIC) {
                 nl.deleteRoute(r);
             }

@@ -1,19 +1,20 @@
 // A port forward (DNAT): protocol, external address and ports, and the backends that serve them.
 package io.nsgate.dataplane.nat;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.dataplane.packet.IpProtocol;
 
 /**
  * {@code iptables -t nat -A PREROUTING -p PROTO [-d ADDRESS] --dport PORTS -j DNAT --to BACKEND}, with several
  * backends balanced per client. External ports map onto a backend's ports by offset when both ranges have the
  * same size ({@code 8000-8010=10.0.0.2:9000-9010}), or all onto one backend port.
  *
- * @param proto           6 (TCP) or 17 (UDP)
- * @param externalAddress the address clients connect to, or 0 for every LAN interface address
+ * @param external what clients reach: the protocol, the external address (0: every LAN interface address) and ports
  */
-public record ForwardRule(int proto, int externalAddress, PortRange externalPorts, List<Backend> backends) {
+public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
     /** One backend: an address and a port (or a range as large as the external one). */
     public record Backend(int address, PortRange ports) {
         @Override
@@ -23,20 +24,34 @@ public record ForwardRule(int proto, int externalAddress, PortRange externalPort
     }
 
     public ForwardRule {
-        if (proto != 6 && proto != 17) {
-            throw new IllegalArgumentException("forward: protocol " + proto + " is not tcp (6) or udp (17)");
-        }
         backends = List.copyOf(backends);
         if (backends.isEmpty()) {
-            throw new IllegalArgumentException("forward " + externalPorts + ": no backend");
+            throw new IllegalArgumentException("forward " + external + ": no backend");
         }
         for (Backend b : backends) {
-            if (b.ports.size() != 1 && b.ports.size() != externalPorts.size()) {
-                throw new IllegalArgumentException("forward " + protoName(proto) + ":" + externalPorts + "=" + b
+            if (b.ports.size() != 1 && b.ports.size() != external.ports().size()) {
+                throw new IllegalArgumentException("forward " + external + "=" + b
                     + ": backend port range must be one port or as large as the external range ("
-                    + externalPorts.size() + " ports)");
+                    + external.ports().size() + " ports)");
             }
         }
+    }
+
+    /** @param proto 6 (TCP) or 17 (UDP); @param externalAddress 0 for every LAN interface address */
+    public ForwardRule(int proto, int externalAddress, PortRange externalPorts, List<Backend> backends) {
+        this(new ForwardedPorts(proto, externalAddress, externalPorts), backends);
+    }
+
+    public int proto() {
+        return external.proto();
+    }
+
+    public int externalAddress() {
+        return external.address();
+    }
+
+    public PortRange externalPorts() {
+        return external.ports();
     }
 
     /** The textual form {@link #parse} reads and {@link #toString} writes. */
@@ -59,18 +74,17 @@ public record ForwardRule(int proto, int externalAddress, PortRange externalPort
             if (front.length < 2 || front.length > 3) {
                 throw new IllegalArgumentException("\"" + text.substring(0, eq) + "\" is not PROTO:[ADDRESS:]PORT[-PORT]");
             }
-            int proto = switch (front[0].toLowerCase(java.util.Locale.ROOT)) {
-                case "tcp" -> 6;
-                case "udp" -> 17;
-                default -> throw new IllegalArgumentException("protocol \"" + front[0] + "\" is not tcp or udp");
-            };
+            int proto = IpProtocol.byName(front[0]);
+            if (proto != IpProtocol.TCP && proto != IpProtocol.UDP) {
+                throw new IllegalArgumentException("protocol \"" + front[0] + "\" is not tcp or udp");
+            }
             int address = front.length == 3 ? Ipv4Address.parse(front[1]) : 0;
             PortRange external = PortRange.parse(front[front.length - 1]);
             String back = text.substring(eq + 1);
             if (back.isEmpty()) {
                 throw new IllegalArgumentException("no backend after \"=\" (expected IP:PORT[-PORT])");
             }
-            java.util.List<Backend> backends = new java.util.ArrayList<>();
+            List<Backend> backends = new ArrayList<>();
             for (String b : back.split(",", -1)) {
                 int colon = b.lastIndexOf(':');
                 if (colon < 0) {
@@ -86,8 +100,7 @@ public record ForwardRule(int proto, int externalAddress, PortRange externalPort
 
     /** True when this rule serves {@code dstIp:dstPort}; {@code lanAddress} tells whether dstIp is a LAN address. */
     public boolean matches(int proto, int dstIp, int dstPort, boolean lanAddress) {
-        return this.proto == proto && externalPorts.contains(dstPort)
-            && (externalAddress == 0 ? lanAddress : externalAddress == dstIp);
+        return external.matches(proto, dstIp, dstPort, lanAddress);
     }
 
     /**
@@ -111,8 +124,9 @@ public record ForwardRule(int proto, int externalAddress, PortRange externalPort
     }
 
     /** The backend port for an external port. */
-    public static int backendPort(PortRange external, Backend backend, int dstPort) {
-        return backend.ports.size() == 1 ? backend.ports.first() : backend.ports.first() + (dstPort - external.first());
+    public int backendPort(Backend backend, int dstPort) {
+        return backend.ports.size() == 1 ? backend.ports.first()
+            : backend.ports.first() + (dstPort - external.ports().first());
     }
 
     private static long mix(long x) {
@@ -124,17 +138,9 @@ public record ForwardRule(int proto, int externalAddress, PortRange externalPort
         return x;
     }
 
-    public static String protoName(int proto) {
-        return proto == 6 ? "tcp" : proto == 17 ? "udp" : "proto" + proto;
-    }
-
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder(protoName(proto)).append(':');
-        if (externalAddress != 0) {
-            sb.append(Ipv4Address.format(externalAddress)).append(':');
-        }
-        sb.append(externalPorts).append('=');
+        StringBuilder sb = new StringBuilder(external.toString()).append('=');
         for (int i = 0; i < backends.size(); i++) {
             sb.append(i > 0 ? "," : "").append(backends.get(i));
         }

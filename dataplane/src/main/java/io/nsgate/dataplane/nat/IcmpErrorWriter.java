@@ -7,6 +7,7 @@ import org.agrona.MutableDirectBuffer;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.EthernetHeader;
 import io.nsgate.dataplane.packet.IcmpHeader;
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.Ipv4Header;
 import io.nsgate.dataplane.packet.ParsedFrame;
 
@@ -75,7 +76,7 @@ public final class IcmpErrorWriter {
         ip.identification(nextIpId++ & 0xFFFF);
         ip.flagsAndFragmentOffset(0);
         ip.ttl(64);
-        ip.protocol(ParsedFrame.PROTO_ICMP);
+        ip.protocol(IpProtocol.ICMP);
         ip.sourceAddress(sourceIp);
         ip.destinationAddress(frame.srcIp);
         ip.checksum(0);

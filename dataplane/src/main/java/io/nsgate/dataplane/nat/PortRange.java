@@ -42,6 +42,11 @@ public record PortRange(int first, int last) {
         return port >= first && port <= last;
     }
 
+    /** Whether the two ranges share a port. */
+    public boolean overlaps(PortRange other) {
+        return first <= other.last && other.first <= last;
+    }
+
     @Override
     public String toString() {
         return first == last ? Integer.toString(first) : first + "-" + last;

@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
@@ -16,6 +17,11 @@ import io.nsgate.linux.net.Ipv4Prefix;
  * between frames, so a change applies to new flows and never drops existing ones (flows keep the rewrite
  * they were created with). Built and validated by {@link Builder}: a bad rule set is rejected whole, with the
  * offending value named.
+ *
+ * <p>Besides the rules it holds what follows from them: the routing table ({@link Route}s: the interfaces' connected
+ * subnets and the {@link StaticRoute}s, longest prefix first), the forwards removed but still carrying flows
+ * ({@link #lingeringForwards()}), and the {@link Ownership} of frames that both the translator and the kernel guard
+ * decide by.
  */
 public final class RuleSet {
     /** Interfaces per data plane; flow records store the index in a byte. */
@@ -23,13 +29,16 @@ public final class RuleSet {
 
     private final GatewayInterface[] interfaces;
     private final int[] interfaceIps;
-    private final RouteEntry[] routes;
+    private final Route[] routes;
     private final List<MasqueradeRule> masquerade;
     private final int[] masqueradeEgress;
     private final List<ForwardRule> forwards;
+    private final List<ForwardRule> lingering;
     private final PortRange natPorts;
+    private final Ownership ownership;
 
-    private RuleSet(Builder b, GatewayInterface[] interfaces, RouteEntry[] routes, int[] masqueradeEgress) {
+    private RuleSet(Builder b, GatewayInterface[] interfaces, Route[] routes, int[] masqueradeEgress,
+                    Ownership ownership) {
         this.interfaces = interfaces;
         this.interfaceIps = new int[interfaces.length];
         for (int i = 0; i < interfaces.length; i++) {
@@ -39,7 +48,9 @@ public final class RuleSet {
         this.masquerade = List.copyOf(b.masquerade);
         this.masqueradeEgress = masqueradeEgress;
         this.forwards = List.copyOf(b.forwards);
+        this.lingering = List.copyOf(b.lingering);
         this.natPorts = b.natPorts;
+        this.ownership = ownership;
     }
 
     public static Builder builder() {
@@ -49,16 +60,11 @@ public final class RuleSet {
     /** A builder holding this rule set's content, to derive a changed one. */
     public Builder toBuilder() {
         Builder b = new Builder();
-        for (GatewayInterface i : interfaces) {
-            b.interfaceSpecs.add(i);
-        }
-        for (RouteEntry r : routes) {
-            if (!r.connected) {
-                b.routeSpecs.add(r.spec);
-            }
-        }
+        b.interfaceSpecs.addAll(List.of(interfaces));
+        b.staticRoutes.addAll(staticRoutes());
         b.masquerade.addAll(masquerade);
         b.forwards.addAll(forwards);
+        b.lingering.addAll(lingering);
         b.natPorts = natPorts;
         return b;
     }
@@ -96,17 +102,9 @@ public final class RuleSet {
         return -1;
     }
 
-    /** True for limited/directed broadcast and multicast: never translated, left to the kernel. */
-    public boolean isBroadcastOrMulticast(int ip) {
-        if (ip == -1 || (ip & 0xF000_0000) == 0xE000_0000) {
-            return true;
-        }
-        for (GatewayInterface i : interfaces) {
-            if (i.address().hasBroadcast() && ip == i.address().broadcast()) {
-                return true;
-            }
-        }
-        return false;
+    /** Which frames are the data plane's and which the host's (the kernel guard enforces the same). */
+    public Ownership ownership() {
+        return ownership;
     }
 
     /** True for source addresses no packet may carry across the gateway (RFC 1812 5.3.7). */
@@ -119,9 +117,9 @@ public final class RuleSet {
      * Longest-prefix route to {@code dstIp}: {@code (interfaceIndex << 32) | nextHopIp}, or -1 when unroutable.
      */
     public long route(int dstIp) {
-        for (RouteEntry r : routes) {
-            if (r.route.destination().contains(dstIp)) {
-                return ((long) r.route.interfaceIndex() << 32) | (r.route.nextHop(dstIp) & 0xFFFF_FFFFL);
+        for (Route r : routes) {
+            if (r.destination().contains(dstIp)) {
+                return ((long) r.interfaceIndex() << 32) | (r.nextHop(dstIp) & 0xFFFF_FFFFL);
             }
         }
         return -1;
@@ -162,15 +160,6 @@ public final class RuleSet {
         return null;
     }
 
-    /**
-     * True when TCP/UDP {@code dstIp:port} (dstIp one of the gateway's addresses) belongs to the data plane: a
-     * port of the NAT range (on any gateway address: masquerade uses the LAN addresses, hairpin the inside
-     * ones) or a port a forward rule serves on that address. Everything else on the gateway is the host's.
-     */
-    public boolean ownsPort(int proto, int dstIp, int port) {
-        return (proto == 6 || proto == 17) && (natPorts.contains(port) || matchForward(proto, dstIp, port) != null);
-    }
-
     public PortRange natPorts() {
         return natPorts;
     }
@@ -183,12 +172,20 @@ public final class RuleSet {
         return forwards;
     }
 
-    /** Static routes (not the connected ones derived from interface addresses). */
-    public List<RouteSpec> staticRoutes() {
-        List<RouteSpec> out = new ArrayList<>();
-        for (RouteEntry r : routes) {
-            if (!r.connected) {
-                out.add(r.spec);
+    /**
+     * Forwards removed from the rules whose flows may still be alive: they create no new flows, but their ports stay
+     * the data plane's ({@link #ownership()}), so the kernel never resets those flows.
+     */
+    public List<ForwardRule> lingeringForwards() {
+        return lingering;
+    }
+
+    /** Static routes (not the connected ones derived from interface addresses), as configured. */
+    public List<StaticRoute> staticRoutes() {
+        List<StaticRoute> out = new ArrayList<>();
+        for (Route r : routes) {
+            if (!r.connected()) {
+                out.add(new StaticRoute(r.destination(), interfaces[r.interfaceIndex()].name(), r.gateway()));
             }
         }
         return out;
@@ -200,8 +197,8 @@ public final class RuleSet {
         for (GatewayInterface i : interfaces) {
             sb.append("interface ").append(i).append('\n');
         }
-        for (RouteEntry r : routes) {
-            sb.append("route ").append(r.route).append(r.connected ? " (connected)" : "").append('\n');
+        for (Route r : routes) {
+            sb.append("route ").append(r).append('\n');
         }
         for (MasqueradeRule m : masquerade) {
             sb.append("masquerade ").append(m).append('\n');
@@ -209,27 +206,20 @@ public final class RuleSet {
         for (ForwardRule f : forwards) {
             sb.append("forward ").append(f).append('\n');
         }
+        for (ForwardRule f : lingering) {
+            sb.append("lingering forward ").append(f).append('\n');
+        }
         sb.append("nat ports ").append(natPorts);
         return sb.toString();
-    }
-
-    /** A static route as configured: by interface name. */
-    public record RouteSpec(Ipv4Prefix destination, String interfaceName, int gateway) {
-        @Override
-        public String toString() {
-            return destination + " dev " + interfaceName + (gateway != 0 ? " via " + Ipv4Address.format(gateway) : "");
-        }
-    }
-
-    private record RouteEntry(io.nsgate.dataplane.nat.Route route, boolean connected, RouteSpec spec) {
     }
 
     /** Collects interfaces and rules, then validates them as a whole. Not thread-safe. */
     public static final class Builder {
         private final List<GatewayInterface> interfaceSpecs = new ArrayList<>();
-        private final List<RouteSpec> routeSpecs = new ArrayList<>();
+        private final List<StaticRoute> staticRoutes = new ArrayList<>();
         private final List<MasqueradeRule> masquerade = new ArrayList<>();
         private final List<ForwardRule> forwards = new ArrayList<>();
+        private final List<ForwardRule> lingering = new ArrayList<>();
         private PortRange natPorts = PortRange.DEFAULT_NAT;
 
         private Builder() {
@@ -241,8 +231,20 @@ public final class RuleSet {
             return this;
         }
 
+        /** Changes the MTU of interface {@code name} (the router checks use the egress MTU). */
+        public Builder mtu(String name, int mtu) {
+            for (int i = 0; i < interfaceSpecs.size(); i++) {
+                GatewayInterface g = interfaceSpecs.get(i);
+                if (g.name().equals(name)) {
+                    interfaceSpecs.set(i, new GatewayInterface(g.index(), g.name(), g.role(), g.address(), mtu));
+                    return this;
+                }
+            }
+            throw new IllegalArgumentException("no interface \"" + name + "\"");
+        }
+
         public Builder route(Ipv4Prefix destination, String interfaceName, int gateway) {
-            routeSpecs.add(new RouteSpec(destination, interfaceName, gateway));
+            staticRoutes.add(new StaticRoute(destination, interfaceName, gateway));
             return this;
         }
 
@@ -251,14 +253,31 @@ public final class RuleSet {
             return this;
         }
 
+        /** Adds a forward (no longer lingering, if it was). */
         public Builder forward(ForwardRule rule) {
             forwards.add(rule);
+            lingering.remove(rule);
             return this;
         }
 
-        /** Removes forward rules equal to {@code rule}; true when one was removed. */
+        /**
+         * Removes forward rules equal to {@code rule}, keeping it as a lingering forward ({@link #lingeringForwards});
+         * true when one was removed.
+         */
         public boolean removeForward(ForwardRule rule) {
-            return forwards.remove(rule);
+            if (!forwards.remove(rule)) {
+                return false;
+            }
+            if (!lingering.contains(rule)) {
+                lingering.add(rule);
+            }
+            return true;
+        }
+
+        /** Keeps only the lingering forwards that {@code stillUsed} says still carry flows. */
+        public Builder retainLingering(Predicate<ForwardRule> stillUsed) {
+            lingering.removeIf(stillUsed.negate());
+            return this;
         }
 
         public boolean removeMasquerade(MasqueradeRule rule) {
@@ -295,12 +314,11 @@ public final class RuleSet {
                 }
                 ifaces[i] = indexed;
             }
-            List<RouteEntry> routes = new ArrayList<>();
+            List<Route> routes = new ArrayList<>();
             for (GatewayInterface g : ifaces) {
-                Ipv4Prefix subnet = g.address().networkPrefix();
-                routes.add(new RouteEntry(new io.nsgate.dataplane.nat.Route(subnet, g.index(), 0), true, null));
+                routes.add(new Route(g.address().networkPrefix(), g.index(), 0, true));
             }
-            for (RouteSpec spec : routeSpecs) {
+            for (StaticRoute spec : staticRoutes) {
                 GatewayInterface g = byName.get(spec.interfaceName());
                 if (g == null) {
                     throw new IllegalArgumentException("route " + spec + ": no interface \"" + spec.interfaceName()
@@ -310,10 +328,9 @@ public final class RuleSet {
                     throw new IllegalArgumentException("route " + spec + ": gateway "
                         + Ipv4Address.format(spec.gateway()) + " is not on " + g.name() + "'s subnet " + g.address());
                 }
-                routes.add(new RouteEntry(new io.nsgate.dataplane.nat.Route(spec.destination(), g.index(), spec.gateway()),
-                    false, spec));
+                routes.add(new Route(spec.destination(), g.index(), spec.gateway(), false));
             }
-            routes.sort(Comparator.comparingInt((RouteEntry r) -> -r.route.destination().length()));
+            routes.sort(Comparator.comparingInt((Route r) -> -r.destination().length()));
 
             int[] egress = new int[masquerade.size()];
             for (int i = 0; i < egress.length; i++) {
@@ -331,24 +348,19 @@ public final class RuleSet {
                     throw new IllegalArgumentException("forward " + f + ": "
                         + Ipv4Address.format(f.externalAddress()) + " is not an address of the gateway");
                 }
-                if (overlaps(f.externalPorts(), natPorts)) {
+                if (f.externalPorts().overlaps(natPorts)) {
                     throw new IllegalArgumentException("forward " + f + ": external ports overlap the NAT port range "
                         + natPorts);
                 }
                 for (int j = 0; j < i; j++) {
                     ForwardRule o = forwards.get(j);
-                    boolean sameAddress = o.externalAddress() == 0 || f.externalAddress() == 0
-                        || o.externalAddress() == f.externalAddress();
-                    if (o.proto() == f.proto() && sameAddress && overlaps(o.externalPorts(), f.externalPorts())) {
+                    if (o.external().overlaps(f.external())) {
                         throw new IllegalArgumentException("forward " + f + ": overlaps forward " + o);
                     }
                 }
             }
-            return new RuleSet(this, ifaces, routes.toArray(new RouteEntry[0]), egress);
-        }
-
-        private static boolean overlaps(PortRange a, PortRange b) {
-            return a.first() <= b.last() && b.first() <= a.last();
+            Ownership ownership = Ownership.of(List.of(ifaces), natPorts, forwards, lingering);
+            return new RuleSet(this, ifaces, routes.toArray(new Route[0]), egress, ownership);
         }
     }
 }

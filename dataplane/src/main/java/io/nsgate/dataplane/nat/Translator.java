@@ -1,9 +1,9 @@
 // The per-frame NAT decision: parse, find or create the flow, act as a router, rewrite in place.
 package io.nsgate.dataplane.nat;
 
-import static io.nsgate.dataplane.packet.ParsedFrame.PROTO_ICMP;
-import static io.nsgate.dataplane.packet.ParsedFrame.PROTO_TCP;
-import static io.nsgate.dataplane.packet.ParsedFrame.PROTO_UDP;
+import static io.nsgate.dataplane.packet.IpProtocol.ICMP;
+import static io.nsgate.dataplane.packet.IpProtocol.TCP;
+import static io.nsgate.dataplane.packet.IpProtocol.UDP;
 
 import java.nio.ByteOrder;
 
@@ -38,11 +38,12 @@ import io.nsgate.dataplane.stats.WorkerCounters;
  *   <li><b>Fast path</b>: look the 5-tuple up in the {@link FlowTable}. A hit carries the rewrite for this
  *       direction, with checksum deltas worked out when the flow was created: check TTL and MTU as a router
  *       does, advance the flow's state, rewrite addresses and ports, and forward.</li>
- *   <li><b>Slow path</b> on a miss: a frame to one of the gateway's addresses is a port forward (DNAT) when
- *       a {@link ForwardRule} serves it; a late reply to a NAT port when the port is the data plane's; and
- *       otherwise the host's own traffic, left to the kernel. A frame passing through from an inside interface
- *       is masqueraded when a {@link MasqueradeRule} matches its source and egress interface. Everything else
- *       is dropped: default deny. New TCP flows start only with a bare SYN.</li>
+ *   <li><b>Slow path</b> on a miss: a frame the data plane does not own ({@link Ownership}, the rule the kernel
+ *       guard enforces too) is the host's, left to the kernel. An owned frame to one of the gateway's addresses is
+ *       a port forward (DNAT) when a {@link ForwardRule} serves it, else a late reply to a NAT port or a removed
+ *       forward's port, dropped. A frame passing through from an inside interface is masqueraded when a
+ *       {@link MasqueradeRule} matches its source and egress interface. Everything else is dropped: default
+ *       deny. New TCP flows start only with a bare SYN.</li>
  *   <li><b>ICMP errors</b> about a tracked flow are translated in the outer and the quoted header (RFC 5508);
  *       non-first fragments follow their first fragment through the {@link FragmentTable}.</li>
  * </ol>
@@ -162,7 +163,7 @@ public final class Translator {
             return 0;
         }
         final int proto = buf.getByte(l3 + 9) & 0xFF;
-        if (proto != PROTO_TCP && proto != PROTO_UDP) {
+        if (proto != TCP && proto != UDP) {
             return 0;
         }
         final int ports = buf.getInt(l3 + ihl, BIG);
@@ -227,7 +228,7 @@ public final class Translator {
 
     private int existingFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType,
                              int gsoSize, long nowNs, Verdict out) {
-        if (frame.ipProto == PROTO_TCP && !TcpState.validFlags(frame.tcpFlags)) {
+        if (frame.ipProto == TCP && !TcpState.validFlags(frame.tcpFlags)) {
             return drop(out, DropReason.TCP_INVALID_FLAGS.id);
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
@@ -268,7 +269,7 @@ public final class Translator {
         rewriteIpHeader(buf);
         final int l4 = frame.l4Offset;
         switch (frame.ipProto) {
-            case PROTO_TCP:
+            case TCP:
                 tcp.wrap(buf, l4);
                 tcp.sourcePort(view.newSrcPort);
                 tcp.destinationPort(view.newDstPort);
@@ -277,7 +278,7 @@ public final class Translator {
                     ? Checksums.applyToPartial(tcp.checksum(), view.ipDelta)
                     : Checksums.applyToChecksum(tcp.checksum(), view.l4Delta));
                 break;
-            case PROTO_UDP:
+            case UDP:
                 udp.wrap(buf, l4);
                 udp.sourcePort(view.newSrcPort);
                 udp.destinationPort(view.newDstPort);
@@ -285,7 +286,7 @@ public final class Translator {
                     ? Checksums.applyToPartial(udp.checksum(), view.ipDelta)
                     : Checksums.applyToUdpChecksum(udp.checksum(), view.l4Delta));
                 break;
-            case PROTO_ICMP:
+            case ICMP:
                 icmp.wrap(buf, l4);
                 // echo request: the identifier is the key's source port; echo reply: its destination port
                 icmp.identifier(frame.icmpType == IcmpHeader.TYPE_ECHO_REQUEST ? view.newSrcPort : view.newDstPort);
@@ -331,10 +332,10 @@ public final class Translator {
     private boolean gsoMatches(int gsoType) {
         switch (gsoType) {
             case VirtioNetHeader.GSO_TCPV4:
-                return frame.kind == ParsedFrame.KIND_IPV4 && frame.ipProto == PROTO_TCP;
+                return frame.kind == ParsedFrame.KIND_IPV4 && frame.ipProto == TCP;
             case VirtioNetHeader.GSO_UDP:
             case VirtioNetHeader.GSO_UDP_L4:
-                return frame.kind == ParsedFrame.KIND_IPV4 && frame.ipProto == PROTO_UDP;
+                return frame.kind == ParsedFrame.KIND_IPV4 && frame.ipProto == UDP;
             default:
                 return false;
         }
@@ -342,7 +343,7 @@ public final class Translator {
 
     /** IP length of one segment of a GSO super-frame. */
     private int segmentSize(int gsoType, int gsoSize) {
-        final int l4Header = frame.ipProto == PROTO_TCP ? frame.tcpHeaderLength : UdpHeader.LENGTH;
+        final int l4Header = frame.ipProto == TCP ? frame.tcpHeaderLength : UdpHeader.LENGTH;
         return frame.ipHeaderLength + l4Header + gsoSize;
     }
 
@@ -351,24 +352,20 @@ public final class Translator {
     private int newFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType, int gsoSize,
                         long nowNs, Verdict out) {
         final int proto = frame.ipProto;
-        if (rs.isBroadcastOrMulticast(frame.dstIp)) {
+        final Ownership ownership = rs.ownership();
+        if (!ownership.owns(proto, frame.dstIp, frame.dstPort, false)) {
+            // broadcast, multicast, and the host's own traffic: its services, pings to it, replies to its pings
             return local(out);
         }
-        final boolean toGateway = rs.localInterfaceOf(frame.dstIp) >= 0;
-        if (proto != PROTO_TCP && proto != PROTO_UDP && proto != PROTO_ICMP) {
-            return toGateway ? local(out) : drop(out, DropReason.NO_RULE.id);
-        }
-        if (toGateway) {
-            if (proto == PROTO_ICMP) {
-                return local(out); // pings to the gateway, and echo replies to its own pings
-            }
+        if (ownership.isGatewayAddress(frame.dstIp)) {
             final ForwardRule forward = rs.matchForward(proto, frame.dstIp, frame.dstPort);
             if (forward == null) {
-                if (!rs.natPorts().contains(frame.dstPort)) {
-                    return local(out); // the host's own service
+                if (rs.natPorts().contains(frame.dstPort)) {
+                    // a NAT port with no flow: a late reply or a probe; the kernel must not answer it either
+                    return drop(out, proto == TCP ? DropReason.TCP_NO_FLOW.id : DropReason.NO_RULE.id);
                 }
-                // a NAT port with no flow: a late reply or a probe; the kernel must not answer it either
-                return drop(out, proto == PROTO_TCP ? DropReason.TCP_NO_FLOW.id : DropReason.NO_RULE.id);
+                // a removed forward's port, kept from the kernel while its flows linger
+                return drop(out, DropReason.NO_RULE.id);
             }
             final int refused = refuseAsFirstPacket();
             if (refused != 0) {
@@ -378,11 +375,14 @@ public final class Translator {
         }
 
         // passing through the gateway
+        if (proto != TCP && proto != UDP && proto != ICMP) {
+            return drop(out, DropReason.NO_RULE.id);
+        }
         final GatewayInterface in = rs.iface(ingress);
         if (in.role() != GatewayInterface.Role.INSIDE) {
             return drop(out, DropReason.NO_RULE.id); // default deny: nothing enters from the LAN side unasked
         }
-        if (proto == PROTO_ICMP && frame.icmpType != IcmpHeader.TYPE_ECHO_REQUEST) {
+        if (proto == ICMP && frame.icmpType != IcmpHeader.TYPE_ECHO_REQUEST) {
             return drop(out, frame.icmpType == IcmpHeader.TYPE_ECHO_REPLY
                 ? DropReason.NO_RULE.id : DropReason.ICMP_UNSUPPORTED.id);
         }
@@ -410,16 +410,16 @@ public final class Translator {
         draft.reply(frame.dstIp, 0, frame.dstPort, 0);
         routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
         draft.natFlags = FlowRecord.NAT_SNAT;
-        draft.protoState = proto == PROTO_TCP ? TcpState.SYN_SENT : 0;
+        draft.protoState = proto == TCP ? TcpState.SYN_SENT : 0;
         final long handle = ports.insertWithPort(draft, rs.masqueradeAddress(masquerade, egressIndex), rs.natPorts(),
-            proto != PROTO_TCP, nowNs, view);
+            proto != TCP, nowNs, view);
         return created(handle, buf, Counter.SNAT_FLOWS, partial, gsoSize, nowNs, out);
     }
 
     private int newForwardFlow(MutableDirectBuffer buf, RuleSet rs, ForwardRule forward, int ingress, boolean partial,
                                int gsoType, int gsoSize, long nowNs, Verdict out) {
         final ForwardRule.Backend backend = forward.backendFor(frame.srcIp);
-        final int backendPort = ForwardRule.backendPort(forward.externalPorts(), backend, frame.dstPort);
+        final int backendPort = forward.backendPort(backend, frame.dstPort);
         final long route = rs.route(backend.address());
         if (route < 0) {
             return drop(out, DropReason.NO_ROUTE.id);
@@ -432,7 +432,7 @@ public final class Translator {
         final int proto = frame.ipProto;
         draft.original(proto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort);
         routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
-        draft.protoState = proto == PROTO_TCP ? TcpState.SYN_SENT : 0;
+        draft.protoState = proto == TCP ? TcpState.SYN_SENT : 0;
 
         // Hairpin: client and backend behind the same interface. Without SNAT the backend would answer the
         // client directly, bypassing the translation; with it the reply comes back through the gateway.
@@ -442,7 +442,7 @@ public final class Translator {
             final int natIp = hairpin ? rs.iface(egressIndex).ip() : rs.masqueradeAddress(masquerade, egressIndex);
             draft.reply(backend.address(), 0, backendPort, 0);
             draft.natFlags = FlowRecord.NAT_DNAT | FlowRecord.NAT_SNAT | (hairpin ? FlowRecord.NAT_HAIRPIN : 0);
-            final long handle = ports.insertWithPort(draft, natIp, rs.natPorts(), proto == PROTO_UDP, nowNs, view);
+            final long handle = ports.insertWithPort(draft, natIp, rs.natPorts(), proto == UDP, nowNs, view);
             return created(handle, buf, hairpin ? Counter.HAIRPIN_FLOWS : Counter.DNAT_FLOWS, partial, gsoSize, nowNs,
                 out);
         }
@@ -469,7 +469,7 @@ public final class Translator {
 
     /** A new flow starts only with a packet that may start one: a bare SYN, no port 0. */
     private int refuseAsFirstPacket() {
-        if (frame.ipProto == PROTO_TCP) {
+        if (frame.ipProto == TCP) {
             if (!TcpState.validFlags(frame.tcpFlags)) {
                 return DropReason.TCP_INVALID_FLAGS.id;
             }
@@ -477,7 +477,7 @@ public final class Translator {
                 return DropReason.TCP_NO_FLOW.id;
             }
         }
-        if (frame.ipProto != PROTO_ICMP && (frame.srcPort == 0 || frame.dstPort == 0)) {
+        if (frame.ipProto != ICMP && (frame.srcPort == 0 || frame.dstPort == 0)) {
             return DropReason.ZERO_PORT.id;
         }
         return 0;
@@ -516,7 +516,8 @@ public final class Translator {
         final long handle = table.lookup(frame.innerProto, frame.innerDstIp, frame.innerSrcIp,
             frame.innerDstPort, frame.innerSrcPort, view);
         if (handle == FlowTable.NOT_FOUND || frame.dstIp != frame.innerSrcIp) {
-            return rs.localInterfaceOf(frame.dstIp) >= 0 ? local(out) : drop(out, DropReason.ICMP_ERROR_NO_FLOW.id);
+            return rs.ownership().owns(ICMP, frame.dstIp, 0, false)
+                ? drop(out, DropReason.ICMP_ERROR_NO_FLOW.id) : local(out);
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
         if (egress == null) {
@@ -541,25 +542,25 @@ public final class Translator {
         final int innerL4 = frame.innerL4Offset;
         final int available = frame.innerL4Available;
         switch (frame.innerProto) {
-            case PROTO_TCP:
-            case PROTO_UDP: {
+            case TCP:
+            case UDP: {
                 final int newSport = view.newDstPort;
                 final int newDport = view.newSrcPort;
                 final int delta = Checksums.addDeltas(innerAddressDelta, Checksums.addDeltas(
                     Checksums.delta16(frame.innerSrcPort, newSport), Checksums.delta16(frame.innerDstPort, newDport)));
                 buf.putShort(innerL4, (short) newSport, java.nio.ByteOrder.BIG_ENDIAN);
                 buf.putShort(innerL4 + 2, (short) newDport, java.nio.ByteOrder.BIG_ENDIAN);
-                final int csumAt = innerL4 + (frame.innerProto == PROTO_TCP ? TcpHeader.CHECKSUM_OFFSET
+                final int csumAt = innerL4 + (frame.innerProto == TCP ? TcpHeader.CHECKSUM_OFFSET
                     : UdpHeader.CHECKSUM_OFFSET);
                 if (csumAt + 2 <= innerL4 + available) {
                     final int old = buf.getShort(csumAt, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
-                    final int updated = frame.innerProto == PROTO_TCP ? Checksums.applyToChecksum(old, delta)
+                    final int updated = frame.innerProto == TCP ? Checksums.applyToChecksum(old, delta)
                         : Checksums.applyToUdpChecksum(old, delta);
                     buf.putShort(csumAt, (short) updated, java.nio.ByteOrder.BIG_ENDIAN);
                 }
                 break;
             }
-            case PROTO_ICMP: {
+            case ICMP: {
                 // a quoted echo request: its identifier is the key's source port
                 final int newId = view.newDstPort;
                 final int oldId = buf.getShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, java.nio.ByteOrder.BIG_ENDIAN)
@@ -580,7 +581,7 @@ public final class Translator {
         final int ttl = frame.ttl;
         final int outerDelta = Checksums.addDeltas(
             Checksums.addDeltas(Checksums.delta32(frame.srcIp, newOuterSrc), Checksums.delta32(frame.dstIp, newOuterDst)),
-            Checksums.delta16((ttl << 8) | PROTO_ICMP, ((ttl - 1) << 8) | PROTO_ICMP));
+            Checksums.delta16((ttl << 8) | ICMP, ((ttl - 1) << 8) | ICMP));
         ip.ttl(ttl - 1);
         ip.sourceAddress(newOuterSrc);
         ip.destinationAddress(newOuterDst);
@@ -597,7 +598,8 @@ public final class Translator {
     private int fragment(MutableDirectBuffer buf, RuleSet rs, long nowNs, Verdict out) {
         final long found = fragments.find(frame.srcIp, frame.dstIp, frame.ipProto, frame.ipId, nowNs);
         if (found < 0 || !table.view(FlowTable.handle((int) found >>> 1, (int) (found >>> 32)), (int) found & 1, view)) {
-            return rs.localInterfaceOf(frame.dstIp) >= 0 ? local(out) : drop(out, DropReason.FRAGMENT_NO_FLOW.id);
+            return rs.ownership().owns(frame.ipProto, frame.dstIp, 0, true)
+                ? drop(out, DropReason.FRAGMENT_NO_FLOW.id) : local(out);
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
         if (egress == null) {
@@ -617,7 +619,7 @@ public final class Translator {
     /** Drops the frame and, rate limit permitting, writes an ICMP error back to its sender. */
     private int emitError(MutableDirectBuffer buf, RuleSet rs, int ingress, int type, int code, int mtu,
                           DropReason reason, long nowNs, Verdict out) {
-        if (rs.isBroadcastOrMulticast(frame.dstIp) || RuleSet.isMartianSource(frame.srcIp)) {
+        if (rs.ownership().isBroadcastOrMulticast(frame.dstIp) || RuleSet.isMartianSource(frame.srcIp)) {
             return drop(out, reason.id);
         }
         if (!icmpErrors.allow(nowNs)) {

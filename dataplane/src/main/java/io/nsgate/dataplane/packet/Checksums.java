@@ -137,17 +137,17 @@ public final class Checksums {
      * means "no checksum").
      *
      * @param l4Length bytes from {@code l4Offset} to the end of the IP datagram, at least the L4 header length
-     * @param proto    {@link ParsedFrame#PROTO_TCP} or {@link ParsedFrame#PROTO_UDP}
+     * @param proto    {@link ParsedFrame#IpProtocol.TCP} or {@link ParsedFrame#IpProtocol.UDP}
      */
     public static int l4Checksum(
         final DirectBuffer buf, final int l4Offset, final int l4Length, final int srcIp, final int dstIp,
         final int proto) {
-        final int fieldOffset = proto == ParsedFrame.PROTO_UDP ? UDP_CHECKSUM_OFFSET : TCP_CHECKSUM_OFFSET;
+        final int fieldOffset = proto == IpProtocol.UDP ? UDP_CHECKSUM_OFFSET : TCP_CHECKSUM_OFFSET;
         int s = pseudoHeaderSum(srcIp, dstIp, proto, l4Length);
         s = sum(buf, l4Offset, fieldOffset, s);
         s = sum(buf, l4Offset + fieldOffset + 2, l4Length - fieldOffset - 2, s);
         final int checksum = ~fold(s) & 0xFFFF;
-        return checksum == 0 && proto == ParsedFrame.PROTO_UDP ? 0xFFFF : checksum;
+        return checksum == 0 && proto == IpProtocol.UDP ? 0xFFFF : checksum;
     }
 
     /**

@@ -177,11 +177,11 @@ public final class FrameParser {
         final int l4 = l3 + headerLength;
         final int l4Length = totalLength - headerLength;
         switch (proto) {
-            case ParsedFrame.PROTO_TCP:
+            case IpProtocol.TCP:
                 return parseTcp(buf, l4, l4Length, out);
-            case ParsedFrame.PROTO_UDP:
+            case IpProtocol.UDP:
                 return parseUdp(buf, l4, l4Length, out);
-            case ParsedFrame.PROTO_ICMP:
+            case IpProtocol.ICMP:
                 return parseIcmp(buf, l4, l4Length, out);
             default:
                 return 0;
@@ -276,11 +276,11 @@ public final class FrameParser {
         if (fragmentOffset != 0) {
             return 0; // A quoted non-first fragment has no L4 header: ports stay 0.
         }
-        if (proto == ParsedFrame.PROTO_TCP || proto == ParsedFrame.PROTO_UDP) {
+        if (proto == IpProtocol.TCP || proto == IpProtocol.UDP) {
             final int ports = buf.getInt(innerL4, BIG);
             out.innerSrcPort = ports >>> 16;
             out.innerDstPort = ports & 0xFFFF;
-        } else if (proto == ParsedFrame.PROTO_ICMP) {
+        } else if (proto == IpProtocol.ICMP) {
             final int type = buf.getByte(innerL4) & 0xFF;
             final int identifier = buf.getShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, BIG) & 0xFFFF;
             if (type == IcmpHeader.TYPE_ECHO_REQUEST) {

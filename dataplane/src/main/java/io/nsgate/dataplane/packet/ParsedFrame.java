@@ -30,10 +30,6 @@ public final class ParsedFrame {
     /** IPv4 non-first fragment: no L4 header, only addresses, protocol and IP id are meaningful. */
     public static final int KIND_IPV4_FRAGMENT = 3;
 
-    public static final int PROTO_ICMP = 1;
-    public static final int PROTO_TCP = 6;
-    public static final int PROTO_UDP = 17;
-
     // --- frame ---
     public int frameOffset;
     public int frameLength;

@@ -48,8 +48,8 @@ class PortAllocatorConcurrencyTest {
                             int port = 20000 + rnd.nextInt(10);
                             int remote = Ipv4Address.parse("192.168.1.100") + rnd.nextInt(50);
                             byte[] frame = rnd.nextBoolean()
-                                ? Frames.udp().src("192.168.15." + host, port).dstIp(remote).dstPort(53).build()
-                                : Frames.tcp().src("192.168.15." + host, port).dstIp(remote).dstPort(80)
+                                ? Frames.udp().src("192.168.15." + host, port).dst(remote, 53).build()
+                                : Frames.tcp().src("192.168.15." + host, port).dst(remote, 80)
                                     .flags(Frames.SYN).build();
                             int action = t.process(new UnsafeBuffer(frame), 0, frame.length, INSIDE_IF, 0, 0, 0,
                                 1_000_000_000L, v);

@@ -19,55 +19,70 @@ import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * Interfaces as in the seed lab: #0 lan0 (LAN, 192.168.1.2/24), #1 v-net-0 (inside, 192.168.15.5/24);
- * masquerade 192.168.15.0/24 out of lan0; forward tcp:80 to blue (192.168.15.2:80).
+ * masquerade 192.168.15.0/24 out of lan0; forward tcp:80 to blue (192.168.15.2:80); NAT ports 61000-65535. Used by
+ * the NAT tests and the kernel guard's.
  */
-final class SeedLabRules {
-    static final int LAN_IF = 0;
-    static final int INSIDE_IF = 1;
-    static final int GW_LAN = Ipv4Address.parse("192.168.1.2");
-    static final int GW_INSIDE = Ipv4Address.parse("192.168.15.5");
-    static final int LAN = Ipv4Address.parse("192.168.1.3");
-    static final int RED = Ipv4Address.parse("192.168.15.1");
-    static final int BLUE = Ipv4Address.parse("192.168.15.2");
+public final class SeedLabRules {
+    public static final int LAN_IF = 0;
+    public static final int INSIDE_IF = 1;
+    public static final int GW_LAN = Ipv4Address.parse("192.168.1.2");
+    public static final int GW_INSIDE = Ipv4Address.parse("192.168.15.5");
+    public static final int LAN = Ipv4Address.parse("192.168.1.3");
+    public static final int RED = Ipv4Address.parse("192.168.15.1");
+    public static final int BLUE = Ipv4Address.parse("192.168.15.2");
+
+    /** The seed lab's forward: tcp:80=192.168.15.2:80, on every LAN address. */
+    public static final ForwardRule HTTP_TO_BLUE = forward(6, 0, PortRange.single(80), BLUE, PortRange.single(80));
 
     private SeedLabRules() {
     }
 
-    static RuleSet.Builder builder() {
+    /** A forward with one backend. */
+    public static ForwardRule forward(int proto, int externalAddress, PortRange external, int backend,
+                                      PortRange backendPorts) {
+        return new ForwardRule(proto, externalAddress, external,
+            List.of(new ForwardRule.Backend(backend, backendPorts)));
+    }
+
+    /** The interfaces and the masquerade rule, without forwards. */
+    public static RuleSet.Builder base() {
         return RuleSet.builder()
             .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
             .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
-            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"))
-            .forward(new ForwardRule(6, 0, PortRange.single(80),
-                List.of(new ForwardRule.Backend(BLUE, PortRange.single(80)))));
+            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"));
     }
 
-    static RuleSet rules() {
+    /** The seed lab's rules, open for more. */
+    public static RuleSet.Builder builder() {
+        return base().forward(HTTP_TO_BLUE);
+    }
+
+    public static RuleSet rules() {
         return builder().build();
     }
 
     /** One worker's translator over its own table, with helpers to push frames through it. */
-    static final class Harness implements AutoCloseable {
-        final FlowTable table;
-        final FragmentTable fragments = new FragmentTable(1024);
-        final WorkerCounters counters = new WorkerCounters();
-        final Translator translator;
-        final Verdict verdict = new Verdict();
+    public static final class Harness implements AutoCloseable {
+        public final FlowTable table;
+        public final FragmentTable fragments = new FragmentTable(1024);
+        public final WorkerCounters counters = new WorkerCounters();
+        public final Translator translator;
+        public final Verdict verdict = new Verdict();
         final FrameParser parser = new FrameParser();
         final ParsedFrame parsed = new ParsedFrame();
         long now = 1_000_000_000_000L;
 
-        Harness(RuleSet rules) {
+        public Harness(RuleSet rules) {
             this(rules, new FlowTable(4096, FlowTimeouts.DEFAULTS, 0, 5));
         }
 
-        Harness(RuleSet rules, FlowTable table) {
+        public Harness(RuleSet rules, FlowTable table) {
             this.table = table;
             this.translator = new Translator(table, fragments, counters, rules, 99);
         }
 
         /** Runs {@code frame} (rewritten in place) through the translator. */
-        int process(byte[] frame, int ingress) {
+        public int process(byte[] frame, int ingress) {
             return process(frame, ingress, 0, 0, 0);
         }
 

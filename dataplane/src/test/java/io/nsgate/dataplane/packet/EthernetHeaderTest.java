@@ -9,7 +9,6 @@ import static io.nsgate.dataplane.testsupport.Frames.unhex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.nsgate.linux.net.MacAddress;
 
 class EthernetHeaderTest {
     private static final String UNTAGGED = "ffffffffffff 020000770101 0806";

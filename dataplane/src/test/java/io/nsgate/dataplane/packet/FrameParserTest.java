@@ -195,7 +195,7 @@ class FrameParserTest {
         assertEquals(AT + 14, f.l3Offset);
         assertEquals(20, f.ipHeaderLength);
         assertEquals(40, f.ipTotalLength);
-        assertEquals(ParsedFrame.PROTO_TCP, f.ipProto);
+        assertEquals(IpProtocol.TCP, f.ipProto);
         assertEquals(0xC0A80F02, f.srcIp);
         assertEquals(0xC0A80103, f.dstIp);
         assertEquals(63, f.ttl);
@@ -297,7 +297,7 @@ class FrameParserTest {
         assertEquals(1480, f.fragmentOffset);
         assertTrue(f.moreFragments);
         assertEquals(77, f.ipId);
-        assertEquals(ParsedFrame.PROTO_UDP, f.ipProto);
+        assertEquals(IpProtocol.UDP, f.ipProto);
         assertEquals(Ipv4Address.parse(Frames.DEFAULT_SRC_IP), f.srcIp);
         assertEquals(-1, f.l4Offset);
         assertEquals(0, f.srcPort);
@@ -368,7 +368,7 @@ class FrameParserTest {
         assertEquals(0, f.dstPort);
         assertEquals(AT + 34 + 8, f.innerL3Offset);
         assertEquals(20, f.innerIpHeaderLength);
-        assertEquals(ParsedFrame.PROTO_TCP, f.innerProto);
+        assertEquals(IpProtocol.TCP, f.innerProto);
         assertEquals(Ipv4Address.parse("192.168.1.2"), f.innerSrcIp);
         assertEquals(Ipv4Address.parse("203.0.113.9"), f.innerDstIp);
         assertEquals(61000, f.innerSrcPort);
@@ -381,7 +381,7 @@ class FrameParserTest {
     void keysAQuotedEchoLikeTheEchoItself() {
         final byte[] request = Frames.icmpEchoRequest().icmpId(4242).build();
         assertAccepts(ParsedFrame.KIND_IPV4, Frames.icmpTimeExceeded(request).src("10.0.0.254").build());
-        assertEquals(ParsedFrame.PROTO_ICMP, f.innerProto);
+        assertEquals(IpProtocol.ICMP, f.innerProto);
         assertEquals(4242, f.innerSrcPort);
         assertEquals(0, f.innerDstPort);
         final byte[] reply = Frames.icmpEchoReply().icmpId(4242).build();
@@ -395,12 +395,12 @@ class FrameParserTest {
     void leavesPortsOfAQuotedNonFirstFragmentAtZero() {
         final byte[] fragment = Frames.udp().fragmentOffset(1480).payloadLength(64).build();
         assertAccepts(ParsedFrame.KIND_IPV4, Frames.icmpTimeExceeded(fragment).build());
-        assertEquals(ParsedFrame.PROTO_UDP, f.innerProto);
+        assertEquals(IpProtocol.UDP, f.innerProto);
         assertEquals(0, f.innerSrcPort);
         assertEquals(0, f.innerDstPort);
         final byte[] quotedError = Frames.icmpPortUnreachable(Frames.udp().build()).build();
         assertAccepts(ParsedFrame.KIND_IPV4, Frames.icmpTimeExceeded(quotedError).build());
-        assertEquals(ParsedFrame.PROTO_ICMP, f.innerProto);
+        assertEquals(IpProtocol.ICMP, f.innerProto);
         assertEquals(0, f.innerSrcPort);
         assertEquals(0, f.innerDstPort);
     }

@@ -96,16 +96,16 @@ class GoldenFramesTest {
             assertTrue(Checksums.verifyIpv4Header(buf, f.l3Offset, f.ipHeaderLength));
             assertEquals(ipv4.checksum(), Checksums.ipv4HeaderChecksum(buf, f.l3Offset, f.ipHeaderLength));
             switch (f.ipProto) {
-                case ParsedFrame.PROTO_TCP:
+                case IpProtocol.TCP:
                     assertEquals(tcp.wrap(buf, f.l4Offset).checksum(),
                         Checksums.l4Checksum(buf, f.l4Offset, f.l4Length, f.srcIp, f.dstIp, f.ipProto), fixture);
                     break;
-                case ParsedFrame.PROTO_UDP:
+                case IpProtocol.UDP:
                     assertNotEquals(0, udp.wrap(buf, f.l4Offset).checksum(), "Linux always sends UDP checksums");
                     assertEquals(udp.checksum(),
                         Checksums.l4Checksum(buf, f.l4Offset, f.l4Length, f.srcIp, f.dstIp, f.ipProto), fixture);
                     break;
-                case ParsedFrame.PROTO_ICMP:
+                case IpProtocol.ICMP:
                     assertEquals(icmp.wrap(buf, f.l4Offset).checksum(),
                         Checksums.icmpChecksum(buf, f.l4Offset, f.l4Length), fixture);
                     break;
@@ -169,7 +169,7 @@ class GoldenFramesTest {
         for (final Parsed p : segments) {
             final ParsedFrame f = p.info;
             assertEquals(ParsedFrame.KIND_IPV4, f.kind);
-            assertEquals(ParsedFrame.PROTO_TCP, f.ipProto);
+            assertEquals(IpProtocol.TCP, f.ipProto);
             assertEquals(FRAME_OFFSET + 14, f.l3Offset);
             assertEquals(20, f.ipHeaderLength);
             assertEquals(f.l3Offset + 20, f.l4Offset);
@@ -225,7 +225,7 @@ class GoldenFramesTest {
         assertEquals(2, frames.size());
         final ParsedFrame request = frames.get(0).info;
         final ParsedFrame reply = frames.get(1).info;
-        assertEquals(ParsedFrame.PROTO_UDP, request.ipProto);
+        assertEquals(IpProtocol.UDP, request.ipProto);
         assertEquals(A, request.srcIp);
         assertEquals(B, request.dstIp);
         assertEquals(40001, request.srcPort);
@@ -255,7 +255,7 @@ class GoldenFramesTest {
         for (int i = 0; i < 4; i++) {
             final ParsedFrame f = frames.get(i).info;
             icmp.wrap(frames.get(i).buffer, f.l4Offset, f.l4Length);
-            assertEquals(ParsedFrame.PROTO_ICMP, f.ipProto);
+            assertEquals(IpProtocol.ICMP, f.ipProto);
             assertFalse(f.icmpError);
             assertEquals(0, f.icmpCode);
             assertEquals(64, f.l4Length, "ping's default 56 data bytes + 8");
@@ -295,7 +295,7 @@ class GoldenFramesTest {
         assertEquals(0, f.srcPort, "an error's outer key is not a flow");
         assertEquals(0, f.dstPort);
         assertEquals(0xC0, ipv4.wrap(error.buffer, f.l3Offset).tos(), "Linux sends ICMP errors with TOS 0xC0 (CS6)");
-        assertInnerIs(f, ParsedFrame.PROTO_UDP, A, B, 40002, 9);
+        assertInnerIs(f, IpProtocol.UDP, A, B, 40002, 9);
         assertEquals(f.l4Offset + 8, f.innerL3Offset);
         assertEquals(20, f.innerIpHeaderLength);
         assertEquals(8 + "anyone on port 9?".length(), f.innerL4Available);
@@ -309,7 +309,7 @@ class GoldenFramesTest {
     void fragmentationNeededCarriesTheNextHopMtuAndQuotesUdpAndTcp() {
         final List<Parsed> frames = parseAll("icmp-frag-needed.pcap");
         final Parsed bigUdp = frames.get(0);
-        assertEquals(ParsedFrame.PROTO_UDP, bigUdp.info.ipProto);
+        assertEquals(IpProtocol.UDP, bigUdp.info.ipProto);
         assertTrue(bigUdp.info.dontFragment);
         assertEquals(1428, bigUdp.info.ipTotalLength);
         assertEquals(C2, bigUdp.info.dstIp);
@@ -319,10 +319,10 @@ class GoldenFramesTest {
         int tcpClientPort = -1;
         for (final Parsed p : frames) {
             final ParsedFrame f = p.info;
-            if (f.ipProto == ParsedFrame.PROTO_TCP && f.srcIp == A) {
+            if (f.ipProto == IpProtocol.TCP && f.srcIp == A) {
                 tcpClientPort = f.srcPort;
             }
-            if (f.ipProto != ParsedFrame.PROTO_ICMP) {
+            if (f.ipProto != IpProtocol.ICMP) {
                 continue;
             }
             assertEquals(IcmpHeader.TYPE_DESTINATION_UNREACHABLE, f.icmpType);
@@ -340,12 +340,12 @@ class GoldenFramesTest {
             final Ipv4Header inner = new Ipv4Header().wrap(p.buffer, f.innerL3Offset);
             assertTrue(inner.dontFragment());
             assertEquals(64, inner.ttl(), "quoted before the TTL decrement");
-            if (f.innerProto == ParsedFrame.PROTO_UDP) {
-                assertInnerIs(f, ParsedFrame.PROTO_UDP, A, C2, 40003, 7777);
+            if (f.innerProto == IpProtocol.UDP) {
+                assertInnerIs(f, IpProtocol.UDP, A, C2, 40003, 7777);
                 assertEquals(1428, inner.totalLength());
                 udpQuotes++;
             } else {
-                assertInnerIs(f, ParsedFrame.PROTO_TCP, A, C, tcpClientPort, 8080);
+                assertInnerIs(f, IpProtocol.TCP, A, C, tcpClientPort, 8080);
                 assertEquals(1500, inner.totalLength());
                 tcpQuotes++;
             }
@@ -365,7 +365,7 @@ class GoldenFramesTest {
         assertTrue(f.icmpError);
         assertEquals(B, f.srcIp);
         assertEquals(A, f.dstIp);
-        assertInnerIs(f, ParsedFrame.PROTO_UDP, A, C, 40004, 33434);
+        assertInnerIs(f, IpProtocol.UDP, A, C, 40004, 33434);
         assertEquals(1, new Ipv4Header().wrap(frames.get(1).buffer, f.innerL3Offset).ttl());
     }
 
@@ -376,7 +376,7 @@ class GoldenFramesTest {
         for (final Parsed p : parseAll("tcp-checksum-partial.pcap")) {
             final ParsedFrame f = p.info;
             final UnsafeBuffer buf = p.buffer;
-            assertEquals(ParsedFrame.PROTO_TCP, f.ipProto);
+            assertEquals(IpProtocol.TCP, f.ipProto);
             assertTrue(Checksums.verifyIpv4Header(buf, f.l3Offset, f.ipHeaderLength), "IP is always complete");
             final int field = tcp.wrap(buf, f.l4Offset).checksum();
             assertEquals(Checksums.pseudoHeaderSum(f.srcIp, f.dstIp, f.ipProto, f.l4Length), field);

@@ -57,7 +57,7 @@ class HotPathAllocationTest {
             final UnsafeBuffer frame = mix[i % mix.length];
             final int reason = parser.parse(frame, 0, frame.capacity(), parsed);
             sink += reason;
-            if (reason == 0 && parsed.l4Offset >= 0 && parsed.ipProto != ParsedFrame.PROTO_ICMP) {
+            if (reason == 0 && parsed.l4Offset >= 0 && parsed.ipProto != IpProtocol.ICMP) {
                 final int delta = Checksums.addDeltas(Checksums.delta32(parsed.srcIp, 0x0A000001),
                     Checksums.delta16(parsed.srcPort, 61000));
                 sink += Checksums.applyToChecksum(parsed.ipTotalLength, delta);

@@ -8,7 +8,6 @@ import static io.nsgate.dataplane.testsupport.Frames.hex;
 import static io.nsgate.dataplane.testsupport.Frames.unhex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.nsgate.linux.net.Ipv4Address;
 

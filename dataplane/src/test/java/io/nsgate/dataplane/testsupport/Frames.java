@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.TcpHeader;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.MacAddress;
@@ -62,10 +63,6 @@ public final class Frames {
     /** Bytes of the offending datagram an ICMP error quotes by default: 576 - 20 (IP) - 8 (ICMP), as Linux. */
     public static final int DEFAULT_QUOTE_LIMIT = 548;
 
-    private static final int PROTO_ICMP = 1;
-    private static final int PROTO_TCP = 6;
-    private static final int PROTO_UDP = 17;
-
     private Frames() {
     }
 
@@ -73,27 +70,27 @@ public final class Frames {
 
     /** A TCP segment (flags ACK unless set). */
     public static Builder tcp() {
-        return new Builder(Kind.TCP, PROTO_TCP);
+        return new Builder(Kind.TCP, IpProtocol.TCP);
     }
 
     /** A UDP datagram. */
     public static Builder udp() {
-        return new Builder(Kind.UDP, PROTO_UDP);
+        return new Builder(Kind.UDP, IpProtocol.UDP);
     }
 
     /** An ICMP echo request (type 8). */
     public static Builder icmpEchoRequest() {
-        return new Builder(Kind.ICMP_ECHO_REQUEST, PROTO_ICMP).icmpTypeCode(8, 0);
+        return new Builder(Kind.ICMP_ECHO_REQUEST, IpProtocol.ICMP).icmpTypeCode(8, 0);
     }
 
     /** An ICMP echo reply (type 0). */
     public static Builder icmpEchoReply() {
-        return new Builder(Kind.ICMP_ECHO_REPLY, PROTO_ICMP).icmpTypeCode(0, 0);
+        return new Builder(Kind.ICMP_ECHO_REPLY, IpProtocol.ICMP).icmpTypeCode(0, 0);
     }
 
     /** An ICMP error of any type and code quoting the IP datagram of {@code offendingFrame}. */
     public static Builder icmpError(final int type, final int code, final byte[] offendingFrame) {
-        final Builder builder = new Builder(Kind.ICMP_ERROR, PROTO_ICMP).icmpTypeCode(type, code);
+        final Builder builder = new Builder(Kind.ICMP_ERROR, IpProtocol.ICMP).icmpTypeCode(type, code);
         builder.quotedDatagram = ipDatagramOf(offendingFrame);
         final ByteBuffer quoted = ByteBuffer.wrap(builder.quotedDatagram);
         builder.srcIp = quoted.getInt(16);
@@ -294,34 +291,40 @@ public final class Frames {
         }
 
         public Builder src(final String ip) {
-            srcIp = Ipv4Address.parse(ip);
-            return this;
+            return src(Ipv4Address.parse(ip));
         }
 
         public Builder src(final String ip, final int port) {
-            srcIp = Ipv4Address.parse(ip);
+            return src(Ipv4Address.parse(ip), port);
+        }
+
+        public Builder src(final int ip) {
+            srcIp = ip;
+            return this;
+        }
+
+        public Builder src(final int ip, final int port) {
+            srcIp = ip;
             srcPort = port;
             return this;
         }
 
         public Builder dst(final String ip) {
-            dstIp = Ipv4Address.parse(ip);
-            return this;
+            return dst(Ipv4Address.parse(ip));
         }
 
         public Builder dst(final String ip, final int port) {
-            dstIp = Ipv4Address.parse(ip);
-            dstPort = port;
-            return this;
+            return dst(Ipv4Address.parse(ip), port);
         }
 
-        public Builder srcIp(final int ip) {
-            srcIp = ip;
-            return this;
-        }
-
-        public Builder dstIp(final int ip) {
+        public Builder dst(final int ip) {
             dstIp = ip;
+            return this;
+        }
+
+        public Builder dst(final int ip, final int port) {
+            dstIp = ip;
+            dstPort = port;
             return this;
         }
 

@@ -1,26 +1,28 @@
 // Generates the tcx ingress program that drops the frames the data plane owns and hands everything else on.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.BPF_FUNC_MAP_LOOKUP_ELEM;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.BPF_FUNC_SKB_PULL_DATA;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R0;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R1;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R10;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R2;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R3;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R4;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R5;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R6;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R7;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R8;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R9;
+import static io.nsgate.dataplane.guard.BpfAssembler.BPF_FUNC_MAP_LOOKUP_ELEM;
+import static io.nsgate.dataplane.guard.BpfAssembler.BPF_FUNC_SKB_PULL_DATA;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R0;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R1;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R10;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R2;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R3;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R4;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R5;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R6;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R7;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R8;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R9;
 
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.linux.sys.Bpf;
 
 /**
  * The guard program: a BPF_PROG_TYPE_SCHED_CLS program for tcx ingress, generated with {@link BpfAssembler}.
  * It never changes after load; what it drops is data, read per packet from the active slot of a config map
- * (layout in {@link GuardSpec}).
+ * (layout in {@link GuardSlot}). It is {@code nat.Ownership#owns} written for the kernel: the steps below are that
+ * rule's, in the same order, and {@code GuardTranslatorAgreementTest} holds the two to each other.
  *
  * <h2>Theory of operation</h2>
  * The kernel delivers a received frame to AF_PACKET taps (ptype_all: where the data plane reads it) and only then
@@ -31,7 +33,7 @@ import io.nsgate.linux.sys.Bpf;
  *       taps, or still in the data), an ethertype other than 0x0800, a frame too short for an IPv4 header, a
  *       version other than 4, an IHL below 5, options cut short, or a total length below the header length.</li>
  *   <li><b>Broadcast or multicast → NEXT:</b> 255.255.255.255, 224.0.0.0/4 and the subnets' directed
- *       broadcasts (DHCP, mDNS... are the host's), as {@code RuleSet.isBroadcastOrMulticast}.</li>
+ *       broadcasts (DHCP, mDNS... are the host's), as {@code Ownership.isBroadcastOrMulticast}.</li>
  *   <li><b>Not one of the gateway's addresses → DROP.</b> Transit traffic is the data plane's to forward or to
  *       drop; the kernel must not route it too. Non-first fragments included: they are the data plane's.</li>
  *   <li>To the gateway: <b>a non-first fragment → NEXT</b> (no ports to judge by: the host reassembles its own,
@@ -53,8 +55,8 @@ import io.nsgate.linux.sys.Bpf;
  * knows it lies in 20..60. Headers are usually in the skb's linear area; when they are not (some drivers leave
  * them in page fragments), {@code bpf_skb_pull_data} makes the first {@link #LINEAR_BYTES} bytes linear first, and
  * only then are the packet pointers loaded, since a helper that can move the data invalidates earlier ones.
- * The address and forward tables are scanned by loops unrolled {@link GuardSpec#MAX_ADDRESSES} and
- * {@link GuardSpec#MAX_FORWARDS} times, each step first checking the entry count, so a packet only pays for the
+ * The address and forward tables are scanned by loops unrolled {@link GuardSlot#MAX_ADDRESSES} and
+ * {@link GuardSlot#MAX_FORWARDS} times, each step first checking the entry count, so a packet only pays for the
  * entries that exist, and the verifier sees straight-line code with no back edge.
  */
 public final class GuardProgram {
@@ -91,8 +93,6 @@ public final class GuardProgram {
     private static final int IP_DESTINATION = IP + 16;
     private static final int IP_MIN_END = IP + 20;
     private static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
-    private static final int PROTO_TCP = 6;
-    private static final int PROTO_UDP = 17;
     /** Destination port within the TCP or UDP header. */
     private static final int L4_DESTINATION_PORT = 2;
 
@@ -106,7 +106,7 @@ public final class GuardProgram {
      * Generates the program for the given maps.
      *
      * @param activeMapFd array map, one u32 entry: the active config slot (0 or 1)
-     * @param configMapFd array map, two entries of {@link GuardSpec#ENCODED_SIZE} bytes: the config slots
+     * @param configMapFd array map, two entries of {@link GuardSlot#ENCODED_SIZE} bytes: the config slots
      */
     public static BpfAssembler generate(int activeMapFd, int configMapFd) {
         BpfAssembler a = new BpfAssembler();
@@ -174,22 +174,22 @@ public final class GuardProgram {
         a.loadB(R0, R7, IP_DESTINATION);
         a.and(R0, 0xF0);
         a.jeq(R0, 0xE0, "pass"); // 224.0.0.0/4
-        a.loadW(R0, R9, GuardSpec.BROADCAST_COUNT_OFFSET);
-        for (int i = 0; i < GuardSpec.MAX_ADDRESSES; i++) {
+        a.loadW(R0, R9, GuardSlot.BROADCAST_COUNT_OFFSET);
+        for (int i = 0; i < GuardSlot.MAX_ADDRESSES; i++) {
             a.jle(R0, i, "not_broadcast");
-            a.loadW(R3, R9, GuardSpec.BROADCASTS_OFFSET + i * GuardSpec.BROADCAST_ENTRY_SIZE);
+            a.loadW(R3, R9, GuardSlot.BROADCASTS_OFFSET + i * GuardSlot.BROADCAST_ENTRY_SIZE);
             a.jeq(R3, R6, "pass");
         }
         a.label("not_broadcast");
 
         a.comment("3. one of the gateway's addresses? r0 = 1 when it is a LAN interface's; else transit: drop");
-        a.loadW(R0, R9, GuardSpec.ADDRESS_COUNT_OFFSET);
-        for (int i = 0; i < GuardSpec.MAX_ADDRESSES; i++) {
-            int entry = GuardSpec.ADDRESSES_OFFSET + i * GuardSpec.ADDRESS_ENTRY_SIZE;
+        a.loadW(R0, R9, GuardSlot.ADDRESS_COUNT_OFFSET);
+        for (int i = 0; i < GuardSlot.MAX_ADDRESSES; i++) {
+            int entry = GuardSlot.ADDRESSES_OFFSET + i * GuardSlot.ADDRESS_ENTRY_SIZE;
             a.jle(R0, i, "drop");
             a.loadW(R3, R9, entry);
             a.jne(R3, R6, "address_" + (i + 1));
-            a.loadW(R0, R9, entry + GuardSpec.ADDRESS_LAN_OFFSET);
+            a.loadW(R0, R9, entry + GuardSlot.ADDRESS_LAN_OFFSET);
             a.ja("to_gateway");
             a.label("address_" + (i + 1));
         }
@@ -198,33 +198,33 @@ public final class GuardProgram {
         a.label("to_gateway");
         a.comment("4. to the gateway: only TCP and UDP with readable ports can be the data plane's");
         a.jne(R4, 0, "pass"); // non-first fragment: no ports
-        a.jeq(R5, PROTO_TCP, "ports");
-        a.jne(R5, PROTO_UDP, "pass");
+        a.jeq(R5, IpProtocol.TCP, "ports");
+        a.jne(R5, IpProtocol.UDP, "pass");
         a.label("ports");
         a.mov(R3, R2).add(R3, 4);
         a.jgt(R3, R8, "pass");
         a.loadH(R3, R2, L4_DESTINATION_PORT).be16(R3); // r3 = destination port
 
         a.comment("5. NAT range: replies to masqueraded and hairpinned flows");
-        a.loadW(R1, R9, GuardSpec.NAT_FIRST_OFFSET);
+        a.loadW(R1, R9, GuardSlot.NAT_FIRST_OFFSET);
         a.jgt(R1, R3, "forwards");
-        a.loadW(R1, R9, GuardSpec.NAT_LAST_OFFSET);
+        a.loadW(R1, R9, GuardSlot.NAT_LAST_OFFSET);
         a.jge(R1, R3, "drop");
 
         a.label("forwards");
         a.comment("6. forward entries: protocol, port range, and the entry's address or (none) any LAN address");
-        a.loadW(R1, R9, GuardSpec.FORWARD_COUNT_OFFSET);
-        for (int i = 0; i < GuardSpec.MAX_FORWARDS; i++) {
-            int entry = GuardSpec.FORWARDS_OFFSET + i * GuardSpec.FORWARD_ENTRY_SIZE;
+        a.loadW(R1, R9, GuardSlot.FORWARD_COUNT_OFFSET);
+        for (int i = 0; i < GuardSlot.MAX_FORWARDS; i++) {
+            int entry = GuardSlot.FORWARDS_OFFSET + i * GuardSlot.FORWARD_ENTRY_SIZE;
             String next = "forward_" + (i + 1);
             a.jle(R1, i, "pass");
-            a.loadW(R4, R9, entry + GuardSpec.FORWARD_PROTO_OFFSET);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_PROTO_OFFSET);
             a.jne(R4, R5, next);
-            a.loadW(R4, R9, entry + GuardSpec.FORWARD_FIRST_OFFSET);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_FIRST_OFFSET);
             a.jgt(R4, R3, next);
-            a.loadW(R4, R9, entry + GuardSpec.FORWARD_LAST_OFFSET);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_LAST_OFFSET);
             a.jlt(R4, R3, next);
-            a.loadW(R4, R9, entry + GuardSpec.FORWARD_ADDRESS_OFFSET);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_ADDRESS_OFFSET);
             a.jeq(R4, R6, "drop");
             a.jne(R4, 0, next);
             a.jne(R0, 0, "drop");

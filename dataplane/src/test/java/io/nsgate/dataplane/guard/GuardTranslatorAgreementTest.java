@@ -1,6 +1,7 @@
 // Property test: on random frames the guard program and the NAT Translator agree on who owns what.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -12,15 +13,16 @@ import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
-import io.nsgate.dataplane.nat.FragmentTable;
+import io.nsgate.dataplane.nat.ForwardedPorts;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.FrameParser;
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.ParsedFrame;
-import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.linux.net.Ipv4Address;
@@ -46,30 +48,42 @@ class GuardTranslatorAgreementTest {
 
     @Test
     void seedLab() {
-        check("seed lab", GuardLab.rules());
+        check("seed lab", SeedLabRules.rules());
     }
 
     @Test
     void portRangesSpecificAddressesAndACustomNatRange() {
-        check("ranges", GuardLab.base()
+        check("ranges", SeedLabRules.base()
             .iface("lan1", GatewayInterface.Role.LAN, Ipv4Prefix.parse("10.1.0.1/16"), 1500)
             .iface("p2p", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("10.99.0.0/31"), 1500)
-            .forward(GuardLab.forward(17, Ipv4Address.parse(GuardLab.GW_LAN), PortRange.single(53), GuardLab.BLUE,
+            .forward(SeedLabRules.forward(17, SeedLabRules.GW_LAN, PortRange.single(53), SeedLabRules.BLUE,
                 PortRange.single(53)))
-            .forward(GuardLab.forward(6, 0, new PortRange(8000, 8010), GuardLab.BLUE, new PortRange(9000, 9010)))
-            .forward(GuardLab.HTTP_TO_BLUE)
+            .forward(SeedLabRules.forward(6, 0, new PortRange(8000, 8010), SeedLabRules.BLUE, new PortRange(9000, 9010)))
+            .forward(SeedLabRules.HTTP_TO_BLUE)
             .natPorts(new PortRange(40000, 40999))
             .build());
     }
 
     @Test
     void forwardsOnInsideAddressesAndHairpins() {
-        check("inside forwards", GuardLab.base()
-            .forward(GuardLab.forward(6, Ipv4Address.parse(GuardLab.GW_INSIDE), PortRange.single(8080), GuardLab.RED,
+        check("inside forwards", SeedLabRules.base()
+            .forward(SeedLabRules.forward(6, SeedLabRules.GW_INSIDE, PortRange.single(8080), SeedLabRules.RED,
                 PortRange.single(80)))
-            .forward(GuardLab.forward(17, 0, new PortRange(5000, 5100), GuardLab.BLUE, new PortRange(5000, 5100)))
-            .forward(GuardLab.HTTP_TO_BLUE)
+            .forward(SeedLabRules.forward(17, 0, new PortRange(5000, 5100), SeedLabRules.BLUE, new PortRange(5000, 5100)))
+            .forward(SeedLabRules.HTTP_TO_BLUE)
             .build());
+    }
+
+    @Test
+    void removedForwardsThatStillLinger() {
+        RuleSet.Builder b = SeedLabRules.base()
+            .forward(SeedLabRules.forward(17, SeedLabRules.GW_LAN, new PortRange(5000, 5010), SeedLabRules.BLUE,
+                new PortRange(5000, 5010)))
+            .forward(SeedLabRules.HTTP_TO_BLUE);
+        b.removeForward(SeedLabRules.HTTP_TO_BLUE);
+        RuleSet rules = b.build();
+        assertEquals(List.of(SeedLabRules.HTTP_TO_BLUE), rules.lingeringForwards());
+        check("lingering", rules);
     }
 
     // ---------------------------------------------------------------- the property
@@ -84,8 +98,8 @@ class GuardTranslatorAgreementTest {
         int owned = 0;
         int ownedDropped = 0;
         int transitDrops = 0;
-        Harness harness = new Harness(rules);
-        try (KernelGuard guard = KernelGuard.load(GuardSpec.from(rules, List.of()))) {
+        SeedLabRules.Harness harness = harness(rules);
+        try (KernelGuard guard = KernelGuard.load(rules.ownership())) {
             for (int i = 0; i < FRAMES_PER_RULE_SET; i++) {
                 byte[] frame = randomFrame(random, rules);
                 int ingress = random.nextInt(rules.interfaceCount());
@@ -93,7 +107,7 @@ class GuardTranslatorAgreementTest {
                     0, 0, 1_000_000_000L, verdict);
                 if (action == Verdict.FORWARD) {
                     harness.close(); // a flow now exists: the next frame gets an empty table again
-                    harness = new Harness(rules);
+                    harness = harness(rules);
                 }
                 int program;
                 try {
@@ -137,7 +151,7 @@ class GuardTranslatorAgreementTest {
     /** A well-formed, untagged TCP/UDP frame to one of the gateway's addresses that has ports to judge by. */
     private static boolean ownedCandidate(ParsedFrame p, RuleSet rules) {
         return p.kind == ParsedFrame.KIND_IPV4 && p.vlanTci < 0
-            && (p.ipProto == ParsedFrame.PROTO_TCP || p.ipProto == ParsedFrame.PROTO_UDP)
+            && (p.ipProto == IpProtocol.TCP || p.ipProto == IpProtocol.UDP)
             && rules.localInterfaceOf(p.dstIp) >= 0;
     }
 
@@ -236,15 +250,17 @@ class GuardTranslatorAgreementTest {
             GatewayInterface i = rules.iface(r.nextInt(rules.interfaceCount()));
             return Ipv4Address.format(i.address().broadcast());
         }
-        String[] others = {"255.255.255.255", "224.0.0.251", "239.1.2.3", GuardLab.LAN_HOST, GuardLab.RED,
-            GuardLab.BLUE, "8.8.8.8", "10.0.0.1", "0.0.0.0", "127.0.0.1", "10.99.0.1", "192.168.1.254"};
+        String[] others = {"255.255.255.255", "224.0.0.251", "239.1.2.3", Ipv4Address.format(SeedLabRules.LAN),
+            Ipv4Address.format(SeedLabRules.RED), Ipv4Address.format(SeedLabRules.BLUE), "8.8.8.8", "10.0.0.1",
+            "0.0.0.0", "127.0.0.1", "10.99.0.1", "192.168.1.254"};
         return others[r.nextInt(others.length)];
     }
 
     private static int port(SplittableRandom r, RuleSet rules) {
         int pick = r.nextInt(100);
-        if (pick < 25 && !rules.forwards().isEmpty()) {
-            PortRange ports = rules.forwards().get(r.nextInt(rules.forwards().size())).externalPorts();
+        List<ForwardedPorts> forwards = rules.ownership().forwards(); // lingering ones too
+        if (pick < 25 && !forwards.isEmpty()) {
+            PortRange ports = forwards.get(r.nextInt(forwards.size())).ports();
             return ports.first() + r.nextInt(ports.size() + 1) - (r.nextBoolean() ? 0 : 1); // edges, one past
         }
         if (pick < 45) {
@@ -259,21 +275,7 @@ class GuardTranslatorAgreementTest {
     }
 
     /** A Translator over an empty flow table. */
-    private static final class Harness implements AutoCloseable {
-        final FlowTable table = new FlowTable(64, FlowTimeouts.DEFAULTS, 0, 5);
-        final FragmentTable fragments = new FragmentTable(16);
-        final WorkerCounters counters = new WorkerCounters();
-        final Translator translator;
-
-        Harness(RuleSet rules) {
-            translator = new Translator(table, fragments, counters, rules, 99);
-        }
-
-        @Override
-        public void close() {
-            table.close();
-            fragments.close();
-            counters.close();
-        }
+    private static SeedLabRules.Harness harness(RuleSet rules) {
+        return new SeedLabRules.Harness(rules, new FlowTable(64, FlowTimeouts.DEFAULTS, 0, 5));
     }
 }

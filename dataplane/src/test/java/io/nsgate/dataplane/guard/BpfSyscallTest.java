@@ -1,9 +1,9 @@
 // Checks the bpf(2) wrappers against the kernel: maps, loads (and the verifier's words on refusal), test runs, links.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R0;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R1;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R2;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R0;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R1;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,5 @@
 // End to end in namespaces: with the guard attached the kernel never sees an owned SYN (no RST), the rest works.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,7 +15,6 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,9 +23,11 @@ import org.junit.jupiter.api.Test;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.testsupport.NetnsThread;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.dataplane.testsupport.TestNetns;
+import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
@@ -94,8 +95,17 @@ class KernelGuardNetnsTest {
             .iface("veth0", GatewayInterface.Role.LAN, Ipv4Prefix.parse(GW_IP + "/24"), 1500)
             .natPorts(PortRange.DEFAULT_NAT);
         if (withForward) {
-            b.forward(GuardLab.forward(6, 0, PortRange.single(FORWARDED), "10.9.0.3", PortRange.single(80)));
+            b.forward(SeedLabRules.forward(6, 0, PortRange.single(FORWARDED), Ipv4Address.parse("10.9.0.3"),
+                PortRange.single(80)));
         }
+        return b.build();
+    }
+
+    /** The forward removed, its flows still alive: it lingers. */
+    private static RuleSet forwardRemovedButLingering() {
+        RuleSet with = rules(true);
+        RuleSet.Builder b = with.toBuilder();
+        assertTrue(b.removeForward(with.forwards().get(0)));
         return b.build();
     }
 
@@ -134,7 +144,7 @@ class KernelGuardNetnsTest {
             assertOutcome(Outcome.REFUSED, FORWARDED, "before the guard");
             assertOutcome(Outcome.CONNECTED, HOST_SERVICE, "before the guard");
 
-            guard = gw.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(true), List.of())));
+            guard = gw.call(() -> KernelGuard.attach("veth0", rules(true).ownership()));
             assertTrue(guard.isAttached());
             assertTrue(guard.ifindex() > 0);
             assertOutcome(Outcome.UNANSWERED, FORWARDED, "guarded forward: the kernel never saw the SYN");
@@ -143,11 +153,11 @@ class KernelGuardNetnsTest {
             assertOutcome(Outcome.CONNECTED, HOST_SERVICE, "the host's own service");
             assertTrue(ping(), "ping to the gateway with the guard attached (ICMP and ARP pass)");
 
-            guard.update(GuardSpec.from(rules(false), List.of()));
+            guard.update(rules(false).ownership());
             assertOutcome(Outcome.REFUSED, FORWARDED, "after update() without the forward");
             assertOutcome(Outcome.UNANSWERED, NAT_PORT, "after update(): the NAT range is still owned");
 
-            guard.update(GuardSpec.from(rules(false), List.of(rules(true).forwards().get(0))));
+            guard.update(forwardRemovedButLingering().ownership());
             assertOutcome(Outcome.UNANSWERED, FORWARDED, "lingering forward");
 
             guard.close();
@@ -156,7 +166,7 @@ class KernelGuardNetnsTest {
             assertOutcome(Outcome.REFUSED, FORWARDED, "after close()");
             assertTrue(ping(), "ping after close()");
             KernelGuard closed = guard;
-            assertThrows(IllegalStateException.class, () -> closed.update(closed.spec()));
+            assertThrows(IllegalStateException.class, () -> closed.update(closed.ownership()));
         } finally {
             if (guard != null) {
                 guard.close();
@@ -170,13 +180,13 @@ class KernelGuardNetnsTest {
         assertTrue(gw.call(() -> Syscalls.interfaceIndex("veth0")) > 0);
         // veth0 exists in the gateway namespace only: from the client namespace it is unknown
         SyscallException e = assertThrows(SyscallException.class,
-            () -> cl.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(true), List.of()))));
+            () -> cl.call(() -> KernelGuard.attach("veth0", rules(true).ownership())));
         assertEquals(Errno.ENODEV, e.errno());
         assertTrue(e.getMessage().startsWith("ioctl(SIOCGIFINDEX, veth0): ENODEV"), e.getMessage());
         assertTrue(e.getMessage().contains("in this thread's network namespace"), e.getMessage());
 
         e = assertThrows(SyscallException.class,
-            () -> gw.call(() -> KernelGuard.attach(9999, GuardSpec.from(rules(true), List.of()))));
+            () -> gw.call(() -> KernelGuard.attach(9999, rules(true).ownership())));
         assertEquals(Errno.ENODEV, e.errno());
         assertTrue(e.getMessage().startsWith("bpf(BPF_LINK_CREATE tcx ingress of ifindex 9999): ENODEV"),
             e.getMessage());
@@ -186,9 +196,9 @@ class KernelGuardNetnsTest {
     void passingMeansNextSoALaterTcxProgramStillDecides() {
         // the first guard owns nothing on 8080 and returns TCX_NEXT; the second, attached after it, drops it.
         // Had the first returned TCX_PASS, the chain would have ended there and the kernel would send RST.
-        KernelGuard first = gw.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(false), List.of())));
+        KernelGuard first = gw.call(() -> KernelGuard.attach("veth0", rules(false).ownership()));
         try {
-            KernelGuard second = gw.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(true), List.of())));
+            KernelGuard second = gw.call(() -> KernelGuard.attach("veth0", rules(true).ownership()));
             try {
                 assertOutcome(Outcome.UNANSWERED, FORWARDED, "first passes on, second drops");
                 assertOutcome(Outcome.REFUSED, CLOSED, "both pass on: the kernel answers");
@@ -210,7 +220,7 @@ class KernelGuardNetnsTest {
         int tapIp = gw.call(() -> openTap(ETH_P_IP, ifindex));
         KernelGuard guard = null;
         try {
-            guard = gw.call(() -> KernelGuard.attach("veth0", GuardSpec.from(rules(true), List.of())));
+            guard = gw.call(() -> KernelGuard.attach("veth0", rules(true).ownership()));
             assertOutcome(Outcome.UNANSWERED, FORWARDED, "guarded forward");
             assertTrue(synsTo(tapAll, FORWARDED) >= 1,
                 "an ETH_P_ALL tap (ptype_all, delivered before tcx ingress) receives the SYN the guard drops");

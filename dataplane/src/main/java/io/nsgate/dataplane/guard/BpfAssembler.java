@@ -1,5 +1,5 @@
 // A small eBPF assembler: one method per instruction, named jump labels, and a listing in the verifier's syntax.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

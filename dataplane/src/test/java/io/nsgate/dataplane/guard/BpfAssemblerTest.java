@@ -1,17 +1,17 @@
 // Checks the assembler's encodings against struct bpf_insn bytes produced by C, and its label resolution.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R0;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R1;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R10;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R2;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R3;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R4;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R5;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R6;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R7;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R8;
-import static io.nsgate.dataplane.io.ebpf.BpfAssembler.Reg.R9;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R0;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R1;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R10;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R2;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R3;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R4;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R5;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R6;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R7;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R8;
+import static io.nsgate.dataplane.guard.BpfAssembler.Reg.R9;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

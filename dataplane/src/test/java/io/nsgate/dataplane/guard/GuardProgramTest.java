@@ -1,11 +1,11 @@
 // Runs the guard program (BPF_PROG_TEST_RUN) over frames for every branch of the ownership rule, in the seed lab.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
-import static io.nsgate.dataplane.io.ebpf.GuardLab.BLUE;
-import static io.nsgate.dataplane.io.ebpf.GuardLab.GW_INSIDE;
-import static io.nsgate.dataplane.io.ebpf.GuardLab.GW_LAN;
-import static io.nsgate.dataplane.io.ebpf.GuardLab.LAN_HOST;
-import static io.nsgate.dataplane.io.ebpf.GuardLab.RED;
+import static io.nsgate.dataplane.nat.SeedLabRules.BLUE;
+import static io.nsgate.dataplane.nat.SeedLabRules.GW_INSIDE;
+import static io.nsgate.dataplane.nat.SeedLabRules.GW_LAN;
+import static io.nsgate.dataplane.nat.SeedLabRules.LAN;
+import static io.nsgate.dataplane.nat.SeedLabRules.RED;
 import static io.nsgate.dataplane.testsupport.Frames.ACK;
 import static io.nsgate.dataplane.testsupport.Frames.SYN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,8 +24,10 @@ import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
+import io.nsgate.dataplane.nat.Ownership;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.linux.net.Ipv4Address;
@@ -41,7 +43,7 @@ class GuardProgramTest {
 
     @BeforeAll
     static void loadSeedLabGuard() {
-        guard = KernelGuard.load(GuardSpec.from(GuardLab.rules(), List.of()));
+        guard = KernelGuard.load(SeedLabRules.rules().ownership());
     }
 
     @AfterAll
@@ -82,8 +84,12 @@ class GuardProgramTest {
         return verdict == GuardProgram.DROP ? "DROP" : verdict == GuardProgram.PASS ? "PASS (TCX_NEXT)" : "?" + verdict;
     }
 
-    private static byte[] syn(String dst, int port) {
-        return Frames.tcp().src(LAN_HOST, 50000).dst(dst, port).flags(SYN).build();
+    private static byte[] syn(int dst, int port) {
+        return Frames.tcp().src(LAN, 50000).dst(dst, port).flags(SYN).build();
+    }
+
+    private static byte[] arpRequestForTheGateway() {
+        return Frames.arpRequest("02:00:00:00:00:03", Ipv4Address.format(LAN), Ipv4Address.format(GW_LAN));
     }
 
     private static byte[] withEthertype(byte[] frame, int ethertype) {
@@ -96,8 +102,9 @@ class GuardProgramTest {
 
     @Test
     void passesArpIpv6AndOtherEthertypes() {
-        assertPass(Frames.arpRequest("02:00:00:00:00:03", LAN_HOST, GW_LAN), "ARP request for the gateway");
-        assertPass(Frames.arpReply("02:00:00:00:00:03", LAN_HOST, "02:00:00:00:00:02", GW_LAN), "ARP reply");
+        assertPass(arpRequestForTheGateway(), "ARP request for the gateway");
+        assertPass(Frames.arpReply("02:00:00:00:00:03", Ipv4Address.format(LAN), "02:00:00:00:00:02",
+            Ipv4Address.format(GW_LAN)), "ARP reply");
         assertPass(withEthertype(syn(GW_LAN, 80), 0x86DD), "IPv6 ethertype");
         assertPass(withEthertype(syn(GW_LAN, 80), 0x88CC), "LLDP ethertype");
     }
@@ -105,7 +112,7 @@ class GuardProgramTest {
     @Test
     void passesVlanTaggedFramesEvenToOwnedPorts() {
         assertDrop(syn(GW_LAN, 80), "control: untagged");
-        assertPass(Frames.tcp().src(LAN_HOST, 50000).dst(GW_LAN, 80).flags(SYN).vlan(42).build(), "802.1Q");
+        assertPass(Frames.tcp().src(LAN, 50000).dst(GW_LAN, 80).flags(SYN).vlan(42).build(), "802.1Q");
         assertPass(withEthertype(Frames.tcp().dst(GW_LAN, 80).flags(SYN).vlan(42).build(), 0x88A8), "802.1ad");
         assertPass(Frames.udp().dst("8.8.8.8", 53).vlan(7).build(), "tagged transit");
     }
@@ -123,7 +130,7 @@ class GuardProgramTest {
         assertPass(Frames.tcp().dst(GW_LAN, 80).flags(SYN).ihl(15).build(), "IHL beyond the frame's options");
         assertPass(Frames.truncate(owned, 14 + 20 + 3), "destination port cut short");
         assertDrop(Frames.truncate(owned, 14 + 20 + 4), "ports complete: enough to judge");
-        assertDrop(Frames.truncate(syn("8.8.8.8", 80), 14 + 20), "transit: header complete, no ports needed");
+        assertDrop(Frames.truncate(syn(Ipv4Address.parse("8.8.8.8"), 80), 14 + 20), "transit: header complete, no ports needed");
     }
 
     @Test
@@ -169,7 +176,7 @@ class GuardProgramTest {
         assertDrop(Frames.udp().src(RED, 40000).dst("1.1.1.1", 53).build(), "UDP to the internet");
         assertDrop(Frames.icmpEchoRequest().src(RED).dst("8.8.8.8").build(), "ping through the gateway");
         assertDrop(Frames.ipv4(47).src(RED).dst("10.0.0.1").payloadLength(8).build(), "GRE through the gateway");
-        assertDrop(Frames.tcp().src(LAN_HOST, 40000).dst(BLUE, 80).flags(SYN).build(),
+        assertDrop(Frames.tcp().src(LAN, 40000).dst(BLUE, 80).flags(SYN).build(),
             "LAN to an inside address directly");
         assertDrop(Frames.udp().dst("192.168.1.254", 53).build(), "another host on the LAN subnet");
         assertDrop(Frames.icmpPortUnreachable(Frames.udp().src(RED, 5000).dst("8.8.8.8", 53).build())
@@ -180,9 +187,9 @@ class GuardProgramTest {
 
     @Test
     void passesTheHostsOwnTraffic() {
-        assertPass(Frames.icmpEchoRequest().src(LAN_HOST).dst(GW_LAN).build(), "ping to the gateway");
+        assertPass(Frames.icmpEchoRequest().src(LAN).dst(GW_LAN).build(), "ping to the gateway");
         assertPass(Frames.icmpEchoReply().src("8.8.8.8").dst(GW_LAN).build(), "echo reply to the gateway");
-        assertPass(Frames.icmpPortUnreachable(Frames.udp().src(GW_LAN, 40000).dst(LAN_HOST, 53).build()).build(),
+        assertPass(Frames.icmpPortUnreachable(Frames.udp().src(GW_LAN, 40000).dst(LAN, 53).build()).build(),
             "ICMP error to the gateway");
         assertPass(syn(GW_LAN, 22), "sshd on the LAN address");
         assertPass(syn(GW_INSIDE, 22), "sshd on the inside address");
@@ -212,14 +219,13 @@ class GuardProgramTest {
 
     @Test
     void matchesForwardAddressesProtocolsAndRanges() {
-        int inside = Ipv4Address.parse(GW_INSIDE);
-        RuleSet rules = GuardLab.base()
+        RuleSet rules = SeedLabRules.base()
             .iface("lan1", GatewayInterface.Role.LAN, Ipv4Prefix.parse("10.1.0.1/16"), 1500)
-            .forward(GuardLab.forward(17, inside, new PortRange(5000, 5010), BLUE, new PortRange(6000, 6010)))
-            .forward(GuardLab.forward(6, 0, new PortRange(8000, 8002), BLUE, PortRange.single(80)))
+            .forward(SeedLabRules.forward(17, GW_INSIDE, new PortRange(5000, 5010), BLUE, new PortRange(6000, 6010)))
+            .forward(SeedLabRules.forward(6, 0, new PortRange(8000, 8002), BLUE, PortRange.single(80)))
             .natPorts(new PortRange(40000, 40999))
             .build();
-        try (KernelGuard g = KernelGuard.load(GuardSpec.from(rules, List.of()))) {
+        try (KernelGuard g = KernelGuard.load(rules.ownership())) {
             assertVerdict(g, GuardProgram.DROP, Frames.udp().dst(GW_INSIDE, 5000).build(), "first port, own address");
             assertVerdict(g, GuardProgram.DROP, Frames.udp().dst(GW_INSIDE, 5010).build(), "last port");
             assertVerdict(g, GuardProgram.PASS, Frames.udp().dst(GW_INSIDE, 4999).build(), "below the range");
@@ -227,7 +233,8 @@ class GuardProgramTest {
             assertVerdict(g, GuardProgram.PASS, Frames.udp().dst(GW_LAN, 5005).build(), "another address");
             assertVerdict(g, GuardProgram.PASS, syn(GW_INSIDE, 5005), "another protocol");
             assertVerdict(g, GuardProgram.DROP, syn(GW_LAN, 8001), "no address: first LAN address");
-            assertVerdict(g, GuardProgram.DROP, syn("10.1.0.1", 8002), "no address: second LAN address");
+            assertVerdict(g, GuardProgram.DROP, syn(Ipv4Address.parse("10.1.0.1"), 8002),
+                "no address: second LAN address");
             assertVerdict(g, GuardProgram.PASS, syn(GW_INSIDE, 8001), "no address: not an inside address");
             assertVerdict(g, GuardProgram.PASS, syn(GW_LAN, 80), "the seed lab's forward is not in these rules");
             assertVerdict(g, GuardProgram.DROP, Frames.udp().dst("10.1.0.1", 40999).build(), "custom NAT range");
@@ -238,12 +245,12 @@ class GuardProgramTest {
 
     @Test
     void scansFullTablesToTheirLastEntry() {
-        GuardSpec.Builder b = GuardSpec.builder().natPorts(new PortRange(61000, 65535));
-        for (int i = 0; i < GuardSpec.MAX_ADDRESSES; i++) {
+        Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
+        for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
             b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
             b.broadcast(Ipv4Address.parse("10.0." + i + ".255"));
         }
-        for (int i = 0; i < GuardSpec.MAX_FORWARDS; i++) {
+        for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
             b.forward(17, 0, PortRange.single(1000 + i));
         }
         try (KernelGuard g = KernelGuard.load(b.build())) {
@@ -258,35 +265,38 @@ class GuardProgramTest {
 
     @Test
     void keepsDroppingLingeringForwards() {
-        RuleSet withoutHttp = GuardLab.base().build();
-        try (KernelGuard g = KernelGuard.load(GuardSpec.from(withoutHttp, List.of(GuardLab.HTTP_TO_BLUE)))) {
+        RuleSet.Builder removed = SeedLabRules.rules().toBuilder();
+        assertTrue(removed.removeForward(SeedLabRules.HTTP_TO_BLUE));
+        RuleSet lingering = removed.build();
+        assertEquals(List.of(SeedLabRules.HTTP_TO_BLUE), lingering.lingeringForwards());
+        try (KernelGuard g = KernelGuard.load(lingering.ownership())) {
             assertVerdict(g, GuardProgram.DROP, syn(GW_LAN, 80), "removed forward whose flows still live");
             assertVerdict(g, GuardProgram.PASS, syn(GW_INSIDE, 80), "lingering entries match as forwards do");
-            g.update(GuardSpec.from(withoutHttp, List.of()));
+            g.update(lingering.toBuilder().retainLingering(f -> false).build().ownership());
             assertVerdict(g, GuardProgram.PASS, syn(GW_LAN, 80), "flows gone, entry dropped: the host's again");
         }
     }
 
     @Test
     void updatesFlipBetweenSlotsAndApplyAtOnce() {
-        GuardSpec withHttp = GuardSpec.from(GuardLab.rules(), List.of());
-        ForwardRule ssh = GuardLab.forward(6, Ipv4Address.parse(GW_LAN), PortRange.single(2222), BLUE,
+        Ownership withHttp = SeedLabRules.rules().ownership();
+        ForwardRule ssh = SeedLabRules.forward(6, GW_LAN, PortRange.single(2222), BLUE,
             PortRange.single(22));
-        GuardSpec withSsh = GuardSpec.from(GuardLab.base().forward(ssh).build(), List.of());
+        Ownership withSsh = SeedLabRules.base().forward(ssh).build().ownership();
         byte[] http = syn(GW_LAN, 80);
         byte[] sshSyn = syn(GW_LAN, 2222);
         try (KernelGuard g = KernelGuard.load(withHttp)) {
             assertEquals(1, g.generation());
-            assertEquals(withHttp, g.specInKernel());
+            assertEquals(withHttp, g.ownershipInKernel());
             for (int round = 1; round <= 5; round++) {
                 g.update(withSsh);
                 assertVerdict(g, GuardProgram.PASS, http, "round " + round + ": http no longer forwarded");
                 assertVerdict(g, GuardProgram.DROP, sshSyn, "round " + round + ": ssh forwarded");
-                assertEquals(withSsh, g.specInKernel());
+                assertEquals(withSsh, g.ownershipInKernel());
                 g.update(withHttp);
                 assertVerdict(g, GuardProgram.DROP, http, "round " + round + ": http forwarded again");
                 assertVerdict(g, GuardProgram.PASS, sshSyn, "round " + round + ": ssh the host's again");
-                assertEquals(withHttp, g.specInKernel());
+                assertEquals(withHttp, g.ownershipInKernel());
             }
             assertEquals(11, g.generation());
             long start = System.nanoTime();
@@ -316,18 +326,19 @@ class GuardProgramTest {
 
     @Test
     void costsTensOfNanosecondsEvenWithFullTables() {
-        GuardSpec.Builder b = GuardSpec.builder().natPorts(new PortRange(61000, 65535));
-        for (int i = 0; i < GuardSpec.MAX_ADDRESSES; i++) {
+        Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
+        for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
             b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
             b.broadcast(Ipv4Address.parse("10.0." + i + ".255"));
         }
-        for (int i = 0; i < GuardSpec.MAX_FORWARDS; i++) {
+        for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
             b.forward(6, 0, PortRange.single(1000 + i));
         }
         try (KernelGuard full = KernelGuard.load(b.build())) {
             long seedLab = runNs(guard, syn(GW_LAN, 80));
-            long worst = runNs(full, syn("10.0.63.1", 22)); // every broadcast, address and forward entry scanned
-            long arp = runNs(guard, Frames.arpRequest("02:00:00:00:00:03", LAN_HOST, GW_LAN));
+            // every broadcast, address and forward entry scanned
+            long worst = runNs(full, syn(Ipv4Address.parse("10.0.63.1"), 22));
+            long arp = runNs(guard, arpRequestForTheGateway());
             System.out.printf("guard program per frame (BPF_PROG_TEST_RUN, 200000 runs): seed lab SYN to a forward"
                 + " %d ns, ARP %d ns, full tables worst case %d ns%n", seedLab, arp, worst);
             assertTrue(worst < 5_000, "worst case " + worst + " ns");
@@ -349,7 +360,7 @@ class GuardProgramTest {
     private static int mapFd(String which) {
         return MAPS.computeIfAbsent(which, w -> w.equals("active")
             ? Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, 4, 1, Bpf.BPF_F_RDONLY_PROG, -1, "nsgate_t_act")
-            : Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, GuardSpec.ENCODED_SIZE, 2, Bpf.BPF_F_RDONLY_PROG, -1,
+            : Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, GuardSlot.ENCODED_SIZE, 2, Bpf.BPF_F_RDONLY_PROG, -1,
                 "nsgate_t_cfg"));
     }
 

@@ -1,5 +1,5 @@
 // Keeps the kernel out of the data plane's flows: the guard program attached at tcx ingress, and its live config.
-package io.nsgate.dataplane.io.ebpf;
+package io.nsgate.dataplane.guard;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,16 +11,17 @@ import io.nsgate.linux.sys.Bpf;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
+import io.nsgate.dataplane.nat.Ownership;
 
 /**
- * One interface's guard: the {@link GuardProgram} loaded, its config maps filled from a {@link GuardSpec}, and
- * the program attached at the interface's tcx ingress, where it drops the frames the data plane owns after the
- * AF_PACKET taps have copied them.
+ * One interface's guard: the {@link GuardProgram} loaded, its config maps filled from an {@link Ownership}
+ * ({@link GuardSlot}), and the program attached at the interface's tcx ingress, where it drops the frames the data
+ * plane owns after the AF_PACKET taps have copied them.
  *
  * <h2>Theory of operation</h2>
  * Four BPF objects besides the program and its link:
  * <ul>
- *   <li><b>config</b>: an array of two slots of {@link GuardSpec#ENCODED_SIZE} bytes (double buffer);</li>
+ *   <li><b>config</b>: an array of two slots of {@link GuardSlot#ENCODED_SIZE} bytes (double buffer);</li>
  *   <li><b>active</b>: an array of one u32, the slot the program reads;</li>
  *   <li><b>barrier</b>: an array-of-maps of one entry (and the tiny map it holds), which the program never
  *       reads. Updating a map-in-map from user space makes the kernel wait for an RCU grace period before the
@@ -30,14 +31,14 @@ import io.nsgate.linux.sys.Syscalls;
  * </ul>
  * The program may only read config and active ({@link Bpf#BPF_F_RDONLY_PROG}).
  *
- * <p><b>Update protocol</b> ({@link #update}): (1) write the new spec into the inactive slot, which no program run
- * reads; (2) flip the active index to it; (3) pass the barrier. A run reads the index once, so it judges a
+ * <p><b>Update protocol</b> ({@link #update}): (1) write the new ownership into the inactive slot, which no program
+ * run reads; (2) flip the active index to it; (3) pass the barrier. A run reads the index once, so it judges a
  * packet entirely by the old slot or entirely by the new one, never by a torn mix: the slot it reads is not
  * written while it could be reading it. The index write of step (2) is a map update copying 4 bytes, which
  * the kernel does not promise to store in one piece; the two values it alternates between, 0 and 1, differ in
  * one byte only, so any reader sees one or the other (and the program masks it with 1 regardless). Step (3)
  * waits until every run that might have read the old index has finished: when {@code update} returns, every
- * packet is judged by the new spec, and the old slot is free for the next update. An update costs three
+ * packet is judged by the new ownership, and the old slot is free for the next update. An update costs three
  * syscalls and a grace period (milliseconds); the data path never waits for it.
  *
  * <p><b>Fail-open.</b> The link is held only by this object's descriptor. {@link #close()} detaches it; if the
@@ -51,7 +52,7 @@ import io.nsgate.linux.sys.Syscalls;
  *   <li>A forward is <b>added</b>: update the guard first (start dropping: the port is unanswered for a moment,
  *       clients retransmit their SYN), then give the data plane the new rules.</li>
  *   <li>A forward is <b>removed</b>: give the data plane the new rules first, and keep the forward in the guard
- *       as a <em>lingering</em> entry ({@link GuardSpec#from(io.nsgate.dataplane.nat.RuleSet, java.util.List)})
+ *       as a <em>lingering</em> entry ({@link io.nsgate.dataplane.nat.RuleSet#lingeringForwards()})
  *       while the data plane still has flows it created; update the guard without it once they are gone.
  *       Removing it from the guard at once would let the kernel reset those live connections.</li>
  *   <li>The NAT range changes: the same rule, union first (guard with both ranges, then the data plane), narrow
@@ -71,11 +72,11 @@ public final class KernelGuard implements AutoCloseable {
     private final int barrierMapFd;
     private final int instructionCount;
     private int programFd = -1;
-    private final ByteBuffer slot = ByteBuffer.allocateDirect(GuardSpec.ENCODED_SIZE).order(ByteOrder.nativeOrder());
+    private final ByteBuffer slot = ByteBuffer.allocateDirect(GuardSlot.ENCODED_SIZE).order(ByteOrder.nativeOrder());
     private final UnsafeBuffer slotView = new UnsafeBuffer(slot);
     private final ByteBuffer key = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
     private final Bpf.TestRun testRun = new Bpf.TestRun();
-    private GuardSpec spec;
+    private Ownership ownership;
     private int activeSlot;
     private long generation;
     private int linkFd = -1;
@@ -84,26 +85,26 @@ public final class KernelGuard implements AutoCloseable {
     private boolean closed;
 
     private KernelGuard(int configMapFd, int activeMapFd, int barrierInnerFd, int barrierMapFd,
-                        int instructionCount, GuardSpec spec) {
+                        int instructionCount, Ownership ownership) {
         this.configMapFd = configMapFd;
         this.activeMapFd = activeMapFd;
         this.barrierInnerFd = barrierInnerFd;
         this.barrierMapFd = barrierMapFd;
         this.instructionCount = instructionCount;
-        this.spec = spec;
+        this.ownership = ownership;
     }
 
     // ---------------------------------------------------------------- life cycle
 
     /**
-     * Loads a guard for {@code spec} and attaches it at {@code interfaceName}'s tcx ingress; the name is
+     * Loads a guard enforcing {@code ownership} and attaches it at {@code interfaceName}'s tcx ingress; the name is
      * resolved in the calling thread's network namespace.
      *
      * @throws SyscallException naming the failed call (ENODEV: no such interface in this namespace)
      */
-    public static KernelGuard attach(String interfaceName, GuardSpec spec) {
+    public static KernelGuard attach(String interfaceName, Ownership ownership) {
         int index = Syscalls.interfaceIndex(interfaceName);
-        KernelGuard guard = load(spec);
+        KernelGuard guard = load(ownership);
         try {
             guard.attachTo(index, interfaceName);
             return guard;
@@ -113,9 +114,9 @@ public final class KernelGuard implements AutoCloseable {
         }
     }
 
-    /** As {@link #attach(String, GuardSpec)}, by interface index (of the calling thread's namespace). */
-    public static KernelGuard attach(int ifindex, GuardSpec spec) {
-        KernelGuard guard = load(spec);
+    /** As {@link #attach(String, Ownership)}, by interface index (of the calling thread's namespace). */
+    public static KernelGuard attach(int ifindex, Ownership ownership) {
+        KernelGuard guard = load(ownership);
         try {
             guard.attachTo(ifindex, "ifindex " + ifindex);
             return guard;
@@ -126,24 +127,24 @@ public final class KernelGuard implements AutoCloseable {
     }
 
     /**
-     * Creates the maps, writes {@code spec} into slot 0 and loads the program, without attaching it: for
+     * Creates the maps, writes {@code ownership} into slot 0 and loads the program, without attaching it: for
      * {@link #verdict} self-tests before {@link #attachTo}, and for tests.
      */
-    public static KernelGuard load(GuardSpec spec) {
+    public static KernelGuard load(Ownership ownership) {
         int config = -1;
         int active = -1;
         int barrierInner = -1;
         int barrier = -1;
         try {
-            config = Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, GuardSpec.ENCODED_SIZE, 2, Bpf.BPF_F_RDONLY_PROG, -1,
+            config = Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, GuardSlot.ENCODED_SIZE, 2, Bpf.BPF_F_RDONLY_PROG, -1,
                 "nsgate_config");
             active = Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, 4, 1, Bpf.BPF_F_RDONLY_PROG, -1, "nsgate_active");
             barrierInner = Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, -1, "nsgate_rcu_in");
             barrier = Bpf.mapCreate(Bpf.BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 1, 0, barrierInner, "nsgate_rcu");
             BpfAssembler program = GuardProgram.generate(active, config);
             KernelGuard guard = new KernelGuard(config, active, barrierInner, barrier, program.instructionCount(),
-                spec);
-            guard.writeSlot(0, spec);
+                ownership);
+            guard.writeSlot(0, ownership);
             Bpf.mapUpdateElem(active, 0, 0, Bpf.BPF_ANY, "nsgate_active[0] = 0");
             guard.programFd = Bpf.progLoad(Bpf.BPF_PROG_TYPE_SCHED_CLS, program.build(), GuardProgram.LICENSE,
                 GuardProgram.NAME, 0);
@@ -189,22 +190,22 @@ public final class KernelGuard implements AutoCloseable {
     }
 
     /**
-     * Makes {@code next} the guard's spec (double-buffered, see the class comment). When this returns, every
+     * Makes {@code next} what the guard enforces (double-buffered, see the class comment). When this returns, every
      * packet is judged by {@code next}.
      */
-    public synchronized void update(GuardSpec next) {
+    public synchronized void update(Ownership next) {
         ensureOpen();
         int target = activeSlot ^ 1;
         writeSlot(target, next);
         Bpf.mapUpdateElem(activeMapFd, 0, target, Bpf.BPF_ANY, "nsgate_active[0] = " + target);
         activeSlot = target;
-        spec = next;
+        ownership = next;
         Bpf.mapUpdateElem(barrierMapFd, 0, barrierInnerFd, Bpf.BPF_ANY, "nsgate_rcu[0] (grace period)");
     }
 
-    private void writeSlot(int index, GuardSpec s) {
-        s.encode(slotView, 0);
-        slotView.putInt(GuardSpec.GENERATION_OFFSET, (int) ++generation, ByteOrder.nativeOrder());
+    private void writeSlot(int index, Ownership s) {
+        GuardSlot.encode(s, slotView, 0);
+        slotView.putInt(GuardSlot.GENERATION_OFFSET, (int) ++generation, ByteOrder.nativeOrder());
         key.putInt(0, index);
         Bpf.mapUpdateElem(configMapFd, BufferUtil.address(key), BufferUtil.address(slot), Bpf.BPF_ANY,
             "nsgate_config[" + index + "]");
@@ -238,21 +239,21 @@ public final class KernelGuard implements AutoCloseable {
 
     // ---------------------------------------------------------------- queries
 
-    /** The spec the guard enforces (the last one given). */
-    public synchronized GuardSpec spec() {
-        return spec;
+    /** What the guard enforces (the last one given). */
+    public synchronized Ownership ownership() {
+        return ownership;
     }
 
     /** Reads the active slot back from the kernel's maps: what the program is reading right now. */
-    public synchronized GuardSpec specInKernel() {
+    public synchronized Ownership ownershipInKernel() {
         ensureOpen();
-        ByteBuffer value = ByteBuffer.allocateDirect(Math.max(GuardSpec.ENCODED_SIZE, 8));
+        ByteBuffer value = ByteBuffer.allocateDirect(Math.max(GuardSlot.ENCODED_SIZE, 8));
         key.putInt(0, 0);
         Bpf.mapLookupElem(activeMapFd, key, value, "nsgate_active");
         int index = value.order(ByteOrder.nativeOrder()).getInt(0);
         key.putInt(0, index);
         Bpf.mapLookupElem(configMapFd, key, value, "nsgate_config[" + index + "]");
-        return GuardSpec.decode(new UnsafeBuffer(value), 0);
+        return GuardSlot.decode(new UnsafeBuffer(value), 0);
     }
 
     /**
@@ -295,6 +296,6 @@ public final class KernelGuard implements AutoCloseable {
     @Override
     public synchronized String toString() {
         return "kernel guard " + (linkFd >= 0 ? "at tcx ingress of " + interfaceName : "(not attached)")
-            + ", generation " + generation + ": " + spec;
+            + ", generation " + generation + ": " + ownership;
     }
 }

@@ -1,4 +1,4 @@
-// One IPv4 route, as an RTM_GETROUTE dump reports it or as nsgate asks for it.
+// One IPv4 route in the kernel's routing table, as an RTM_GETROUTE dump reports it or as nsgate asks for it.
 package io.nsgate.control.netlink;
 
 import io.nsgate.linux.net.Ipv4Address;
@@ -10,7 +10,7 @@ import io.nsgate.linux.net.Ipv4Prefix;
  * @param outputIndex RTA_OIF, 0 when unspecified
  * @param protocol    RTPROT_* (kernel, boot, static, ...)
  */
-public record Route(Ipv4Prefix destination, int gateway, int outputIndex, int table, int protocol, int scope,
+public record KernelRoute(Ipv4Prefix destination, int gateway, int outputIndex, int table, int protocol, int scope,
                     int type, int priority) {
 
     public boolean isDefault() {

@@ -1,0 +1,42 @@
+// IP protocol numbers nsgate translates, and their names as people and the control socket write them.
+package io.nsgate.dataplane.packet;
+
+import java.util.Locale;
+
+/** The IPv4 header's protocol field values the data plane tracks (IANA numbers). */
+public final class IpProtocol {
+    public static final int ICMP = 1;
+    public static final int TCP = 6;
+    public static final int UDP = 17;
+
+    private IpProtocol() {
+    }
+
+    /** "tcp", "udp", "icmp", or "protoN" for any other number. */
+    public static String name(int proto) {
+        switch (proto) {
+            case TCP:
+                return "tcp";
+            case UDP:
+                return "udp";
+            case ICMP:
+                return "icmp";
+            default:
+                return "proto" + proto;
+        }
+    }
+
+    /** The number of "tcp", "udp" or "icmp" (any case), or -1 for anything else. */
+    public static int byName(String name) {
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "tcp":
+                return TCP;
+            case "udp":
+                return UDP;
+            case "icmp":
+                return ICMP;
+            default:
+                return -1;
+        }
+    }
+}
