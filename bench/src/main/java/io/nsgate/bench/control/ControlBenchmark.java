@@ -23,9 +23,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import io.nsgate.control.api.ControlClient;
-import io.nsgate.control.api.ControlServer;
-import io.nsgate.control.api.ControlTarget;
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.server.ControlServer;
+import io.nsgate.control.api.ops.ControlTarget;
 import io.nsgate.control.cli.Main;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
-import io.nsgate.control.api.ControlClient;
-import io.nsgate.control.api.Operations;
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.ops.Operations;
 
 /**
  * Starts {@code io.nsgate.control.cli.Main run --netns PREFIXedge --lan lan0 --inside v-net-0 --masquerade

@@ -12,8 +12,8 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.nsgate.control.api.ControlClient;
-import io.nsgate.control.api.ControlServer;
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.api.ErrorCode;
 import io.nsgate.control.api.Protocol;
 import picocli.CommandLine;

@@ -5,9 +5,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
-import io.nsgate.control.api.ControlServer;
-import io.nsgate.control.api.ControlTarget;
-import io.nsgate.control.api.SocketFile;
+import io.nsgate.control.api.ops.ControlTarget;
+import io.nsgate.control.api.server.ControlServer;
+import io.nsgate.control.api.server.SocketFile;
 import io.nsgate.control.metrics.MetricsServer;
 import io.nsgate.control.metrics.PrometheusText;
 

@@ -5,8 +5,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import io.nsgate.control.api.ControlServer;
-import io.nsgate.control.api.ControlTarget;
+import io.nsgate.control.api.server.ControlServer;
+import io.nsgate.control.api.ops.ControlTarget;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.lab.EchoHttpService;

@@ -3,8 +3,8 @@ package io.nsgate.control.metrics;
 
 import java.util.Locale;
 
-import io.nsgate.control.api.ControlServer;
-import io.nsgate.control.api.ControlTarget;
+import io.nsgate.control.api.ops.ControlTarget;
+import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.pipeline.DataPlane;
 import io.nsgate.dataplane.stats.Counter;

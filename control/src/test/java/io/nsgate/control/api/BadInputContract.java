@@ -13,6 +13,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.server.ControlServer;
 
 /**
  * Every case ends with the daemon still answering on a fresh connection and the rules exactly as before: an error

@@ -11,6 +11,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import io.nsgate.control.api.ops.ControlTarget;
+import io.nsgate.control.api.ops.SyntheticFlows;
+import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.cli.LabCommand;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.lab.EchoHttpService;

@@ -6,6 +6,8 @@ import java.nio.file.Path;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import io.nsgate.control.api.server.ControlServer;
+import io.nsgate.control.api.ops.InMemoryGateway;
 
 class BadInputInMemoryTest extends BadInputContract {
     private static Path dir;

@@ -26,6 +26,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.ops.InMemoryGateway;
+import io.nsgate.control.api.ops.Operations;
+import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.stats.Counter;

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.nsgate.control.api.ControlServer;
-import io.nsgate.control.api.InMemoryGateway;
+import io.nsgate.control.api.server.ControlServer;
+import io.nsgate.control.api.ops.InMemoryGateway;
 import io.nsgate.control.api.Protocol;
 import io.nsgate.dataplane.stats.DropReason;
 import picocli.CommandLine;

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import io.nsgate.control.api.ControlServer;
-import io.nsgate.control.api.ControlTarget;
+import io.nsgate.control.api.server.ControlServer;
+import io.nsgate.control.api.ops.ControlTarget;
 import io.nsgate.control.api.Protocol;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;

@@ -1093,6 +1093,11 @@ public final class FlowTable implements AutoCloseable {
 
     // ================================================================= inspection (control plane, tests)
 
+    /** A pass over every live flow and mapping, for the control plane's listings and scans. */
+    public FlowCursor cursor() {
+        return new FlowCursor(this);
+    }
+
     /**
      * Copies record {@code id} into {@code out} if it is a live flow or mapping, consistently (seqlock read).
      *

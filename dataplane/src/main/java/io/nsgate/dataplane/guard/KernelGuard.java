@@ -7,11 +7,11 @@ import java.nio.ByteOrder;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.nsgate.dataplane.nat.Ownership;
 import io.nsgate.linux.sys.Bpf;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
-import io.nsgate.dataplane.nat.Ownership;
 
 /**
  * One interface's guard: the {@link GuardProgram} loaded, its config maps filled from an {@link Ownership}

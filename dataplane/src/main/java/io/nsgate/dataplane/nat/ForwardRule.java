@@ -4,8 +4,8 @@ package io.nsgate.dataplane.nat;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.dataplane.packet.IpProtocol;
+import io.nsgate.linux.net.Ipv4Address;
 
 /**
  * {@code iptables -t nat -A PREROUTING -p PROTO [-d ADDRESS] --dport PORTS -j DNAT --to BACKEND}, with several

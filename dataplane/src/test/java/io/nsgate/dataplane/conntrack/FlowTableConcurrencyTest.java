@@ -104,16 +104,14 @@ class FlowTableConcurrencyTest {
                     assertEquals(origSrc(o.k), view.newDstIp);
                 }
             }
-            FlowSnapshot s = new FlowSnapshot();
             Set<Integer> origSeen = new HashSet<>();
             Set<Integer> replySeen = new HashSet<>();
             int live = 0;
-            for (int id = 0; id < table.capacity(); id++) {
-                if (table.snapshot(id, s)) {
-                    live++;
-                    assertTrue(origSeen.add(s.origSrcIp), "original tuple held twice: " + s);
-                    assertTrue(replySeen.add(s.replyDstPort), "reply tuple held twice: " + s);
-                }
+            for (FlowCursor flows = table.cursor(); flows.next(); ) {
+                FlowSnapshot s = flows.flow();
+                live++;
+                assertTrue(origSeen.add(s.origSrcIp), "original tuple held twice: " + s);
+                assertTrue(replySeen.add(s.replyDstPort), "reply tuple held twice: " + s);
             }
             assertEquals(total, live, "no phantom records");
             for (List<Owned> mine : owned) {
@@ -248,19 +246,17 @@ class FlowTableConcurrencyTest {
             assertTrue(failures.isEmpty(), () -> failures.peek() + "; " + census);
             assertTrue(table.evictedTotal() > 0, "eviction really ran");
 
-            FlowSnapshot s = new FlowSnapshot();
             Set<Integer> origSeen = new HashSet<>();
             Set<Integer> replySeen = new HashSet<>();
             int live = 0;
             FlowView v = new FlowView();
-            for (int id = 0; id < table.capacity(); id++) {
-                if (table.snapshot(id, s)) {
-                    live++;
-                    assertTrue(origSeen.add(s.origSrcIp), "original tuple held twice: " + s);
-                    assertTrue(replySeen.add(s.replyDstPort), "reply tuple held twice: " + s);
-                    assertEquals(id, FlowTable.flowIdOf(table.lookup(UDP, s.origSrcIp, REMOTE, 1000, 53, v)));
-                    assertEquals(id, FlowTable.flowIdOf(table.lookup(UDP, REMOTE, GATEWAY, 53, s.replyDstPort, v)));
-                }
+            for (FlowCursor flows = table.cursor(); flows.next(); ) {
+                FlowSnapshot s = flows.flow();
+                live++;
+                assertTrue(origSeen.add(s.origSrcIp), "original tuple held twice: " + s);
+                assertTrue(replySeen.add(s.replyDstPort), "reply tuple held twice: " + s);
+                assertEquals(s.flowId, FlowTable.flowIdOf(table.lookup(UDP, s.origSrcIp, REMOTE, 1000, 53, v)));
+                assertEquals(s.flowId, FlowTable.flowIdOf(table.lookup(UDP, REMOTE, GATEWAY, 53, s.replyDstPort, v)));
             }
             assertEquals(table.size(), live);
             table.expire(0, table.capacity(), Long.MAX_VALUE / 2);

@@ -17,6 +17,7 @@ import java.util.concurrent.CyclicBarrier;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import io.nsgate.dataplane.conntrack.FlowCursor;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
@@ -68,16 +69,13 @@ class PortAllocatorConcurrencyTest {
             }
             assertTrue(failures.isEmpty(), () -> failures.peek());
 
-            FlowSnapshot s = new FlowSnapshot();
             Map<Long, Integer> mappingPortOwner = new HashMap<>(); // (proto, port) -> inside endpoint
             Map<Long, Integer> mappingOfEndpoint = new HashMap<>(); // (proto, inside endpoint) -> port
             Set<String> replyTuples = new HashSet<>();
             List<FlowSnapshot> udpFlows = new ArrayList<>();
             int mappings = 0;
-            for (int id = 0; id < table.capacity(); id++) {
-                if (!table.snapshot(id, s)) {
-                    continue;
-                }
+            for (FlowCursor flows = table.cursor(); flows.next(); ) {
+                FlowSnapshot s = flows.flow();
                 if (s.mapping) {
                     mappings++;
                     long portKey = ((long) s.proto << 32) | s.replyDstPort;
@@ -92,7 +90,7 @@ class PortAllocatorConcurrencyTest {
                     assertTrue(rules.natPorts().contains(s.replyDstPort));
                     if (s.proto == 17) {
                         FlowSnapshot copy = new FlowSnapshot();
-                        table.snapshot(id, copy);
+                        table.snapshot(s.flowId, copy);
                         udpFlows.add(copy);
                     }
                 }

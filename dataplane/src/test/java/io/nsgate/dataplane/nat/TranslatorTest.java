@@ -16,6 +16,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.nsgate.dataplane.conntrack.FlowCursor;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
@@ -272,10 +273,9 @@ class TranslatorTest {
     }
 
     private FlowSnapshot snapshotOfOnlyFlow() {
-        FlowSnapshot s = new FlowSnapshot();
-        for (int id = 0; id < h.table.capacity(); id++) {
-            if (h.table.snapshot(id, s) && !s.mapping) {
-                return s;
+        for (FlowCursor flows = h.table.cursor(); flows.next(); ) {
+            if (!flows.flow().mapping) {
+                return flows.flow();
             }
         }
         throw new AssertionError("no flow");

@@ -1,5 +1,5 @@
 // The control socket: a Unix stream socket served by Netty's epoll transport, one ControlConnection per client.
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -30,6 +30,8 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.nsgate.control.api.ops.Operations;
+import io.nsgate.control.api.ops.ControlTarget;
 
 /**
  * Theory of operation. One epoll event loop thread accepts clients and does all their I/O; cheap reads (status,

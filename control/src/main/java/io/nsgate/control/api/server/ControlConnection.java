@@ -1,5 +1,5 @@
 // One client of the control socket: authorization, line framing with limits, in-order answers, paced streams.
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +19,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.unix.PeerCredentials;
+import io.nsgate.control.api.ops.Operations;
+import io.nsgate.control.api.ops.Peer;
+import io.nsgate.control.api.ControlException;
+import io.nsgate.control.api.ErrorCode;
+import io.nsgate.control.api.Protocol;
+import io.nsgate.control.api.Request;
 
 /**
  * Theory of operation, per connection (everything but streaming runs on the connection's event loop thread):

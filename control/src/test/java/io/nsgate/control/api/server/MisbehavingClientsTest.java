@@ -1,5 +1,5 @@
 // Clients that stall their listings, hold connections or race each other's changes cannot hurt the other clients.
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -27,6 +27,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.Protocol;
+import io.nsgate.control.api.ops.InMemoryGateway;
 
 class MisbehavingClientsTest {
     private Path dir;

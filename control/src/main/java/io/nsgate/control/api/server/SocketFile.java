@@ -1,5 +1,5 @@
 // The control socket's file: refusing to steal a live daemon's socket, removing a crashed one's, mode and group.
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import java.io.IOException;
 import java.net.ConnectException;

@@ -1,5 +1,5 @@
 // A ControlTarget for tests without namespaces: a running data plane over in-memory ports, flows inserted by hand.
-package io.nsgate.control.api;
+package io.nsgate.control.api.ops;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,5 @@
 // A blocking client of the control socket (the CLI, tests, the benchmark): one request at a time, streams included.
-package io.nsgate.control.api;
+package io.nsgate.control.api.client;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -22,6 +22,8 @@ import java.util.function.Predicate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.nsgate.control.api.ErrorCode;
+import io.nsgate.control.api.Protocol;
 
 /**
  * Uses the JDK's own Unix-domain SocketChannel (no event loop in a short-lived CLI). Replies are matched to the

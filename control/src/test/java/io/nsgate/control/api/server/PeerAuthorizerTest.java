@@ -1,5 +1,5 @@
 // Who may use the control socket: root, the group's members by primary or supplementary group, nobody else.
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
+import io.nsgate.control.api.ops.Peer;
 
 class PeerAuthorizerTest {
     private static final int SELF = (int) ProcessHandle.current().pid();

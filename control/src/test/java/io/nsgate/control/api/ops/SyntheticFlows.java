@@ -1,5 +1,5 @@
 // Flows put straight into a flow table, as the data plane would have created them (listing and flush tests).
-package io.nsgate.control.api;
+package io.nsgate.control.api.ops;
 
 import io.nsgate.dataplane.conntrack.FlowDraft;
 import io.nsgate.dataplane.conntrack.FlowRecord;

@@ -1,5 +1,5 @@
 // Who is at the other end of a control connection, as the kernel vouches for it (SO_PEERCRED).
-package io.nsgate.control.api;
+package io.nsgate.control.api.ops;
 
 /** The process that connected: its pid, uid and primary gid at connect time. */
 public record Peer(int pid, int uid, int gid) {

@@ -1,5 +1,5 @@
 // The control socket's file: a crashed daemon's socket is replaced, a live one never stolen, other files left alone.
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -17,6 +17,8 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.ops.InMemoryGateway;
 
 class SocketFileTest {
     private Path dir;

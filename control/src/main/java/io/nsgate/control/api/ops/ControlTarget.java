@@ -1,5 +1,5 @@
 // What the control socket operates on: the running gateway's data plane, rules and configuration.
-package io.nsgate.control.api;
+package io.nsgate.control.api.ops;
 
 import java.nio.file.Path;
 

@@ -1,9 +1,10 @@
 // Who may use the control socket: root, or a member of the configured group (primary or supplementary).
-package io.nsgate.control.api;
+package io.nsgate.control.api.server;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.nsgate.control.api.ops.Peer;
 
 /**
  * The kernel's SO_PEERCRED gives the peer's uid and primary gid at connect time; supplementary groups come from

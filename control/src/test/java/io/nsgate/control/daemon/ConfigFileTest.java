@@ -1,5 +1,5 @@
 // config.save's atomic write: concurrent saves, a temporary name planted by someone else, the target's mode kept.
-package io.nsgate.control.api;
+package io.nsgate.control.daemon;
 
 import static org.junit.jupiter.api.Assertions.*;
 

@@ -1,10 +1,12 @@
 // Which flows a flows.list, flows.count or flows.flush request means: protocol, addresses, ports, state.
-package io.nsgate.control.api;
+package io.nsgate.control.api.ops;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import io.nsgate.control.api.ControlException;
+import io.nsgate.control.api.ErrorCode;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.linux.net.Ipv4Prefix;

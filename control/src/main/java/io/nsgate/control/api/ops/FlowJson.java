@@ -1,5 +1,5 @@
 // A flow as the JSON object of a flows.list item, written straight into a Netty buffer without allocating.
-package io.nsgate.control.api;
+package io.nsgate.control.api.ops;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 

@@ -1,5 +1,5 @@
 // Writing the running configuration back to the daemon's file, atomically (temp file, fsync, rename, fsync dir).
-package io.nsgate.control.api;
+package io.nsgate.control.daemon;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

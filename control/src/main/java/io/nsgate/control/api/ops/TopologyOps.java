@@ -1,0 +1,98 @@
+// The topology operations: namespaces, links and addresses applied, planned or destroyed through the daemon.
+package io.nsgate.control.api.ops;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.nsgate.control.api.ControlException;
+import io.nsgate.control.api.ErrorCode;
+import io.nsgate.control.api.Protocol;
+import io.nsgate.control.api.Request;
+import io.nsgate.control.topology.Change;
+import io.nsgate.control.topology.Topology;
+import io.nsgate.control.topology.TopologyApplier;
+import io.nsgate.control.topology.TopologyApplyException;
+import io.nsgate.control.topology.TopologyException;
+import io.nsgate.control.topology.TopologyReport;
+
+/** topology.apply/show/destroy: {@code nsgate topology} run by the daemon, from a file's text (or a root's file). */
+final class TopologyOps {
+    public static final class TopologyArgs {
+        /** The topology file's text (what the CLI sends). */
+        public String yaml;
+        /** A file the daemon reads itself (root peers only). */
+        public String file;
+        /** Put in front of every namespace name. */
+        public String prefix;
+    }
+
+    void register(Operations ops) {
+        ops.blocking("topology.apply", "make the machine match a topology (yaml or file, prefix)",
+            (r, p) -> topology(r, p, "apply"));
+        ops.blocking("topology.show", "what topology.apply would change", (r, p) -> topology(r, p, "show"));
+        ops.blocking("topology.destroy", "remove what a topology describes and nsgate created",
+            (r, p) -> topology(r, p, "destroy"));
+    }
+
+
+    private Object topology(Request r, Peer peer, String action) {
+        TopologyArgs a = r.args(TopologyArgs.class);
+        if (a.yaml != null && a.file != null) {
+            throw ControlException.badRequest("args: give yaml or file, not both");
+        }
+        String prefix = a.prefix == null ? "" : a.prefix;
+        Topology topology;
+        try {
+            if (a.file != null) {
+                if (!peer.isRoot()) {
+                    throw new ControlException(ErrorCode.FORBIDDEN, "args.file: only root may have the daemon read "
+                        + "a file; send its text as args.yaml (nsgate ctl topology does)");
+                }
+                topology = Topology.parse(Files.readString(Path.of(a.file), StandardCharsets.UTF_8), a.file);
+            } else if (a.yaml != null) {
+                topology = Topology.parse(a.yaml, "args.yaml");
+            } else {
+                topology = Topology.seedLab();
+            }
+            TopologyReport report = switch (action) {
+                case "apply" -> TopologyApplier.apply(topology, prefix);
+                case "show" -> TopologyApplier.plan(topology, prefix);
+                default -> TopologyApplier.destroy(topology, prefix);
+            };
+            ObjectNode n = Protocol.JSON.createObjectNode();
+            n.put("topology", report.topology());
+            n.put("prefix", report.prefix());
+            n.put("changed", report.changed());
+            ArrayNode changes = n.putArray("changes");
+            report.changes().forEach(c -> changes.add(c.toString()));
+            ArrayNode notes = n.putArray("notes");
+            report.notes().forEach(c -> notes.add(c.toString()));
+            return n;
+        } catch (IOException e) {
+            throw ControlException.badRequest("args.file \"" + a.file + "\": cannot read: " + e.getMessage());
+        } catch (TopologyException e) {
+            throw new ControlException(ErrorCode.BAD_REQUEST, "topology rejected, nothing changed: "
+                + String.join("; ", e.problems()), e.problems());
+        } catch (TopologyApplyException e) {
+            List<String> details = new ArrayList<>();
+            if (!e.conflicts().isEmpty()) {
+                e.conflicts().forEach(c -> details.add(c.toString()));
+                throw new ControlException(ErrorCode.CONFLICT, "nothing changed: things nsgate did not create are "
+                    + "in the way", details);
+            }
+            for (Change c : e.done()) {
+                details.add((e.rolledBack().contains(c) ? "undone: " : "kept:   ") + c);
+            }
+            e.rollbackFailures().forEach(f -> details.add("could not undo: " + f));
+            throw new ControlException(ErrorCode.FAILED, e.getMessage().lines().findFirst().orElse("apply failed"),
+                details);
+        }
+    }
+}

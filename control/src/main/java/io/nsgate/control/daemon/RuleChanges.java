@@ -1,0 +1,206 @@
+// Live rule changes, each in the order that keeps the kernel from answering what the data plane owns, and back.
+package io.nsgate.control.daemon;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import io.nsgate.control.netlink.Link;
+import io.nsgate.dataplane.conntrack.FlowCursor;
+import io.nsgate.dataplane.conntrack.FlowRecord;
+import io.nsgate.dataplane.conntrack.FlowSnapshot;
+import io.nsgate.dataplane.guard.KernelGuard;
+import io.nsgate.dataplane.nat.ForwardRule;
+import io.nsgate.dataplane.nat.GatewayInterface;
+import io.nsgate.dataplane.nat.MasqueradeRule;
+import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.Ipv4Prefix;
+
+/**
+ * The rules change in two places that do not change together: the kernel guards ({@link KernelGuard#update}, which
+ * frames the kernel no longer sees) and the workers ({@link DataPlane#rules}, which frames they serve). The order
+ * decides what a client sees in between:
+ * <ul>
+ *   <li>a forward is <b>added</b>: guards first (for a moment the port is unanswered and clients retransmit their
+ *       SYN), then the workers; were it the other way round, the kernel would answer the first SYNs with RST;</li>
+ *   <li>a forward is <b>removed</b>: the workers first (they stop creating flows for it), and the forward
+ *       <em>lingers</em> in the rules ({@link RuleSet#lingeringForwards()}), so the guards keep its frames from the
+ *       kernel while its flows live; {@link #dropDrainedLingeringForwards} lets it go once the last flow ended;</li>
+ *   <li>masquerade rules and MTUs concern the workers alone.</li>
+ * </ul>
+ * Changes are serialized (this object's lock). The rules and the running configuration are published through
+ * volatile fields, so status and lists never wait behind a change that waits for the workers or the kernel.
+ */
+final class RuleChanges {
+    private final DataPlane dataPlane;
+    private final List<KernelGuard> guards;
+    private final String lan;
+    private final Consumer<String> log;
+    private volatile RuleSet rules;
+    private volatile GatewayConfig config;
+    private boolean closed;
+
+    /** @param guards the attached guards, enforcing {@code rules} already */
+    RuleChanges(RuleSet rules, GatewayConfig config, DataPlane dataPlane, List<KernelGuard> guards,
+                Consumer<String> log) {
+        this.rules = rules;
+        this.config = config;
+        this.dataPlane = dataPlane;
+        this.guards = List.copyOf(guards);
+        this.lan = config.lan();
+        this.log = log;
+    }
+
+    RuleSet rules() {
+        return rules;
+    }
+
+    /** The running configuration: the one started with, and every rule change since. */
+    GatewayConfig config() {
+        return config;
+    }
+
+    /** Adds a forward: the guard starts dropping its frames for the kernel first, then workers start serving it. */
+    synchronized void addForward(ForwardRule forward) {
+        RuleSet next = build(rules.toBuilder().forward(forward));
+        try {
+            updateGuards(next);
+        } catch (RuntimeException e) {
+            restoreGuards(e);
+            throw e;
+        }
+        commit(next);
+    }
+
+    /**
+     * Removes a forward: workers stop creating flows for it first; the guard keeps its frames from the kernel while
+     * flows through it live, so those keep working and the kernel never resets them.
+     *
+     * @return false when no such forward exists
+     */
+    synchronized boolean removeForward(ForwardRule forward) {
+        RuleSet.Builder b = rules.toBuilder();
+        if (!b.removeForward(forward)) {
+            return false;
+        }
+        RuleSet next = build(b); // the forward lingers: its flows stay hidden from the kernel while they live
+        try {
+            commit(next);
+        } finally {
+            updateGuards(next);
+        }
+        return true;
+    }
+
+    synchronized void addMasquerade(Ipv4Prefix source) {
+        commit(build(rules.toBuilder().masquerade(MasqueradeRule.masquerade(source, lan))));
+    }
+
+    synchronized boolean removeMasquerade(Ipv4Prefix source) {
+        RuleSet.Builder b = rules.toBuilder();
+        if (!b.removeMasquerade(MasqueradeRule.masquerade(source, lan))) {
+            return false;
+        }
+        commit(build(b));
+        return true;
+    }
+
+    /** Follows MTU changes of the interfaces (the router checks use the egress MTU). */
+    synchronized void followMtus(List<Link> links) {
+        if (closed) {
+            return;
+        }
+        boolean changed = false;
+        RuleSet.Builder b = rules.toBuilder();
+        for (GatewayInterface i : rules.interfaces()) {
+            for (Link l : links) {
+                if (l.name().equals(i.name()) && l.mtu() != i.mtu()) {
+                    log.accept("interface " + i.name() + ": MTU " + i.mtu() + " -> " + l.mtu());
+                    b.mtu(i.name(), l.mtu());
+                    changed = true;
+                }
+            }
+        }
+        if (changed) {
+            commit(build(b));
+        }
+    }
+
+    /**
+     * Forgets removed forwards whose last flow is gone, so the kernel sees their ports again. The scan of the flow
+     * table runs without the lock (changes and readers never wait for it); the result is applied only if the rules
+     * did not change meanwhile (else the next pass decides).
+     */
+    void dropDrainedLingeringForwards() {
+        final RuleSet scannedRules = rules;
+        final List<ForwardRule> scanned = scannedRules.lingeringForwards();
+        if (scanned.isEmpty()) {
+            return;
+        }
+        List<ForwardRule> stillUsed = new ArrayList<>();
+        for (FlowCursor flows = dataPlane.flowTable().cursor(); stillUsed.size() < scanned.size() && flows.next(); ) {
+            FlowSnapshot s = flows.flow();
+            if (s.mapping || (s.natFlags & FlowRecord.NAT_DNAT) == 0) {
+                continue;
+            }
+            for (ForwardRule f : scanned) {
+                // a flow of an address-less forward was made to a LAN address: it matched then
+                if (!stillUsed.contains(f) && f.matches(s.proto, s.origDstIp, s.origDstPort, true)) {
+                    stillUsed.add(f);
+                }
+            }
+        }
+        if (stillUsed.size() == scanned.size()) {
+            return;
+        }
+        synchronized (this) {
+            if (closed || rules != scannedRules) {
+                return; // the rules changed meanwhile: the next pass decides
+            }
+            RuleSet next = build(rules.toBuilder().retainLingering(stillUsed::contains));
+            commit(next);
+            updateGuards(next);
+        }
+    }
+
+    /** No change after this one (the gateway is closing). */
+    synchronized void close() {
+        closed = true;
+    }
+
+    /**
+     * Makes {@code next} the gateway's rules, then hands it to the workers. The state is committed first: if the
+     * workers do not confirm in time, their commands are queued all the same and apply when they run, so what
+     * status, lists and config save report is what the workers will use (the caller still learns of the delay).
+     */
+    private void commit(RuleSet next) {
+        rules = next;
+        config = config.withForwards(next.forwards())
+            .withMasquerade(next.masquerade().stream().map(MasqueradeRule::source).toList());
+        dataPlane.rules(next);
+    }
+
+    /** After a failed guard update: every guard back to the current rules (best effort), the failure kept. */
+    private void restoreGuards(RuntimeException failure) {
+        try {
+            updateGuards(rules);
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    private void updateGuards(RuleSet next) {
+        for (KernelGuard g : guards) {
+            g.update(next.ownership());
+        }
+    }
+
+    private static RuleSet build(RuleSet.Builder b) {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new GatewayConfigException(null, List.of(e.getMessage()));
+        }
+    }
+}
