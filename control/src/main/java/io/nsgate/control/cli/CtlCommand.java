@@ -14,7 +14,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.client.ControlClient;
 import io.nsgate.control.api.server.ControlServer;
-import io.nsgate.control.api.ErrorCode;
 import io.nsgate.control.api.Protocol;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,16 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
 
-/**
- * Exit codes scripts can rely on: 0 done; 1 the operation failed (the daemon says why; nothing was half-applied);
- * 2 bad usage or input the daemon refused (a malformed spec, a forward that exists or overlaps, one that does not
- * exist); 3 the daemon cannot be reached (the message names the socket and why); 4 forbidden (not root and not in
- * the daemon's control group); 141 the output's reader went away mid-listing (`nsgate ctl flows | head`).
- * <p>
- * 141 is what ip and conntrack give there: neither catches SIGPIPE, so a closed pipe kills them and the shell
- * reports 128 + 13 (`set -o pipefail` sees it). The JVM ignores SIGPIPE, so we stop at the failed write and exit
- * with that status ourselves, silently, as they do.
- */
+/** {@code nsgate ctl}: requests to a running daemon's control socket, printed as tables or JSON ({@link ExitCode}). */
 @Command(
     name = "ctl",
     mixinStandardHelpOptions = true,
@@ -60,14 +50,6 @@ import picocli.CommandLine.ScopeType;
         CtlCommand.Forward.class, CtlCommand.Masquerade.class, CtlCommand.Config.class, CtlCommand.Topology.class
     })
 public final class CtlCommand implements Runnable {
-    public static final int OK = 0;
-    public static final int FAILED = 1;
-    public static final int BAD_INPUT = 2;
-    public static final int UNREACHABLE = 3;
-    public static final int FORBIDDEN = 4;
-    /** 128 + SIGPIPE: the status of ip or conntrack writing to a closed pipe (see above). */
-    public static final int BROKEN_PIPE = 141;
-
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
         description = "The daemon's control socket (default: $NSGATE_SOCKET, else /run/nsgate/nsgate.sock).")
     Path socket;
@@ -95,18 +77,6 @@ public final class CtlCommand implements Runnable {
         return env != null && !env.isBlank() ? Path.of(env) : ControlServer.DEFAULT_SOCKET;
     }
 
-    /** The exit code for an error reply. */
-    static int exitCode(ErrorCode code) {
-        if (code == null) {
-            return FAILED;
-        }
-        return switch (code) {
-            case BAD_JSON, BAD_REQUEST, UNKNOWN_OP, TOO_LARGE, UNSUPPORTED_VERSION, CONFLICT, NOT_FOUND -> BAD_INPUT;
-            case FORBIDDEN -> FORBIDDEN;
-            default -> FAILED;
-        };
-    }
-
     // ------------------------------------------------------------------ the common part of every action
 
     /** One request (or a few) to the daemon; subclasses say which and print the answer. */
@@ -123,7 +93,7 @@ public final class CtlCommand implements Runnable {
 
         /** Local checks before connecting (reading a file, say); a non-zero code stops there. */
         int prepare() {
-            return OK;
+            return ExitCode.OK;
         }
 
         @Override
@@ -137,7 +107,7 @@ public final class CtlCommand implements Runnable {
             }
             try {
                 int prepared = prepare();
-                if (prepared != OK) {
+                if (prepared != ExitCode.OK) {
                     return prepared;
                 }
                 Duration timeout = Duration.ofMillis(Math.max(1, (long) (ctl.timeoutSeconds * 1000)));
@@ -145,11 +115,11 @@ public final class CtlCommand implements Runnable {
                     return act(client);
                 }
             } catch (ControlClient.Forbidden e) {
-                return fail(FORBIDDEN, "forbidden", e.getMessage());
+                return fail(ExitCode.FORBIDDEN, "forbidden", e.getMessage());
             } catch (ControlClient.Unreachable e) {
-                return fail(UNREACHABLE, "unreachable", e.getMessage());
+                return fail(ExitCode.UNREACHABLE, "unreachable", e.getMessage());
             } catch (IOException e) {
-                return fail(UNREACHABLE, "unreachable", e.getMessage());
+                return fail(ExitCode.UNREACHABLE, "unreachable", e.getMessage());
             } finally {
                 out.flush();
                 err.flush();
@@ -179,7 +149,7 @@ public final class CtlCommand implements Runnable {
             } else {
                 human.accept(reply.result());
             }
-            return OK;
+            return ExitCode.OK;
         }
 
         /** Prints an error reply; returns its exit code. */
@@ -192,7 +162,7 @@ public final class CtlCommand implements Runnable {
                 err.println("nsgate ctl: " + reply.message());
                 reply.details().forEach(d -> err.println("  " + d));
             }
-            return exitCode(reply.error());
+            return ExitCode.of(reply.error());
         }
 
         static ObjectNode args() {
@@ -419,14 +389,14 @@ public final class CtlCommand implements Runnable {
             @Override
             int prepare() {
                 if (file == null) {
-                    return OK;
+                    return ExitCode.OK;
                 }
                 try {
                     yaml = Files.readString(file, StandardCharsets.UTF_8);
-                    return OK;
+                    return ExitCode.OK;
                 } catch (IOException e) {
                     err.println("nsgate ctl: cannot read " + file + ": " + e.getMessage());
-                    return BAD_INPUT;
+                    return ExitCode.BAD_INPUT;
                 }
             }
 

@@ -79,7 +79,7 @@ final class CtlFlows extends CtlCommand.Action {
             return !a.out.checkError();
         });
         if (reply == null) {
-            return CtlCommand.BROKEN_PIPE;
+            return ExitCode.BROKEN_PIPE;
         }
         if (!reply.ok()) {
             return a.refused(reply);
@@ -88,7 +88,7 @@ final class CtlFlows extends CtlCommand.Action {
             a.out.flush();
             a.err.println(reply.count() + " flow" + (reply.count() == 1 ? "" : "s"));
         }
-        return CtlCommand.OK;
+        return ExitCode.OK;
     }
 
     /** A request's args holding the filter, or none when it is empty (every flow). */

@@ -99,13 +99,13 @@ public final class LabCommand implements Callable<Integer> {
                 signals.await();
                 System.out.println("nsgate lab: stopping and removing the lab");
                 tearDown(g, bs, ls, b, l, lab);
-                return 0;
+                return ExitCode.OK;
             }
         } catch (Exception e) {
             System.err.println("nsgate lab: " + e.getMessage());
         }
         tearDown(gateway, blueService, lanService, blue, lan, lab);
-        return ok ? 0 : 1;
+        return ok ? ExitCode.OK : ExitCode.FAILED;
     }
 
     /** The lab's control socket: /run/nsgate/PREFIXlab.sock. */

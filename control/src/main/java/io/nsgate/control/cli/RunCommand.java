@@ -92,11 +92,11 @@ public final class RunCommand implements Callable<Integer> {
             cfg = configuration();
         } catch (GatewayConfigException e) {
             System.err.println("nsgate: " + e.getMessage());
-            return 2;
+            return ExitCode.BAD_INPUT;
         }
         if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
             System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
-            return 2;
+            return ExitCode.BAD_INPUT;
         }
         ControlServer.Settings control = noControlSocket ? null
             : ControlServer.Settings.of(controlSocket).withGroup(controlGroup);
@@ -104,17 +104,17 @@ public final class RunCommand implements Callable<Integer> {
             DaemonServices.check(control, System.out::println);
         } catch (DaemonServices.Failure e) {
             System.err.println("nsgate: " + (e.badInput ? "" : "could not start: ") + e.getMessage());
-            return e.badInput ? 2 : 1;
+            return e.badInput ? ExitCode.BAD_INPUT : ExitCode.FAILED;
         }
         Gateway gateway;
         try {
             gateway = Gateway.start(cfg, System.out::println);
         } catch (GatewayConfigException e) {
             System.err.println("nsgate: " + e.getMessage());
-            return 2;
+            return ExitCode.BAD_INPUT;
         } catch (GatewayException | IllegalStateException e) {
             System.err.println("nsgate: could not start: " + e.getMessage());
-            return 1;
+            return ExitCode.FAILED;
         }
         DaemonServices services;
         try {
@@ -123,7 +123,7 @@ public final class RunCommand implements Callable<Integer> {
         } catch (DaemonServices.Failure e) {
             gateway.close();
             System.err.println("nsgate: could not start: " + e.getMessage());
-            return e.badInput ? 2 : 1;
+            return e.badInput ? ExitCode.BAD_INPUT : ExitCode.FAILED;
         }
         ShutdownSignals signals = new ShutdownSignals(() -> {
             services.close();
@@ -134,7 +134,7 @@ public final class RunCommand implements Callable<Integer> {
         System.out.println("nsgate: shutting down (detaching from the kernel, stopping workers)");
         services.close();
         gateway.close();
-        return 0;
+        return ExitCode.OK;
     }
 
     /** The file (if any) with the flags given on top. */

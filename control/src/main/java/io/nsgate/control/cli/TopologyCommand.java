@@ -30,9 +30,6 @@ import picocli.CommandLine.Parameters;
         TopologyCommand.Print.class
     })
 public final class TopologyCommand implements Runnable {
-    public static final int OK = 0;
-    public static final int FAILED = 1;
-    public static final int BAD_INPUT = 2;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -67,12 +64,12 @@ public final class TopologyCommand implements Runnable {
                 TopologyReport report = act(topology);
                 out.println(report.render());
                 out.flush();
-                return OK;
+                return ExitCode.OK;
             } catch (TopologyException e) {
                 err.println("nsgate: " + source + " rejected, nothing changed:");
                 e.problems().forEach(p -> err.println("  " + p));
                 err.flush();
-                return BAD_INPUT;
+                return ExitCode.BAD_INPUT;
             } catch (TopologyApplyException e) {
                 if (!e.conflicts().isEmpty()) {
                     err.println("nsgate: nothing changed: things nsgate did not create are in the way:");
@@ -88,11 +85,11 @@ public final class TopologyCommand implements Runnable {
                     }
                 }
                 err.flush();
-                return FAILED;
+                return ExitCode.FAILED;
             } catch (RuntimeException e) {
                 err.println("nsgate: " + e.getMessage());
                 err.flush();
-                return FAILED;
+                return ExitCode.FAILED;
             }
         }
     }
@@ -136,7 +133,7 @@ public final class TopologyCommand implements Runnable {
         public Integer call() {
             spec.commandLine().getOut().print(Topology.seedLabYaml());
             spec.commandLine().getOut().flush();
-            return OK;
+            return ExitCode.OK;
         }
     }
 }

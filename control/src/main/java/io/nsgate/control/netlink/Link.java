@@ -17,11 +17,6 @@ public record Link(int index, String name, String kind, int flags, int mtu, int 
         return (flags & Rtnl.IFF_UP) != 0;
     }
 
-    /** Carrier present (IFF_LOWER_UP). */
-    public boolean hasCarrier() {
-        return (flags & Rtnl.IFF_LOWER_UP) != 0;
-    }
-
     public boolean isLoopback() {
         return (flags & Rtnl.IFF_LOOPBACK) != 0;
     }

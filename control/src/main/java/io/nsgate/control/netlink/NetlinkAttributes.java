@@ -45,10 +45,6 @@ public final class NetlinkAttributes {
         return has(type) && length[type] >= 4 ? buf.getInt(offset[type]) : absent;
     }
 
-    public int u8(int type, int absent) {
-        return has(type) && length[type] >= 1 ? Byte.toUnsignedInt(buf.get(offset[type])) : absent;
-    }
-
     /** A 4-byte network-order IPv4 address as an int, or {@code absent}. */
     public int ipv4(int type, int absent) {
         if (!has(type) || length[type] != 4) {

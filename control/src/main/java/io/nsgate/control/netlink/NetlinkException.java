@@ -10,15 +10,8 @@ import io.nsgate.linux.sys.SyscallException;
 public final class NetlinkException extends SyscallException {
     private static final long serialVersionUID = 1L;
 
-    private final String kernelMessage;
-
+    /** @param kernelMessage the extended-ack text (NLMSGERR_ATTR_MSG), or null */
     public NetlinkException(String operation, String subject, int errno, String kernelMessage) {
         super(operation, subject, errno, kernelMessage == null ? null : "kernel: \"" + kernelMessage + "\"");
-        this.kernelMessage = kernelMessage;
-    }
-
-    /** The extended-ack text (NLMSGERR_ATTR_MSG), or null. */
-    public String kernelMessage() {
-        return kernelMessage;
     }
 }

@@ -92,13 +92,6 @@ public final class NetlinkMessageWriter {
         return this;
     }
 
-    public NetlinkMessageWriter attrU8(int type, int value) {
-        attrHeader(type, 1);
-        buf.put((byte) value);
-        pad();
-        return this;
-    }
-
     /** An IPv4 address attribute: 4 bytes in network byte order. */
     public NetlinkMessageWriter attrIpv4(int type, int address) {
         attrHeader(type, 4);

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.nsgate.linux.net.IpFamily;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.sys.Errno;
@@ -202,13 +203,13 @@ public final class RtNetlink implements AutoCloseable {
     /** All IPv4 addresses of the namespace. */
     public List<InterfaceAddress> addresses() {
         List<InterfaceAddress> out = new ArrayList<>();
-        w.reset().begin(Rtnl.RTM_GETADDR, 0).ifaddrmsg(Linux.AF_INET, 0, 0, 0, 0).end();
+        w.reset().begin(Rtnl.RTM_GETADDR, 0).ifaddrmsg(IpFamily.IPV4.af(), 0, 0, 0, 0).end();
         socket.dump(w, "addresses", (type, buf, off, len) -> {
             if (type != Rtnl.RTM_NEWADDR) {
                 return;
             }
             int base = off + Rtnl.NLMSG_HDRLEN;
-            if (buf.get(base) != Linux.AF_INET) {
+            if (buf.get(base) != IpFamily.IPV4.af()) {
                 return;
             }
             int prefix = Byte.toUnsignedInt(buf.get(base + 1));
@@ -224,7 +225,7 @@ public final class RtNetlink implements AutoCloseable {
     /** Adds an IPv4 address (ip addr add CIDR brd + dev IFINDEX). */
     public void addAddress(int index, Ipv4Prefix cidr) {
         w.reset().begin(Rtnl.RTM_NEWADDR, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL)
-            .ifaddrmsg(Linux.AF_INET, cidr.length(), 0, Rtnl.RT_SCOPE_UNIVERSE, index)
+            .ifaddrmsg(IpFamily.IPV4.af(), cidr.length(), 0, Rtnl.RT_SCOPE_UNIVERSE, index)
             .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).attrIpv4(Rtnl.IFA_ADDRESS, cidr.address());
         if (cidr.length() < 31) {
             w.attrIpv4(Rtnl.IFA_BROADCAST, cidr.broadcast());
@@ -236,7 +237,7 @@ public final class RtNetlink implements AutoCloseable {
     /** Removes an IPv4 address. */
     public void deleteAddress(int index, Ipv4Prefix cidr) {
         w.reset().begin(Rtnl.RTM_DELADDR, 0)
-            .ifaddrmsg(Linux.AF_INET, cidr.length(), 0, 0, index)
+            .ifaddrmsg(IpFamily.IPV4.af(), cidr.length(), 0, 0, index)
             .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).end();
         socket.request(w, "address " + cidr + " on ifindex " + index + " in " + label());
     }
@@ -251,13 +252,13 @@ public final class RtNetlink implements AutoCloseable {
     /** All IPv4 routes of one table (RT_TABLE_MAIN, RT_TABLE_LOCAL, ...). */
     public List<KernelRoute> routes(int table) {
         List<KernelRoute> out = new ArrayList<>();
-        w.reset().begin(Rtnl.RTM_GETROUTE, 0).rtmsg(Linux.AF_INET, 0, 0, 0, 0, 0).end();
+        w.reset().begin(Rtnl.RTM_GETROUTE, 0).rtmsg(IpFamily.IPV4.af(), 0, 0, 0, 0, 0).end();
         socket.dump(w, "routes", (type, buf, off, len) -> {
             if (type != Rtnl.RTM_NEWROUTE) {
                 return;
             }
             int base = off + Rtnl.NLMSG_HDRLEN;
-            if (buf.get(base) != Linux.AF_INET) {
+            if (buf.get(base) != IpFamily.IPV4.af()) {
                 return;
             }
             int dstLen = Byte.toUnsignedInt(buf.get(base + 1));
@@ -282,7 +283,7 @@ public final class RtNetlink implements AutoCloseable {
      */
     public void addRoute(Ipv4Prefix destination, int gateway, int outputIndex, int protocol, boolean replace) {
         w.reset().begin(Rtnl.RTM_NEWROUTE, Rtnl.NLM_F_CREATE | (replace ? Rtnl.NLM_F_REPLACE : Rtnl.NLM_F_EXCL))
-            .rtmsg(Linux.AF_INET, destination.length(), Rtnl.RT_TABLE_MAIN, protocol,
+            .rtmsg(IpFamily.IPV4.af(), destination.length(), Rtnl.RT_TABLE_MAIN, protocol,
                 gateway == 0 ? Rtnl.RT_SCOPE_LINK : Rtnl.RT_SCOPE_UNIVERSE, Rtnl.RTN_UNICAST);
         if (destination.length() > 0) {
             w.attrIpv4(Rtnl.RTA_DST, destination.network());
@@ -301,7 +302,7 @@ public final class RtNetlink implements AutoCloseable {
     /** Deletes a route as a dump reported it (destination, gateway, interface, table, priority). */
     public void deleteRoute(KernelRoute route) {
         w.reset().begin(Rtnl.RTM_DELROUTE, 0)
-            .rtmsg(Linux.AF_INET, route.destination().length(), route.table() > 255 ? 0 : route.table(), 0,
+            .rtmsg(IpFamily.IPV4.af(), route.destination().length(), route.table() > 255 ? 0 : route.table(), 0,
                 Rtnl.RT_SCOPE_UNIVERSE == route.scope() ? 0 : route.scope(), 0);
         if (route.destination().length() > 0) {
             w.attrIpv4(Rtnl.RTA_DST, route.destination().network());
@@ -325,13 +326,13 @@ public final class RtNetlink implements AutoCloseable {
     /** The IPv4 neighbour (ARP) table. */
     public List<Neighbour> neighbours() {
         List<Neighbour> out = new ArrayList<>();
-        w.reset().begin(Rtnl.RTM_GETNEIGH, 0).ndmsg(Linux.AF_INET, 0).end();
+        w.reset().begin(Rtnl.RTM_GETNEIGH, 0).ndmsg(IpFamily.IPV4.af(), 0).end();
         socket.dump(w, "neighbours", (type, buf, off, len) -> {
             if (type != Rtnl.RTM_NEWNEIGH) {
                 return;
             }
             int base = off + Rtnl.NLMSG_HDRLEN;
-            if (buf.get(base) != Linux.AF_INET) {
+            if (buf.get(base) != IpFamily.IPV4.af()) {
                 return;
             }
             int index = buf.getInt(base + 4);

@@ -20,7 +20,7 @@ import io.nsgate.linux.sys.Syscalls;
  * ask for. A task that itself asks for another namespace (nested) runs inline and returns to the outer one.
  *
  * <p>Tasks must be short and must not change other namespaces of the thread (mount, user ...); long-running work
- * belongs on its own thread, see {@link NetNs#startThread}. Hopping costs two setns calls (microseconds), far
+ * uses what a task opened (sockets keep their namespace) from a thread of its own. Hopping costs two setns calls (microseconds), far
  * less than starting a thread per namespace, which is what makes building fifty namespaces quick.
  */
 final class NamespaceHopper {

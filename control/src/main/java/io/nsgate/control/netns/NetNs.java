@@ -31,8 +31,8 @@ import io.nsgate.linux.sys.Syscalls;
  * setns) and a lazily opened rtnetlink client ({@link #rtnetlink}). Code that must run inside ({@link #call},
  * {@link #execute}, {@link #startProcess}, sysctls, opening sockets) runs on nsgate's one namespace thread, which
  * enters the namespace for the task and comes back (see {@code NamespaceHopper}); a socket keeps the namespace it
- * was created in, so the rtnetlink client then manages this namespace from whichever thread uses it. Long-running
- * code gets its own dedicated thread inside the namespace ({@link #startThread}). Pooled threads never call setns.
+ * was created in, so the rtnetlink client then manages this namespace from whichever thread uses it, and a server
+ * socket opened inside serves from any thread. Pooled threads never call setns.
  *
  * <p>{@link #delete} is {@code ip netns del}: lazily unmount, then unlink; the kernel frees the namespace (and
  * destroys its virtual interfaces) once the last process and descriptor holding it are gone.
@@ -320,8 +320,8 @@ public final class NetNs implements AutoCloseable {
 
     /**
      * Runs {@code task} inside this namespace and returns its result. It runs on nsgate's namespace thread, which
-     * enters the namespace just for the task: keep it short (open a socket, read a file, start a process); use
-     * {@link #startThread} for anything long-running.
+     * enters the namespace just for the task: keep it short (open a socket, read a file, start a process); what the
+     * task opens stays in the namespace and can be used from any thread afterwards.
      */
     public <T> T call(Callable<T> task) throws Exception {
         checkOpen();
@@ -341,22 +341,6 @@ public final class NetNs implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /**
-     * Starts a new dedicated thread inside this namespace running {@code body} (for long-lived work such as a
-     * server loop); the thread enters the namespace before {@code body} runs and ends with it.
-     */
-    public Thread startThread(String threadName, Runnable body) {
-        checkOpen();
-        int nsFd = fd;
-        String file = path(name).toString();
-        Thread t = new Thread(() -> {
-            Syscalls.setns(nsFd, Linux.CLONE_NEWNET, file);
-            body.run();
-        }, threadName);
-        t.start();
-        return t;
     }
 
     /** Starts a process inside this namespace (it inherits the network namespace of the thread that forks it). */

@@ -17,10 +17,6 @@ public record Change(Op op, String kind, String text) {
         Op(char symbol) {
             this.symbol = symbol;
         }
-
-        public char symbol() {
-            return symbol;
-        }
     }
 
     @Override

@@ -16,9 +16,10 @@ import io.nsgate.linux.sys.OffHeapMemory;
  * The flow table shared by every worker.
  *
  * <h2>Theory of operation</h2>
- * <p>Two off-heap arrays. <b>Records</b> ({@link FlowRecord}, 96 bytes) hold a connection's two tuples, its
- * rewrite, state and counters; a record is named by its index, the flow id, and is recycled through a
- * lock-free free list (a Treiber stack whose head carries an ABA stamp). The <b>index</b> maps a tuple to
+ * <p>Two kinds of off-heap arrays. <b>Records</b> ({@link FlowRecord}: 64 bytes, one cache line, with 32 bytes of
+ * per-packet counters in a parallel array, so a lookup touches exactly one line) hold a connection's two tuples,
+ * its rewrite and state; a record is named by its index, the flow id, and is recycled through a lock-free free
+ * list (a Treiber stack whose head carries an ABA stamp). The <b>index</b> maps a tuple to
  * {@code (flow id, direction)}: every flow has two keys, its original tuple (direction 0) and its reply tuple
  * (direction 1), so a packet finds its flow whichever way it travels, and a reply tuple that is already taken
  * cannot be handed out again: that is what makes port allocation atomic with flow insertion.
@@ -33,10 +34,11 @@ import io.nsgate.linux.sys.OffHeapMemory;
  * +----------------------------------+-------------------------------+-----+
  * </pre>
  * with state EMPTY, INSERTING, MEMBER or TOMBSTONE. The tag lets a probe skip foreign slots without touching
- * their records; the full key is compared in the record. Slots go EMPTY -> INSERTING -> MEMBER -> TOMBSTONE
- * and a TOMBSTONE may be claimed again; a slot never returns to EMPTY, so a probe may stop after the first
- * EMPTY slot: no key was ever pushed past it. Each key visits a bucket's slots from a hash-chosen start, so
- * most hits take a single probe.
+ * their records; the full key is compared in the record. Slots go EMPTY -> INSERTING -> MEMBER -> TOMBSTONE;
+ * a TOMBSTONE may be claimed again, and index compaction ({@link #compactIndex}) turns it back to EMPTY when no
+ * present key has it before its own slot. Both keep one invariant: no present key has an EMPTY slot before its
+ * own in its probe sequence, so a probe may stop at the first EMPTY slot. Each key visits a bucket's slots from
+ * a hash-chosen start, so most hits take a single probe.
  *
  * <p><b>Unique insertion without locks</b> (after Purcell and Harris, "Non-blocking hashtables with open
  * addressing"): an inserter claims the first free slot of its probe sequence with CAS as INSERTING, then scans
@@ -401,7 +403,7 @@ public final class FlowTable implements AutoCloseable {
             final int state = slotState(slot);
             if (state != SLOT_MEMBER) {
                 if (state == SLOT_EMPTY) {
-                    return NOT_FOUND; // the key would have been placed here or before: slots never turn EMPTY again
+                    return NOT_FOUND; // no present key has an EMPTY slot before its own (compaction keeps it so)
                 }
                 continue;
             }

@@ -57,15 +57,6 @@ public final class FlowTimeouts {
         }
     }
 
-    /** The longest timeout of any state: a bound for "how stale can a record get". */
-    public long maxNs() {
-        long max = Math.max(Math.max(udpUnrepliedNs, udpRepliedNs), icmpNs);
-        for (long t : tcpNs) {
-            max = Math.max(max, t);
-        }
-        return max;
-    }
-
     public static Builder builder() {
         return new Builder();
     }

@@ -148,11 +148,6 @@ public final class BpfAssembler {
         return this;
     }
 
-    /** Whether {@code name} has been defined. */
-    public boolean hasLabel(String name) {
-        return labels.containsKey(name);
-    }
-
     // ---------------------------------------------------------------- moves and arithmetic (64-bit unless *32)
 
     /** {@code dst = imm} (sign-extended to 64 bits). */
@@ -176,10 +171,6 @@ public final class BpfAssembler {
 
     public BpfAssembler add(Reg dst, Reg src) {
         return alu(BPF_ADD, "+=", dst, src);
-    }
-
-    public BpfAssembler sub(Reg dst, int imm) {
-        return alu(BPF_SUB, "-=", dst, imm);
     }
 
     public BpfAssembler and(Reg dst, int imm) {
@@ -335,10 +326,6 @@ public final class BpfAssembler {
 
     public BpfAssembler jeq32(Reg dst, Reg src, String target) {
         return jumpReg(BPF_JMP32, BPF_JEQ, "==", dst, src, target);
-    }
-
-    public BpfAssembler jne32(Reg dst, Reg src, String target) {
-        return jumpReg(BPF_JMP32, BPF_JNE, "!=", dst, src, target);
     }
 
     private BpfAssembler jumpImm(int cls, int op, String symbol, Reg dst, int imm, String target) {

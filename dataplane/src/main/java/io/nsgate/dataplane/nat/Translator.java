@@ -16,6 +16,7 @@ import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
 import io.nsgate.dataplane.packet.IcmpHeader;
@@ -68,7 +69,9 @@ public final class Translator {
     private final TcpHeader tcp = new TcpHeader();
     private final UdpHeader udp = new UdpHeader();
     private final IcmpHeader icmp = new IcmpHeader();
-    private final IcmpErrorWriter icmpErrors = new IcmpErrorWriter();
+    private final ArpPacket arp = new ArpPacket();
+    private final IcmpErrorWriter icmpErrorWriter = new IcmpErrorWriter();
+    private final IcmpErrorTranslator icmpErrors = new IcmpErrorTranslator();
     private final UnsafeBuffer emitBuffer = new UnsafeBuffer(new byte[IcmpErrorWriter.MAX_DATAGRAM + 64]);
     private RuleSet rules;
 
@@ -83,20 +86,6 @@ public final class Translator {
     /** Swaps the rule set; called by the worker between frames. */
     public void rules(RuleSet rules) {
         this.rules = rules;
-    }
-
-    public RuleSet rules() {
-        return rules;
-    }
-
-    /** Where an {@link Verdict#EMIT} verdict's frame was written. */
-    public UnsafeBuffer emitBuffer() {
-        return emitBuffer;
-    }
-
-    /** The last frame's parse, for the forwarding path (L2 offsets, ARP fields). */
-    public ParsedFrame frame() {
-        return frame;
     }
 
     /** Frames one {@link #prefetch} call covers at most. */
@@ -190,9 +179,7 @@ public final class Translator {
         }
         switch (frame.kind) {
             case ParsedFrame.KIND_ARP:
-                counters.increment(Counter.ARP_FRAMES);
-                out.action = Verdict.ARP;
-                return Verdict.ARP;
+                return arp(buf, ingress, out);
             case ParsedFrame.KIND_OTHER:
                 return local(out);
             default:
@@ -507,9 +494,8 @@ public final class Translator {
     // ================================================================ ICMP errors and fragments
 
     /**
-     * An ICMP error quoting a datagram of a tracked flow (RFC 5508): translate the outer destination (and the
-     * outer source when the error comes from the flow's far end), the quoted header back to what its sender
-     * sent, and every checksum involved. Not refreshing the flow: an error is not traffic.
+     * An ICMP error quoting a datagram of a tracked flow (RFC 5508): found by the reverse of the quoted tuple, checked
+     * as a router does, translated by {@link IcmpErrorTranslator}. Not refreshing the flow: an error is not traffic.
      */
     private int icmpError(MutableDirectBuffer buf, RuleSet rs, Verdict out) {
         // the error travels against the quoted datagram: look up the reverse of its tuple
@@ -529,67 +515,7 @@ public final class Translator {
         if (frame.ipTotalLength > egress.mtu()) {
             return drop(out, DropReason.TOO_BIG.id);
         }
-        // the quoted datagram, back to its sender's view of it
-        final int inner = frame.innerL3Offset;
-        final int newInnerSrc = view.newDstIp;
-        final int newInnerDst = view.newSrcIp;
-        final int innerAddressDelta = Checksums.addDeltas(
-            Checksums.delta32(frame.innerSrcIp, newInnerSrc), Checksums.delta32(frame.innerDstIp, newInnerDst));
-        ip.wrap(buf, inner);
-        ip.sourceAddress(newInnerSrc);
-        ip.destinationAddress(newInnerDst);
-        ip.checksum(Checksums.applyToChecksum(ip.checksum(), innerAddressDelta));
-        final int innerL4 = frame.innerL4Offset;
-        final int available = frame.innerL4Available;
-        switch (frame.innerProto) {
-            case TCP:
-            case UDP: {
-                final int newSport = view.newDstPort;
-                final int newDport = view.newSrcPort;
-                final int delta = Checksums.addDeltas(innerAddressDelta, Checksums.addDeltas(
-                    Checksums.delta16(frame.innerSrcPort, newSport), Checksums.delta16(frame.innerDstPort, newDport)));
-                buf.putShort(innerL4, (short) newSport, java.nio.ByteOrder.BIG_ENDIAN);
-                buf.putShort(innerL4 + 2, (short) newDport, java.nio.ByteOrder.BIG_ENDIAN);
-                final int csumAt = innerL4 + (frame.innerProto == TCP ? TcpHeader.CHECKSUM_OFFSET
-                    : UdpHeader.CHECKSUM_OFFSET);
-                if (csumAt + 2 <= innerL4 + available) {
-                    final int old = buf.getShort(csumAt, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
-                    final int updated = frame.innerProto == TCP ? Checksums.applyToChecksum(old, delta)
-                        : Checksums.applyToUdpChecksum(old, delta);
-                    buf.putShort(csumAt, (short) updated, java.nio.ByteOrder.BIG_ENDIAN);
-                }
-                break;
-            }
-            case ICMP: {
-                // a quoted echo request: its identifier is the key's source port
-                final int newId = view.newDstPort;
-                final int oldId = buf.getShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, java.nio.ByteOrder.BIG_ENDIAN)
-                    & 0xFFFF;
-                buf.putShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, (short) newId, java.nio.ByteOrder.BIG_ENDIAN);
-                final int old = buf.getShort(innerL4 + IcmpHeader.CHECKSUM_OFFSET, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
-                buf.putShort(innerL4 + IcmpHeader.CHECKSUM_OFFSET,
-                    (short) Checksums.applyToChecksum(old, Checksums.delta16(oldId, newId)), java.nio.ByteOrder.BIG_ENDIAN);
-                break;
-            }
-            default:
-                break;
-        }
-        // outer header: to the flow's inside end; from the flow's outside end when it sent the error itself
-        final int newOuterSrc = frame.srcIp == frame.innerDstIp ? view.newSrcIp : frame.srcIp;
-        final int newOuterDst = view.newDstIp;
-        ip.wrap(buf, frame.l3Offset);
-        final int ttl = frame.ttl;
-        final int outerDelta = Checksums.addDeltas(
-            Checksums.addDeltas(Checksums.delta32(frame.srcIp, newOuterSrc), Checksums.delta32(frame.dstIp, newOuterDst)),
-            Checksums.delta16((ttl << 8) | ICMP, ((ttl - 1) << 8) | ICMP));
-        ip.ttl(ttl - 1);
-        ip.sourceAddress(newOuterSrc);
-        ip.destinationAddress(newOuterDst);
-        ip.checksum(Checksums.applyToChecksum(ip.checksum(), outerDelta));
-        // the ICMP checksum covers the whole quote: recompute it (errors are rare and at most 576 bytes)
-        icmp.wrap(buf, frame.l4Offset);
-        icmp.checksum(0);
-        icmp.checksum(Checksums.icmpChecksum(buf, frame.l4Offset, frame.l4Length));
+        icmpErrors.translate(buf, frame, view);
         counters.increment(Counter.ICMP_ERRORS_TRANSLATED);
         return forward(out, view.egressInterface, view.nextHopIp);
     }
@@ -622,11 +548,12 @@ public final class Translator {
         if (rs.ownership().isBroadcastOrMulticast(frame.dstIp) || RuleSet.isMartianSource(frame.srcIp)) {
             return drop(out, reason.id);
         }
-        if (!icmpErrors.allow(nowNs)) {
+        if (!icmpErrorWriter.allow(nowNs)) {
             counters.increment(Counter.ICMP_RATE_LIMITED);
             return drop(out, reason.id);
         }
-        out.emitLength = icmpErrors.write(buf, frame, type, code, mtu, rs.iface(ingress).ip(), emitBuffer);
+        out.emitLength = icmpErrorWriter.write(buf, frame, type, code, mtu, rs.iface(ingress).ip(), emitBuffer);
+        out.emitBuffer = emitBuffer;
         out.egressInterface = ingress;
         out.dropReason = reason.id;
         out.action = Verdict.EMIT;
@@ -651,6 +578,21 @@ public final class Translator {
         out.action = Verdict.DROP;
         out.dropReason = reason;
         return Verdict.DROP;
+    }
+
+    /** ARP: a sender on the ingress interface's subnet (not the gateway itself) is a neighbour to learn. */
+    private int arp(MutableDirectBuffer buf, int ingress, Verdict out) {
+        counters.increment(Counter.ARP_FRAMES);
+        final GatewayInterface iface = rules.iface(ingress);
+        final int sender = frame.srcIp;
+        out.action = Verdict.ARP;
+        out.neighbourIp = 0;
+        if (iface != null && sender != 0 && sender != iface.ip() && iface.address().contains(sender)) {
+            arp.wrap(buf, frame.l3Offset);
+            out.neighbourIp = sender;
+            out.neighbourMac = arp.senderMac();
+        }
+        return Verdict.ARP;
     }
 
     private int local(Verdict out) {

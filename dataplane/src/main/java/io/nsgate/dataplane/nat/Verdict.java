@@ -1,6 +1,8 @@
 // What the translator decided about one frame: forward it, drop it, leave it to the kernel, or emit an ICMP error.
 package io.nsgate.dataplane.nat;
 
+import org.agrona.DirectBuffer;
+
 import io.nsgate.dataplane.stats.DropReason;
 
 /** One instance per worker, overwritten for every frame. The action is also returned by {@code process}. */
@@ -11,11 +13,14 @@ public final class Verdict {
     public static final int DROP = 2;
     /** Not the data plane's: the kernel receives its own copy (the host's traffic, IPv6, DHCP...). */
     public static final int LOCAL = 3;
-    /** An ARP frame: for the forwarding path's neighbour cache. */
+    /**
+     * An ARP frame (the kernel has its copy too). When {@link #neighbourIp} is not 0, its sender is a neighbour on
+     * the ingress interface's subnet: learn {@link #neighbourMac} for it (requests and replies alike, as Linux does).
+     */
     public static final int ARP = 4;
     /**
-     * The frame is dropped ({@link #dropReason}) and an ICMP error was written, Ethernet header included, to the
-     * translator's emit buffer: send {@link #emitLength} bytes out of {@link #egressInterface}.
+     * The frame is dropped ({@link #dropReason}) and an ICMP error was written, Ethernet header included, to
+     * {@link #emitBuffer}: send {@link #emitLength} bytes out of {@link #egressInterface}.
      */
     public static final int EMIT = 5;
 
@@ -23,6 +28,10 @@ public final class Verdict {
     public int dropReason;
     public int egressInterface;
     public int nextHopIp;
+    public int neighbourIp;
+    public long neighbourMac;
+    /** EMIT: the translator's buffer holding the frame to send, from offset 0. */
+    public DirectBuffer emitBuffer;
     public int emitLength;
 
     public static String actionName(int action) {

@@ -75,7 +75,7 @@ public final class DataPlane implements AutoCloseable {
         for (int w = 0; w < ports.length; w++) {
             WorkerCounters counters = new WorkerCounters();
             Translator translator = new Translator(table, fragments, counters, rules, ThreadLocalRandom.current().nextLong());
-            workers[w] = new Worker(w, ports[w], translator, counters, ExpirySweeper.forWorker(table, w, ports.length),
+            workers[w] = new Worker(w, ports[w], translator, rules, counters, ExpirySweeper.forWorker(table, w, ports.length),
                 neighbours, clock);
         }
     }

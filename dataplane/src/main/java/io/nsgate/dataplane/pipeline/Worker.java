@@ -18,10 +18,10 @@ import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.EthernetHeader;
-import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
+import org.agrona.DirectBuffer;
 
 /**
  * A worker owns one {@link PacketPort} per interface (its member of each interface's fanout group) and runs, in
@@ -61,13 +61,16 @@ public final class Worker implements Agent {
     private final EthernetHeader eth = new EthernetHeader();
     private final ArpPacket arp = new ArpPacket();
     private final java.util.function.Consumer<WorkerCommand> runCommand = command -> command.run(this);
+    /** The rules the translator uses too (the interfaces' addresses, for ARP requests); swapped by commands. */
+    private RuleSet rules;
 
     /**
      * @param ports by data-plane interface index (RuleSet's), one per interface this worker serves
      */
-    public Worker(int index, PacketPort[] ports, Translator translator, WorkerCounters counters,
+    public Worker(int index, PacketPort[] ports, Translator translator, RuleSet rules, WorkerCounters counters,
                   ExpirySweeper sweeper, NeighbourTable neighbours, NanoClock clock) {
         this.index = index;
+        this.rules = rules;
         this.ports = ports.clone();
         this.translator = translator;
         this.counters = counters;
@@ -92,6 +95,7 @@ public final class Worker implements Agent {
 
     /** Swaps the rule set; only from a {@link WorkerCommand} (the worker's thread). */
     void rules(RuleSet rules) {
+        this.rules = rules;
         translator.rules(rules);
     }
 
@@ -152,10 +156,12 @@ public final class Worker implements Agent {
                 send(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHopIp, now);
                 break;
             case Verdict.EMIT:
-                transmit(verdict.egressInterface, translator.emitBuffer(), -1, 0, verdict.emitLength);
+                transmit(verdict.egressInterface, verdict.emitBuffer, -1, 0, verdict.emitLength);
                 break;
             case Verdict.ARP:
-                learn(ingress, buffer, now);
+                if (verdict.neighbourIp != 0) {
+                    neighbours.learn(ingress, verdict.neighbourIp, verdict.neighbourMac, now);
+                }
                 break;
             default:
                 break; // LOCAL: the kernel has its own copy; DROP: counted by the translator
@@ -187,7 +193,7 @@ public final class Worker implements Agent {
         transmit(egress, buffer, vnetOffset, frameOffset, frameLength);
     }
 
-    private void transmit(int egress, MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
+    private void transmit(int egress, DirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
         final PacketPort port = egress < ports.length ? ports[egress] : null;
         if (port == null) {
             counters.drop(DropReason.NO_ROUTE);
@@ -240,7 +246,7 @@ public final class Worker implements Agent {
         if (!neighbours.shouldRequest(egress, ip, now)) {
             return;
         }
-        final GatewayInterface iface = translator.rules().iface(egress);
+        final GatewayInterface iface = rules.iface(egress);
         final PacketPort port = ports[egress];
         if (iface == null || port == null) {
             return;
@@ -260,18 +266,6 @@ public final class Worker implements Agent {
         arp.targetMac(0);
         arp.targetIp(ip);
         transmit(egress, arpFrame, -1, 0, EthernetHeader.LENGTH + ArpPacket.LENGTH);
-    }
-
-    /** Learns the sender of any ARP frame on the interface's subnet (requests and replies alike, as Linux does). */
-    private void learn(int ingress, MutableDirectBuffer buffer, long now) {
-        final ParsedFrame frame = translator.frame();
-        final GatewayInterface iface = translator.rules().iface(ingress);
-        final int sender = frame.srcIp;
-        if (iface == null || sender == 0 || sender == iface.ip() || !iface.address().contains(sender)) {
-            return;
-        }
-        arp.wrap(buffer, frame.l3Offset);
-        neighbours.learn(ingress, sender, arp.senderMac(), now);
     }
 
     /** Sends {@code command} and returns a latch counted down once applied. */

@@ -18,12 +18,9 @@ import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.io.InMemoryPort;
 import io.nsgate.dataplane.io.PacketPort;
-import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.FragmentTable;
-import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.MasqueradeRule;
-import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.packet.EthernetHeader;
 import io.nsgate.dataplane.packet.FrameParser;
@@ -34,7 +31,6 @@ import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.Ipv4Address;
-import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.MacAddress;
 
 class WorkerTest {
@@ -53,16 +49,6 @@ class WorkerTest {
     private WorkerCounters counters;
     private Worker worker;
 
-    static RuleSet rules() {
-        return RuleSet.builder()
-            .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
-            .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
-            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"))
-            .forward(new ForwardRule(6, 0, PortRange.single(80),
-                List.of(new ForwardRule.Backend(Ipv4Address.parse("192.168.15.2"), PortRange.single(80)))))
-            .build();
-    }
-
     @BeforeEach
     void setUp() {
         clock.update(1_000_000 * MS);
@@ -72,8 +58,9 @@ class WorkerTest {
         fragments = new FragmentTable(64);
         neighbours = new NeighbourTable(64);
         counters = new WorkerCounters();
-        Translator translator = new Translator(table, fragments, counters, rules(), 1);
-        worker = new Worker(0, new PacketPort[] {lan, inside}, translator, counters,
+        RuleSet rules = SeedLabRules.rules();
+        Translator translator = new Translator(table, fragments, counters, rules, 1);
+        worker = new Worker(0, new PacketPort[] {lan, inside}, translator, rules, counters,
             ExpirySweeper.forWorker(table, 0, 1), neighbours, clock);
     }
 
@@ -226,11 +213,11 @@ class WorkerTest {
     void aRunningDataPlaneAppliesNewRulesBetweenBatches() {
         InMemoryPort l = new InMemoryPort("lan0", 2, MacAddress.parse(GW_LAN_MAC));
         InMemoryPort i = new InMemoryPort("v-net-0", 3, MacAddress.parse(GW_BRIDGE_MAC));
-        try (DataPlane dp = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(1024), rules(),
+        try (DataPlane dp = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(1024), SeedLabRules.rules(),
             new PacketPort[][] {{l, i}}, ports -> ms -> LockSupport.parkNanos(ms * MS))) {
             dp.start();
-            RuleSet.Builder b = rules().toBuilder();
-            b.removeForward(rules().forwards().get(0));
+            RuleSet.Builder b = SeedLabRules.rules().toBuilder();
+            b.removeForward(SeedLabRules.rules().forwards().get(0));
             RuleSet without = b.build();
             dp.rules(without);
             assertSame(without, dp.rules());

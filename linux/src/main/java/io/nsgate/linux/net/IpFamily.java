@@ -22,13 +22,9 @@ public enum IpFamily {
         this.label = label;
     }
 
-    /** AF_INET or AF_INET6. */
+    /** AF_INET or AF_INET6: the family of rtnetlink address, route and neighbour messages, and of sockaddrs. */
     public int af() {
         return af;
-    }
-
-    public int addressBytes() {
-        return addressBytes;
     }
 
     /** 32 or 128. */

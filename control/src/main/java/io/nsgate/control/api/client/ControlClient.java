@@ -69,10 +69,6 @@ public final class ControlClient implements AutoCloseable {
             return ok() ? null : ErrorCode.ofWire(line.path("error").path("code").asText());
         }
 
-        public String errorCode() {
-            return line.path("error").path("code").asText(null);
-        }
-
         public String message() {
             return line.path("error").path("message").asText("");
         }
@@ -309,17 +305,6 @@ public final class ControlClient implements AutoCloseable {
             }
         } catch (IOException e) {
             throw lost(e);
-        }
-    }
-
-    /** Reads one raw line as text (tests), or null at end of input. */
-    public String readRawLine() throws Unreachable {
-        TimerTask alarm = arm();
-        try {
-            int n = readLine();
-            return n < 0 ? null : new String(line, 0, n, java.nio.charset.StandardCharsets.UTF_8);
-        } finally {
-            alarm.cancel();
         }
     }
 

@@ -154,11 +154,6 @@ public final class FlowJson {
         return s.getBytes(US_ASCII);
     }
 
-    /** NAT kind name of a flow (for tables): none, snat, dnat, dnat+hairpin, mapping. */
-    public static String natKind(FlowSnapshot f) {
-        return new String(f.mapping ? MAPPING_NAT : NAT_KINDS[f.natFlags & 7], US_ASCII);
-    }
-
     static {
         // NAT_KINDS is indexed by the low three NAT flag bits
         if (FlowRecord.NAT_SNAT != 1 || FlowRecord.NAT_DNAT != 2 || FlowRecord.NAT_HAIRPIN != 4) {
