@@ -9,11 +9,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED [JVM flags] -cp CLASSPATH
- * io.nsgate.control.cli.Main ARGS}, optionally inside a namespace ({@code ip netns exec NS java ...}: ip execs the
- * JVM, so the pid is the JVM's). The main class is named, not linked: the kit does not depend on control. Started
- * through a {@link Processes}, its output (stdout and stderr) goes to a file: {@link #readUntil} waits for a line,
- * {@link #rest} returns what followed once it ended. {@link #terminate} sends SIGTERM (the clean shutdown an operator
- * triggers); {@link #close} stops it by pid, SIGKILL after a grace period, if it is still running.
+ * io.nsgate.control.cli.Main ARGS}, optionally under another command: inside a namespace ({@code ip netns exec NS
+ * java ...}: ip execs the JVM, so the pid is the JVM's) or as another user ({@code setpriv ...}). The main class
+ * is named, not linked: the kit does not depend on control. Started through a {@link Processes}, its output (stdout
+ * and stderr) goes to a file: {@link #readUntil} waits for a line, {@link #rest} returns what followed once it
+ * ended. {@link #terminate} sends SIGTERM (the clean shutdown an operator triggers); {@link #close} stops it by pid,
+ * SIGKILL after a grace period, if it is still running.
  *
  * <pre>
  *   NsgateProcess p = NsgateProcess.start(processes, Launch.of("run", "--netns", edge, ...));
@@ -37,51 +38,59 @@ public final class NsgateProcess implements AutoCloseable {
     /**
      * What to start.
      *
-     * @param netns     the namespace to run in ({@code ip netns exec}), or null for the caller's
+     * @param wrapper   the command nsgate's JVM runs under ({@code ip netns exec NS}, {@code setpriv ...}), or empty
      * @param jvmFlags  flags after the Agrona export (e.g. -Dagrona.disable.bounds.checks=true, JFR)
      * @param classpath where Main and its dependencies are
      * @param args      nsgate's arguments ("run", "--netns", ...)
      * @param output    the file its output goes to, or null for a new one in the processes' directory
      */
-    public record Launch(String netns, List<String> jvmFlags, String classpath, List<String> args, Path output) {
+    public record Launch(List<String> wrapper, List<String> jvmFlags, String classpath, List<String> args,
+                         Path output) {
         public Launch {
+            wrapper = List.copyOf(wrapper);
             jvmFlags = List.copyOf(jvmFlags);
             args = List.copyOf(args);
         }
 
         /** nsgate ARGS in the caller's namespace, on this JVM's classpath, no extra flags. */
         public static Launch of(String... args) {
-            return new Launch(null, List.of(), System.getProperty("java.class.path"), List.of(args), null);
+            return new Launch(List.of(), List.of(), System.getProperty("java.class.path"), List.of(args), null);
         }
 
-        /** The same, inside namespace {@code ns}. */
+        /** The same, inside namespace {@code ns} ({@code ip netns exec NS java ...}). */
         public Launch inNetns(String ns) {
-            return new Launch(ns, jvmFlags, classpath, args, output);
+            return under(Commands.inNetns(ns, List.of()));
+        }
+
+        /** The same, run under {@code command} (which runs the rest of the line: {@code setpriv --reuid=...}). */
+        public Launch under(List<String> command) {
+            return new Launch(command, jvmFlags, classpath, args, output);
         }
 
         /** The same, with these JVM flags. */
         public Launch withJvmFlags(List<String> flags) {
-            return new Launch(netns, flags, classpath, args, output);
+            return new Launch(wrapper, flags, classpath, args, output);
         }
 
         /** The same, on another classpath (e.g. the benchmark jar alone). */
         public Launch withClasspath(String path) {
-            return new Launch(netns, jvmFlags, path, args, output);
+            return new Launch(wrapper, jvmFlags, path, args, output);
         }
 
         /** The same, its output in {@code file}. */
         public Launch withOutput(Path file) {
-            return new Launch(netns, jvmFlags, classpath, args, file);
+            return new Launch(wrapper, jvmFlags, classpath, args, file);
         }
 
         /** The command line. */
         public List<String> command() {
-            List<String> jvm = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
-            jvm.addAll(jvmFlags);
-            jvm.addAll(List.of("-cp", classpath, MAIN_CLASS));
-            jvm.addAll(args);
-            return netns == null ? jvm : Commands.inNetns(netns, jvm);
+            List<String> line = new ArrayList<>(wrapper);
+            line.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"));
+            line.addAll(jvmFlags);
+            line.addAll(List.of("-cp", classpath, MAIN_CLASS));
+            line.addAll(args);
+            return line;
         }
     }
 

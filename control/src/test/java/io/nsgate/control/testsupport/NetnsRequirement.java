@@ -1,0 +1,20 @@
+// The probe behind @RequiresNetns: the kit's (root, namespaces, ip), then nsgate's own NetNs probe.
+package io.nsgate.control.testsupport;
+
+import io.nsgate.control.netns.NetNs;
+import io.nsgate.testkit.NamespacesRequirement;
+import io.nsgate.testkit.Requirement;
+
+/** Control's namespace tests need what any lab needs, and nsgate's NetNs must be able to create and enter one. */
+public final class NetnsRequirement extends Requirement {
+    /** Used by JUnit through {@link RequiresNetns}, and by {@link SeedLab}. */
+    public NetnsRequirement() {
+        super("root and network namespaces");
+    }
+
+    @Override
+    protected String unavailabilityCause() {
+        String cause = NamespacesRequirement.probe();
+        return cause != null ? cause : NetNs.unavailabilityCause();
+    }
+}
