@@ -1,13 +1,15 @@
 // The probe behind @RequiresNamespaces: root (namespaces and veth pairs need it) and iproute2's ip.
 package io.nsgate.testkit;
 
+import java.util.List;
+
 import io.nsgate.linux.sys.Syscalls;
 
 /** Tests that build labs of namespaces need the system-call layer, euid 0 and {@code ip}. */
 public final class NamespacesRequirement extends Requirement {
     /** Used by JUnit through {@link RequiresNamespaces}. */
     public NamespacesRequirement() {
-        super("root, network namespaces and iproute2's ip");
+        super("root, network namespaces and iproute2's ip", List.of(NamespacesRequirement::probe));
     }
 
     /** Why labs of namespaces cannot be built here, or null. */
@@ -20,10 +22,5 @@ public final class NamespacesRequirement extends Requirement {
                 + " CAP_SYS_ADMIN and CAP_NET_ADMIN";
         }
         return Commands.unavailabilityCause();
-    }
-
-    @Override
-    protected String unavailabilityCause() {
-        return probe();
     }
 }

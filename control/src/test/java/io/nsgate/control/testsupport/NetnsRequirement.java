@@ -1,6 +1,8 @@
 // The probe behind @RequiresNetns: the kit's (root, namespaces, ip), then nsgate's own NetNs probe.
 package io.nsgate.control.testsupport;
 
+import java.util.List;
+
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.testkit.NamespacesRequirement;
 import io.nsgate.testkit.Requirement;
@@ -9,12 +11,6 @@ import io.nsgate.testkit.Requirement;
 public final class NetnsRequirement extends Requirement {
     /** Used by JUnit through {@link RequiresNetns}, and by {@link SeedLab}. */
     public NetnsRequirement() {
-        super("root and network namespaces");
-    }
-
-    @Override
-    protected String unavailabilityCause() {
-        String cause = NamespacesRequirement.probe();
-        return cause != null ? cause : NetNs.unavailabilityCause();
+        super("root and network namespaces", List.of(NamespacesRequirement::probe, NetNs::unavailabilityCause));
     }
 }

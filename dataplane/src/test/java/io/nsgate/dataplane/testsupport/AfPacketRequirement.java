@@ -1,6 +1,8 @@
 // The probe behind @RequiresAfPacket: root, namespaces and iproute2's ip (the kit's probe), then AF_PACKET itself.
 package io.nsgate.dataplane.testsupport;
 
+import java.util.List;
+
 import io.nsgate.dataplane.io.AfPacketPort;
 import io.nsgate.testkit.NamespacesRequirement;
 import io.nsgate.testkit.Requirement;
@@ -9,12 +11,7 @@ import io.nsgate.testkit.Requirement;
 public final class AfPacketRequirement extends Requirement {
     /** Used by JUnit through {@link RequiresAfPacket}. */
     public AfPacketRequirement() {
-        super("root, network namespaces and AF_PACKET");
-    }
-
-    @Override
-    protected String unavailabilityCause() {
-        String cause = NamespacesRequirement.probe();
-        return cause != null ? cause : AfPacketPort.unavailabilityCause();
+        super("root, network namespaces and AF_PACKET",
+            List.of(NamespacesRequirement::probe, AfPacketPort::unavailabilityCause));
     }
 }
