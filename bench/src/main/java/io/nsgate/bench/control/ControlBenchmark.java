@@ -11,7 +11,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,8 +29,7 @@ import io.nsgate.control.cli.Main;
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.control.topology.Topology;
-import io.nsgate.control.topology.TopologyApplier;
+import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.dataplane.conntrack.FlowDraft;
 import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
@@ -39,10 +37,15 @@ import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
-import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.NsgateProcess;
+import io.nsgate.testkit.Processes;
+import io.nsgate.testkit.TestPrefix;
 import picocli.CommandLine;
 
 /**
@@ -69,6 +72,8 @@ import picocli.CommandLine;
  */
 public final class ControlBenchmark {
     private static final int FORWARD_PORT = 9000;
+    /** trafgen and the sender it forks get this long after SIGTERM. */
+    private static final Duration TRAFGEN_GRACE = Duration.ofSeconds(5);
 
     private ControlBenchmark() {
     }
@@ -93,26 +98,26 @@ public final class ControlBenchmark {
         double busy = machineBusy(1000);
         System.out.printf(Locale.ROOT, "machine before the run: %.0f %% of its CPUs busy with other work%s%n",
             busy * 100, busy > 0.1 ? " (figures below will be noisy: something else is running)" : "");
-        String prefix = String.format("ngb%04x-", new SecureRandom().nextInt(0x10000));
-        Topology lab = Topology.seedLab();
         Path dir = Files.createTempDirectory("nsgate-control-bench");
         Path socket = dir.resolve("control.sock");
+        Processes processes = new Processes(dir);
+        SeedLab lab = null;
         Gateway gateway = null;
         ControlServer server = null;
         Process trafgen = null;
         try {
-            TopologyApplier.apply(lab, prefix);
+            lab = SeedLab.create(TestPrefix.Kind.BENCHMARK, processes);
             int capacity = flows + flows / 10 + 65536;
-            GatewayConfig config = new GatewayConfig(prefix + "edge", "lan0", List.of("v-net-0"),
-                List.of(Ipv4Prefix.parse("192.168.15.0/24")),
-                List.of(ForwardRule.parse("udp:" + FORWARD_PORT + "=192.168.15.2:" + FORWARD_PORT)), 2,
+            GatewayConfig config = new GatewayConfig(lab.ns("edge"), "lan0", List.of("v-net-0"),
+                List.of(Ipv4Prefix.parse(SeedLab.INSIDE_NET)),
+                List.of(ForwardRule.parse("udp:" + FORWARD_PORT + "=" + SeedLab.BLUE + ":" + FORWARD_PORT)), 2,
                 PortRange.DEFAULT_NAT, capacity, FlowTimeouts.DEFAULTS);
             gateway = Gateway.start(config, line -> { });
             long t0 = System.nanoTime();
             insertFlows(gateway.dataPlane().flowTable(), flows);
             System.out.printf(Locale.ROOT, "setup: seed lab %s{edge,red,blue,lan}, gateway with 2 workers, flow table "
-                    + "of %,d with %,d established flows (inserted in %.2f s), %d CPUs%n", prefix, capacity, flows,
-                (System.nanoTime() - t0) / 1e9, Runtime.getRuntime().availableProcessors());
+                    + "of %,d with %,d established flows (inserted in %.2f s), %d CPUs%n", lab.prefix(), capacity,
+                flows, (System.nanoTime() - t0) / 1e9, Runtime.getRuntime().availableProcessors());
             server = ControlServer.start(ControlServer.Settings.of(socket), ControlTarget.of(gateway, null),
                 line -> { });
 
@@ -122,27 +127,28 @@ public final class ControlBenchmark {
             listing(socket, flows, rounds);
             System.out.println();
             // the real tool, as an operator runs it: its own JVM, JSON to /dev/null
-            List<String> ctl = List.of(ProcessHandle.current().info().command().orElse("java"), "--add-exports",
-                "java.base/jdk.internal.misc=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "ctl", "--socket", socket.toString(), "--json", "flows");
-            trafgen = startTrafgen(prefix, dir, 0);
+            List<String> ctl = NsgateProcess.Launch.of("ctl", "--socket", socket.toString(), "--json", "flows")
+                .command();
+            trafgen = startTrafgen(lab, 0);
             String saturated = "at full speed (saturation: trafgen and both workers share the 2 vCPUs)";
-            double[] full = dip(gateway, socket, rounds, saturated, ctl,
+            double[] full = dip(gateway, processes, rounds, saturated, ctl,
                 "`nsgate ctl --json flows` (JVM start included)");
             // the floor: the cheapest background process there is, for as long as a listing took
             long floorSeconds = Math.max(1, Math.round(full[1]));
-            dip(gateway, socket, rounds, saturated, List.of("timeout", Long.toString(floorSeconds), "chrt", "--idle",
+            dip(gateway, processes, rounds, saturated, List.of("timeout", Long.toString(floorSeconds), "chrt", "--idle",
                 "0", "sh", "-c", "while :; do :; done"), "a SCHED_IDLE busy loop for " + floorSeconds
                 + " s instead (reference: what any background process costs here)");
-            stop(trafgen);
+            processes.stop(trafgen, TRAFGEN_GRACE);
             trafgen = null;
             System.out.println();
             long offered = Math.round(full[0] * 0.5 / 1000) * 1000;
-            trafgen = startTrafgen(prefix, dir, offered);
-            dip(gateway, socket, rounds, "offered at " + String.format(Locale.ROOT, "%,d", offered)
+            trafgen = startTrafgen(lab, offered);
+            dip(gateway, processes, rounds, "offered at " + String.format(Locale.ROOT, "%,d", offered)
                 + " frames/s (half of the quiet full-speed rate)", ctl, "`nsgate ctl --json flows`");
         } finally {
-            stop(trafgen);
+            if (trafgen != null) {
+                processes.stop(trafgen, TRAFGEN_GRACE);
+            }
             if (server != null) {
                 server.close();
             }
@@ -150,13 +156,10 @@ public final class ControlBenchmark {
                 gateway.close();
             }
             try {
-                TopologyApplier.destroy(lab, prefix);
-            } finally {
-                for (String n : NetNs.list()) {
-                    if (n.startsWith(prefix)) {
-                        NetNs.delete(n);
-                    }
+                if (lab != null) {
+                    lab.close();
                 }
+            } finally {
                 try (var files = Files.list(dir)) {
                     for (Path p : files.toList()) {
                         Files.deleteIfExists(p);
@@ -190,8 +193,8 @@ public final class ControlBenchmark {
     static void insertFlows(FlowTable table, int n) {
         FlowDraft d = new FlowDraft();
         FlowView v = new FlowView();
-        int gatewayIp = Ipv4Address.parse("192.168.1.2");
-        int blue = Ipv4Address.parse("192.168.15.2");
+        int gatewayIp = Ipv4Address.parse(SeedLab.GATEWAY_LAN);
+        int blue = Ipv4Address.parse(SeedLab.BLUE);
         int first = Ipv4Address.parse("10.64.0.0");
         long now = System.nanoTime();
         for (int i = 0; i < n; i++) {
@@ -355,63 +358,36 @@ public final class ControlBenchmark {
     // ------------------------------------------------------------------ forwarding while listing
 
     /** trafgen in lan: 64-byte UDP frames (60 on the wire + FCS) to 192.168.1.2:9000, 1000 source ports. */
-    private static Process startTrafgen(String prefix, Path dir, long ratePps) throws Exception {
-        String gatewayMac = mac(prefix + "edge", "lan0");
-        String lanMac = mac(prefix + "lan", "lan0");
-        Path conf = dir.resolve("udp64.cfg");
+    private static Process startTrafgen(SeedLab lab, long ratePps) throws Exception {
+        String gatewayMac = lab.mac(lab.ns("edge"), "lan0");
+        String lanMac = lab.mac(lab.ns("lan"), "lan0");
+        Path conf = lab.processes().dir().resolve("udp64.cfg");
         Files.writeString(conf, "{\n  eth(da=" + gatewayMac + ", sa=" + lanMac + ", type=0x0800),\n"
-            + "  ipv4(saddr=192.168.1.3, daddr=192.168.1.2, ttl=64),\n"
+            + "  ipv4(saddr=" + SeedLab.LAN + ", daddr=" + SeedLab.GATEWAY_LAN + ", ttl=64),\n"
             + "  udp(sp=dinc(20000, 20999), dp=" + FORWARD_PORT + "),\n  fill(0x41, 18)\n}\n");
         List<String> command = new ArrayList<>(List.of("trafgen", "--dev", "lan0", "--conf", conf.toString(), "--cpus",
             "1", "--no-sock-mem", "--notouch-irq", "--no-cpu-stats"));
         if (ratePps > 0) {
             command.addAll(List.of("--rate", ratePps + "pps"));
         }
-        ProcessBuilder pb = new ProcessBuilder(command)
-            .redirectErrorStream(true).redirectOutput(dir.resolve("trafgen.log").toFile());
-        try (NetNs lan = NetNs.open(prefix + "lan")) {
-            Process p = lan.startProcess(pb);
-            Thread.sleep(1500);
-            if (!p.isAlive()) {
-                throw new IllegalStateException("trafgen exited: " + Files.readString(dir.resolve("trafgen.log")));
-            }
-            return p;
+        // trafgen forks its sender (--cpus 1): Processes.stop ends both, by their pids
+        Process p = lab.processes().start(Commands.inNetns(lab.ns("lan"), command),
+            lab.processes().dir().resolve("trafgen.log"));
+        Thread.sleep(1500);
+        if (!p.isAlive()) {
+            throw new IllegalStateException("trafgen exited" + CommandException.tail(lab.processes().output(p)));
         }
-    }
-
-    /** Stops trafgen and the sender it forked (--cpus 1), by their pids. */
-    private static void stop(Process trafgen) throws InterruptedException {
-        if (trafgen == null) {
-            return;
-        }
-        List<ProcessHandle> children = trafgen.descendants().toList();
-        children.forEach(ProcessHandle::destroy);
-        trafgen.destroy();
-        trafgen.waitFor(5, TimeUnit.SECONDS);
-        for (ProcessHandle c : children) {
-            c.onExit().completeOnTimeout(c, 5, TimeUnit.SECONDS).join();
-            if (c.isAlive()) {
-                c.destroyForcibly();
-            }
-        }
-    }
-
-    private static String mac(String namespace, String iface) throws Exception {
-        Process p = new ProcessBuilder("ip", "-n", namespace, "-br", "link", "show", iface).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        p.waitFor();
-        return out.split("\\s+")[2];
+        return p;
     }
 
     /** Alternates quiet phases and listings; prints the dips; returns the mean quiet rate and the listing time. */
-    private static double[] dip(Gateway gateway, Path socket, int rounds, String load, List<String> lister,
-                                    String what) throws Exception {
+    private static double[] dip(Gateway gateway, Processes processes, int rounds, String load, List<String> lister,
+                                String what) throws Exception {
         final long quietNs = TimeUnit.SECONDS.toNanos(3);
         List<double[]> phases = new ArrayList<>(); // {listing?1:0, seconds, frames}
         phases.add(measure(gateway, quietNs, null));
         for (int r = 0; r < rounds; r++) {
-            Process process = new ProcessBuilder(lister).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectErrorStream(true).start();
+            Process process = processes.start(lister, Path.of("/dev/null"));
             AtomicBoolean done = new AtomicBoolean();
             Thread waiter = new Thread(() -> {
                 try {

@@ -14,12 +14,17 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import io.nsgate.control.netns.NetNs;
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.Processes;
+import io.nsgate.testkit.TestPrefix;
 
 /**
  * One run, in this order (each step's class says how it is done):
  * <ol>
  *   <li>{@link SeedLab}: the seed lab under a fresh prefix ngbXXXX-, and {@link NginxServer} in blue;</li>
- *   <li>the kernel's NAT ({@link KernelNat}), then nsgate ({@link NsgateProcess}), each: set up in edge, proven with
+ *   <li>the kernel's NAT ({@link KernelNat}), then nsgate ({@link NsgateSide}), each: set up in edge, proven with
  *       a ping out (masquerade) and an HTTP request in (port forward), warmed up, then the workloads in
  *       {@link Workload} order ({@link TcpThroughput}, {@link HttpLoad}, {@link UdpFrames}), each bracketed by a
  *       {@link Meter}; then removed;</li>
@@ -34,7 +39,7 @@ public final class EndToEndBenchmark {
     private static final Duration SETTLE = Duration.ofSeconds(1);
 
     private final Options options;
-    private final Procs procs;
+    private final Processes procs;
     private final Report report = new Report();
     private volatile SeedLab lab;
     private volatile NginxServer nginx;
@@ -44,7 +49,7 @@ public final class EndToEndBenchmark {
     private volatile boolean interrupted;
     private volatile boolean finished;
 
-    private EndToEndBenchmark(Options options, Procs procs) {
+    private EndToEndBenchmark(Options options, Processes procs) {
         this.options = options;
         this.procs = procs;
     }
@@ -72,7 +77,7 @@ public final class EndToEndBenchmark {
             System.exit(1);
         }
         Path dir = Files.createTempDirectory("nsgate-e2e-");
-        EndToEndBenchmark bench = new EndToEndBenchmark(options, new Procs(dir));
+        EndToEndBenchmark bench = new EndToEndBenchmark(options, new Processes(dir));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             bench.interrupted = !bench.finished;
             bench.cleanUp();
@@ -88,24 +93,22 @@ public final class EndToEndBenchmark {
     }
 
     private int run() throws Exception {
-        String prefix = SeedLab.newPrefix();
-        say("seed lab " + prefix + "{edge,red,blue,lan}; files in " + procs.dir());
         try {
-            lab = SeedLab.create(prefix, procs);
-            nginx = NginxServer.start(lab, procs, SeedLab.BLUE, 80);
+            lab = SeedLab.create(TestPrefix.Kind.BENCHMARK, procs);
+            say("seed lab " + lab.prefix() + "{edge,red,blue,lan}; files in " + procs.dir());
+            nginx = NginxServer.start(lab, SeedLab.BLUE, 80);
         } catch (RuntimeException e) {
-            System.err.println("e2e: could not set the lab up: " + e.getMessage());
+            System.err.println("e2e: could not set the lab up (files in " + procs.dir() + "): " + e.getMessage());
             return 1;
         }
-        header(prefix);
+        header(lab.prefix());
         Path jfr = options.profiling() ? procs.dir().resolve("nsgate.jfr") : null;
         List<JfrProfile.Window> profiled = new ArrayList<>();
         for (String name : List.of("kernel", "nsgate")) {
             if (!options.runs(name)) {
                 continue;
             }
-            Side s = name.equals("kernel") ? new KernelNat(lab, procs)
-                : new NsgateProcess(lab, procs, options.workers, jfr);
+            Side s = name.equals("kernel") ? new KernelNat(lab) : new NsgateSide(lab, options.workers, jfr);
             side = s;
             try {
                 runSide(s, profiled);
@@ -121,7 +124,7 @@ public final class EndToEndBenchmark {
                 s.close();
                 side = null;
             }
-            if (s instanceof NsgateProcess n) {
+            if (s instanceof NsgateSide n) {
                 gatewayRemarks(n);
             }
         }
@@ -152,7 +155,7 @@ public final class EndToEndBenchmark {
         report.header(background);
         say(s.name() + ": setting up");
         s.start();
-        if (s instanceof NsgateProcess n) {
+        if (s instanceof NsgateSide n) {
             say("nsgate: pid " + n.pid() + " running (log " + n.log() + ")");
         }
         Usage.Snapshot begin = Usage.take(s.pid());
@@ -172,7 +175,7 @@ public final class EndToEndBenchmark {
             Measurement m = measure(s, w);
             report.add(s.name(), m);
             say(s.name() + ": " + w.label + ": " + summary(m));
-            if (s instanceof NsgateProcess && options.profile.contains(w)) {
+            if (s instanceof NsgateSide && options.profile.contains(w)) {
                 profiled.add(new JfrProfile.Window(w.label, m.window.start(), m.window.end(), m.window.threads()));
             }
         }
@@ -190,12 +193,12 @@ public final class EndToEndBenchmark {
         for (int attempt = 0; attempt <= options.noisyRetries; attempt++) {
             awaitQuiet(s.name() + ": " + w.label);
             Meter meter = new Meter(s.pid());
-            Map<String, Long> dropsBefore = s instanceof NsgateProcess n ? n.drops() : null;
+            Map<String, Long> dropsBefore = s instanceof NsgateSide n ? n.drops() : null;
             Measurement m = run(w, options.seconds, meter);
             m.window = meter.window();
             s.checkAlive();
-            if (s instanceof NsgateProcess n) {
-                String drops = NsgateProcess.dropsBetween(dropsBefore, n.drops());
+            if (s instanceof NsgateSide n) {
+                String drops = NsgateSide.dropsBetween(dropsBefore, n.drops());
                 m.note("nsgate's drop counters over the workload: " + (drops.isEmpty() ? "none" : drops));
             }
             if (best == null || m.window.foreignPctOfCore() < best.window.foreignPctOfCore()) {
@@ -247,32 +250,33 @@ public final class EndToEndBenchmark {
 
     private Measurement run(Workload w, int seconds, Meter meter) throws Exception {
         return switch (w) {
-            case PING_RTT -> PingRtt.run(lab, procs, meter);
-            case TCP_IN, TCP_OUT -> TcpThroughput.run(lab, procs, w, seconds, meter);
-            case HTTP_KEEPALIVE, HTTP_CLOSE -> HttpLoad.run(lab, procs, w, seconds, options.connections, meter);
-            case UDP -> UdpFrames.run(lab, procs, seconds, meter);
+            case PING_RTT -> PingRtt.run(lab, meter);
+            case TCP_IN, TCP_OUT -> TcpThroughput.run(lab, w, seconds, meter);
+            case HTTP_KEEPALIVE, HTTP_CLOSE -> HttpLoad.run(lab, w, seconds, options.connections, meter);
+            case UDP -> UdpFrames.run(lab, seconds, meter);
         };
     }
 
     /** Both directions work before anything is measured (and the neighbour entries on the way are resolved). */
     private void prove(Side s) {
-        Procs.Result ping = procs.runAllowingFailure(Duration.ofSeconds(15),
-            lab.in("blue", "ping", "-c", "3", "-i", "0.2", "-W", "2", SeedLab.LAN));
+        Commands.Result ping = procs.run(Duration.ofSeconds(15),
+            Commands.inNetns(lab.ns("blue"), "ping", "-c", "3", "-i", "0.2", "-W", "2", SeedLab.LAN));
         if (ping.exitCode() != 0) {
             throw new IllegalStateException("masquerade does not work: ping from blue to " + SeedLab.LAN + " through "
-                + s.name() + " failed" + Procs.tail(ping.output()));
+                + s.name() + " failed" + CommandException.tail(ping.output()));
         }
-        Procs.Result curl = procs.runAllowingFailure(Duration.ofSeconds(15),
-            lab.in("lan", "curl", "-s", "-S", "-m", "5", "http://" + SeedLab.GATEWAY_LAN + "/"));
+        Commands.Result curl = procs.run(Duration.ofSeconds(15),
+            Commands.inNetns(lab.ns("lan"), "curl", "-s", "-S", "-m", "5", "http://" + SeedLab.GATEWAY_LAN + "/"));
         if (curl.exitCode() != 0 || !curl.output().contains("hello from blue")) {
             throw new IllegalStateException("port forward does not work: curl http://" + SeedLab.GATEWAY_LAN
-                + "/ from lan through " + s.name() + " did not reach nginx in blue" + Procs.tail(curl.output()));
+                + "/ from lan through " + s.name() + " did not reach nginx in blue"
+                + CommandException.tail(curl.output()));
         }
         say(s.name() + ": ping out (masquerade) and HTTP in (port forward) work");
     }
 
     /** What the gateway printed beyond its start-up lines (warnings, errors) goes to the remarks. */
-    private void gatewayRemarks(NsgateProcess n) {
+    private void gatewayRemarks(NsgateSide n) {
         List<String> odd = n.output().lines()
             .filter(l -> l.toLowerCase(Locale.ROOT).matches(".*(warn|error|exception|fail).*"))
             .limit(10).collect(Collectors.toList());
@@ -357,8 +361,12 @@ public final class EndToEndBenchmark {
         }
         procs.stopAll();
         if (lab != null) {
-            lab.close();
-            say("removed " + lab.prefix() + "{edge,red,blue,lan}");
+            try {
+                lab.close();
+                say("removed " + lab.prefix() + "{edge,red,blue,lan}");
+            } catch (RuntimeException e) {
+                System.err.println("e2e: removing the lab: " + e.getMessage());
+            }
         }
     }
 }

@@ -7,6 +7,10 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.Commands;
+
 /**
  * {@code wrk -t2 -cCONNECTIONS -dSECONDSs --latency http://192.168.1.2/} from lan; with {@code -H "Connection:
  * close"} nginx closes every connection after its answer, so each request is a new TCP connection through the
@@ -25,7 +29,7 @@ final class HttpLoad {
     private HttpLoad() {
     }
 
-    static Measurement run(SeedLab lab, Procs procs, Workload w, int seconds, int connections, Meter meter) {
+    static Measurement run(SeedLab lab, Workload w, int seconds, int connections, Meter meter) {
         List<String> cmd = new ArrayList<>(List.of("wrk", "-t2", "-c" + connections, "-d" + seconds + "s",
             "--latency"));
         if (w == Workload.HTTP_CLOSE) {
@@ -33,7 +37,7 @@ final class HttpLoad {
         }
         cmd.add("http://" + SeedLab.GATEWAY_LAN + "/");
         meter.begin();
-        String out = procs.run(Duration.ofSeconds(seconds + 30L), lab.in("lan", cmd));
+        String out = lab.processes().check(Duration.ofSeconds(seconds + 30L), Commands.inNetns(lab.ns("lan"), cmd));
         meter.end();
         return parse(out, new Measurement(w));
     }
@@ -41,7 +45,7 @@ final class HttpLoad {
     static Measurement parse(String out, Measurement m) {
         Matcher rps = RPS.matcher(out);
         if (!rps.find()) {
-            throw new IllegalStateException("wrk printed no Requests/sec" + Procs.tail(out));
+            throw new IllegalStateException("wrk printed no Requests/sec" + CommandException.tail(out));
         }
         m.put(Measurement.RPS, Double.parseDouble(rps.group(1)));
         Matcher p99 = P99.matcher(out);

@@ -1,11 +1,11 @@
 // The baseline: the kernel's own iptables NAT in edge, as a person would set it up by hand.
 package io.nsgate.bench.e2e;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import io.nsgate.control.netns.NetNs;
+import io.nsgate.control.testsupport.SeedLab;
 
 /**
  * In the lab's edge namespace only: {@code net.ipv4.ip_forward=1},
@@ -16,12 +16,10 @@ import io.nsgate.control.netns.NetNs;
  */
 final class KernelNat implements Side {
     private final SeedLab lab;
-    private final Procs procs;
     private boolean started;
 
-    KernelNat(SeedLab lab, Procs procs) {
+    KernelNat(SeedLab lab) {
         this.lab = lab;
-        this.procs = procs;
     }
 
     @Override
@@ -44,13 +42,13 @@ final class KernelNat implements Side {
 
     /** The rules as iptables lists them (for the report). */
     String rules() {
-        return lab.exec("edge", "iptables", "-t", "nat", "-S");
+        return lab.exec(lab.ns("edge"), "iptables", "-t", "nat", "-S");
     }
 
     private void iptables(String... args) {
         List<String> cmd = new ArrayList<>(List.of("iptables", "-w"));
         cmd.addAll(List.of(args));
-        procs.run(Duration.ofSeconds(20), lab.in("edge", cmd));
+        lab.exec(lab.ns("edge"), cmd.toArray(new String[0]));
     }
 
     @Override
@@ -70,7 +68,7 @@ final class KernelNat implements Side {
         }
         started = false;
         try {
-            lab.exec("edge", "nft", "flush", "ruleset");
+            lab.exec(lab.ns("edge"), "nft", "flush", "ruleset");
         } catch (RuntimeException e) {
             System.err.println("e2e: removing the kernel's NAT rules in " + lab.ns("edge") + ": " + e.getMessage());
         }

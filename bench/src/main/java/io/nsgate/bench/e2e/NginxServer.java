@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
+
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.Processes;
 
 /**
  * A fast server so that the HTTP workloads measure the path through the gateway, not the server: nginx with the
@@ -15,16 +18,17 @@ import java.util.List;
  * limit, one worker per CPU), its files in the run's directory. A Java server would be the bottleneck.
  */
 final class NginxServer implements AutoCloseable {
-    private final Procs procs;
+    private final Processes processes;
     private final Process process;
 
-    private NginxServer(Procs procs, Process process) {
-        this.procs = procs;
+    private NginxServer(Processes processes, Process process) {
+        this.processes = processes;
         this.process = process;
     }
 
-    static NginxServer start(SeedLab lab, Procs procs, String ip, int port) throws InterruptedException {
-        Path dir = procs.dir().resolve("nginx");
+    static NginxServer start(SeedLab lab, String ip, int port) throws InterruptedException {
+        Processes processes = lab.processes();
+        Path dir = processes.dir().resolve("nginx");
         Path conf = dir.resolve("nginx.conf");
         try {
             Files.createDirectories(dir);
@@ -33,15 +37,14 @@ final class NginxServer implements AutoCloseable {
             throw new IllegalStateException("cannot write " + conf + ": " + e.getMessage());
         }
         Path log = dir.resolve("nginx.log");
-        Process p = procs.start(lab.in("blue", List.of("nginx", "-e", "stderr", "-p", dir.toString(), "-c",
-            conf.toString())), log);
-        NginxServer server = new NginxServer(procs, p);
+        Process p = processes.start(Commands.inNetns(lab.ns("blue"), "nginx", "-e", "stderr", "-p", dir.toString(),
+            "-c", conf.toString()), log);
+        NginxServer server = new NginxServer(processes, p);
         try {
-            lab.awaitListening("blue", port, p, Duration.ofSeconds(10));
+            lab.awaitListening(lab.ns("blue"), port, p, Duration.ofSeconds(10));
         } catch (RuntimeException e) {
             server.close();
-            throw new IllegalStateException("nginx did not start in " + lab.ns("blue") + ": " + e.getMessage()
-                + Procs.tail(Procs.read(log)));
+            throw new IllegalStateException("nginx did not start in " + lab.ns("blue") + ": " + e.getMessage());
         }
         return server;
     }
@@ -64,6 +67,6 @@ final class NginxServer implements AutoCloseable {
 
     @Override
     public void close() {
-        procs.stop(process, Duration.ofSeconds(3));
+        processes.stop(process, Duration.ofSeconds(3));
     }
 }

@@ -9,6 +9,10 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.Commands;
+
 /**
  * {@code ping -c 150 -i 0.02 192.168.1.3} from blue (ICMP echo, masqueraded), before the load workloads; the median
  * and the 99th percentile of the replies' times. One echo at a time, so this is the gateway's latency alone: a
@@ -22,10 +26,10 @@ final class PingRtt {
     private PingRtt() {
     }
 
-    static Measurement run(SeedLab lab, Procs procs, Meter meter) {
+    static Measurement run(SeedLab lab, Meter meter) {
         meter.begin();
-        Procs.Result r = procs.runAllowingFailure(Duration.ofSeconds(60),
-            lab.in("blue", "ping", "-c", String.valueOf(COUNT), "-i", "0.02", "-W", "1", SeedLab.LAN));
+        Commands.Result r = lab.processes().run(Duration.ofSeconds(60), Commands.inNetns(lab.ns("blue"), "ping", "-c",
+            String.valueOf(COUNT), "-i", "0.02", "-W", "1", SeedLab.LAN));
         meter.end();
         List<Double> times = new ArrayList<>();
         Matcher m = TIME.matcher(r.output());
@@ -33,7 +37,7 @@ final class PingRtt {
             times.add(Double.parseDouble(m.group(1)));
         }
         if (times.isEmpty()) {
-            throw new IllegalStateException("no ping reply from " + SeedLab.LAN + Procs.tail(r.output()));
+            throw new IllegalStateException("no ping reply from " + SeedLab.LAN + CommandException.tail(r.output()));
         }
         Collections.sort(times);
         Measurement result = new Measurement(Workload.PING_RTT)

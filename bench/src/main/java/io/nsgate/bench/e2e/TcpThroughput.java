@@ -8,6 +8,11 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.Processes;
+
 /**
  * <ul>
  *   <li>TCP in (port forward): {@code iperf3 -s} in blue, {@code iperf3 -c 192.168.1.2 -p 5201} in lan: the gateway
@@ -26,24 +31,25 @@ final class TcpThroughput {
     private TcpThroughput() {
     }
 
-    static Measurement run(SeedLab lab, Procs procs, Workload w, int seconds, Meter meter) throws Exception {
+    static Measurement run(SeedLab lab, Workload w, int seconds, Meter meter) throws Exception {
         boolean in = w == Workload.TCP_IN;
-        String serverNs = in ? "blue" : "lan";
-        String clientNs = in ? "lan" : "blue";
+        String serverNs = lab.ns(in ? "blue" : "lan");
+        String clientNs = lab.ns(in ? "lan" : "blue");
         String target = in ? SeedLab.GATEWAY_LAN : SeedLab.LAN;
         Measurement m = new Measurement(w);
-        Process server = procs.start(lab.in(serverNs, "iperf3", "-s", "-p", String.valueOf(PORT)),
-            procs.dir().resolve("iperf3-server-" + w.id + ".log"));
+        Processes processes = lab.processes();
+        Process server = processes.start(Commands.inNetns(serverNs, "iperf3", "-s", "-p", String.valueOf(PORT)),
+            processes.dir().resolve("iperf3-server-" + w.id + ".log"));
         try {
             lab.awaitListening(serverNs, PORT, server, Duration.ofSeconds(10));
-            List<String> client = lab.in(clientNs, "iperf3", "-c", target, "-p", String.valueOf(PORT), "-t",
-                String.valueOf(seconds), "-O", "1", "-J", "--connect-timeout", "3000");
+            List<String> client = Commands.inNetns(clientNs, "iperf3", "-c", target, "-p", String.valueOf(PORT),
+                "-t", String.valueOf(seconds), "-O", "1", "-J", "--connect-timeout", "3000");
             meter.begin();
-            Procs.Result r = procs.runAllowingFailure(Duration.ofSeconds(seconds + 30L), client);
+            Commands.Result r = processes.run(Duration.ofSeconds(seconds + 30L), client);
             meter.end();
             parse(r.output(), m);
         } finally {
-            procs.stop(server, Duration.ofSeconds(3));
+            processes.stop(server, Duration.ofSeconds(3));
         }
         return m;
     }
@@ -53,14 +59,14 @@ final class TcpThroughput {
         try {
             root = JSON.readTree(json);
         } catch (IOException e) {
-            throw new IllegalStateException("iperf3 printed no JSON" + Procs.tail(json));
+            throw new IllegalStateException("iperf3 printed no JSON" + CommandException.tail(json));
         }
         if (root.hasNonNull("error")) {
             throw new IllegalStateException("iperf3: " + root.get("error").asText());
         }
         JsonNode received = root.path("end").path("sum_received").path("bits_per_second");
         if (!received.isNumber()) {
-            throw new IllegalStateException("iperf3 reported no received throughput" + Procs.tail(json));
+            throw new IllegalStateException("iperf3 reported no received throughput" + CommandException.tail(json));
         }
         m.put(Measurement.GBPS, received.asDouble() / 1e9);
         JsonNode retransmits = root.path("end").path("sum_sent").path("retransmits");

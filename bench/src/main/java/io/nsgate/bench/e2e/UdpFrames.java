@@ -6,6 +6,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.Processes;
+
 /**
  * trafgen writes whole Ethernet frames, so the gateway's MAC is resolved on blue's side first (blue's neighbour
  * entry for 192.168.15.5, after a ping). The frame: 64 bytes as handed to blue's eth0 (14 Ethernet + 20 IPv4 with DF
@@ -24,26 +29,29 @@ final class UdpFrames {
     private UdpFrames() {
     }
 
-    static Measurement run(SeedLab lab, Procs procs, int seconds, Meter meter) throws Exception {
+    static Measurement run(SeedLab lab, int seconds, Meter meter) throws Exception {
+        String blue = lab.ns("blue");
+        String lan = lab.ns("lan");
         String gatewayMac = gatewayMac(lab);
-        Path config = procs.dir().resolve("udp64.trafgen");
-        Files.writeString(config, config(lab.mac("blue", "eth0"), gatewayMac));
-        Process trafgen = procs.start(lab.in("blue", "trafgen", "-o", "eth0", "-i", config.toString(), "-P", "1",
-            "--no-sock-mem", "-Q"), procs.dir().resolve("trafgen.log"));
+        Processes processes = lab.processes();
+        Path config = processes.dir().resolve("udp64.trafgen");
+        Files.writeString(config, config(lab.mac(blue, "eth0"), gatewayMac));
+        Process trafgen = processes.start(Commands.inNetns(blue, "trafgen", "-o", "eth0", "-i", config.toString(),
+            "-P", "1", "--no-sock-mem", "-Q"), processes.dir().resolve("trafgen.log"));
         Measurement m = new Measurement(Workload.UDP);
         try {
             Thread.sleep(1000);
             if (!trafgen.isAlive()) {
                 throw new IllegalStateException("trafgen exited with code " + trafgen.exitValue()
-                    + Procs.tail(Procs.read(procs.dir().resolve("trafgen.log"))));
+                    + CommandException.tail(processes.output(trafgen)));
             }
-            long rx0 = lab.packets("lan", "lan0", "rx");
-            long tx0 = lab.packets("blue", "eth0", "tx");
+            long rx0 = lab.packets(lan, "lan0", "rx");
+            long tx0 = lab.packets(blue, "eth0", "tx");
             meter.begin();
             Thread.sleep(seconds * 1000L);
             meter.end();
-            long rx1 = lab.packets("lan", "lan0", "rx");
-            long tx1 = lab.packets("blue", "eth0", "tx");
+            long rx1 = lab.packets(lan, "lan0", "rx");
+            long tx1 = lab.packets(blue, "eth0", "tx");
             double s = meter.window().seconds();
             m.put(Measurement.RX_PPS, (rx1 - rx0) / s).put(Measurement.TX_PPS, (tx1 - tx0) / s);
             long sent = tx1 - tx0;
@@ -53,21 +61,22 @@ final class UdpFrames {
                     received, Math.max(0, 100.0 * (sent - received) / sent)));
             }
         } finally {
-            procs.stop(trafgen, Duration.ofSeconds(3));
+            processes.stop(trafgen, Duration.ofSeconds(3));
         }
         return m;
     }
 
     /** The MAC blue uses for its default gateway 192.168.15.5 (pinged first so that blue has resolved it). */
     static String gatewayMac(SeedLab lab) {
-        String mac = lab.neighbourMac("blue", SeedLab.GATEWAY_INSIDE);
+        String blue = lab.ns("blue");
+        String mac = lab.neighbourMac(blue, SeedLab.GATEWAY_INSIDE);
         if (mac == null) {
-            lab.exec("blue", "ping", "-c", "1", "-W", "2", SeedLab.GATEWAY_INSIDE);
-            mac = lab.neighbourMac("blue", SeedLab.GATEWAY_INSIDE);
+            lab.exec(blue, "ping", "-c", "1", "-W", "2", SeedLab.GATEWAY_INSIDE);
+            mac = lab.neighbourMac(blue, SeedLab.GATEWAY_INSIDE);
         }
         if (mac == null) {
             throw new IllegalStateException("blue did not resolve the gateway " + SeedLab.GATEWAY_INSIDE
-                + " (ip -n " + lab.ns("blue") + " neigh)");
+                + " (ip -n " + blue + " neigh)");
         }
         return mac;
     }

@@ -2,20 +2,20 @@
 package io.nsgate.bench.topology;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.topology.Topology;
 import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyReport;
+import io.nsgate.testkit.Processes;
+import io.nsgate.testkit.TestPrefix;
 
 /**
  * The topology: a hub namespace with bridge br0 (10.77.0.1/16) and N leaf namespaces, each joined to the bridge by
@@ -60,11 +60,10 @@ public final class TopologyBenchmark {
             System.err.println("topology benchmark needs root: " + NetNs.unavailabilityCause());
             System.exit(1);
         }
-        SecureRandom random = new SecureRandom();
-        String nsgatePrefix = String.format("ngb%04x-", random.nextInt(0x10000));
+        String nsgatePrefix = TestPrefix.fresh(TestPrefix.Kind.BENCHMARK);
         String ipPrefix;
         do {
-            ipPrefix = String.format("ngb%04x-", random.nextInt(0x10000));
+            ipPrefix = TestPrefix.fresh(TestPrefix.Kind.BENCHMARK);
         } while (ipPrefix.equals(nsgatePrefix));
 
         Topology topology = Topology.parse(yaml(namespaces), "benchmark topology");
@@ -113,8 +112,11 @@ public final class TopologyBenchmark {
                 }
             }
         } finally {
-            sweep(nsgatePrefix);
-            sweep(ipPrefix);
+            try {
+                TestPrefix.sweep(nsgatePrefix);
+            } finally {
+                TestPrefix.sweep(ipPrefix);
+            }
         }
         print(results);
     }
@@ -208,18 +210,13 @@ public final class TopologyBenchmark {
         return Files.readAllLines(script).stream().filter(l -> l.startsWith("ip ")).count();
     }
 
-    private static void bash(Path script) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IllegalStateException("bash " + script + " failed: " + new String(out, StandardCharsets.UTF_8));
-        }
+    private static void bash(Path script) {
+        new Processes(script.getParent()).check(Duration.ofSeconds(120), List.of("bash", script.toString()));
     }
 
     /** Both sides must have built the same thing: N+1 namespaces, N+2 links in the hub (lo, br0, N ports). */
     private static void check(String prefix, int n, TopologyReport report) throws Exception {
-        long count = NetNs.list().stream().filter(x -> x.startsWith(prefix)).count();
+        long count = TestPrefix.namespaces(prefix).size();
         if (count != n + 1) {
             throw new IllegalStateException(prefix + ": " + count + " namespaces, expected " + (n + 1));
         }
@@ -232,14 +229,6 @@ public final class TopologyBenchmark {
         }
         if (report != null && report.changes().size() < 3 * n) {
             throw new IllegalStateException("nsgate reported only " + report.changes().size() + " changes");
-        }
-    }
-
-    private static void sweep(String prefix) {
-        for (String name : NetNs.list()) {
-            if (name.startsWith(prefix)) {
-                NetNs.delete(name);
-            }
         }
     }
 }

@@ -34,6 +34,7 @@ import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.testkit.TestPrefix;
 
 class ControlProtocolTest {
     private static Path dir;
@@ -308,7 +309,7 @@ class ControlProtocolTest {
 
     @Test
     void topologyShowPlansTheSeedLabUnderAFreshPrefixAndChangesNothing() throws Exception {
-        String prefix = io.nsgate.control.testsupport.TestPrefix.fresh();
+        String prefix = TestPrefix.fresh();
         ControlClient.Reply r = call("topology.show", args().put("prefix", prefix));
         assertTrue(r.ok(), r.line().toString());
         assertTrue(r.result().path("changes").get(0).asText().startsWith("+ netns edge (" + prefix + "edge)"),

@@ -12,9 +12,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -34,11 +34,11 @@ import io.nsgate.control.lab.HttpProbe;
 import io.nsgate.control.metrics.MetricsServer;
 import io.nsgate.control.metrics.PrometheusText;
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.control.testsupport.NamespaceProcesses;
 import io.nsgate.control.testsupport.SeedLab;
-import io.nsgate.control.testsupport.TestPrefix;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.testkit.NsgateProcess;
+import io.nsgate.testkit.TestPrefix;
 import picocli.CommandLine;
 
 /**
@@ -50,7 +50,6 @@ class CtlEndToEndTest {
     @RegisterExtension
     static final SeedLab LAB = new SeedLab();
 
-    private static final NamespaceProcesses PROCESSES = new NamespaceProcesses();
     private static Path dir;
     private static Path socket;
     private static Path configFile;
@@ -73,7 +72,7 @@ class CtlEndToEndTest {
 
     @AfterAll
     static void stop() throws Exception {
-        PROCESSES.stopAll();
+        LAB.processes().stopAll();
         if (server != null) {
             server.close();
         }
@@ -93,7 +92,7 @@ class CtlEndToEndTest {
 
     @AfterEach
     void stopProcessesAndCheckWorkers() {
-        PROCESSES.stopAll();
+        LAB.processes().stopAll();
         assertEquals(0, gateway.dataPlane().workerErrors(), () -> "worker error: "
             + gateway.dataPlane().lastWorkerError());
     }
@@ -174,27 +173,26 @@ class CtlEndToEndTest {
     @Test
     void deletingAForwardStopsNewConnectionsWhileAnExistingOneKeepsWorking() throws Exception {
         ok("forward", "add", "tcp:5201=192.168.15.2:5201");
-        PROCESSES.start(LAB.netns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
+        LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
         Thread.sleep(300);
-        Process client = PROCESSES.start(LAB.netns("lan"), "iperf3", "-c", "192.168.1.2", "-t", "4", "-J");
+        Process client = LAB.start(LAB.ns("lan"), "iperf3", "-c", "192.168.1.2", "-t", "4", "-J");
         Thread.sleep(1500);
         Run removed = ok("forward", "del", "tcp:5201");
         assertTrue(removed.out.startsWith("removed forward tcp:5201=192.168.15.2:5201"), removed.out);
         assertTrue(ok("forward", "list").out.contains("tcp:5201=192.168.15.2:5201   (removed; its connections "
             + "still live)"), "lingering while iperf3 runs");
         assertFalse(connects("192.168.1.2", 5201, 1000), "a new connection to the removed forward gets nowhere");
-        NamespaceProcesses.Result r = PROCESSES.await(client, 30);
-        assertTrue(r.ok() && r.output().contains("\"bits_per_second\""), "the existing connection finished: "
-            + r.output());
-        assertFalse(r.output().contains("\"error\""), r.output());
+        String out = LAB.await(client, Duration.ofSeconds(30));
+        assertTrue(out.contains("\"bits_per_second\""), "the existing connection finished: " + out);
+        assertFalse(out.contains("\"error\""), out);
         assertFalse(gateway.rules().forwards().contains(ForwardRule.parse("tcp:5201=192.168.15.2:5201")));
     }
 
     @Test
     void aLiveIperfFlowIsListedWithGrowingCountersAndFlushRemovesIt() throws Exception {
-        PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+        LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
         Thread.sleep(300);
-        PROCESSES.start(LAB.netns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "10", "-b", "200M");
+        LAB.start(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "10", "-b", "200M");
         Thread.sleep(1500);
         String[] mine = {"-p", "tcp", "--dport", "5201", "--src", "192.168.15.2", "--state", "ESTABLISHED"};
         JsonNode first = busiest(flows(mine));
@@ -310,29 +308,23 @@ class CtlEndToEndTest {
     // ------------------------------------------------------------------ other users, as separate processes
 
     /** The CLI as another user: a JVM under setpriv, keeping CAP_DAC_OVERRIDE so it can read the classpath. */
-    private static Process ctlAs(List<String> identity, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("setpriv"));
-        command.addAll(identity);
-        command.addAll(List.of("--inh-caps=+dac_override", "--ambient-caps=+dac_override",
-            ProcessHandle.current().info().command().orElse("java"),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"), Main.class.getName(), "ctl"));
-        command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectErrorStream(true).start();
-    }
-
-    private static String finish(Process p) throws Exception {
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the CLI finished");
-        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    private static NsgateProcess ctlAs(List<String> identity, String... args) {
+        List<String> setpriv = new ArrayList<>(List.of("setpriv"));
+        setpriv.addAll(identity);
+        setpriv.addAll(List.of("--inh-caps=+dac_override", "--ambient-caps=+dac_override"));
+        List<String> ctl = new ArrayList<>(List.of("ctl"));
+        ctl.addAll(List.of(args));
+        return NsgateProcess.start(LAB.processes(), NsgateProcess.Launch.of(ctl.toArray(new String[0]))
+            .under(setpriv));
     }
 
     @Test
     void aClientRunningAsNobodyIsRefusedWithExitCode4() throws Exception {
         long refusedBefore = server.refusedPeers();
         // CAP_DAC_OVERRIDE gets it past the socket file's 0660: the daemon's SO_PEERCRED check must still refuse
-        Process p = ctlAs(List.of("--reuid=65534", "--regid=65534", "--clear-groups"), "--socket", socket.toString(),
-            "status");
-        String out = finish(p);
+        NsgateProcess p = ctlAs(List.of("--reuid=65534", "--regid=65534", "--clear-groups"), "--socket",
+            socket.toString(), "status");
+        String out = p.rest();
         assertEquals(4, p.exitValue(), out);
         assertTrue(out.contains("nsgate ctl: uid 65534 (pid "), out);
         assertTrue(out.contains("may not use the nsgate control socket: only root"), out);
@@ -345,14 +337,14 @@ class CtlEndToEndTest {
         Path groupSocket = dir.resolve("group.sock");
         try (ControlServer grouped = ControlServer.start(ControlServer.Settings.of(groupSocket).withGroup("src"),
             ControlTarget.of(gateway, null), line -> { })) {
-            Process member = ctlAs(List.of("--reuid=65534", "--regid=65534", "--groups=40"), "--socket",
+            NsgateProcess member = ctlAs(List.of("--reuid=65534", "--regid=65534", "--groups=40"), "--socket",
                 groupSocket.toString(), "--json", "status");
-            String out = finish(member);
+            String out = member.rest();
             assertEquals(0, member.exitValue(), out);
             assertEquals(2, Protocol.JSON.readTree(out).path("workers").asInt(), out);
-            Process stranger = ctlAs(List.of("--reuid=65534", "--regid=65534", "--groups=41"), "--socket",
+            NsgateProcess stranger = ctlAs(List.of("--reuid=65534", "--regid=65534", "--groups=41"), "--socket",
                 groupSocket.toString(), "status");
-            String refused = finish(stranger);
+            String refused = stranger.rest();
             assertEquals(4, stranger.exitValue(), refused);
             assertTrue(refused.contains("only root and members of group src (gid 40)"), refused);
         }

@@ -3,9 +3,8 @@ package io.nsgate.control.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.IOException;
 import java.net.ConnectException;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -16,13 +15,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import io.nsgate.control.lab.EchoHttpService;
 import io.nsgate.control.lab.HttpProbe;
 import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.NsgateProcess;
 
 class RunCommandEndToEndTest {
     @RegisterExtension
     static final SeedLab LAB = new SeedLab();
 
     private static EchoHttpService blueWeb;
-    private final NsgateProcesses processes = new NsgateProcesses();
 
     @BeforeAll
     static void startBlue() throws Exception {
@@ -35,29 +34,21 @@ class RunCommandEndToEndTest {
     }
 
     @AfterEach
-    void stopProcesses() throws InterruptedException {
-        processes.close();
+    void stopProcesses() {
+        LAB.processes().stopAll();
     }
 
     /** The nsgate CLI in a JVM of its own, on this test's classpath (root namespace; it enters --netns itself). */
-    private Process nsgate(String... args) throws IOException {
-        return processes.start(null, args);
-    }
-
-    private String readUntil(Process p, String marker, long timeoutMs) throws Exception {
-        return processes.readUntil(p, marker, timeoutMs);
-    }
-
-    private String rest(Process p) throws IOException {
-        return processes.rest(p);
+    private NsgateProcess nsgate(String... args) {
+        return NsgateProcess.start(LAB.processes(), NsgateProcess.Launch.of(args));
     }
 
     @Test
     void runsInANamedNamespaceLogsItsSetupAndShutsDownCleanlyOnSigterm() throws Exception {
         String reservedBefore = LAB.netns("edge").sysctl("net.ipv4.ip_local_reserved_ports");
-        Process p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
+        NsgateProcess p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
             "--masquerade", "192.168.15.0/24", "--forward", "tcp:80=192.168.15.2:80", "--workers", "1");
-        String log = readUntil(p, "nsgate: running", 60_000);
+        String log = p.readUntil("nsgate: running", Duration.ofSeconds(60));
         assertTrue(log.contains("attached to lan0 (lan, 192.168.1.2/24"), log);
         assertTrue(log.contains("attached to v-net-0 (inside, 192.168.15.5/24"), log);
         assertTrue(log.contains("forward tcp:80=192.168.15.2:80"), log);
@@ -68,9 +59,9 @@ class RunCommandEndToEndTest {
         HttpProbe.Response r = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 80, 3000);
         assertTrue(r.body().startsWith("hello from blue"), r.body());
 
-        p.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "nsgate stops on SIGTERM");
-        String tail = rest(p);
+        p.terminate(); // SIGTERM
+        assertTrue(p.waitFor(Duration.ofSeconds(30)), "nsgate stops on SIGTERM");
+        String tail = p.rest();
         assertEquals(0, p.exitValue(), tail);
         assertTrue(tail.contains("shutting down"), tail);
         assertEquals(reservedBefore, LAB.netns("edge").sysctl("net.ipv4.ip_local_reserved_ports"),
@@ -82,9 +73,9 @@ class RunCommandEndToEndTest {
 
     @Test
     void aMissingInterfaceFailsWithExitCode1AndSaysWhatExists() throws Exception {
-        Process p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "nosuch0", "--inside", "v-net-0");
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        String out = rest(p);
+        NsgateProcess p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "nosuch0", "--inside", "v-net-0");
+        assertTrue(p.waitFor(Duration.ofSeconds(60)));
+        String out = p.rest();
         assertEquals(1, p.exitValue(), out);
         assertTrue(out.contains("interface nosuch0 not found in network namespace " + LAB.ns("edge") + " (have: "), out);
         assertTrue(out.contains("lan0") && out.contains("v-net-0"), out);
@@ -92,19 +83,19 @@ class RunCommandEndToEndTest {
 
     @Test
     void aMissingNamespaceFailsWithExitCode1() throws Exception {
-        Process p = nsgate("run", "--netns", LAB.prefix() + "nowhere", "--lan", "lan0", "--inside", "v-net-0");
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        String out = rest(p);
+        NsgateProcess p = nsgate("run", "--netns", LAB.prefix() + "nowhere", "--lan", "lan0", "--inside", "v-net-0");
+        assertTrue(p.waitFor(Duration.ofSeconds(60)));
+        String out = p.rest();
         assertEquals(1, p.exitValue(), out);
         assertTrue(out.contains("network namespace " + LAB.prefix() + "nowhere does not exist"), out);
     }
 
     @Test
     void badConfigurationIsRefusedWholeWithExitCode2() throws Exception {
-        Process p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
+        NsgateProcess p = nsgate("run", "--netns", LAB.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
             "--forward", "tcp:80=192.168.15.300:80", "--workers", "0");
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        String out = rest(p);
+        assertTrue(p.waitFor(Duration.ofSeconds(60)));
+        String out = p.rest();
         assertEquals(2, p.exitValue(), out);
         assertTrue(out.contains("forward \"tcp:80=192.168.15.300:80\": 192.168.15.300 is not an IPv4 address"), out);
         assertTrue(out.contains("workers 0: must be 1..64"), out);

@@ -3,15 +3,14 @@ package io.nsgate.control.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,6 +24,7 @@ import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.lab.EchoHttpService;
 import io.nsgate.control.lab.HttpProbe;
 import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.NsgateProcess;
 
 /**
  * The daemon runs inside the lab's edge namespace ({@code ip netns exec EDGE java ... run}), so its metrics port is
@@ -36,7 +36,6 @@ class RunControlEndToEndTest {
 
     private static EchoHttpService blueWeb;
     private static Path dir;
-    private final NsgateProcesses processes = new NsgateProcesses();
 
     @BeforeAll
     static void startBlue() throws Exception {
@@ -56,21 +55,13 @@ class RunControlEndToEndTest {
     }
 
     @AfterEach
-    void stopProcesses() throws InterruptedException {
-        processes.close();
+    void stopProcesses() {
+        LAB.processes().stopAll();
     }
 
     /** nsgate ARGS in a JVM of its own, inside the lab's edge namespace. */
-    private Process nsgateInEdge(String... args) throws IOException {
-        return processes.start(LAB.ns("edge"), args);
-    }
-
-    private String readUntil(Process p, String marker, long timeoutMs) throws Exception {
-        return processes.readUntil(p, marker, timeoutMs);
-    }
-
-    private String rest(Process p) throws IOException {
-        return processes.rest(p);
+    private NsgateProcess nsgateInEdge(String... args) {
+        return NsgateProcess.start(LAB.processes(), NsgateProcess.Launch.of(args).inNetns(LAB.ns("edge")));
     }
 
     private static CtlRun ctl(Path socket, String... args) {
@@ -98,19 +89,19 @@ class RunControlEndToEndTest {
         try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             crashed.bind(UnixDomainSocketAddress.of(socket));
         }
-        Process p = nsgateInEdge("run", "--config", config.toString(), "--control-socket", socket.toString(),
+        NsgateProcess p = nsgateInEdge("run", "--config", config.toString(), "--control-socket", socket.toString(),
             "--metrics-port", "0");
-        String log = readUntil(p, "nsgate: running", 60_000);
+        String log = p.readUntil("nsgate: running", Duration.ofSeconds(60));
         assertTrue(log.contains("removed the stale control socket " + socket), log);
         assertTrue(log.contains("control socket " + socket + " (mode 0660, root only)"), log);
         Matcher port = Pattern.compile("metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics").matcher(log);
         assertTrue(port.find(), log);
 
         // a second daemon on the same socket is refused before it touches anything
-        Process second = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
+        NsgateProcess second = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
             socket.toString());
-        assertTrue(second.waitFor(60, TimeUnit.SECONDS));
-        String refused = rest(second);
+        assertTrue(second.waitFor(Duration.ofSeconds(60)));
+        String refused = second.rest();
         assertEquals(1, second.exitValue(), refused);
         assertTrue(refused.contains("another nsgate is serving " + socket), refused);
         assertFalse(refused.contains("attached to"), "it attached to nothing: " + refused);
@@ -129,9 +120,9 @@ class RunControlEndToEndTest {
         assertTrue(metrics.body().contains("nsgate_dnat_flows_total{worker=\"0\"} "), metrics.body());
         assertTrue(metrics.body().contains("\nnsgate_forwards 2\n"), metrics.body());
 
-        p.toHandle().destroy(); // SIGTERM
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        String tail = rest(p);
+        p.terminate(); // SIGTERM
+        assertTrue(p.waitFor(Duration.ofSeconds(30)));
+        String tail = p.rest();
         assertEquals(0, p.exitValue(), tail);
         assertFalse(Files.exists(socket), "the daemon removed its socket");
         assertEquals(3, ctl(socket, "status").code, "nobody to reach any more");
@@ -139,10 +130,10 @@ class RunControlEndToEndTest {
 
     @Test
     void anUnknownControlGroupIsBadConfigurationAndNothingStarts() throws Exception {
-        Process p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
+        NsgateProcess p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
             dir.resolve("g.sock").toString(), "--control-group", "no-such-group-x");
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        String out = rest(p);
+        assertTrue(p.waitFor(Duration.ofSeconds(60)));
+        String out = p.rest();
         assertEquals(2, p.exitValue(), out);
         assertTrue(out.contains("--control-group no-such-group-x: no such group"), out);
         assertFalse(out.contains("attached to"), out);
@@ -151,22 +142,22 @@ class RunControlEndToEndTest {
     @Test
     void configSaveWithoutConfigIsRefusedAndNoControlSocketMeansNone() throws Exception {
         Path socket = dir.resolve("noconfig.sock");
-        Process p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+        NsgateProcess p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
             "--control-socket", socket.toString());
-        readUntil(p, "nsgate: running", 60_000);
+        p.readUntil("nsgate: running", Duration.ofSeconds(60));
         CtlRun r = ctl(socket, "config", "save");
         assertEquals(1, r.code);
         assertTrue(r.err.contains("started without --config"), r.err);
-        p.toHandle().destroy();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        p.terminate();
+        assertTrue(p.waitFor(Duration.ofSeconds(30)));
 
         Path none = dir.resolve("none.sock");
-        Process q = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+        NsgateProcess q = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
             "--control-socket", none.toString(), "--no-control-socket");
-        String log = readUntil(q, "nsgate: running", 60_000);
+        String log = q.readUntil("nsgate: running", Duration.ofSeconds(60));
         assertFalse(log.contains("control socket"), log);
         assertFalse(Files.exists(none));
-        q.toHandle().destroy();
-        assertTrue(q.waitFor(30, TimeUnit.SECONDS));
+        q.terminate();
+        assertTrue(q.waitFor(Duration.ofSeconds(30)));
     }
 }

@@ -16,10 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.control.testsupport.Ip;
 import io.nsgate.control.testsupport.RequiresNetns;
-import io.nsgate.control.testsupport.TestPrefix;
 import io.nsgate.control.topology.Topology;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.TestPrefix;
 
 @RequiresNetns
 class TopologyCommandTest {
@@ -104,7 +104,7 @@ class TopologyCommandTest {
 
     @Test
     void conflictsExitWithOneAndChangeNothing() {
-        Ip.run("netns", "add", p + "lan");
+        Commands.ip("netns", "add", p + "lan");
         assertEquals(1, run("topology", "apply", "--prefix", p));
         assertEquals("nsgate: nothing changed: things nsgate did not create are in the way:\n"
             + "  ! netns lan (" + p + "lan) exists but was not created by nsgate for seed-lab (lo alias none): "

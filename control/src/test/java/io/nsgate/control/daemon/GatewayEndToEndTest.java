@@ -8,6 +8,7 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -21,11 +22,11 @@ import io.nsgate.control.cli.LabCommand;
 import io.nsgate.control.lab.EchoHttpService;
 import io.nsgate.control.lab.HttpProbe;
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.control.testsupport.NamespaceProcesses;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.testkit.Commands;
 
 /**
  * One seed lab and one gateway (two workers, in-process, in the lab's edge namespace) for the whole class; each test
@@ -36,7 +37,6 @@ class GatewayEndToEndTest {
     @RegisterExtension
     static final SeedLab LAB = new SeedLab();
 
-    private static final NamespaceProcesses PROCESSES = new NamespaceProcesses();
     private static Gateway gateway;
     private static EchoHttpService blueWeb;
     private static EchoHttpService lanWeb;
@@ -53,7 +53,7 @@ class GatewayEndToEndTest {
 
     @AfterAll
     static void stopGateway() {
-        PROCESSES.stopAll();
+        LAB.processes().stopAll();
         if (gateway != null) {
             gateway.close();
         }
@@ -66,13 +66,12 @@ class GatewayEndToEndTest {
 
     @AfterEach
     void kernelStaysOutOfTheForwarding() throws Exception {
-        PROCESSES.stopAll();
-        NetNs edge = LAB.netns("edge");
-        assertEquals("0", edge.sysctl("net.ipv4.ip_forward"));
-        NamespaceProcesses.Result iptables = PROCESSES.run(edge, 10, "iptables-save");
+        LAB.processes().stopAll();
+        assertEquals("0", LAB.netns("edge").sysctl("net.ipv4.ip_forward"));
+        Commands.Result iptables = LAB.tryExec(LAB.ns("edge"), "iptables-save");
         assertTrue(iptables.ok(), iptables.output());
         assertFalse(iptables.output().lines().anyMatch(l -> l.startsWith("-A ")), "no iptables rule: " + iptables.output());
-        NamespaceProcesses.Result nft = PROCESSES.run(edge, 10, "nft", "list", "ruleset");
+        Commands.Result nft = LAB.tryExec(LAB.ns("edge"), "nft", "list", "ruleset");
         assertTrue(nft.ok(), nft.output());
         assertTrue(nft.output().isBlank(), "no nftables rule: " + nft.output());
         assertEquals(0, gateway.dataPlane().workerErrors(), () -> "worker error: " + gateway.dataPlane().lastWorkerError());
@@ -110,7 +109,7 @@ class GatewayEndToEndTest {
 
     @Test
     void pingCrossesTheNat() throws Exception {
-        NamespaceProcesses.Result ping = PROCESSES.run(LAB.netns("red"), 15, "ping", "-c", "3", "-i", "0.2", "-W", "2",
+        Commands.Result ping = LAB.tryExec(LAB.ns("red"), "ping", "-c", "3", "-i", "0.2", "-W", "2",
             "192.168.1.3");
         assertTrue(ping.ok(), ping.output());
         assertTrue(ping.output().contains("3 received"), ping.output());
@@ -140,17 +139,17 @@ class GatewayEndToEndTest {
 
     @Test
     void fragmentationNeededReachesRedAfterTheLanLinkMtuIsLowered() throws Exception {
-        NetNs edge = LAB.netns("edge");
-        PROCESSES.run(edge, 5, "ip", "link", "set", "lan0", "mtu", "1400");
+        String edge = LAB.ns("edge");
+        Commands.ip("-n", edge, "link", "set", "lan0", "mtu", "1400");
         try {
             Thread.sleep(2500); // the gateway follows MTU changes every 2 s
-            NamespaceProcesses.Result ping = PROCESSES.run(LAB.netns("red"), 15, "ping", "-M", "do", "-s", "1450",
+            Commands.Result ping = LAB.tryExec(LAB.ns("red"), "ping", "-M", "do", "-s", "1450",
                 "-c", "2", "-i", "0.5", "-W", "2", "192.168.1.3");
             assertTrue(ping.output().contains("mtu=1400") || ping.output().contains("mtu = 1400"),
                 "red learnt the path MTU from the gateway's ICMP fragmentation-needed: " + ping.output());
             assertTrue(gateway.dataPlane().total(Counter.ICMP_ERRORS_SENT) > 0);
         } finally {
-            PROCESSES.run(edge, 5, "ip", "link", "set", "lan0", "mtu", "1500");
+            Commands.ip("-n", edge, "link", "set", "lan0", "mtu", "1500");
         }
     }
 
@@ -158,7 +157,7 @@ class GatewayEndToEndTest {
     void lanGetsNothingInEvenWithARouteToTheInside() throws Exception {
         NetNs lan = LAB.netns("lan");
         try (EchoHttpService redWeb = EchoHttpService.start(LAB.netns("red"), "red", "192.168.15.1", 8081)) {
-            PROCESSES.run(lan, 5, "ip", "route", "add", "192.168.15.0/24", "via", "192.168.1.2");
+            Commands.ip("-n", LAB.ns("lan"), "route", "add", "192.168.15.0/24", "via", "192.168.1.2");
             try {
                 for (String target : new String[] {"192.168.15.2:80", "192.168.15.1:8081"}) {
                     String[] t = target.split(":");
@@ -167,7 +166,7 @@ class GatewayEndToEndTest {
                     assertFalse(e.getMessage() != null && e.getMessage().contains("hello"), e.toString());
                 }
             } finally {
-                PROCESSES.run(lan, 5, "ip", "route", "del", "192.168.15.0/24", "via", "192.168.1.2");
+                Commands.ip("-n", LAB.ns("lan"), "route", "del", "192.168.15.0/24", "via", "192.168.1.2");
             }
         }
     }
@@ -185,21 +184,21 @@ class GatewayEndToEndTest {
         try {
             long gsoBefore = gateway.dataPlane().total(Counter.GSO_FRAMES);
             // in: lan -> 192.168.1.2:5201 -> blue
-            PROCESSES.start(LAB.netns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
+            LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
             Thread.sleep(300);
-            NamespaceProcesses.Result in = PROCESSES.run(LAB.netns("lan"), 30, "iperf3", "-c", "192.168.1.2",
+            Commands.Result in = LAB.tryExec(LAB.ns("lan"), "iperf3", "-c", "192.168.1.2",
                 "-t", "2", "-J");
             assertTrue(in.ok() && in.output().contains("\"bits_per_second\""), in.output());
             // out: blue -> lan, masqueraded
-            PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
             Thread.sleep(300);
-            NamespaceProcesses.Result out = PROCESSES.run(LAB.netns("blue"), 30, "iperf3", "-c", "192.168.1.3",
+            Commands.Result out = LAB.tryExec(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3",
                 "-t", "2", "-J");
             assertTrue(out.ok() && out.output().contains("\"bits_per_second\""), out.output());
             // UDP out
-            PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
             Thread.sleep(300);
-            NamespaceProcesses.Result udp = PROCESSES.run(LAB.netns("blue"), 30, "iperf3", "-c", "192.168.1.3",
+            Commands.Result udp = LAB.tryExec(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3",
                 "-u", "-b", "50M", "-t", "2", "-J");
             assertTrue(udp.ok() && udp.output().contains("\"lost_percent\""), udp.output());
             assertTrue(gateway.dataPlane().total(Counter.GSO_FRAMES) > gsoBefore, "super-frames crossed whole");
@@ -210,9 +209,9 @@ class GatewayEndToEndTest {
 
     @Test
     void changingAnUnrelatedForwardDoesNotInterruptARunningFlow() throws Exception {
-        PROCESSES.start(LAB.netns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
+        LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
         Thread.sleep(300);
-        Process client = PROCESSES.start(LAB.netns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "4", "-J");
+        Process client = LAB.start(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "4", "-J");
         ForwardRule unrelated = ForwardRule.parse("udp:9999=192.168.15.1:9999");
         for (int i = 0; i < 10; i++) {
             Thread.sleep(250);
@@ -220,8 +219,8 @@ class GatewayEndToEndTest {
             Thread.sleep(100);
             assertTrue(gateway.removeForward(unrelated));
         }
-        NamespaceProcesses.Result r = PROCESSES.await(client, 30);
-        assertTrue(r.ok() && r.output().contains("\"bits_per_second\""), r.output());
-        assertFalse(r.output().contains("\"error\""), r.output());
+        String out = LAB.await(client, Duration.ofSeconds(30));
+        assertTrue(out.contains("\"bits_per_second\""), out);
+        assertFalse(out.contains("\"error\""), out);
     }
 }

@@ -17,11 +17,11 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.control.testsupport.Ip;
 import io.nsgate.control.testsupport.RequiresNetns;
-import io.nsgate.control.testsupport.TestPrefix;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.TestPrefix;
 
 @RequiresNetns
 class RtNetlinkTest {
@@ -74,8 +74,8 @@ class RtNetlinkTest {
         assertNull(vb.alias());
         assertTrue(va.isUp());
         // nothing leaked into the namespace of the test process
-        assertTrue(Ip.tryRun("link", "show", "va").exitCode() != 0);
-        assertTrue(Ip.tryRun("link", "show", "vb").exitCode() != 0);
+        assertTrue(Commands.tryIp("link", "show", "va").exitCode() != 0);
+        assertTrue(Commands.tryIp("link", "show", "vb").exitCode() != 0);
     }
 
     @Test
@@ -138,7 +138,7 @@ class RtNetlinkTest {
         List<String> ours = nl.addresses().stream().filter(x -> x.index() == idx)
             .map(x -> x.prefix().toString()).sorted().collect(Collectors.toList());
         assertEquals(List.of("10.98.0.1/16", "10.99.0.1/24"), ours);
-        JsonNode addrInfo = Ip.json("-n", a.name(), "addr", "show", "dev", "e0").get(0).get("addr_info");
+        JsonNode addrInfo = Commands.ipJson("-n", a.name(), "addr", "show", "dev", "e0").get(0).get("addr_info");
         assertTrue(addrInfo.toString().contains("\"local\":\"10.99.0.1\",\"prefixlen\":24"), addrInfo.toString());
 
         NetlinkException dup = assertThrows(NetlinkException.class, () -> nl.addAddress(idx, cidr));
@@ -147,7 +147,7 @@ class RtNetlinkTest {
             + a.name() + "): EEXIST"), dup.getMessage());
 
         nl.deleteAddress(idx, cidr);
-        assertFalse(Ip.run("-n", a.name(), "addr", "show", "dev", "e0").contains("10.99.0.1"));
+        assertFalse(Commands.ip("-n", a.name(), "addr", "show", "dev", "e0").contains("10.99.0.1"));
     }
 
     @Test
@@ -160,7 +160,7 @@ class RtNetlinkTest {
         nl.addRoute(new Ipv4Prefix(0, 0), Ipv4Address.parse("10.97.0.254"), 0, Rtnl.RTPROT_STATIC, false);
         nl.addRoute(Ipv4Prefix.parse("172.30.0.0/16"), Ipv4Address.parse("10.97.0.9"), idx, Rtnl.RTPROT_STATIC, false);
 
-        JsonNode routes = Ip.json("-n", a.name(), "route");
+        JsonNode routes = Commands.ipJson("-n", a.name(), "route");
         String text = routes.toString();
         assertTrue(text.contains("{\"dst\":\"default\",\"gateway\":\"10.97.0.254\",\"dev\":\"r0\""), text);
         assertTrue(text.contains("{\"dst\":\"172.30.0.0/16\",\"gateway\":\"10.97.0.9\",\"dev\":\"r0\""), text);
@@ -173,7 +173,7 @@ class RtNetlinkTest {
             && r.destination().toString().equals("10.97.0.0/24")), "connected route is dumped too");
 
         nl.addRoute(new Ipv4Prefix(0, 0), Ipv4Address.parse("10.97.0.253"), 0, Rtnl.RTPROT_STATIC, true);
-        assertTrue(Ip.run("-n", a.name(), "route", "show", "default").contains("via 10.97.0.253"));
+        assertTrue(Commands.ip("-n", a.name(), "route", "show", "default").contains("via 10.97.0.253"));
 
         NetlinkException unreachable = assertThrows(NetlinkException.class, () -> nl.addRoute(
             Ipv4Prefix.parse("172.31.0.0/16"), Ipv4Address.parse("192.0.2.1"), 0, Rtnl.RTPROT_STATIC, false));
@@ -184,7 +184,7 @@ class RtNetlinkTest {
                 nl.deleteRoute(r);
             }
         }
-        assertFalse(Ip.run("-n", a.name(), "route").contains("via"));
+        assertFalse(Commands.ip("-n", a.name(), "route").contains("via"));
     }
 
     @Test
@@ -194,7 +194,7 @@ class RtNetlinkTest {
         b.rtnetlink().setLink("n0", LinkChange.set().up(true));
         nl.addAddress(nl.linkIndex("n0"), Ipv4Prefix.parse("10.96.0.1/24"));
         b.rtnetlink().addAddress(b.rtnetlink().linkIndex("n0"), Ipv4Prefix.parse("10.96.0.2/24"));
-        Ip.Result ping = Ip.exec(List.of("ip", "netns", "exec", a.name(), "ping", "-c", "1", "-W", "2", "10.96.0.2"));
+        Commands.Result ping = Commands.run(Commands.inNetns(a.name(), "ping", "-c", "1", "-W", "2", "10.96.0.2"));
         assertEquals(0, ping.exitCode(), ping.stdout() + ping.stderr());
         Neighbour n = nl.neighbours().stream().filter(x -> x.address() == Ipv4Address.parse("10.96.0.2"))
             .findFirst().orElseThrow();
@@ -251,7 +251,7 @@ class RtNetlinkTest {
     }
 
     private static JsonNode link(String ns, String name) {
-        JsonNode arr = Ip.json("-d", "-n", ns, "link", "show", "dev", name);
+        JsonNode arr = Commands.ipJson("-d", "-n", ns, "link", "show", "dev", name);
         assertEquals(1, arr.size(), arr.toString());
         return arr.get(0);
     }

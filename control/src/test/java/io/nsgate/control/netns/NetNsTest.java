@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.nsgate.control.testsupport.Ip;
 import io.nsgate.control.testsupport.RequiresNetns;
-import io.nsgate.control.testsupport.TestPrefix;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.TestPrefix;
 
 @RequiresNetns
 class NetNsTest {
@@ -41,19 +41,19 @@ class NetNsTest {
         String name = prefix + "a";
         try (NetNs ns = NetNs.create(name)) {
             assertEquals(name, ns.name());
-            assertTrue(Ip.run("netns", "list").lines().anyMatch(l -> l.split(" ")[0].equals(name)));
+            assertTrue(Commands.ip("netns", "list").lines().anyMatch(l -> l.split(" ")[0].equals(name)));
             assertTrue(NetNs.list().contains(name));
-            JsonNode links = Ip.json("-n", name, "link");
+            JsonNode links = Commands.ipJson("-n", name, "link");
             assertEquals(1, links.size(), links.toString());
             assertEquals("lo", links.get(0).get("ifname").asText());
             // ip netns exec works too (it setns()es into our bind mount)
-            Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", name, "cat", "/proc/sys/net/ipv4/ip_forward"));
+            Commands.Result r = Commands.run(Commands.inNetns(name, "cat", "/proc/sys/net/ipv4/ip_forward"));
             assertEquals(0, r.exitCode(), r.stderr());
         } finally {
             NetNs.delete(name);
         }
         assertFalse(NetNs.exists(name));
-        assertFalse(Ip.run("netns", "list").contains(name));
+        assertFalse(Commands.ip("netns", "list").contains(name));
     }
 
     @Test
@@ -142,7 +142,7 @@ class NetNsTest {
             ns.setSysctl("net.ipv4.ip_local_reserved_ports", "40000-40100");
             assertEquals("40000-40100", ns.sysctl("net.ipv4.ip_local_reserved_ports"));
             assertEquals(rootForward, readRoot("net/ipv4/ip_forward"));
-            Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", name, "cat", "/proc/sys/net/ipv4/ip_forward"));
+            Commands.Result r = Commands.run(Commands.inNetns(name, "cat", "/proc/sys/net/ipv4/ip_forward"));
             assertEquals("1", r.stdout().trim());
             NetNsException e = assertThrows(NetNsException.class, () -> ns.sysctl("net.ipv4.no_such_knob"));
             assertTrue(e.getMessage().contains("net.ipv4.no_such_knob does not exist in " + name), e.getMessage());

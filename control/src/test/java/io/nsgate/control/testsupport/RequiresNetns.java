@@ -9,12 +9,12 @@ import java.lang.annotation.Target;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Backed by {@code NetNs.isAvailable()/unavailabilityCause()} and the presence of the {@code ip} oracle. CI runs as
- * root, so a missing capability is a failure naming the cause; {@code -Dnsgate.allowSkip=true} turns it into an
- * aborted (skipped) test for developers without root.
+ * Backed by {@link NetnsRequirement}: {@code NetNs.unavailabilityCause()} and the kit's probe (root, {@code ip}). CI
+ * runs as root, so a missing capability is a failure naming the cause; {@code -Dnsgate.allowSkip=true} turns it into
+ * an aborted (skipped) test for developers without root.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
-@ExtendWith(NetnsAvailability.class)
+@ExtendWith(NetnsRequirement.class)
 public @interface RequiresNetns {
 }

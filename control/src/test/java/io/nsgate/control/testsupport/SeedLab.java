@@ -1,4 +1,4 @@
-// JUnit support: a prefixed copy of the seed lab per test class, destroyed in teardown even when tests fail.
+// The seed lab under a per-run prefix, built by nsgate's own TopologyApplier: for a test class or a benchmark run.
 package io.nsgate.control.testsupport;
 
 import java.util.HashMap;
@@ -12,70 +12,97 @@ import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.topology.Topology;
 import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyReport;
+import io.nsgate.testkit.NetnsLab;
+import io.nsgate.testkit.Processes;
+import io.nsgate.testkit.TestPrefix;
 
 /**
- * Use as {@code @RegisterExtension static final SeedLab LAB = new SeedLab();}. Before the class's first test it
- * checks the namespace capability (failing with the cause, see {@link NetnsAvailability}), picks a fresh
- * {@code ngtXXXX-} prefix and applies the embedded seed lab with it; after the last test it destroys the lab and
- * sweeps any namespace left with the prefix. Handles from {@link #netns} are closed in teardown too.
+ * The seed lab of design.md, applied with {@link TopologyApplier} under a fresh prefix and adopted by a
+ * {@link NetnsLab} (commands, processes and threads inside, removal even after a failure):
+ * <pre>
+ *   red   192.168.15.1 ─┐
+ *                       ├─ v-net-0 192.168.15.5 ┐ edge (the gateway)
+ *   blue  192.168.15.2 ─┘                       │
+ *                              lan0 192.168.1.2 ┴── lan0 192.168.1.3  lan
+ * </pre>
+ * A test class uses it as a JUnit extension, {@code @RegisterExtension static final SeedLab LAB = new SeedLab();}:
+ * before the first test it checks {@link RequiresNetns}'s requirement and applies the lab under an {@code ngtXXXX-}
+ * prefix; after the last it destroys it with TopologyApplier, then the lab deletes whatever still carries the
+ * prefix. A benchmark calls {@link #create} (an {@code ngbXXXX-} prefix, its processes' output in its run directory)
+ * and {@link #close}s it. Handles from {@link #netns} are closed on close too.
  *
  * <pre>
- *   String edge = LAB.ns("edge");                       // "ngt1a2b-edge"
- *   LAB.netns("blue").startProcess(new ProcessBuilder("python3", "-m", "http.server", "80"));
- *   LAB.netns("edge").call(() -> openAfPacketSocket());  // code inside edge, on its dedicated thread
+ *   String edge = LAB.ns("edge");                                  // "ngt1a2b-edge"
+ *   LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1");               // stopped by pid on close
+ *   LAB.netns("edge").call(() -> openAfPacketSocket());            // nsgate's own NetNs handle
  * </pre>
  */
-public final class SeedLab implements BeforeAllCallback, AfterAllCallback {
-    private final Topology topology;
-    private String prefix;
-    private TopologyReport applied;
-    private final Map<String, NetNs> handles = new HashMap<>();
+public final class SeedLab extends NetnsLab implements BeforeAllCallback, AfterAllCallback {
+    /** red's address on the inside network. */
+    public static final String RED = "192.168.15.1";
+    /** blue's address on the inside network: where port forwards lead. */
+    public static final String BLUE = "192.168.15.2";
+    /** The gateway's (edge's) address on the inside network, v-net-0. */
+    public static final String GATEWAY_INSIDE = "192.168.15.5";
+    /** The gateway's (edge's) address on the LAN, lan0: what masquerading shows and port forwards listen on. */
+    public static final String GATEWAY_LAN = "192.168.1.2";
+    /** lan's address, the outside host. */
+    public static final String LAN = "192.168.1.3";
+    /** The inside network, masqueraded out of lan0. */
+    public static final String INSIDE_NET = "192.168.15.0/24";
 
+    private final Topology topology;
+    private final Map<String, NetNs> handles = new HashMap<>();
+    private TopologyReport applied;
+
+    /** The seed lab, for a test class (applied before its first test). */
     public SeedLab() {
         this(Topology.seedLab());
     }
 
     /** Any topology, managed the same way. */
     public SeedLab(Topology topology) {
+        this(topology, TestPrefix.Kind.TEST, new Processes());
+    }
+
+    private SeedLab(Topology topology, TestPrefix.Kind kind, Processes processes) {
+        super(kind, processes);
         this.topology = topology;
     }
 
-    @Override
-    public void beforeAll(ExtensionContext context) {
-        new NetnsAvailability().beforeAll(context);
-        prefix = TestPrefix.fresh();
+    /** The seed lab applied now under a fresh prefix of {@code kind}, run through {@code processes}. */
+    public static SeedLab create(TestPrefix.Kind kind, Processes processes) {
+        SeedLab lab = new SeedLab(Topology.seedLab(), kind, processes);
+        lab.apply();
+        return lab;
+    }
+
+    private void apply() {
         try {
-            applied = TopologyApplier.apply(topology, prefix);
+            applied = TopologyApplier.apply(topology, prefix());
+            topology.namespaces().forEach(n -> adopt(n.name()));
         } catch (RuntimeException e) {
-            TestPrefix.sweep(prefix);
+            try {
+                close();
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
     }
 
     @Override
+    public void beforeAll(ExtensionContext context) {
+        new NetnsRequirement().check(context.getDisplayName());
+        apply();
+    }
+
+    @Override
     public void afterAll(ExtensionContext context) {
-        if (prefix == null) {
-            return;
-        }
-        try {
-            handles.values().forEach(NetNs::close);
-            handles.clear();
-            TopologyApplier.destroy(topology, prefix);
-        } finally {
-            TestPrefix.sweep(prefix);
-        }
+        close();
     }
 
-    /** The prefix of this class's lab, e.g. "ngt1a2b-". */
-    public String prefix() {
-        return prefix;
-    }
-
-    /** The machine name of a lab namespace: ns("edge") = prefix + "edge". */
-    public String ns(String name) {
-        return prefix + name;
-    }
-
+    /** The topology applied. */
     public Topology topology() {
         return topology;
     }
@@ -85,8 +112,18 @@ public final class SeedLab implements BeforeAllCallback, AfterAllCallback {
         return applied;
     }
 
-    /** A handle on a lab namespace (run code, start processes, rtnetlink), closed in teardown. */
+    /** nsgate's own handle on lab namespace {@code name} (run code, start processes, rtnetlink), closed on close. */
     public synchronized NetNs netns(String name) {
         return handles.computeIfAbsent(name, n -> NetNs.open(ns(n)));
+    }
+
+    /** Closes the handles and destroys the topology with TopologyApplier (then the lab deletes what is left). */
+    @Override
+    protected synchronized void beforeNamespacesAreDeleted() {
+        handles.values().forEach(NetNs::close);
+        handles.clear();
+        if (applied != null) {
+            TopologyApplier.destroy(topology, prefix());
+        }
     }
 }

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.nsgate.control.testsupport.Ip;
 import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.Commands;
 
 class SeedLabApplyTest {
     @RegisterExtension
@@ -47,7 +47,7 @@ class SeedLabApplyTest {
 
     @Test
     void namespacesAreListedByIp() {
-        List<String> listed = Ip.run("netns", "list").lines().map(l -> l.split(" ")[0])
+        List<String> listed = Commands.ip("netns", "list").lines().map(l -> l.split(" ")[0])
             .filter(n -> n.startsWith(LAB.prefix())).sorted().toList();
         assertEquals(List.of(LAB.ns("blue"), LAB.ns("edge"), LAB.ns("lan"), LAB.ns("red")), listed);
     }
@@ -97,7 +97,7 @@ class SeedLabApplyTest {
 
     @Test
     void edgeDoesNotForwardInTheKernel() {
-        Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", LAB.ns("edge"), "cat", "/proc/sys/net/ipv4/ip_forward"));
+        Commands.Result r = Commands.run(Commands.inNetns(LAB.ns("edge"), "cat", "/proc/sys/net/ipv4/ip_forward"));
         assertEquals("0", r.stdout().trim());
     }
 
@@ -113,19 +113,19 @@ class SeedLabApplyTest {
 
     @Test
     void lanCannotReachRedWithoutNat() {
-        Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", LAB.ns("lan"), "ping", "-c", "1", "-W", "1",
+        Commands.Result r = Commands.run(Commands.inNetns(LAB.ns("lan"), "ping", "-c", "1", "-W", "1",
             "192.168.15.1"));
         assertTrue(r.exitCode() != 0, "no route: " + r.stdout() + r.stderr());
     }
 
     static void ping(String fromNs, String address) {
-        Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", LAB.ns(fromNs), "ping", "-c", "1", "-W", "2", address));
+        Commands.Result r = Commands.run(Commands.inNetns(LAB.ns(fromNs), "ping", "-c", "1", "-W", "2", address));
         assertEquals(0, r.exitCode(), fromNs + " -> " + address + ": " + r.stdout() + r.stderr());
     }
 
     private static Map<String, JsonNode> links(String ns) {
         Map<String, JsonNode> m = new TreeMap<>();
-        for (JsonNode l : Ip.json("-d", "-n", LAB.ns(ns), "link")) {
+        for (JsonNode l : Commands.ipJson("-d", "-n", LAB.ns(ns), "link")) {
             m.put(l.get("ifname").asText(), l);
         }
         return m;
@@ -133,7 +133,7 @@ class SeedLabApplyTest {
 
     private static Map<String, List<String>> addresses(String ns) {
         Map<String, List<String>> m = new TreeMap<>();
-        for (JsonNode l : Ip.json("-4", "-n", LAB.ns(ns), "addr")) {
+        for (JsonNode l : Commands.ipJson("-4", "-n", LAB.ns(ns), "addr")) {
             List<String> list = new ArrayList<>();
             for (JsonNode a : l.get("addr_info")) {
                 list.add(a.get("local").asText() + "/" + a.get("prefixlen").asInt());
@@ -145,7 +145,7 @@ class SeedLabApplyTest {
 
     private static List<String> routes(String ns) {
         List<String> out = new ArrayList<>();
-        for (JsonNode r : Ip.json("-4", "-n", LAB.ns(ns), "route")) {
+        for (JsonNode r : Commands.ipJson("-4", "-n", LAB.ns(ns), "route")) {
             out.add(r.get("dst").asText() + (r.has("gateway") ? " via " + r.get("gateway").asText() : "")
                 + " dev " + r.get("dev").asText());
         }

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.nsgate.control.netns.NetNs;
-import io.nsgate.control.testsupport.Ip;
 import io.nsgate.control.testsupport.RequiresNetns;
-import io.nsgate.control.testsupport.TestPrefix;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.TestPrefix;
 
 @RequiresNetns
 class TopologyLifecycleTest {
@@ -52,17 +52,18 @@ class TopologyLifecycleTest {
     @Test
     void deletedVethComesBack() {
         TopologyApplier.apply(lab, p);
-        Ip.run("-n", p + "red", "link", "del", "eth0"); // takes edge/veth-red-br with it
+        Commands.ip("-n", p + "red", "link", "del", "eth0"); // takes edge/veth-red-br with it
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
             "+ route red/default via 192.168.15.5"), TopologyApplier.plan(lab, p).lines());
-        assertFalse(Ip.run("-n", p + "red", "link").contains("eth0"), "show changed nothing");
+        assertFalse(Commands.ip("-n", p + "red", "link").contains("eth0"), "show changed nothing");
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
             "+ route red/default via 192.168.15.5"), TopologyApplier.apply(lab, p).lines());
-        assertEquals("v-net-0", Ip.json("-n", p + "edge", "link", "show", "veth-red-br").get(0).get("master").asText());
+        assertEquals("v-net-0", Commands.ipJson("-n", p + "edge", "link", "show", "veth-red-br").get(0).get("master")
+            .asText());
         ping(p + "red", "192.168.15.2");
         assertEquals("no changes", TopologyApplier.apply(lab, p).render());
     }
@@ -70,15 +71,15 @@ class TopologyLifecycleTest {
     @Test
     void driftIsRepaired() {
         TopologyApplier.apply(lab, p);
-        Ip.run("-n", p + "lan", "addr", "del", "192.168.1.3/24", "dev", "lan0");
-        Ip.run("-n", p + "lan", "addr", "add", "10.0.0.1/24", "dev", "lan0");
-        Ip.run("-n", p + "blue", "link", "set", "eth0", "down");
-        Ip.run("-n", p + "edge", "link", "set", "veth-red-br", "nomaster");
-        Ip.run("-n", p + "edge", "link", "set", "v-net-0", "mtu", "1400");
-        Ip.run("-n", p + "lan", "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
-        Ip.run("-n", p + "red", "route", "replace", "default", "via", "192.168.15.9");
-        Ip.run("-n", p + "edge", "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
-        Ip.exec(List.of("ip", "netns", "exec", p + "edge", "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+        Commands.ip("-n", p + "lan", "addr", "del", "192.168.1.3/24", "dev", "lan0");
+        Commands.ip("-n", p + "lan", "addr", "add", "10.0.0.1/24", "dev", "lan0");
+        Commands.ip("-n", p + "blue", "link", "set", "eth0", "down");
+        Commands.ip("-n", p + "edge", "link", "set", "veth-red-br", "nomaster");
+        Commands.ip("-n", p + "edge", "link", "set", "v-net-0", "mtu", "1400");
+        Commands.ip("-n", p + "lan", "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
+        Commands.ip("-n", p + "red", "route", "replace", "default", "via", "192.168.15.9");
+        Commands.ip("-n", p + "edge", "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
+        Commands.run(Commands.inNetns(p + "edge", "sysctl", "-qw", "net.ipv4.ip_forward=1"));
 
         TopologyReport r = TopologyApplier.apply(lab, p);
         assertEquals(List.of(
@@ -122,21 +123,21 @@ class TopologyLifecycleTest {
     @Test
     void foreignSameNamedInterfaceIsLeftAloneWithAMessage() {
         TopologyApplier.apply(lab, p);
-        Ip.run("-n", p + "lan", "link", "del", "lan0");
-        Ip.run("-n", p + "lan", "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
+        Commands.ip("-n", p + "lan", "link", "del", "lan0");
+        Commands.ip("-n", p + "lan", "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
 
         TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p));
         assertEquals(List.of("! link lan/lan0 exists but was not created by nsgate (alias none): remove or rename it, "
             + "or change the file"), refused.conflicts().stream().map(Change::toString).toList());
         assertTrue(refused.getMessage().startsWith("nothing changed: 1 conflict"), refused.getMessage());
-        assertTrue(Ip.tryRun("-n", p + "edge", "link", "show", "lan0").exitCode() != 0, "nothing was created");
+        assertTrue(Commands.tryIp("-n", p + "edge", "link", "show", "lan0").exitCode() != 0, "nothing was created");
 
         TopologyReport r = TopologyApplier.destroy(lab, p);
         assertTrue(r.notes().stream().map(Change::toString).toList().containsAll(List.of(
             "! link lan/lan0 was not created by nsgate (alias none), left alone",
             "! netns lan (" + p + "lan) kept: it holds interfaces nsgate did not create (lan0)")), r.render());
         assertTrue(NetNs.exists(p + "lan"));
-        assertEquals("bridge", Ip.json("-d", "-n", p + "lan", "link", "show", "lan0").get(0).get("linkinfo")
+        assertEquals("bridge", Commands.ipJson("-d", "-n", p + "lan", "link", "show", "lan0").get(0).get("linkinfo")
             .get("info_kind").asText());
         assertFalse(NetNs.exists(p + "edge"));
         assertFalse(NetNs.exists(p + "red"));
@@ -144,7 +145,7 @@ class TopologyLifecycleTest {
 
     @Test
     void foreignSameNamedNamespaceIsLeftAloneWithAMessage() {
-        Ip.run("netns", "add", p + "blue");
+        Commands.ip("netns", "add", p + "blue");
         TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p));
         assertEquals(List.of("! netns blue (" + p + "blue) exists but was not created by nsgate for seed-lab "
             + "(lo alias none): delete it, or use another --prefix"),
@@ -176,7 +177,7 @@ class TopologyLifecycleTest {
             change -> {
                 if (change.toString().equals("+ link edge/lan0 (veth, peer lan/lan0)")) {
                     // someone else grabs the name between plan and execution
-                    Ip.run("-n", p + "lan", "link", "add", "lan0", "type", "bridge");
+                    Commands.ip("-n", p + "lan", "link", "add", "lan0", "type", "bridge");
                 }
             }));
         assertEquals("+ link edge/lan0 (veth, peer lan/lan0)", e.failedAt().toString());
@@ -210,7 +211,7 @@ class TopologyLifecycleTest {
             "- link blue/eth0 (veth, no longer in the file)",
             "- route blue/default via 192.168.15.5 dev eth0"), TopologyApplier.plan(smaller, p).lines());
         TopologyApplier.apply(smaller, p);
-        assertEquals(List.of("lo"), Ip.json("-n", p + "blue", "link").findValuesAsText("ifname"));
+        assertEquals(List.of("lo"), Commands.ipJson("-n", p + "blue", "link").findValuesAsText("ifname"));
         assertEquals("no changes", TopologyApplier.apply(smaller, p).render());
     }
 
@@ -226,7 +227,7 @@ class TopologyLifecycleTest {
 
     private static Set<String> netnsList() {
         Set<String> s = new TreeSet<>();
-        for (String line : Ip.run("netns", "list").split("\n")) {
+        for (String line : Commands.ip("netns", "list").split("\n")) {
             String name = line.split(" ")[0];
             if (!name.isEmpty() && !OTHER_RUNS.matcher(name).matches()) {
                 s.add(name);
@@ -238,7 +239,7 @@ class TopologyLifecycleTest {
     /** The links of the test process's own namespace, read only (never changed by these tests). */
     private static String rootLinks() {
         StringBuilder b = new StringBuilder();
-        for (JsonNode l : Ip.json("link")) {
+        for (JsonNode l : Commands.ipJson("link")) {
             b.append(l.get("ifindex").asInt()).append(':').append(l.get("ifname").asText()).append(':')
                 .append(l.get("flags")).append('\n');
         }
@@ -246,14 +247,14 @@ class TopologyLifecycleTest {
     }
 
     private static void ping(String ns, String address) {
-        Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "2", address));
+        Commands.Result r = Commands.run(Commands.inNetns(ns, "ping", "-c", "1", "-W", "2", address));
         assertEquals(0, r.exitCode(), ns + " -> " + address + ": " + r.stdout() + r.stderr());
     }
 
     /** Reads a sysctl through `ip netns exec` (independent of NetNs). */
     static final class NetNsSysctl {
         static String read(String ns, String key) {
-            Ip.Result r = Ip.exec(List.of("ip", "netns", "exec", ns, "sysctl", "-n", key));
+            Commands.Result r = Commands.run(Commands.inNetns(ns, "sysctl", "-n", key));
             assertEquals(0, r.exitCode(), r.stderr());
             return r.stdout().trim();
         }

@@ -17,11 +17,11 @@ import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.testsupport.Frames;
-import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.linux.sys.Bpf;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
+import io.nsgate.testkit.RequiresBpf;
 
 @RequiresBpf
 class BpfSyscallTest {

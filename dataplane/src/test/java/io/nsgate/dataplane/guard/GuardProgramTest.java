@@ -29,13 +29,13 @@ import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.testsupport.Frames;
-import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.sys.Bpf;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
+import io.nsgate.testkit.RequiresBpf;
 
 @RequiresBpf
 class GuardProgramTest {

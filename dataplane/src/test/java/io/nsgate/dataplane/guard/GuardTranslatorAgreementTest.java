@@ -24,9 +24,9 @@ import io.nsgate.dataplane.packet.FrameParser;
 import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.testsupport.Frames;
-import io.nsgate.dataplane.testsupport.RequiresBpf;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.testkit.RequiresBpf;
 
 /**
  * For many random frames (fixed seed) under several rule sets, each frame goes through a Translator with an empty

@@ -24,15 +24,16 @@ import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.SeedLabRules;
-import io.nsgate.dataplane.testsupport.NetnsThread;
-import io.nsgate.dataplane.testsupport.RequiresBpf;
-import io.nsgate.dataplane.testsupport.TestNetns;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
+import io.nsgate.testkit.NetnsLab;
+import io.nsgate.testkit.RequiresBpf;
+import io.nsgate.testkit.RequiresNamespaces;
+import io.nsgate.testkit.TestPrefix;
 
 /**
  * Two namespaces, {@code ngtXXXX-gw} (10.9.0.1/24 on veth0) and {@code ngtXXXX-cl} (10.9.0.2/24 on veth1), joined
@@ -42,6 +43,7 @@ import io.nsgate.linux.sys.Syscalls;
  * reads as CONNECTED (a listener answered), REFUSED (the kernel sent RST) or UNANSWERED (timed out).
  */
 @RequiresBpf
+@RequiresNamespaces
 class KernelGuardNetnsTest {
     private static final String GW_IP = "10.9.0.1";
     private static final int CONNECT_TIMEOUT_MS = 800;
@@ -52,41 +54,27 @@ class KernelGuardNetnsTest {
     private static final int ETH_P_ALL = 0x0003;
     private static final int ETH_P_IP = 0x0800;
 
-    private static String prefix;
-    private static NetnsThread gw;
-    private static NetnsThread cl;
+    private static NetnsLab lab;
+    private static String gw;
+    private static String cl;
 
     enum Outcome { CONNECTED, REFUSED, UNANSWERED }
 
     @BeforeAll
     static void twoNamespacesAndAVethPair() {
-        TestNetns.requireAvailable("KernelGuardNetnsTest");
-        prefix = TestNetns.freshPrefix();
-        String gwName = prefix + "gw";
-        String clName = prefix + "cl";
-        TestNetns.add(gwName);
-        TestNetns.add(clName);
-        TestNetns.ip("-n", gwName, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", clName);
-        TestNetns.ip("-n", gwName, "addr", "add", GW_IP + "/24", "dev", "veth0");
-        TestNetns.ip("-n", clName, "addr", "add", "10.9.0.2/24", "dev", "veth1");
-        for (String[] up : new String[][] {{gwName, "veth0"}, {gwName, "lo"}, {clName, "veth1"}, {clName, "lo"}}) {
-            TestNetns.ip("-n", up[0], "link", "set", up[1], "up");
-        }
-        gw = NetnsThread.enter(gwName);
-        cl = NetnsThread.enter(clName);
+        lab = NetnsLab.create();
+        gw = lab.addNamespace("gw");
+        cl = lab.addNamespace("cl");
+        lab.veth(gw, "veth0", cl, "veth1");
+        lab.address(gw, "veth0", GW_IP + "/24");
+        lab.address(cl, "veth1", "10.9.0.2/24");
     }
 
     @AfterAll
     static void removeNamespaces() {
-        if (gw != null) {
-            gw.close();
-        }
-        if (cl != null) {
-            cl.close();
-        }
-        if (prefix != null) {
-            TestNetns.sweep(prefix);
-            assertTrue(TestNetns.list().stream().noneMatch(n -> n.startsWith(prefix)), "namespaces left behind");
+        if (lab != null) {
+            lab.close();
+            assertTrue(TestPrefix.namespaces(lab.prefix()).isEmpty(), "namespaces left behind");
         }
     }
 
@@ -111,7 +99,7 @@ class KernelGuardNetnsTest {
 
     /** A TCP connect from the client namespace to the gateway. */
     private static Outcome connect(int port) {
-        return cl.call(() -> {
+        return lab.inside(cl, () -> {
             long start = System.nanoTime();
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(GW_IP, port), CONNECT_TIMEOUT_MS);
@@ -128,7 +116,7 @@ class KernelGuardNetnsTest {
     }
 
     private static boolean ping() {
-        return TestNetns.execIn(cl.namespace(), "ping", "-c", "1", "-W", "1", GW_IP).exitCode() == 0;
+        return lab.tryExec(cl, "ping", "-c", "1", "-W", "1", GW_IP).ok();
     }
 
     private static void assertOutcome(Outcome expected, int port, String when) {
@@ -137,14 +125,14 @@ class KernelGuardNetnsTest {
 
     @Test
     void ownedPortsGoUnansweredWhileTheHostKeepsItsOwnTraffic() throws IOException {
-        ServerSocket hostService = gw.call(() -> new ServerSocket(HOST_SERVICE, 50,
+        ServerSocket hostService = lab.inside(gw, () -> new ServerSocket(HOST_SERVICE, 50,
             InetAddress.getByName(GW_IP)));
         KernelGuard guard = null;
         try {
             assertOutcome(Outcome.REFUSED, FORWARDED, "before the guard");
             assertOutcome(Outcome.CONNECTED, HOST_SERVICE, "before the guard");
 
-            guard = gw.call(() -> KernelGuard.attach("veth0", rules(true).ownership()));
+            guard = lab.inside(gw, () -> KernelGuard.attach("veth0", rules(true).ownership()));
             assertTrue(guard.isAttached());
             assertTrue(guard.ifindex() > 0);
             assertOutcome(Outcome.UNANSWERED, FORWARDED, "guarded forward: the kernel never saw the SYN");
@@ -177,16 +165,16 @@ class KernelGuardNetnsTest {
 
     @Test
     void interfaceNamesAndIndexesResolveInTheCallingThreadsNamespace() {
-        assertTrue(gw.call(() -> Syscalls.interfaceIndex("veth0")) > 0);
+        assertTrue(lab.inside(gw, () -> Syscalls.interfaceIndex("veth0")) > 0);
         // veth0 exists in the gateway namespace only: from the client namespace it is unknown
         SyscallException e = assertThrows(SyscallException.class,
-            () -> cl.call(() -> KernelGuard.attach("veth0", rules(true).ownership())));
+            () -> lab.inside(cl, () -> KernelGuard.attach("veth0", rules(true).ownership())));
         assertEquals(Errno.ENODEV, e.errno());
         assertTrue(e.getMessage().startsWith("ioctl(SIOCGIFINDEX, veth0): ENODEV"), e.getMessage());
         assertTrue(e.getMessage().contains("in this thread's network namespace"), e.getMessage());
 
         e = assertThrows(SyscallException.class,
-            () -> gw.call(() -> KernelGuard.attach(9999, rules(true).ownership())));
+            () -> lab.inside(gw, () -> KernelGuard.attach(9999, rules(true).ownership())));
         assertEquals(Errno.ENODEV, e.errno());
         assertTrue(e.getMessage().startsWith("bpf(BPF_LINK_CREATE tcx ingress of ifindex 9999): ENODEV"),
             e.getMessage());
@@ -196,9 +184,10 @@ class KernelGuardNetnsTest {
     void passingMeansNextSoALaterTcxProgramStillDecides() {
         // the first guard owns nothing on 8080 and returns TCX_NEXT; the second, attached after it, drops it.
         // Had the first returned TCX_PASS, the chain would have ended there and the kernel would send RST.
-        KernelGuard first = gw.call(() -> KernelGuard.attach("veth0", rules(false).ownership()));
+        KernelGuard first = lab.inside(gw, () -> KernelGuard.attach("veth0", rules(false).ownership()));
         try {
-            KernelGuard second = gw.call(() -> KernelGuard.attach("veth0", rules(true).ownership()));
+            KernelGuard second = lab.inside(gw,
+                () -> KernelGuard.attach("veth0", rules(true).ownership()));
             try {
                 assertOutcome(Outcome.UNANSWERED, FORWARDED, "first passes on, second drops");
                 assertOutcome(Outcome.REFUSED, CLOSED, "both pass on: the kernel answers");
@@ -215,12 +204,12 @@ class KernelGuardNetnsTest {
 
     @Test
     void packetTapsOfAllProtocolsStillSeeWhatTheGuardDrops() {
-        int ifindex = gw.call(() -> Syscalls.interfaceIndex("veth0"));
-        int tapAll = gw.call(() -> openTap(ETH_P_ALL, ifindex));
-        int tapIp = gw.call(() -> openTap(ETH_P_IP, ifindex));
+        int ifindex = lab.inside(gw, () -> Syscalls.interfaceIndex("veth0"));
+        int tapAll = lab.inside(gw, () -> openTap(ETH_P_ALL, ifindex));
+        int tapIp = lab.inside(gw, () -> openTap(ETH_P_IP, ifindex));
         KernelGuard guard = null;
         try {
-            guard = gw.call(() -> KernelGuard.attach("veth0", rules(true).ownership()));
+            guard = lab.inside(gw, () -> KernelGuard.attach("veth0", rules(true).ownership()));
             assertOutcome(Outcome.UNANSWERED, FORWARDED, "guarded forward");
             assertTrue(synsTo(tapAll, FORWARDED) >= 1,
                 "an ETH_P_ALL tap (ptype_all, delivered before tcx ingress) receives the SYN the guard drops");

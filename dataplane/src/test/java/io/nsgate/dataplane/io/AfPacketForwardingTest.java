@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -24,8 +25,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
-import io.nsgate.dataplane.testsupport.NetnsLab;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.NetnsLab;
 
 /**
  * The lab: {@code a} (10.9.0.1/24) -- veth -- {@code x} in namespace {@code br} and {@code y} in {@code br} -- veth --
@@ -68,9 +70,9 @@ class AfPacketForwardingTest {
     @BeforeAll
     static void buildLab() {
         lab = NetnsLab.create();
-        a = lab.ns("a");
-        br = lab.ns("br");
-        b = lab.ns("b");
+        a = lab.addNamespace("a");
+        br = lab.addNamespace("br");
+        b = lab.addNamespace("b");
         lab.veth(a, "eth0", br, "x");
         lab.veth(br, "y", b, "eth0");
         lab.address(a, "eth0", "10.9.0.1/24");
@@ -222,7 +224,7 @@ class AfPacketForwardingTest {
                     Double.parseDouble(rate.group(1)), p50.group(1), p99.group(1));
             } finally {
                 server.destroy();
-                lab.await(server, 10); // nginx ends on SIGTERM with status 0
+                lab.await(server, Duration.ofSeconds(10)); // nginx ends on SIGTERM with status 0
             }
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -250,7 +252,7 @@ class AfPacketForwardingTest {
             Integer.toString(port), "-J"));
         cmd.addAll(List.of(clientOptions));
         String json = lab.exec(a, cmd.toArray(new String[0]));
-        lab.await(server, 10);
+        lab.await(server, Duration.ofSeconds(10));
         int at = json.indexOf("\"sum_received\"");
         if (at < 0) {
             at = json.indexOf("\"sum\"", json.indexOf("\"end\""));
@@ -264,7 +266,7 @@ class AfPacketForwardingTest {
 
     /** Sends {@code bytes} from a to b through the bridge; returns b's "length sha256", keeps a's in lastDigest. */
     private String transfer(int port, int bytes, double pause) {
-        Process receiver = lab.start(b, NetnsLab.python(), "-c", RECEIVER, Integer.toString(port),
+        Process receiver = lab.start(b, Commands.python(), "-c", RECEIVER, Integer.toString(port),
             Double.toString(pause));
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (!lab.output(receiver).contains("ready")) {
@@ -272,10 +274,10 @@ class AfPacketForwardingTest {
                 + lab.output(receiver));
             sleep(10);
         }
-        Process sender = lab.start(a, NetnsLab.python(), "-c", SENDER, Integer.toString(port),
+        Process sender = lab.start(a, Commands.python(), "-c", SENDER, Integer.toString(port),
             Integer.toString(bytes), "12345");
-        lastDigest = digest(lab.await(sender, 60));
-        return digest(lab.await(receiver, 60));
+        lastDigest = digest(lab.await(sender, Duration.ofSeconds(60)));
+        return digest(lab.await(receiver, Duration.ofSeconds(60)));
     }
 
     private static String digest(String output) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -27,11 +28,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.testsupport.Frames;
-import io.nsgate.dataplane.testsupport.NetnsLab;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
+import io.nsgate.linux.net.MacAddress;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
 import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.testkit.Commands;
+import io.nsgate.testkit.NetnsLab;
 
 /**
  * The lab: namespace {@code gw} (where the ports are opened, on {@code xa}, 10.1.1.1/24, and {@code xb},
@@ -50,16 +53,16 @@ class AfPacketPortTest {
     @BeforeAll
     static void buildLab() {
         lab = NetnsLab.create();
-        gw = lab.ns("gw");
-        a = lab.ns("a");
+        gw = lab.addNamespace("gw");
+        a = lab.addNamespace("a");
         lab.veth(gw, "xa", a, "eth0");
         lab.veth(gw, "xb", a, "eth1");
         lab.address(gw, "xa", "10.1.1.1/24");
         lab.address(a, "eth0", "10.1.1.2/24");
         lab.address(gw, "xb", "10.2.2.1/24");
         lab.address(a, "eth1", "10.2.2.2/24");
-        xaMac = lab.mac(gw, "xa");
-        aMac = lab.mac(a, "eth0");
+        xaMac = MacAddress.parse(lab.mac(gw, "xa"));
+        aMac = MacAddress.parse(lab.mac(a, "eth0"));
     }
 
     @AfterAll
@@ -87,7 +90,7 @@ class AfPacketPortTest {
 
     /** Sends {@code count} UDP datagrams of {@code size} bytes from a to gw, from each of {@code flows} ports. */
     private static void udpFromA(int flows, int count, int size, int dstPort) {
-        lab.exec(a, NetnsLab.python(), "-c", String.join("\n",
+        lab.exec(a, Commands.python(), "-c", String.join("\n",
             "import socket",
             "for port in range(41000, 41000 + " + flows + "):",
             "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.1.1.2', port))",
@@ -100,9 +103,9 @@ class AfPacketPortTest {
     void framesFromThePeerArriveWithTheirBytesAndOwnOutgoingFramesDoNot(RxVersion version) {
         try (AfPacketPort port = openOnXa(version)) {
             assertEquals(xaMac, port.mac());
-            NetnsLab.ip("-n", a, "neigh", "flush", "dev", "eth0");
+            Commands.ip("-n", a, "neigh", "flush", "dev", "eth0");
             String payload = "nsgate-rx-" + Long.toHexString(System.nanoTime());
-            lab.exec(a, NetnsLab.python(), "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
+            lab.exec(a, Commands.python(), "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
                 + " s.bind(('10.1.1.2', 40001)); s.sendto(b'" + payload + "', ('10.1.1.1', 9999))");
             lab.exec(a, "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.1.1.1");
 
@@ -213,9 +216,9 @@ class AfPacketPortTest {
             PortDriver.drain(blocks);
             PortDriver.drain(slots);
             int port = 30_000 + (int) (System.nanoTime() & 0x3FFF);
-            byte[] lone = Frames.udp().srcMac(text(lab.mac(a, "eth1"))).dstMac(text(lab.mac(gw, "xb")))
+            byte[] lone = Frames.udp().srcMac(lab.mac(a, "eth1")).dstMac(lab.mac(gw, "xb"))
                 .src("10.2.2.2", 7).dst("10.2.2.1", port).payload("a lone frame").build();
-            lab.exec(a, NetnsLab.python(), "-c", "import socket, sys; s = socket.socket(socket.AF_PACKET,"
+            lab.exec(a, Commands.python(), "-c", "import socket, sys; s = socket.socket(socket.AF_PACKET,"
                 + " socket.SOCK_RAW); s.bind(('eth1', 0)); s.send(bytes.fromhex(sys.argv[1]))", Frames.hex(lone));
 
             RxBatch batch = new RxBatch();
@@ -242,7 +245,7 @@ class AfPacketPortTest {
     @EnumSource(RxVersion.class)
     void aTransmittedPingReachesThePeersStackWhichAnswersIt(RxVersion version) {
         try (AfPacketPort port = openOnXa(version)) {
-            NetnsLab.ip("-n", a, "neigh", "replace", "10.1.1.1", "lladdr", text(xaMac), "dev", "eth0");
+            Commands.ip("-n", a, "neigh", "replace", "10.1.1.1", "lladdr", text(xaMac), "dev", "eth0");
             int id = 0x4E00 | (int) (System.nanoTime() & 0xFF);
             byte[] ping = Frames.icmpEchoRequest().srcMac(text(xaMac)).dstMac(text(aMac)).src("10.1.1.1")
                 .dst("10.1.1.2").icmpId(id).icmpSeq(7).payload("through the TX ring").build();
@@ -417,7 +420,7 @@ class AfPacketPortTest {
             ad[12] = (byte) 0x88;
             ad[13] = (byte) 0xA8;
             for (byte[] sent : List.of(q, ad)) {
-                lab.exec(a, NetnsLab.python(), "-c", "import socket, sys; s = socket.socket(socket.AF_PACKET,"
+                lab.exec(a, Commands.python(), "-c", "import socket, sys; s = socket.socket(socket.AF_PACKET,"
                     + " socket.SOCK_RAW); s.bind(('eth0', 0)); s.send(bytes.fromhex(sys.argv[1]))", Frames.hex(sent));
                 List<ReceivedFrame> got = PortDriver.collect(port, f -> f.sourceMac() == aMac
                     && (f.etherType() == 0x8100 || f.etherType() == 0x88A8), 1, 3000);
@@ -447,7 +450,7 @@ class AfPacketPortTest {
             assertTrue(poller.readable(0));
             assertTrue(wakeMs < 1000, "woke after " + wakeMs + " ms");
             assertTrue(port.receive(new RxBatch()) > 0);
-            lab.await(ping, 5);
+            lab.await(ping, Duration.ofSeconds(5));
         }
     }
 
@@ -456,7 +459,7 @@ class AfPacketPortTest {
     void anInterfaceGoingDownIsReportedOnceAndQueuedFramesWaitForItToComeBack(RxVersion version) {
         try (AfPacketPort port = openOnXb(options(version).build())) {
             PortPoller poller = new PortPoller(port);
-            NetnsLab.ip("-n", gw, "link", "set", "xb", "down");
+            Commands.ip("-n", gw, "link", "set", "xb", "down");
             assertEquals(1, poller.poll(1000));
             assertEquals(Errno.ENETDOWN, poller.lastError(0));
             long t0 = System.nanoTime();
@@ -470,12 +473,12 @@ class AfPacketPortTest {
             assertEquals(Errno.ENETDOWN, port.lastKickErrno());
             assertTrue(port.flushOwed(), "the frame is still queued");
 
-            NetnsLab.ip("-n", gw, "link", "set", "xb", "up");
+            Commands.ip("-n", gw, "link", "set", "xb", "up");
             port.flush();
             assertFalse(port.flushOwed(), "sent once the link was back");
             assertEquals(2, port.kicks());
         } finally {
-            NetnsLab.ip("-n", gw, "link", "set", "xb", "up");
+            Commands.ip("-n", gw, "link", "set", "xb", "up");
         }
     }
 
@@ -485,7 +488,7 @@ class AfPacketPortTest {
         com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (AfPacketPort port = openOnXa(version)) {
-            Process blaster = lab.start(a, NetnsLab.python(), "-c", String.join("\n",
+            Process blaster = lab.start(a, Commands.python(), "-c", String.join("\n",
                 "import socket, time",
                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); end = time.time() + 4",
                 "while time.time() < end:",
@@ -503,7 +506,7 @@ class AfPacketPortTest {
                 allocated);
             assertTrue(frames > 10_000, "frames " + frames);
             assertTrue(allocated < 1024, allocated + " bytes allocated over " + frames + " frames");
-            lab.await(blaster, 10);
+            lab.await(blaster, Duration.ofSeconds(10));
         }
     }
 

@@ -9,11 +9,11 @@ import java.lang.annotation.Target;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Backed by {@link AfPacketAvailability}: CI runs as root, so a missing capability fails the class naming the cause;
+ * Backed by {@link AfPacketRequirement}: CI runs as root, so a missing capability fails the class naming the cause;
  * {@code -Dnsgate.allowSkip=true} turns that into an aborted (skipped) test for developers without root.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
-@ExtendWith(AfPacketAvailability.class)
+@ExtendWith(AfPacketRequirement.class)
 public @interface RequiresAfPacket {
 }

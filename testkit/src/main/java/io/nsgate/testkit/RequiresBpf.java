@@ -1,5 +1,5 @@
 // Marks a test class that needs bpf(2) (root or CAP_BPF): it fails, not skips, naming the cause when bpf is unusable.
-package io.nsgate.dataplane.testsupport;
+package io.nsgate.testkit;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
@@ -8,13 +8,9 @@ import java.lang.annotation.Target;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/**
- * Backed by {@code Bpf.isAvailable()/unavailabilityCause()}. CI runs as root, so a missing capability is a failure
- * naming the cause; {@code -Dnsgate.allowSkip=true} turns it into an aborted (skipped) test for developers without
- * root.
- */
+/** Backed by {@link BpfRequirement}; {@code -Dnsgate.allowSkip=true} skips instead (see {@link Requirement}). */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
-@ExtendWith(BpfAvailability.class)
+@ExtendWith(BpfRequirement.class)
 public @interface RequiresBpf {
 }

@@ -1,8 +1,7 @@
-// nsgate as a user runs it: `nsgate run` in edge, a JVM of its own, started and stopped by pid.
+// nsgate as a user runs it, the side measured against the kernel: `nsgate run` in edge, a JVM of its own.
 package io.nsgate.bench.e2e;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,33 +12,35 @@ import java.util.stream.Collectors;
 
 import io.nsgate.control.api.client.ControlClient;
 import io.nsgate.control.api.ops.Operations;
+import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.testkit.CommandException;
+import io.nsgate.testkit.NsgateProcess;
 
 /**
  * Starts {@code io.nsgate.control.cli.Main run --netns PREFIXedge --lan lan0 --inside v-net-0 --masquerade
- * 192.168.15.0/24 --forward ... --workers N} from the benchmark's own jar (it contains the control module), with the
- * launcher's production flags (Agrona exports, no Agrona bounds checks, plus NSGATE_JAVA_OPTS if set) and, when
- * asked, a JFR recording with the profile settings, dumped when the gateway exits. The gateway turns ip_forward off
- * itself; {@link #start} returns once it prints that it is running. {@link #close} sends SIGTERM (the gateway
- * detaches from the kernel and the JFR file is written) and waits for it.
+ * 192.168.15.0/24 --forward ... --workers N} as an {@link NsgateProcess} from the benchmark's own jar (it contains
+ * the control module), with the launcher's production flags (Agrona exports, no Agrona bounds checks, plus
+ * NSGATE_JAVA_OPTS if set) and, when asked, a JFR recording with the profile settings, dumped when the gateway exits;
+ * its output goes to nsgate.log in the run's directory. The gateway turns ip_forward off itself; {@link #start}
+ * returns once it prints that it is running. {@link #close} sends SIGTERM (the gateway detaches from the kernel and
+ * the JFR file is written) and waits for it. Its drop counters are read over its control socket.
  */
-final class NsgateProcess implements Side {
+final class NsgateSide implements Side {
     static final String READY = "nsgate: running";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final SeedLab lab;
-    private final Procs procs;
     private final int workers;
     private final Path jfr;
     private final Path log;
-    private Process process;
+    private NsgateProcess process;
 
     /** @param jfr where to write the recording, or null for none */
-    NsgateProcess(SeedLab lab, Procs procs, int workers, Path jfr) {
+    NsgateSide(SeedLab lab, int workers, Path jfr) {
         this.lab = lab;
-        this.procs = procs;
         this.workers = workers;
         this.jfr = jfr;
-        this.log = procs.dir().resolve("nsgate.log");
+        this.log = lab.processes().dir().resolve("nsgate.log");
     }
 
     @Override
@@ -47,29 +48,24 @@ final class NsgateProcess implements Side {
         return "nsgate";
     }
 
-    List<String> command() {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--add-exports");
-        cmd.add("java.base/jdk.internal.misc=ALL-UNNAMED");
-        cmd.add("-Dagrona.disable.bounds.checks=true");
+    NsgateProcess.Launch launch() {
+        List<String> flags = new ArrayList<>(List.of("-Dagrona.disable.bounds.checks=true"));
         String extra = System.getenv("NSGATE_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) {
-            cmd.addAll(List.of(extra.trim().split("\\s+")));
+            flags.addAll(List.of(extra.trim().split("\\s+")));
         }
         if (jfr != null) {
-            cmd.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true");
+            flags.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true");
         }
-        cmd.add("-cp");
-        cmd.add(Path.of(System.getProperty("java.class.path").split(":")[0]).toAbsolutePath().toString());
-        cmd.add("io.nsgate.control.cli.Main");
-        cmd.addAll(List.of("run", "--netns", lab.ns("edge"), "--lan", "lan0", "--inside", "v-net-0",
-            "--masquerade", SeedLab.INSIDE_NET, "--workers", String.valueOf(workers),
+        List<String> args = new ArrayList<>(List.of("run", "--netns", lab.ns("edge"), "--lan", "lan0", "--inside",
+            "v-net-0", "--masquerade", SeedLab.INSIDE_NET, "--workers", String.valueOf(workers),
             "--control-socket", controlSocket().toString(), "--forward"));
         for (NatRules.Forward f : NatRules.FORWARDS) {
-            cmd.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
+            args.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
         }
-        return cmd;
+        String benchJar = Path.of(System.getProperty("java.class.path").split(":")[0]).toAbsolutePath().toString();
+        return NsgateProcess.Launch.of(args.toArray(new String[0])).withJvmFlags(flags).withClasspath(benchJar)
+            .withOutput(log);
     }
 
     /**
@@ -108,27 +104,19 @@ final class NsgateProcess implements Side {
 
     @Override
     public void start() throws InterruptedException {
-        process = procs.start(command(), log);
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Procs.read(log).contains(READY)) {
-                return;
-            }
-            if (!process.isAlive()) {
-                throw new IllegalStateException("nsgate exited with code " + process.exitValue()
-                    + " before it was running (log " + log + ")" + Procs.tail(Procs.read(log)));
-            }
-            Thread.sleep(50);
+        process = NsgateProcess.start(lab.processes(), launch());
+        try {
+            process.readUntil(READY, START_TIMEOUT);
+        } catch (CommandException e) {
+            throw new IllegalStateException(e.getMessage() + "\n    (log " + log + ")", e);
         }
-        throw new IllegalStateException("nsgate did not print \"" + READY + "\" within " + START_TIMEOUT.toSeconds()
-            + " s (log " + log + ")" + Procs.tail(Procs.read(log)));
     }
 
     @Override
     public void checkAlive() {
         if (process != null && !process.isAlive()) {
-            throw new IllegalStateException("nsgate (pid " + process.pid() + ") died with exit code "
-                + process.exitValue() + " (log " + log + ")" + Procs.tail(Procs.read(log)));
+            throw new IllegalStateException(process + " died with exit code " + process.exitValue() + " (log " + log
+                + ")" + CommandException.tail(process.output()));
         }
     }
 
@@ -143,15 +131,14 @@ final class NsgateProcess implements Side {
 
     /** What the gateway printed. */
     String output() {
-        return Files.exists(log) ? Procs.read(log) : "";
+        return process == null ? "" : process.output();
     }
 
     /** SIGTERM and wait (up to 30 s: the shutdown detaches the guards and writes the JFR file), then SIGKILL. */
     @Override
     public void close() {
         if (process != null) {
-            procs.stop(process, Duration.ofSeconds(30));
-            process = null;
+            process.close();
         }
     }
 }
