@@ -432,11 +432,11 @@ public final class ControlBenchmark {
     /** Frames forwarded over a phase: a fixed time, or until {@code done}. Returns {0, seconds, frames}. */
     private static double[] measure(Gateway gateway, long durationNs, AtomicBoolean done) throws InterruptedException {
         long start = System.nanoTime();
-        long before = gateway.dataPlane().total(Counter.FORWARDED);
+        long before = gateway.dataPlane().stats().total(Counter.FORWARDED);
         while (done == null ? System.nanoTime() - start < durationNs : !done.get()) {
             Thread.sleep(5);
         }
-        long frames = gateway.dataPlane().total(Counter.FORWARDED) - before;
+        long frames = gateway.dataPlane().stats().total(Counter.FORWARDED) - before;
         return new double[] {0, (System.nanoTime() - start) / 1e9, frames};
     }
 }

@@ -10,9 +10,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
+import io.nsgate.control.api.StatsJson;
 import io.nsgate.control.api.client.ControlClient;
-import io.nsgate.control.api.ops.Operations;
 import io.nsgate.control.testsupport.SeedLab;
+import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.testkit.CommandException;
 import io.nsgate.testkit.NsgateProcess;
 
@@ -69,8 +72,8 @@ final class NsgateSide implements Side {
     }
 
     /**
-     * The gateway's drop counters, read over its control socket: every drop reason and the frames the kernel dropped
-     * at full receive rings ({@code rx_ring_drops}), by name.
+     * The gateway's drop counters, read over its control socket: every drop reason and every port counter that counts
+     * lost frames (the kernel's {@code rx_ring_drops} among them), by name.
      */
     Map<String, Long> drops() {
         try (ControlClient c = ControlClient.connect(controlSocket(), Duration.ofSeconds(5))) {
@@ -78,9 +81,16 @@ final class NsgateSide implements Side {
             if (!r.ok()) {
                 throw new IllegalStateException("nsgate stats: " + r.message());
             }
+            StatsSnapshot stats = StatsJson.read(r.result());
             Map<String, Long> m = new TreeMap<>();
-            r.result().path("drops").fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asLong()));
-            m.put(Operations.RING_DROPS, r.result().path("counters").path(Operations.RING_DROPS).asLong());
+            for (DropReason d : DropReason.values()) {
+                m.put(StatsJson.name(d), stats.total(d));
+            }
+            for (PortCounter p : PortCounter.values()) {
+                if (p.drop) {
+                    m.put(StatsJson.name(p), stats.total(p));
+                }
+            }
             return m;
         } catch (IOException e) {
             throw new IllegalStateException("nsgate's control socket " + controlSocket() + ": " + e.getMessage(), e);

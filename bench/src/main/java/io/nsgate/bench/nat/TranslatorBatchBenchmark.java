@@ -149,7 +149,6 @@ public class TranslatorBatchBenchmark {
     public void tearDown() {
         table.close();
         fragments.close();
-        counters.close();
     }
 
     @Benchmark

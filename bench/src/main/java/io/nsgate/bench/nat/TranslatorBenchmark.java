@@ -106,7 +106,6 @@ public class TranslatorBenchmark {
     public void tearDown() {
         table.close();
         fragments.close();
-        counters.close();
     }
 
     @Benchmark

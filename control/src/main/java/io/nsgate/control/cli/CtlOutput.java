@@ -8,9 +8,11 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.nsgate.control.api.ops.Operations;
+import io.nsgate.control.api.StatsJson;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
 
 /** Formats JSON results for a terminal; --json bypasses all of this. */
 final class CtlOutput {
@@ -46,51 +48,65 @@ final class CtlOutput {
         }
     }
 
+    /**
+     * Counters per worker, port counters per interface, the drop reasons that happened (all with {@code all}), the
+     * flow table: the daemon's {@link StatsSnapshot}, as {@link StatsJson} carried it.
+     */
     static void stats(PrintWriter out, JsonNode r, boolean all) {
-        int workers = r.path("workers").size();
-        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-26s %14s", "COUNTER", "TOTAL"));
-        for (int w = 0; w < workers; w++) {
-            head.append(String.format(Locale.ROOT, " %12s", "WORKER " + w));
-        }
-        out.println(head);
+        StatsSnapshot s = StatsJson.read(r);
+        List<String> workers = new ArrayList<>();
+        s.workers().forEach(w -> workers.add("WORKER " + w.index()));
+        out.println(head("COUNTER", workers));
         for (Counter c : Counter.values()) {
-            row(out, r, "counters", c.name().toLowerCase(Locale.ROOT), workers, c.label);
+            List<Long> values = new ArrayList<>();
+            s.workers().forEach(w -> values.add(w.get(c)));
+            row(out, StatsJson.name(c), s.total(c), values, c.label);
         }
-        row(out, r, "counters", Operations.RING_DROPS, workers, Operations.RING_DROPS_LABEL);
+        out.println();
+        List<String> interfaces = s.interfaceNames();
+        out.println(head("PORT COUNTER", interfaces));
+        for (PortCounter p : PortCounter.values()) {
+            List<Long> values = new ArrayList<>();
+            interfaces.forEach(i -> values.add(s.total(p, i)));
+            row(out, StatsJson.name(p), s.total(p), values, p.label);
+        }
         out.println();
         int hidden = 0;
         boolean headed = false;
         for (DropReason d : DropReason.values()) {
-            String key = d.name().toLowerCase(Locale.ROOT);
-            if (!all && r.path("drops").path(key).asLong() == 0) {
+            if (!all && s.total(d) == 0) {
                 hidden++;
                 continue;
             }
             if (!headed) {
-                out.println(head.toString().replace("COUNTER    ", "DROP REASON"));
+                out.println(head("DROP REASON", workers));
                 headed = true;
             }
-            row(out, r, "drops", key, workers, d.label);
+            List<Long> values = new ArrayList<>();
+            s.workers().forEach(w -> values.add(w.get(d)));
+            row(out, StatsJson.name(d), s.total(d), values, d.label);
         }
         if (hidden > 0) {
             out.println((headed ? "(" + hidden + " other drop reasons" : "no drops (all " + hidden + " reasons")
                 + " at 0; --all lists them)");
         }
-        JsonNode t = r.path("flow_table");
+        StatsSnapshot.FlowTableFigures t = s.flowTable();
         out.println();
-        out.println("flow table: " + t.path("size").asLong() + " of " + t.path("capacity").asLong() + " in use; "
-            + t.path("inserted").asLong() + " created, " + t.path("deleted").asLong() + " deleted, "
-            + t.path("evicted").asLong() + " evicted (table full)"
-            + (t.path("probe_window_full").asLong() > 0 ? "; " + t.path("probe_window_full").asLong()
+        out.println("flow table: " + t.size() + " of " + t.capacity() + " in use; " + t.inserted() + " created, "
+            + t.deleted() + " deleted, " + t.evicted() + " evicted (table full)"
+            + (t.probeWindowFull() > 0 ? "; " + t.probeWindowFull()
                 + " new flows refused: every index slot their key may take was in use" : ""));
     }
 
-    private static void row(PrintWriter out, JsonNode r, String group, String key, int workers, String label) {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-26s %14d", key,
-            r.path(group).path(key).asLong()));
-        for (JsonNode w : r.path("workers")) {
-            b.append(String.format(Locale.ROOT, " %12d", w.path(group).path(key).asLong()));
-        }
+    private static String head(String title, List<String> columns) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-26s %14s", title, "TOTAL"));
+        columns.forEach(c -> b.append(String.format(Locale.ROOT, " %12s", c)));
+        return b.toString();
+    }
+
+    private static void row(PrintWriter out, String name, long total, List<Long> values, String label) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-26s %14d", name, total));
+        values.forEach(v -> b.append(String.format(Locale.ROOT, " %12d", v)));
         b.append("  ").append(label);
         out.println(b);
     }

@@ -3,19 +3,21 @@ package io.nsgate.control.metrics;
 
 import java.util.Locale;
 
+import io.nsgate.control.api.StatsJson;
 import io.nsgate.control.api.ops.ControlTarget;
 import io.nsgate.control.api.server.ControlServer;
-import io.nsgate.dataplane.conntrack.FlowTable;
-import io.nsgate.dataplane.pipeline.DataPlane;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
-import io.nsgate.dataplane.stats.WorkerCounters;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
 
 /**
- * One family per {@link Counter} ({@code nsgate_forwarded_total{worker="0"}}), drops per reason and worker
- * ({@code nsgate_drops_total{reason="no_rule",worker="1"}}), the flow table (size, capacity, created, deleted,
- * evicted), rules, uptime and the control socket's connections and requests. Each family has its {@code # HELP}
- * and {@code # TYPE} lines; counters end in {@code _total}. Per-worker series sum to the gateway's totals.
+ * The gateway's {@link StatsSnapshot}: one family per {@link Counter} ({@code nsgate_forwarded_total{worker="0"}}),
+ * drops per reason and worker ({@code nsgate_drops_total{reason="no_rule",worker="1"}}), one family per
+ * {@link PortCounter} per worker's port ({@code nsgate_port_rx_ring_drops_total{interface="lan0",worker="1"}}), the
+ * flow table (size, capacity, created, deleted, evicted), rules, uptime and the control socket's connections and
+ * requests. Each family has its {@code # HELP} and {@code # TYPE} lines; counters end in {@code _total}. Per-worker
+ * series sum to the gateway's totals.
  */
 public final class PrometheusText {
     /** The Content-Type of the exposition format. */
@@ -27,48 +29,52 @@ public final class PrometheusText {
     /** The whole exposition; {@code control} may be null (no control socket). */
     public static String render(ControlTarget target, ControlServer control) {
         StringBuilder b = new StringBuilder(16 * 1024);
-        DataPlane dp = target.dataPlane();
+        StatsSnapshot stats = target.dataPlane().stats();
         family(b, "nsgate_uptime_seconds", "gauge", "Seconds since the gateway started.");
         sample(b, "nsgate_uptime_seconds", "", String.format(Locale.ROOT, "%.3f", target.uptimeNs() / 1e9));
         family(b, "nsgate_workers", "gauge", "Data-plane worker threads.");
-        sample(b, "nsgate_workers", "", Integer.toString(dp.workerCount()));
+        sample(b, "nsgate_workers", "", Integer.toString(stats.workers().size()));
         for (Counter c : Counter.values()) {
-            String name = "nsgate_" + c.name().toLowerCase(Locale.ROOT) + "_total";
+            String name = "nsgate_" + StatsJson.name(c) + "_total";
             family(b, name, "counter", capitalized(c.label) + ".");
-            for (int w = 0; w < dp.workerCount(); w++) {
-                sample(b, name, "{worker=\"" + w + "\"}", Long.toString(dp.counters(w).get(c)));
+            for (StatsSnapshot.Worker w : stats.workers()) {
+                sample(b, name, "{worker=\"" + w.index() + "\"}", Long.toString(w.get(c)));
             }
-        }
-        family(b, "nsgate_rx_ring_drops_total", "counter",
-            "Frames the kernel dropped because a worker's receive ring was full (PACKET_STATISTICS).");
-        for (int w = 0; w < dp.workerCount(); w++) {
-            sample(b, "nsgate_rx_ring_drops_total", "{worker=\"" + w + "\"}", Long.toString(dp.ringDrops(w)));
         }
         family(b, "nsgate_drops_total", "counter", "Frames dropped, by reason (see nsgate ctl stats for labels).");
         for (DropReason d : DropReason.values()) {
-            for (int w = 0; w < dp.workerCount(); w++) {
-                WorkerCounters wc = dp.counters(w);
-                sample(b, "nsgate_drops_total", "{reason=\"" + d.name().toLowerCase(Locale.ROOT) + "\",worker=\"" + w
-                    + "\"}", Long.toString(wc.get(d)));
+            for (StatsSnapshot.Worker w : stats.workers()) {
+                sample(b, "nsgate_drops_total", "{reason=\"" + StatsJson.name(d) + "\",worker=\"" + w.index() + "\"}",
+                    Long.toString(w.get(d)));
             }
         }
-        FlowTable t = dp.flowTable();
+        for (PortCounter p : PortCounter.values()) {
+            String name = "nsgate_port_" + StatsJson.name(p) + "_total";
+            family(b, name, "counter", capitalized(p.label) + ", per worker's port on each interface.");
+            for (StatsSnapshot.Worker w : stats.workers()) {
+                for (StatsSnapshot.Port port : w.ports()) {
+                    sample(b, name, "{interface=\"" + escapeLabel(port.interfaceName()) + "\",worker=\"" + w.index()
+                        + "\"}", Long.toString(port.get(p)));
+                }
+            }
+        }
+        StatsSnapshot.FlowTableFigures t = stats.flowTable();
         family(b, "nsgate_flows", "gauge", "Flows (and UDP/ICMP port mappings) in the connection tracking table.");
-        sample(b, "nsgate_flows", "", Long.toString(Math.max(0, t.size())));
+        sample(b, "nsgate_flows", "", Long.toString(t.size()));
         family(b, "nsgate_flow_table_capacity", "gauge", "Flows the table can hold.");
-        sample(b, "nsgate_flow_table_capacity", "", Integer.toString(t.capacity()));
+        sample(b, "nsgate_flow_table_capacity", "", Long.toString(t.capacity()));
         family(b, "nsgate_flow_table_inserted_total", "counter", "Records created in the flow table.");
-        sample(b, "nsgate_flow_table_inserted_total", "", Long.toString(t.insertedTotal()));
+        sample(b, "nsgate_flow_table_inserted_total", "", Long.toString(t.inserted()));
         family(b, "nsgate_flow_table_deleted_total", "counter", "Records deleted (expired, closed, flushed).");
-        sample(b, "nsgate_flow_table_deleted_total", "", Long.toString(t.deletedTotal()));
+        sample(b, "nsgate_flow_table_deleted_total", "", Long.toString(t.deleted()));
         family(b, "nsgate_flow_table_evicted_total", "counter",
             "Unreplied flows evicted to make room when the table was full.");
-        sample(b, "nsgate_flow_table_evicted_total", "", Long.toString(t.evictedTotal()));
+        sample(b, "nsgate_flow_table_evicted_total", "", Long.toString(t.evicted()));
         family(b, "nsgate_flow_table_probe_window_full_total", "counter",
             "New flows refused because every index slot their key may take was in use (should stay 0).");
-        sample(b, "nsgate_flow_table_probe_window_full_total", "", Long.toString(t.probeWindowFullTotal()));
+        sample(b, "nsgate_flow_table_probe_window_full_total", "", Long.toString(t.probeWindowFull()));
         family(b, "nsgate_worker_errors_total", "counter", "Exceptions caught in workers (a bug; they keep going).");
-        sample(b, "nsgate_worker_errors_total", "", Long.toString(dp.workerErrors()));
+        sample(b, "nsgate_worker_errors_total", "", Long.toString(stats.workerErrors()));
         family(b, "nsgate_forwards", "gauge", "Port forwards configured.");
         sample(b, "nsgate_forwards", "", Integer.toString(target.rules().forwards().size()));
         family(b, "nsgate_masquerade_rules", "gauge", "Masqueraded source prefixes.");
@@ -96,6 +102,11 @@ public final class PrometheusText {
 
     private static String escapeHelp(String s) {
         return s.replace("\\", "\\\\").replace("\n", "\\n");
+    }
+
+    /** A label value: backslash, double quote and newline escaped, as the exposition format asks. */
+    private static String escapeLabel(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 
     private static String capitalized(String s) {

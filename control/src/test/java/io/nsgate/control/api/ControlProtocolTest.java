@@ -28,12 +28,13 @@ import org.junit.jupiter.api.Test;
 
 import io.nsgate.control.api.client.ControlClient;
 import io.nsgate.control.api.ops.InMemoryGateway;
-import io.nsgate.control.api.ops.Operations;
 import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.testkit.TestPrefix;
 
 class ControlProtocolTest {
@@ -131,23 +132,34 @@ class ControlProtocolTest {
     }
 
     @Test
-    void statsHasEveryCounterAndDropReasonInTotalAndPerWorker() throws Exception {
+    void statsHasEveryCounterDropReasonAndPortCounterInTotalAndPerWorker() throws Exception {
         JsonNode s = call("stats", null).result();
         for (Counter c : Counter.values()) {
-            assertTrue(s.path("counters").has(Operations.name(c)), c.name());
+            assertTrue(s.path("counters").has(StatsJson.name(c)), c.name());
         }
         for (DropReason d : DropReason.values()) {
-            assertTrue(s.path("drops").has(Operations.name(d)), d.name());
+            assertTrue(s.path("drops").has(StatsJson.name(d)), d.name());
+        }
+        for (PortCounter p : PortCounter.values()) {
+            assertTrue(s.path("ports").has(StatsJson.name(p)), p.name());
         }
         assertEquals(2, s.path("workers").size());
         assertEquals(1, s.path("workers").get(1).path("worker").asInt());
-        assertEquals(Counter.values().length + 1, s.path("workers").get(0).path("counters").size());
-        long ringDrops = InMemoryGateway.RING_DROPS_LAN + InMemoryGateway.RING_DROPS_INSIDE;
-        assertEquals(ringDrops, s.path("counters").path(Operations.RING_DROPS).asLong(), "summed over workers, ports");
-        assertEquals(0, s.path("workers").get(0).path("counters").path(Operations.RING_DROPS).asLong());
-        assertEquals(ringDrops, s.path("workers").get(1).path("counters").path(Operations.RING_DROPS).asLong());
+        assertEquals(Counter.values().length, s.path("workers").get(0).path("counters").size());
         assertEquals(DropReason.values().length, s.path("workers").get(0).path("drops").size());
+        JsonNode ports = s.path("workers").get(1).path("ports");
+        assertEquals(List.of("lan0", "v-net-0"), List.of(ports.get(0).path("interface").asText(),
+            ports.get(1).path("interface").asText()));
+        assertEquals(InMemoryGateway.RING_DROPS_LAN, ports.get(0).path("counters").path("rx_ring_drops").asLong());
+        assertEquals(InMemoryGateway.RING_DROPS_INSIDE, ports.get(1).path("counters").path("rx_ring_drops").asLong());
+        assertEquals(InMemoryGateway.RING_DROPS_LAN + InMemoryGateway.RING_DROPS_INSIDE,
+            s.path("ports").path("rx_ring_drops").asLong(), "summed over workers and ports");
         assertTrue(s.path("flow_table").has("evicted"));
+        StatsSnapshot read = StatsJson.read(s);
+        assertEquals(gateway.dataPlane().stats().total(PortCounter.RX_RING_DROPS),
+            read.total(PortCounter.RX_RING_DROPS));
+        assertEquals(s.toString(), StatsJson.write(read).toString(),
+            "the snapshot the answer describes, written again");
     }
 
     @Test

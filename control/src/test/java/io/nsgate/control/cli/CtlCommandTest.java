@@ -26,6 +26,7 @@ import io.nsgate.control.api.ops.InMemoryGateway;
 import io.nsgate.control.api.Protocol;
 import io.nsgate.dataplane.stats.DropReason;
 import picocli.CommandLine;
+import io.nsgate.dataplane.stats.PortCounter;
 
 class CtlCommandTest {
     private static Path dir;
@@ -222,13 +223,17 @@ class CtlCommandTest {
     }
 
     @Test
-    void statsListsEveryCounterAndOnlyTheDropsThatHappenedUnlessAll() {
+    void statsListsEveryCounterEveryPortCounterAndOnlyTheDropsThatHappenedUnlessAll() {
         Run r = ctl("stats");
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.startsWith("COUNTER                             TOTAL     WORKER 0     WORKER 1\n"), r.out);
         assertTrue(r.out.contains("\nforwarded_bytes "), r.out);
-        assertTrue(r.out.contains("\nrx_ring_drops                          12            0           12  frames the kernel "
-            + "dropped: a worker's receive ring was full\n"), r.out);
+        assertTrue(r.out.contains("\nPORT COUNTER                        TOTAL         lan0      v-net-0\n"), r.out);
+        assertTrue(r.out.contains("\nrx_ring_drops                          12            7            5  frames the kernel "
+            + "dropped: the receive ring was full (PACKET_STATISTICS tp_drops)\n"), r.out);
+        for (PortCounter p : PortCounter.values()) {
+            assertTrue(r.out.contains("\n" + p.name().toLowerCase() + " "), p.name());
+        }
         assertTrue(r.out.contains("no drops (all " + DropReason.values().length + " reasons at 0; --all lists them)"), r.out);
         Run all = ctl("stats", "--all");
         assertTrue(all.out.contains("\ntable_full "), all.out);

@@ -206,13 +206,13 @@ class CtlEndToEndTest {
             "counters grow: " + first.path("orig") + " then " + second.path("orig"));
         assertTrue(second.path("orig").path("packets").asLong() > first.path("orig").path("packets").asLong());
 
-        long noFlowBefore = gateway.dataPlane().total(DropReason.TCP_NO_FLOW);
+        long noFlowBefore = gateway.dataPlane().stats().total(DropReason.TCP_NO_FLOW);
         Run flushed = ok("flows", "flush", "-p", "tcp", "--dport", "5201", "--src", "192.168.15.2");
         assertTrue(flushed.out.matches("deleted [1-9][0-9]* flows?\\n"), flushed.out);
         assertEquals("0", ok("flows", "count", "-p", "tcp", "--dport", "5201", "--src", "192.168.15.2").out.trim(),
             "gone, and its next segments open nothing (not SYNs)");
         Thread.sleep(300);
-        assertTrue(gateway.dataPlane().total(DropReason.TCP_NO_FLOW) > noFlowBefore,
+        assertTrue(gateway.dataPlane().stats().total(DropReason.TCP_NO_FLOW) > noFlowBefore,
             "the flushed connection's segments now match no flow");
     }
 

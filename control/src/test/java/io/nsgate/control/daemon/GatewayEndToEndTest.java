@@ -147,7 +147,7 @@ class GatewayEndToEndTest {
                 "-c", "2", "-i", "0.5", "-W", "2", "192.168.1.3");
             assertTrue(ping.output().contains("mtu=1400") || ping.output().contains("mtu = 1400"),
                 "red learnt the path MTU from the gateway's ICMP fragmentation-needed: " + ping.output());
-            assertTrue(gateway.dataPlane().total(Counter.ICMP_ERRORS_SENT) > 0);
+            assertTrue(gateway.dataPlane().stats().total(Counter.ICMP_ERRORS_SENT) > 0);
         } finally {
             Commands.ip("-n", edge, "link", "set", "lan0", "mtu", "1500");
         }
@@ -182,7 +182,7 @@ class GatewayEndToEndTest {
         ForwardRule iperfIn = ForwardRule.parse("tcp:5201=192.168.15.2:5201");
         gateway.addForward(iperfIn);
         try {
-            long gsoBefore = gateway.dataPlane().total(Counter.GSO_FRAMES);
+            long gsoBefore = gateway.dataPlane().stats().total(Counter.GSO_FRAMES);
             // in: lan -> 192.168.1.2:5201 -> blue
             LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
             Thread.sleep(300);
@@ -201,7 +201,7 @@ class GatewayEndToEndTest {
             Commands.Result udp = LAB.tryExec(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3",
                 "-u", "-b", "50M", "-t", "2", "-J");
             assertTrue(udp.ok() && udp.output().contains("\"lost_percent\""), udp.output());
-            assertTrue(gateway.dataPlane().total(Counter.GSO_FRAMES) > gsoBefore, "super-frames crossed whole");
+            assertTrue(gateway.dataPlane().stats().total(Counter.GSO_FRAMES) > gsoBefore, "super-frames crossed whole");
         } finally {
             gateway.removeForward(iperfIn);
         }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import io.nsgate.control.api.ops.InMemoryGateway;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
 
 class PrometheusTextTest {
     private static final Pattern SAMPLE = Pattern.compile(
@@ -55,9 +56,15 @@ class PrometheusTextTest {
             assertTrue(text.contains("\nnsgate_flows 7\n"), text);
             assertTrue(text.contains("\nnsgate_flow_table_capacity 4096\n"));
             assertTrue(text.contains("nsgate_drops_total{reason=\"table_full\",worker=\"1\"} 0\n"));
-            assertTrue(text.contains("nsgate_rx_ring_drops_total{worker=\"0\"} 0\n"), text);
-            assertTrue(text.contains("nsgate_rx_ring_drops_total{worker=\"1\"} "
-                + (InMemoryGateway.RING_DROPS_LAN + InMemoryGateway.RING_DROPS_INSIDE) + "\n"), text);
+            for (PortCounter p : PortCounter.values()) {
+                assertEquals(2 * 2, samples.get("nsgate_port_" + p.name().toLowerCase() + "_total"),
+                    "one series per worker and interface: " + p);
+            }
+            assertTrue(text.contains("nsgate_port_rx_ring_drops_total{interface=\"lan0\",worker=\"0\"} 0\n"), text);
+            assertTrue(text.contains("nsgate_port_rx_ring_drops_total{interface=\"lan0\",worker=\"1\"} "
+                + InMemoryGateway.RING_DROPS_LAN + "\n"), text);
+            assertTrue(text.contains("nsgate_port_rx_ring_drops_total{interface=\"v-net-0\",worker=\"1\"} "
+                + InMemoryGateway.RING_DROPS_INSIDE + "\n"), text);
         }
     }
 }

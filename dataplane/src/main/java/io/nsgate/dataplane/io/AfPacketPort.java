@@ -8,6 +8,8 @@ import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
 import io.nsgate.linux.sys.SyscallException;
@@ -74,8 +76,9 @@ import io.nsgate.linux.sys.Syscalls;
  * virtio-net header from the first 10 bytes there and subtracts 10 from tp_len, so tp_len is 10 + the frame's
  * length. The tests transmit through it, with either version, and watch the peer namespace's stack answer.
  *
- * <p><b>Costs and limits.</b> No allocation, lock or system call per frame; {@link #kernelDrops} and the other
- * statistics readers make a system call each (PACKET_STATISTICS, cleared by every read, so they accumulate).
+ * <p><b>Costs and limits.</b> No allocation, lock or system call per frame; the port's counters are an off-heap
+ * block the worker writes and anyone reads, except the kernel's own, which {@link #refreshKernelCounters} fetches
+ * with a system call (PACKET_STATISTICS, cleared by every read, so they accumulate).
  * Single-threaded: one worker owns the port; {@link #close} only once that worker has stopped using it (the mapping
  * goes away, and touching it afterwards would crash the JVM, so use after close throws instead).
  * V3 hands a block over when it is full or its retire timer fires, so under light traffic a frame may wait up to
@@ -114,14 +117,12 @@ public final class AfPacketPort implements PacketPort {
     private final ByteBuffer stats = ByteBuffer.allocateDirect(STATS_LENGTH + 4).order(ByteOrder.nativeOrder());
     private final String kickSubject;
 
+    private final PortCounters counters = new PortCounters();
+
     private boolean closed;
     private boolean flushOwed;
-    private long kicks;
-    private long kickFailures;
     private int lastKickErrno;
     private long kernelPackets;
-    private long kernelDrops;
-    private long kernelFreezes;
 
     private AfPacketPort(String interfaceName, int ifindex, long mac, int fd, AfPacketOptions options,
         long mapAddress, long mapLength) {
@@ -136,11 +137,12 @@ public final class AfPacketPort implements PacketPort {
         final UnsafeBuffer rxPart = new UnsafeBuffer(mapAddress, rxBytes);
         final UnsafeBuffer txPart = new UnsafeBuffer(mapAddress + rxBytes, (int) options.txRingBytes());
         if (options.rxVersion() == AfPacketOptions.RxVersion.V2) {
-            this.rx = new RxRingV2(rxPart, options.rxFrameBlockSize(), options.rxFrameSize(), options.rxFrameCount());
-            this.tx = TxRing.v2(txPart, options.txFrameSize(), options.txFrameCount());
+            this.rx = new RxRingV2(rxPart, options.rxFrameBlockSize(), options.rxFrameSize(), options.rxFrameCount(),
+                counters);
+            this.tx = TxRing.v2(txPart, options.txFrameSize(), options.txFrameCount(), counters);
         } else {
-            this.rx = new RxRingV3(rxPart, options.rxBlockSize(), options.rxBlockCount());
-            this.tx = TxRing.v3(txPart, options.txFrameSize(), options.txFrameCount());
+            this.rx = new RxRingV3(rxPart, options.rxBlockSize(), options.rxBlockCount(), counters);
+            this.tx = TxRing.v3(txPart, options.txFrameSize(), options.txFrameCount(), counters);
         }
         this.kickSubject = "TX ring kick, " + interfaceName;
     }
@@ -363,7 +365,7 @@ public final class AfPacketPort implements PacketPort {
 
     /**
      * {@inheritDoc} Makes no system call when nothing is queued and no earlier kick is owed. EAGAIN, ENOBUFS,
-     * ENETDOWN and ENXIO are counted ({@link #kickFailures()}), not thrown: the frames stay queued for the next
+     * ENETDOWN and ENXIO are counted ({@link PortCounter#TX_KICK_FAILURES}), not thrown: the frames stay queued for the next
      * flush.
      *
      * @throws SyscallException for any other error (a closed descriptor: a bug)
@@ -375,14 +377,14 @@ public final class AfPacketPort implements PacketPort {
             return;
         }
         final long sent = Syscalls.trySend(fd, 0L, 0L, Linux.MSG_DONTWAIT);
-        kicks++;
+        counters.increment(PortCounter.TX_KICKS);
         tx.kicked();
         if (sent < 0) {
             final int errno = (int) -sent;
             if (errno != EAGAIN && errno != ENOBUFS && errno != ENETDOWN && errno != ENXIO && errno != EINTR) {
                 throw new SyscallException("send", kickSubject, errno);
             }
-            kickFailures++;
+            counters.increment(PortCounter.TX_KICK_FAILURES);
             lastKickErrno = errno;
         }
         flushOwed = !tx.drained();
@@ -393,39 +395,37 @@ public final class AfPacketPort implements PacketPort {
         return flushOwed;
     }
 
-    /** {@inheritDoc} Reads PACKET_STATISTICS (a system call; the kernel clears them on read, this sums them). */
     @Override
-    public long kernelDrops() {
-        readKernelStatistics();
-        return kernelDrops;
-    }
-
-    /** Frames the kernel passed to the socket, dropped ones included (PACKET_STATISTICS tp_packets, summed). */
-    public long kernelPackets() {
-        readKernelStatistics();
-        return kernelPackets;
+    public PortCounters counters() {
+        return counters;
     }
 
     /**
-     * Times the kernel found the next RX block still in user hands and froze the ring (tp_freeze_q_cnt, summed); V3
-     * only, always 0 with V2 (whose kernel drops a frame meeting a slot still in user hands, counted in
-     * {@link #kernelDrops}).
+     * {@inheritDoc} Reads PACKET_STATISTICS (a system call): the kernel clears its counts on every read, so each read
+     * is added to {@link PortCounter#RX_RING_DROPS} and {@link PortCounter#RX_RING_FREEZES}, whose only writer this
+     * is (under this object's lock).
      */
-    public long kernelFreezes() {
-        readKernelStatistics();
-        return kernelFreezes;
-    }
-
-    private synchronized void readKernelStatistics() {
-        ensureOpen();
+    @Override
+    public synchronized void refreshKernelCounters() {
+        if (closed) {
+            return; // its socket is gone: the counts stay what they were
+        }
         final long base = BufferUtil.address(stats);
         stats.putInt(8, 0); // V2's tpacket_stats has no tp_freeze_q_cnt: the kernel writes 8 bytes only
         stats.putInt(STATS_LENGTH, STATS_LENGTH);
         Syscalls.getsockopt(fd, Linux.SOL_PACKET, Linux.PACKET_STATISTICS, base, base + STATS_LENGTH,
             "PACKET_STATISTICS, " + interfaceName);
         kernelPackets += Integer.toUnsignedLong(stats.getInt(0));
-        kernelDrops += Integer.toUnsignedLong(stats.getInt(4));
-        kernelFreezes += Integer.toUnsignedLong(stats.getInt(8));
+        counters.add(PortCounter.RX_RING_DROPS, Integer.toUnsignedLong(stats.getInt(4)));
+        counters.add(PortCounter.RX_RING_FREEZES, Integer.toUnsignedLong(stats.getInt(8)));
+    }
+
+    /**
+     * Frames the kernel passed to the socket, dropped ones included (PACKET_STATISTICS tp_packets, summed over the
+     * reads so far; {@link #refreshKernelCounters} reads them).
+     */
+    public synchronized long kernelPackets() {
+        return kernelPackets;
     }
 
     /** Unmaps the rings and closes the socket; idempotent. */
@@ -452,8 +452,6 @@ public final class AfPacketPort implements PacketPort {
         }
     }
 
-    // ---------------------------------------------------------------- counters (single-writer, read anywhere)
-
     public AfPacketOptions options() {
         return options;
     }
@@ -461,56 +459,6 @@ public final class AfPacketPort implements PacketPort {
     /** The longest frame {@link #transmit} accepts. */
     public int maxTransmitLength() {
         return tx.maxFrameLength();
-    }
-
-    /** Frames put into batches. */
-    public long rxFrames() {
-        return rx.frames();
-    }
-
-    /** Frames dropped because the kernel clamped them to an RX slot or block (snaplen &lt; len). */
-    public long rxTruncated() {
-        return rx.truncated();
-    }
-
-    /** Frames received with an offloaded VLAN tag that was put back into the frame. */
-    public long rxVlanRestored() {
-        return rx.vlanRestored();
-    }
-
-    /** Frames (or blocks) skipped because the ring held something impossible or a frame shorter than Ethernet. */
-    public long rxMalformed() {
-        return rx.malformed();
-    }
-
-    /** Frames queued for transmission. */
-    public long txFrames() {
-        return tx.frames();
-    }
-
-    /** {@link #transmit} calls refused because the TX ring was full. */
-    public long txRingFull() {
-        return tx.full();
-    }
-
-    /** Frames dropped by {@link #transmit} because the kernel would refuse them. */
-    public long txRejected() {
-        return tx.rejected();
-    }
-
-    /** TX slots found marked WRONG_FORMAT by the kernel. */
-    public long txWrongFormat() {
-        return tx.wrongFormat();
-    }
-
-    /** sendto kicks made. */
-    public long kicks() {
-        return kicks;
-    }
-
-    /** Kicks that failed with EAGAIN, ENOBUFS, ENETDOWN, ENXIO or EINTR (frames stayed queued). */
-    public long kickFailures() {
-        return kickFailures;
     }
 
     /** errno of the last failed kick, 0 if none failed. */

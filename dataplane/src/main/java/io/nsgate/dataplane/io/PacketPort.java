@@ -2,6 +2,7 @@
 package io.nsgate.dataplane.io;
 
 import org.agrona.DirectBuffer;
+import io.nsgate.dataplane.stats.PortCounters;
 
 /**
  * A worker's access to one interface. The AF_PACKET implementation is a TPACKET_V2 (or V3) RX ring and a TX ring
@@ -53,8 +54,17 @@ public interface PacketPort extends AutoCloseable {
         return false;
     }
 
-    /** Frames the kernel dropped because the RX ring was full (cumulative), or 0 if unknown. */
-    long kernelDrops();
+    /**
+     * This port's counters ({@link PortCounter}): written by the worker that owns the port, readable from any thread.
+     */
+    PortCounters counters();
+
+    /**
+     * Copies into {@link #counters()} what only the kernel counts (AF_PACKET: the frames it dropped at a full receive
+     * ring). A system call: for the control plane when it reads the counters, never for a worker.
+     */
+    default void refreshKernelCounters() {
+    }
 
     @Override
     void close();

@@ -6,6 +6,8 @@ import java.nio.ByteOrder;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Linux;
 
 /**
@@ -46,14 +48,13 @@ abstract class RxRing {
     /** Smallest tp_mac with room for the frame header and the virtio-net header below the frame. */
     private final int minMac;
 
-    long frames;
-    long truncated;
-    long vlanRestored;
-    long malformed;
+    /** Where received, truncated, malformed and re-tagged frames are counted (the port's). */
+    final PortCounters counters;
 
     RxRing(UnsafeBuffer ring, int headerLength, int snaplenField, int lenField, int macField, int vlanTciField,
-        int vlanTpidField) {
+        int vlanTpidField, PortCounters counters) {
         this.ring = ring;
+        this.counters = counters;
         this.snaplenField = snaplenField;
         this.lenField = lenField;
         this.macField = macField;
@@ -92,11 +93,11 @@ abstract class RxRing {
         }
         final boolean tagged = (status & Linux.TP_STATUS_VLAN_VALID) != 0;
         if (snaplen != length) {
-            truncated++;
+            counters.increment(PortCounter.RX_TRUNCATED);
             return DROPPED;
         }
         if (snaplen < Linux.ETH_HLEN || tagged && mac < minMac + VLAN_TAG) {
-            malformed++;
+            counters.increment(PortCounter.RX_MALFORMED);
             return DROPPED;
         }
         int frameLength = snaplen;
@@ -143,27 +144,7 @@ abstract class RxRing {
         if (hdrLen != 0) {
             ring.putShort(vnet + VirtioNetHeader.HDR_LEN_OFFSET, (short) (hdrLen + VLAN_TAG), LE);
         }
-        vlanRestored++;
+        counters.increment(PortCounter.RX_VLAN_RESTORED);
         return moved;
-    }
-
-    /** Frames put into batches. */
-    final long frames() {
-        return frames;
-    }
-
-    /** Frames dropped because the kernel clamped them to the block or slot (tp_snaplen &lt; tp_len). */
-    final long truncated() {
-        return truncated;
-    }
-
-    /** Frames whose offloaded VLAN tag was put back. */
-    final long vlanRestored() {
-        return vlanRestored;
-    }
-
-    /** Frames, blocks or slots skipped because their header made no sense (never expected) or shorter than Ethernet. */
-    final long malformed() {
-        return malformed;
     }
 }

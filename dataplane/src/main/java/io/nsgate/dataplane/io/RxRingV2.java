@@ -3,6 +3,8 @@ package io.nsgate.dataplane.io;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Linux;
 
 /**
@@ -34,7 +36,7 @@ import io.nsgate.linux.sys.Linux;
  * virtio-net header cannot express, which only SCTP GSO is, and this kernel has no SCTP): the kernel marks the head
  * slot as being filled ({@code rx_owner_map}) before it writes the virtio-net header, and when
  * {@code virtio_net_hdr_from_skb} refuses the frame it drops it without clearing that mark or moving its head, so
- * every later frame is dropped too: nothing arrives and {@link AfPacketPort#kernelDrops} climbs until the port is
+ * every later frame is dropped too: nothing arrives and the port's ring drops ({@code RX_RING_DROPS}) climb until the port is
  * reopened. V3 drops only that frame.
  *
  * <p>Single-threaded: one worker owns it. No allocation, no system call, no lock.
@@ -55,9 +57,9 @@ final class RxRingV2 extends RxRing {
     /**
      * @param ring the RX part of the mapping: {@code slotCount / slotsPerBlock} blocks of {@code blockSize} bytes
      */
-    RxRingV2(UnsafeBuffer ring, int blockSize, int slotSize, int slotCount) {
+    RxRingV2(UnsafeBuffer ring, int blockSize, int slotSize, int slotCount, PortCounters counters) {
         super(ring, Tpacket2.HEADER_LENGTH, Tpacket2.SNAPLEN, Tpacket2.LEN, Tpacket2.MAC, Tpacket2.VLAN_TCI,
-            Tpacket2.VLAN_TPID);
+            Tpacket2.VLAN_TPID, counters);
         if (slotSize < Tpacket2.HDRLEN || slotSize > blockSize) {
             throw new IllegalArgumentException("RX slots of " + slotSize + " bytes cannot hold a frame header or do"
                 + " not fit a " + blockSize + "-byte block");
@@ -96,14 +98,14 @@ final class RxRingV2 extends RxRing {
             }
             final int taken = take(batch, count, slot, slot + slotSize, status);
             if (taken == BROKEN) {
-                malformed++;
+                counters.increment(PortCounter.RX_MALFORMED);
             } else {
                 count += taken;
             }
             next = next + 1 == slotCount ? 0 : next + 1;
             pendingRelease++;
         }
-        frames += count;
+        counters.add(PortCounter.RX_FRAMES, count);
         batch.count = count;
         return count;
     }

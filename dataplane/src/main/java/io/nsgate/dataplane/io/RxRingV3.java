@@ -3,6 +3,8 @@ package io.nsgate.dataplane.io;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Linux;
 
 /**
@@ -53,9 +55,9 @@ final class RxRingV3 extends RxRing {
     /**
      * @param ring the RX part of the mapping: {@code blockCount} blocks of {@code blockSize} bytes
      */
-    RxRingV3(UnsafeBuffer ring, int blockSize, int blockCount) {
+    RxRingV3(UnsafeBuffer ring, int blockSize, int blockCount, PortCounters counters) {
         super(ring, Tpacket3.HEADER_LENGTH, Tpacket3.SNAPLEN, Tpacket3.LEN, Tpacket3.MAC, Tpacket3.VLAN_TCI,
-            Tpacket3.VLAN_TPID);
+            Tpacket3.VLAN_TPID, counters);
         if ((long) blockSize * blockCount > ring.capacity()) {
             throw new IllegalArgumentException(blockCount + " blocks of " + blockSize + " bytes exceed the buffer of "
                 + ring.capacity() + " bytes");
@@ -101,7 +103,7 @@ final class RxRingV3 extends RxRing {
                 finishBlock();
             }
         }
-        frames += count;
+        counters.add(PortCounter.RX_FRAMES, count);
         batch.count = count;
         return count;
     }
@@ -130,7 +132,7 @@ final class RxRingV3 extends RxRing {
         final int count = ring.getInt(base + Tpacket3.BLOCK_NUM_PKTS);
         if (first < Tpacket3.BLOCK_HEADER_LENGTH || first >= blockSize || count < 0) {
             framesLeft = 0; // nothing readable: hand it back
-            malformed++;
+            counters.increment(PortCounter.RX_MALFORMED);
         } else {
             framesLeft = count;
         }
@@ -139,7 +141,7 @@ final class RxRingV3 extends RxRing {
     }
 
     private void skipRestOfBlock() {
-        malformed++;
+        counters.increment(PortCounter.RX_MALFORMED);
         finishBlock();
     }
 

@@ -7,6 +7,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Linux;
 
 /**
@@ -30,7 +32,7 @@ import io.nsgate.linux.sys.Linux;
  * SENDING (the kernel's skb is alive) are busy; WRONG_FORMAT is a frame the kernel refused and left in place.
  * nsgate sets PACKET_LOSS, with which the kernel instead skips a refused frame and marks it AVAILABLE (without it
  * the kernel's head would stay on the refused slot and the ring would stall); should one still be seen, it counts as
- * {@link #wrongFormat()} and the slot is reused.
+ * {@link PortCounter#TX_WRONG_FORMAT} and the slot is reused.
  *
  * <p>Memory ordering: {@code tp_status} is read with acquire before a slot is written (the kernel set AVAILABLE
  * after its last use of the slot's bytes, so our overwrite comes after it) and published with release (the header
@@ -61,18 +63,16 @@ final class TxRing {
     /** Offset of the most recently published slot, or -1. */
     private int lastPublished = -1;
 
-    private long frames;
-    private long full;
-    private long rejected;
-    private long wrongFormat;
+    /** Where queued, refused and rejected frames are counted (the port's). */
+    private final PortCounters counters;
 
     /**
      * A TPACKET_V3 TX ring.
      *
      * @param ring the TX part of the mapping: {@code slotCount} slots of {@code slotSize} bytes
      */
-    static TxRing v3(UnsafeBuffer ring, int slotSize, int slotCount) {
-        return new TxRing(ring, slotSize, slotCount, Tpacket3.STATUS, Tpacket3.LEN, Tpacket3.NEXT_OFFSET,
+    static TxRing v3(UnsafeBuffer ring, int slotSize, int slotCount, PortCounters counters) {
+        return new TxRing(ring, slotSize, slotCount, counters, Tpacket3.STATUS, Tpacket3.LEN, Tpacket3.NEXT_OFFSET,
             Tpacket3.TX_DATA);
     }
 
@@ -81,12 +81,12 @@ final class TxRing {
      *
      * @param ring the TX part of the mapping: {@code slotCount} slots of {@code slotSize} bytes
      */
-    static TxRing v2(UnsafeBuffer ring, int slotSize, int slotCount) {
-        return new TxRing(ring, slotSize, slotCount, Tpacket2.STATUS, Tpacket2.LEN, -1, Tpacket2.TX_DATA);
+    static TxRing v2(UnsafeBuffer ring, int slotSize, int slotCount, PortCounters counters) {
+        return new TxRing(ring, slotSize, slotCount, counters, Tpacket2.STATUS, Tpacket2.LEN, -1, Tpacket2.TX_DATA);
     }
 
-    private TxRing(UnsafeBuffer ring, int slotSize, int slotCount, int statusField, int lenField, int nextOffsetField,
-        int dataOffset) {
+    private TxRing(UnsafeBuffer ring, int slotSize, int slotCount, PortCounters counters, int statusField,
+        int lenField, int nextOffsetField, int dataOffset) {
         if ((long) slotSize * slotCount > ring.capacity()) {
             throw new IllegalArgumentException(slotCount + " slots of " + slotSize + " bytes exceed the buffer of "
                 + ring.capacity() + " bytes");
@@ -95,6 +95,7 @@ final class TxRing {
             throw new IllegalArgumentException("TX slots of " + slotSize + " bytes cannot hold a frame");
         }
         this.ring = ring;
+        this.counters = counters;
         this.slotSize = slotSize;
         this.slotCount = slotCount;
         this.statusField = statusField;
@@ -112,26 +113,26 @@ final class TxRing {
     /**
      * Copies a frame and its virtio-net header ({@code vnetOffset} -1: zeroes) into the next slot and publishes it.
      * A frame the kernel would refuse (longer than a slot, shorter than an Ethernet header, or whose header's
-     * checksum position lies beyond it) is dropped and counted in {@link #rejected()}: true is returned all the same,
-     * for trying again would not help.
+     * checksum position lies beyond it) is dropped and counted ({@link PortCounter#TX_REJECTED}): true is returned all
+     * the same, for trying again would not help.
      *
      * @return false when the next slot is still busy: the ring is full
      */
     boolean offer(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength) {
         if (frameLength > maxFrameLength || frameLength < Linux.ETH_HLEN
             || vnetOffset >= 0 && !kernelWouldAccept(source, vnetOffset, frameLength)) {
-            rejected++;
+            counters.increment(PortCounter.TX_REJECTED);
             return true;
         }
         final int slot = next * slotSize;
         // acquire: AVAILABLE is set after the kernel's last use of the slot, so our overwrite below comes after it
         final int status = ring.getIntAcquire(slot + statusField);
         if ((status & BUSY) != 0) {
-            full++;
+            counters.increment(PortCounter.TX_RING_FULL);
             return false;
         }
         if ((status & Linux.TP_STATUS_WRONG_FORMAT) != 0) {
-            wrongFormat++;
+            counters.increment(PortCounter.TX_WRONG_FORMAT);
         }
         final int data = slot + dataOffset;
         if (vnetOffset >= 0) {
@@ -151,7 +152,7 @@ final class TxRing {
         lastPublished = slot;
         next = next + 1 == slotCount ? 0 : next + 1;
         queued++;
-        frames++;
+        counters.increment(PortCounter.TX_FRAMES);
         return true;
     }
 
@@ -187,25 +188,5 @@ final class TxRing {
         // acquire: pairs with the kernel's status store after it took the slot
         return lastPublished < 0
             || (ring.getIntAcquire(lastPublished + statusField) & Linux.TP_STATUS_SEND_REQUEST) == 0;
-    }
-
-    /** Frames published. */
-    long frames() {
-        return frames;
-    }
-
-    /** transmit() calls that found the ring full. */
-    long full() {
-        return full;
-    }
-
-    /** Frames dropped because the kernel would refuse them (see {@link #offer}). */
-    long rejected() {
-        return rejected;
-    }
-
-    /** Slots found marked WRONG_FORMAT by the kernel (reused). */
-    long wrongFormat() {
-        return wrongFormat;
     }
 }

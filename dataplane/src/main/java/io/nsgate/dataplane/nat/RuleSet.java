@@ -114,6 +114,15 @@ public final class RuleSet {
     }
 
     /**
+     * True for destinations a router never forwards to (RFC 1812 5.3.7, Linux's martian destinations): 0.0.0.0/8 and
+     * loopback. Broadcast and multicast are not forwarded either, but they are the host's ({@link Ownership}).
+     */
+    public static boolean isMartianDestination(int ip) {
+        int first = ip >>> 24;
+        return first == 0 || first == 127;
+    }
+
+    /**
      * Longest-prefix route to {@code dstIp}: {@code (interfaceIndex << 32) | nextHopIp}, or -1 when unroutable.
      */
     public long route(int dstIp) {

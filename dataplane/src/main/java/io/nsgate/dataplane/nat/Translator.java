@@ -376,6 +376,9 @@ public final class Translator {
         if (RuleSet.isMartianSource(frame.srcIp)) {
             return drop(out, DropReason.BAD_SOURCE_ADDRESS.id);
         }
+        if (RuleSet.isMartianDestination(frame.dstIp)) {
+            return drop(out, DropReason.MARTIAN_DESTINATION.id);
+        }
         final long route = rs.route(frame.dstIp);
         if (route < 0) {
             return drop(out, DropReason.NO_ROUTE.id);

@@ -23,6 +23,8 @@ import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.dataplane.stats.WorkerCounters;
 
 /**
@@ -158,39 +160,40 @@ public final class DataPlane implements AutoCloseable {
         return workers.length;
     }
 
-    /** A counter summed over workers. */
-    public long total(Counter counter) {
-        long sum = 0;
-        for (Worker w : workers) {
-            sum += w.counters().get(counter);
-        }
-        return sum;
-    }
-
-    /** Drops for a reason, summed over workers. */
-    public long total(DropReason reason) {
-        long sum = 0;
-        for (Worker w : workers) {
-            sum += w.counters().get(reason);
-        }
-        return sum;
-    }
-
     /**
-     * Frames the kernel dropped before worker {@code w} saw them because its receive ring was full, over all its
-     * interfaces (PACKET_STATISTICS tp_drops: one system call per port, so for the control plane, never a worker).
+     * Everything the data plane counts, now: every worker's counters and drops, every port's counters (the kernel's
+     * ring drops included: one system call per port, so for the control plane, never a worker) and the flow table's
+     * figures.
      */
-    public long ringDrops(int w) {
-        long sum = 0;
-        for (PacketPort p : ports[w]) {
-            sum += p.kernelDrops();
+    public StatsSnapshot stats() {
+        List<StatsSnapshot.Worker> snapshot = new ArrayList<>(workers.length);
+        for (int w = 0; w < workers.length; w++) {
+            WorkerCounters c = workers[w].counters();
+            long[] counters = new long[Counter.values().length];
+            for (Counter k : Counter.values()) {
+                counters[k.ordinal()] = c.get(k);
+            }
+            long[] drops = new long[DropReason.values().length];
+            for (DropReason k : DropReason.values()) {
+                drops[k.ordinal()] = c.get(k);
+            }
+            List<StatsSnapshot.Port> portStats = new ArrayList<>();
+            for (PacketPort p : ports[w]) {
+                if (p != null) {
+                    p.refreshKernelCounters();
+                    long[] values = new long[PortCounter.values().length];
+                    for (PortCounter k : PortCounter.values()) {
+                        values[k.ordinal()] = p.counters().get(k);
+                    }
+                    portStats.add(new StatsSnapshot.Port(p.interfaceName(), values));
+                }
+            }
+            snapshot.add(new StatsSnapshot.Worker(w, counters, drops, portStats));
         }
-        return sum;
-    }
-
-    /** Worker {@code w}'s own counters. */
-    public WorkerCounters counters(int w) {
-        return workers[w].counters();
+        StatsSnapshot.FlowTableFigures figures = new StatsSnapshot.FlowTableFigures(Math.max(0, table.size()),
+            table.capacity(), table.insertedTotal(), table.deletedTotal(), table.evictedTotal(),
+            table.probeWindowFullTotal());
+        return new StatsSnapshot(snapshot, figures, workerErrors.get());
     }
 
     /** Exceptions workers caught and survived (a bug; they keep forwarding). */
@@ -216,9 +219,6 @@ public final class DataPlane implements AutoCloseable {
         }
         for (AgentRunner r : runners) {
             r.close();
-        }
-        for (Worker w : workers) {
-            w.counters().close();
         }
         table.close();
         fragments.close();

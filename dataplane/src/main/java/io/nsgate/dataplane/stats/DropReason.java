@@ -41,7 +41,7 @@ public enum DropReason {
     TTL_EXCEEDED(33, "TTL expired in transit (ICMP time exceeded sent)"),
     FRAGMENTATION_NEEDED(34, "DF set and larger than the egress MTU (ICMP fragmentation-needed sent)"),
     TOO_BIG(35, "larger than the egress MTU without DF (fragmentation is not done)"),
-    MARTIAN_DESTINATION(36, "destination is multicast, broadcast or loopback"),
+    MARTIAN_DESTINATION(36, "destination is 0.0.0.0/8 or loopback: never forwarded (RFC 1812 5.3.7)"),
     GSO_UNSUPPORTED(37, "GSO super-frame the kernel cannot send again (e.g. VXLAN/GRE tunnel offload): "
         + "turn off tx-udp_tnl-segmentation and tx-gre-segmentation on the sender"),
 

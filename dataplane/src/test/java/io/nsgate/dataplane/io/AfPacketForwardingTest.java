@@ -25,6 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
 import io.nsgate.testkit.Commands;
 import io.nsgate.testkit.NetnsLab;
@@ -123,8 +124,8 @@ class AfPacketForwardingTest {
             "super-frames carry a partial checksum (NEEDS_CSUM): " + bridge.summary());
         assertEquals(1448, bridge.superFrameGsoSize, "segment size = MSS on a 1500-byte MTU: " + bridge.summary());
         assertTrue(bridge.longestFrame > 30_000, bridge.summary());
-        assertEquals(0, x.rxTruncated() + y.rxTruncated(), "no frame was clamped to its block");
-        assertEquals(0, x.txRejected() + y.txRejected(), bridge.summary());
+        assertEquals(0, x.counters().get(PortCounter.RX_TRUNCATED) + y.counters().get(PortCounter.RX_TRUNCATED), "no frame was clamped to its block");
+        assertEquals(0, x.counters().get(PortCounter.TX_REJECTED) + y.counters().get(PortCounter.TX_REJECTED), bridge.summary());
         assertEquals(0, bridge.dropped, "the bridge never gave up on a full TX ring: " + bridge.summary());
         assertEquals(null, bridge.failure.get());
     }
@@ -167,10 +168,10 @@ class AfPacketForwardingTest {
         rtts.sort(Comparator.naturalOrder());
 
         double tcpBits = iperf(5201, "-t", "2");
-        long drops = x.kernelDrops();
+        long drops = PortDriver.ringDrops(x);
         long[] before = bridge.counters();
         iperf(5202, "-t", "2", "-u", "-b", "0", "-l", "18");
-        String small = bridge.since(before) + ", x kernel drops " + (x.kernelDrops() - drops);
+        String small = bridge.since(before) + ", x kernel drops " + (PortDriver.ringDrops(x) - drops);
         before = bridge.counters();
         String http = httpKeepAlive(8080);
         http += " (" + bridge.since(before) + ")";
@@ -345,7 +346,7 @@ class AfPacketForwardingTest {
 
         /** A snapshot of the counters, to report what happened between two of them. */
         long[] counters() {
-            return new long[] {System.nanoTime(), frames, rounds, polls, x.kicks() + y.kicks(), cpuNanos()};
+            return new long[] {System.nanoTime(), frames, rounds, polls, x.counters().get(PortCounter.TX_KICKS) + y.counters().get(PortCounter.TX_KICKS), cpuNanos()};
         }
 
         /** Frames per round, rounds that found nothing and polled, kicks, and the thread's CPU use since {@code s}. */
@@ -418,9 +419,9 @@ class AfPacketForwardingTest {
         }
 
         private static String counters(AfPacketPort p) {
-            return "{rx " + p.rxFrames() + ", truncated " + p.rxTruncated() + ", tx " + p.txFrames() + ", full "
-                + p.txRingFull() + ", rejected " + p.txRejected() + ", kicks " + p.kicks() + ", kick failures "
-                + p.kickFailures() + " (errno " + p.lastKickErrno() + ")}";
+            return "{rx " + p.counters().get(PortCounter.RX_FRAMES) + ", truncated " + p.counters().get(PortCounter.RX_TRUNCATED) + ", tx " + p.counters().get(PortCounter.TX_FRAMES) + ", full "
+                + p.counters().get(PortCounter.TX_RING_FULL) + ", rejected " + p.counters().get(PortCounter.TX_REJECTED) + ", kicks " + p.counters().get(PortCounter.TX_KICKS) + ", kick failures "
+                + p.counters().get(PortCounter.TX_KICK_FAILURES) + " (errno " + p.lastKickErrno() + ")}";
         }
     }
 }

@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
 import io.nsgate.linux.net.MacAddress;
@@ -131,7 +132,7 @@ class AfPacketPortTest {
             assertEquals(2, echoRequests, "a's two echo requests: " + describe(all));
             assertTrue(all.stream().noneMatch(f -> f.sourceMac() == xaMac),
                 "gw's own ARP and echo replies are outgoing: PACKET_IGNORE_OUTGOING keeps them out: " + describe(all));
-            assertEquals(0, port.rxTruncated());
+            assertEquals(0, port.counters().get(PortCounter.RX_TRUNCATED));
         }
     }
 
@@ -256,8 +257,8 @@ class AfPacketPortTest {
                 && f.bytes()[34] == 0 && ((f.bytes()[38] & 0xFF) << 8 | f.bytes()[39] & 0xFF) == id, 1, 3000);
             assertEquals(1, replies.size(), "a answered the echo request sent through the TX ring");
             assertEquals("through the TX ring", new String(replies.get(0).bytes(), 42, 19, StandardCharsets.US_ASCII));
-            assertEquals(1, port.txFrames());
-            assertEquals(1, port.kicks());
+            assertEquals(1, port.counters().get(PortCounter.TX_FRAMES));
+            assertEquals(1, port.counters().get(PortCounter.TX_KICKS));
         }
     }
 
@@ -330,7 +331,7 @@ class AfPacketPortTest {
                 assertTrue(port.transmit(frame, -1, 0, f.length), "slot " + i);
             }
             assertFalse(port.transmit(frame, -1, 0, f.length), "all 4 slots hold send requests");
-            assertEquals(1, port.txRingFull());
+            assertEquals(1, port.counters().get(PortCounter.TX_RING_FULL));
             port.flush();
             long deadline = System.nanoTime() + 2_000_000_000L;
             boolean accepted = false;
@@ -339,12 +340,12 @@ class AfPacketPortTest {
             }
             assertTrue(accepted, "a slot came back once the kernel had sent its frame");
             assertFalse(port.flushOwed());
-            assertEquals(1, port.kicks());
-            assertEquals(5, port.txFrames());
+            assertEquals(1, port.counters().get(PortCounter.TX_KICKS));
+            assertEquals(5, port.counters().get(PortCounter.TX_FRAMES));
             assertEquals(4096 - (version == RxVersion.V2 ? 42 : 58), port.maxTransmitLength());
             assertTrue(port.transmit(new UnsafeBuffer(new byte[4096]), -1, 0, port.maxTransmitLength() + 1),
                 "too long: dropped");
-            assertEquals(1, port.txRejected());
+            assertEquals(1, port.counters().get(PortCounter.TX_REJECTED));
         }
     }
 
@@ -355,17 +356,17 @@ class AfPacketPortTest {
             .rxFrameSize(512 * 1024).rxFrameCount(8).build();
         try (AfPacketPort port = openOnXa(small)) {
             udpFromA(1, 2000, 1000, 9997); // ~2 MB at the ring, which holds 256 KiB (V3) or 8 frames (V2)
-            long drops = port.kernelDrops();
+            long drops = PortDriver.ringDrops(port);
             assertTrue(drops > 1000, "drops " + drops);
             int received = PortDriver.drain(port);
             if (version == RxVersion.V3) {
-                assertTrue(port.kernelFreezes() > 0, "the kernel froze the ring on the block we held");
+                assertTrue(PortDriver.ringFreezes(port) > 0, "the kernel froze the ring on the block we held");
                 assertTrue(received > 100 && received < 400, "two blocks' worth arrived: " + received);
             } else {
-                assertEquals(0, port.kernelFreezes(), "V2 has no blocks to freeze on: it drops frame by frame");
+                assertEquals(0, PortDriver.ringFreezes(port), "V2 has no blocks to freeze on: it drops frame by frame");
                 assertTrue(received >= 8 && received <= 16, "the 8 slots' worth arrived: " + received);
             }
-            assertTrue(port.kernelDrops() >= drops, "summed across reads, not reset");
+            assertTrue(PortDriver.ringDrops(port) >= drops, "summed across reads, not reset");
             assertTrue(port.kernelPackets() >= 2000, "tp_packets counts the dropped ones too: "
                 + port.kernelPackets());
         }
@@ -427,7 +428,7 @@ class AfPacketPortTest {
                 assertEquals(1, got.size(), "the tagged frame arrived");
                 assertEquals(Frames.hex(sent), Frames.hex(got.get(0).bytes()), "byte for byte, tag included");
             }
-            assertEquals(2, port.rxVlanRestored());
+            assertEquals(2, port.counters().get(PortCounter.RX_VLAN_RESTORED));
         }
     }
 
@@ -469,14 +470,14 @@ class AfPacketPortTest {
             byte[] f = Frames.udp().srcMac(text(xaMac)).dstMac(text(aMac)).payload("after the outage").build();
             assertTrue(port.transmit(new UnsafeBuffer(f), -1, 0, f.length));
             port.flush();
-            assertEquals(1, port.kickFailures());
+            assertEquals(1, port.counters().get(PortCounter.TX_KICK_FAILURES));
             assertEquals(Errno.ENETDOWN, port.lastKickErrno());
             assertTrue(port.flushOwed(), "the frame is still queued");
 
             Commands.ip("-n", gw, "link", "set", "xb", "up");
             port.flush();
             assertFalse(port.flushOwed(), "sent once the link was back");
-            assertEquals(2, port.kicks());
+            assertEquals(2, port.counters().get(PortCounter.TX_KICKS));
         } finally {
             Commands.ip("-n", gw, "link", "set", "xb", "up");
         }
@@ -502,7 +503,7 @@ class AfPacketPortTest {
             double seconds = (System.nanoTime() - start) / 1e9;
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
             System.out.printf("echo loop (" + version + "): %d frames received and transmitted in %.2f s"
-                + " (%.0f frames/s), %d kicks, %d bytes allocated%n", frames, seconds, frames / seconds, port.kicks(),
+                + " (%.0f frames/s), %d kicks, %d bytes allocated%n", frames, seconds, frames / seconds, port.counters().get(PortCounter.TX_KICKS),
                 allocated);
             assertTrue(frames > 10_000, "frames " + frames);
             assertTrue(allocated < 1024, allocated + " bytes allocated over " + frames + " frames");

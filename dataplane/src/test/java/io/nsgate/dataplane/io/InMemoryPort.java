@@ -12,6 +12,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 
 /**
  * The in-memory twin of {@link AfPacketPort}, with the same contract: {@link #receive} copies queued frames, each
@@ -52,12 +54,8 @@ public final class InMemoryPort implements PacketPort {
     private int txCapacity = Integer.MAX_VALUE;
     private boolean keepSent = true;
     private int queuedCount;
-    private long transmitted;
-    private long ringFull;
+    private final PortCounters counters = new PortCounters();
     private long flushes;
-    private long kicks;
-    private long kernelDrops;
-    private long received;
     private boolean closed;
 
     public InMemoryPort(String interfaceName, int ifindex, long mac) {
@@ -81,9 +79,9 @@ public final class InMemoryPort implements PacketPort {
         return this;
     }
 
-    /** What {@link #kernelDrops()} reports. */
+    /** Reports {@code drops} frames dropped at its (imaginary) full receive ring, as the kernel would. */
     public InMemoryPort kernelDrops(long drops) {
-        this.kernelDrops = drops;
+        counters.add(PortCounter.RX_RING_DROPS, drops);
         return this;
     }
 
@@ -157,29 +155,9 @@ public final class InMemoryPort implements PacketPort {
         return queued;
     }
 
-    /** Frames accepted by {@link #transmit}. */
-    public long transmitted() {
-        return transmitted;
-    }
-
-    /** {@link #transmit} calls refused for lack of capacity. */
-    public long ringFull() {
-        return ringFull;
-    }
-
     /** {@link #flush} calls. */
     public long flushes() {
         return flushes;
-    }
-
-    /** Flushes that had something to send (an AF_PACKET port makes a system call for these only). */
-    public long kicks() {
-        return kicks;
-    }
-
-    /** Frames received. */
-    public long received() {
-        return received;
     }
 
     public boolean isClosed() {
@@ -233,7 +211,7 @@ public final class InMemoryPort implements PacketPort {
             offset = frame + entry.length - VNET;
             count++;
         }
-        received += count;
+        counters.add(PortCounter.RX_FRAMES, count);
         batch.count = count;
         return count;
     }
@@ -246,11 +224,11 @@ public final class InMemoryPort implements PacketPort {
     public boolean transmit(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength) {
         ensureOpen();
         if (queuedCount >= txCapacity) {
-            ringFull++;
+            counters.increment(PortCounter.TX_RING_FULL);
             return false;
         }
         queuedCount++;
-        transmitted++;
+        counters.increment(PortCounter.TX_FRAMES);
         if (keepSent) {
             byte[] header = new byte[VNET];
             if (vnetOffset >= 0) {
@@ -268,7 +246,7 @@ public final class InMemoryPort implements PacketPort {
         ensureOpen();
         flushes++;
         if (queuedCount > 0) {
-            kicks++;
+            counters.increment(PortCounter.TX_KICKS); // an AF_PACKET port makes a system call for these only
             if (!queued.isEmpty()) { // addAll allocates even for an empty list (toArray)
                 sent.addAll(queued);
                 queued.clear();
@@ -278,8 +256,8 @@ public final class InMemoryPort implements PacketPort {
     }
 
     @Override
-    public long kernelDrops() {
-        return kernelDrops;
+    public PortCounters counters() {
+        return counters;
     }
 
     @Override

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.MacAddress;
 
@@ -137,7 +138,8 @@ abstract class PacketPortContract {
         assertEquals(expectedIfindex(), port.ifindex());
         assertEquals(expectedMac(), port.mac());
         assertEquals(pollable(), port.fd() >= 0, "fd " + port.fd());
-        assertTrue(port.kernelDrops() >= 0);
+        port.refreshKernelCounters();
+        assertTrue(port.counters().get(PortCounter.RX_RING_DROPS) >= 0);
     }
 
     @Test
@@ -213,6 +215,26 @@ abstract class PacketPortContract {
         assertTrue(accepted, "the flush made room");
         port.flush();
         assertEquals(TX_CAPACITY + 1, left(TX_CAPACITY + 1).size(), "all that was accepted left, nothing else");
+    }
+
+    @Test
+    void countsWhatItReceivesQueuesRefusesAndKicks() throws InterruptedException {
+        deliver(udp(11), new byte[VirtioNetHeader.LENGTH]);
+        deliver(udp(12), new byte[VirtioNetHeader.LENGTH]);
+        assertEquals(2, receive(2, new ArrayList<>()).size());
+        assertTrue(port.counters().get(PortCounter.RX_FRAMES) >= 2, "received frames counted (other traffic too)");
+        byte[] frame = udp(13);
+        UnsafeBuffer f = new UnsafeBuffer(frame);
+        for (int i = 0; i < TX_CAPACITY; i++) {
+            assertTrue(port.transmit(f, -1, 0, frame.length));
+        }
+        assertFalse(port.transmit(f, -1, 0, frame.length));
+        assertEquals(TX_CAPACITY, port.counters().get(PortCounter.TX_FRAMES));
+        assertEquals(1, port.counters().get(PortCounter.TX_RING_FULL));
+        assertEquals(0, port.counters().get(PortCounter.TX_KICKS), "nothing kicked before the flush");
+        port.flush();
+        assertEquals(1, port.counters().get(PortCounter.TX_KICKS), "one kick for the whole batch");
+        assertEquals(TX_CAPACITY, left(TX_CAPACITY).size());
     }
 
     @Test

@@ -4,6 +4,7 @@ package io.nsgate.dataplane.io;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
+import io.nsgate.dataplane.stats.PortCounter;
 
 /** Polls and receives until enough matching frames arrived or the time is up. */
 final class PortDriver {
@@ -53,5 +54,17 @@ final class PortDriver {
             total += n;
         }
         return total;
+    }
+
+    /** The frames the kernel dropped at the port's full receive ring so far (asks the kernel first). */
+    static long ringDrops(PacketPort port) {
+        port.refreshKernelCounters();
+        return port.counters().get(PortCounter.RX_RING_DROPS);
+    }
+
+    /** The times the kernel froze the port's V3 receive ring so far (asks the kernel first). */
+    static long ringFreezes(PacketPort port) {
+        port.refreshKernelCounters();
+        return port.counters().get(PortCounter.RX_RING_FREEZES);
     }
 }

@@ -12,11 +12,14 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.sys.Linux;
 
 class RxRingV2Test {
     private static final int SLOT = 8192;
+    private final PortCounters counters = new PortCounters();
 
     /**
      * Writes slots as tpacket_rcv does for TPACKET_V2 with PACKET_VNET_HDR: the frame at tp_mac 76, its virtio-net
@@ -105,7 +108,7 @@ class RxRingV2Test {
     @Test
     void aLoneFrameIsReadableAsSoonAsItsSlotSaysUserAndComesOutInPlace() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         assertEquals(0, rx.receive(batch), "nothing handed over yet");
 
@@ -121,13 +124,13 @@ class RxRingV2Test {
         assertEquals(VirtioNetHeader.FLAG_NEEDS_CSUM, batch.vnetFlags[0]);
         assertEquals(VirtioNetHeader.GSO_TCPV4, batch.gsoType[0], "ECN bit masked");
         assertEquals(1448, batch.gsoSize[0]);
-        assertEquals(1, rx.frames());
+        assertEquals(1, counters.get(PortCounter.RX_FRAMES));
     }
 
     @Test
     void slotsGoBackOnlyAtTheNextReceiveSoTheBatchStaysValid() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         kernel.receive(udp(0));
         kernel.receive(udp(1));
@@ -147,7 +150,7 @@ class RxRingV2Test {
     @Test
     void aBatchTakesAtMost32FramesFromSlotsPackedInBlocksAndTheCursorWrapsAroundTheRing() {
         FakeKernel kernel = new FakeKernel(40, 5 * SLOT + 1000); // 5 slots per block, 1000 bytes unused after them
-        RxRingV2 rx = new RxRingV2(kernel.ring, kernel.blockSize, SLOT, 40);
+        RxRingV2 rx = new RxRingV2(kernel.ring, kernel.blockSize, SLOT, 40, counters);
         RxBatch batch = new RxBatch();
         int sent = 0;
         int received = 0;
@@ -166,7 +169,7 @@ class RxRingV2Test {
             }
         }
         assertEquals(150, received);
-        assertEquals(150, rx.frames());
+        assertEquals(150, counters.get(PortCounter.RX_FRAMES));
         assertEquals(5 * SLOT + 1000 + Tpacket2.ETHERNET_MAC, kernel.offset(5) + Tpacket2.ETHERNET_MAC,
             "slot 5 starts the second block");
     }
@@ -174,7 +177,7 @@ class RxRingV2Test {
     @Test
     void readingStopsAtTheFirstSlotStillBeingWritten() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         // two CPUs took slots 0 and 1; the one writing slot 1 finished first
         kernel.head = 1;
@@ -190,7 +193,7 @@ class RxRingV2Test {
     @Test
     void aRingWhoseEverySlotIsInTheBatchDoesNotReadItsOldestSlotTwice() {
         FakeKernel kernel = new FakeKernel(2);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 2);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 2, counters);
         RxBatch batch = new RxBatch();
         kernel.receive(udp(0));
         kernel.receive(udp(1));
@@ -205,7 +208,7 @@ class RxRingV2Test {
     @Test
     void framesTheKernelClampedAreDroppedCountedAndTheirSlotsHandedBack() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         kernel.receive(udp(0));
         kernel.receive(new Frame(Frames.udp().payload(new byte[SLOT]).build())); // longer than the slot
@@ -213,7 +216,7 @@ class RxRingV2Test {
         assertEquals(2, rx.receive(batch));
         assertArrayEquals(udp(0).bytes, bytes(batch, 0));
         assertArrayEquals(udp(2).bytes, bytes(batch, 1));
-        assertEquals(1, rx.truncated());
+        assertEquals(1, counters.get(PortCounter.RX_TRUNCATED));
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1), "the clamped frame's slot went back too");
     }
@@ -221,20 +224,20 @@ class RxRingV2Test {
     @Test
     void aSlotWithImpossibleOffsetsIsSkippedNotFollowed() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         kernel.receive(udp(0));
         kernel.receive(udp(1));
         kernel.ring.putInt(Tpacket2.SNAPLEN, SLOT); // slot 0's frame "runs past the slot"
         assertEquals(1, rx.receive(batch));
         assertArrayEquals(udp(1).bytes, bytes(batch, 0));
-        assertEquals(1, rx.malformed());
+        assertEquals(1, counters.get(PortCounter.RX_MALFORMED));
     }
 
     @Test
     void anOffloadedVlanTagIsPutBackFromTheV2HeadersTciAndTpid() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4);
+        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         byte[] untagged = Frames.tcp().payloadLength(3000).checksumPartial().build();
         Frame f = new Frame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
@@ -255,6 +258,6 @@ class RxRingV2Test {
         assertEquals(38, vnet.csumStart(), "the TCP header is 4 bytes further from the frame start");
         assertEquals(58, vnet.hdrLen());
         assertEquals(1448, batch.gsoSize[0]);
-        assertEquals(1, rx.vlanRestored());
+        assertEquals(1, counters.get(PortCounter.RX_VLAN_RESTORED));
     }
 }

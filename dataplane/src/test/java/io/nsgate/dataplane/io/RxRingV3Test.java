@@ -13,11 +13,14 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.sys.Linux;
 
 class RxRingV3Test {
     private static final int BLOCK = 128 * 1024;
+    private final PortCounters counters = new PortCounters();
 
     /** Writes blocks as tpacket_rcv and prb_close_block do: tp_mac 92, vnet header at 82, 8-aligned frames. */
     static final class FakeKernel {
@@ -106,7 +109,7 @@ class RxRingV3Test {
             .vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4 | VirtioNetHeader.GSO_ECN, 54, 1448, 34,
                 16);
         kernel.fill(0, plain, gso);
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
         RxBatch batch = new RxBatch();
 
         assertEquals(2, rx.receive(batch));
@@ -121,14 +124,14 @@ class RxRingV3Test {
         assertEquals(VirtioNetHeader.FLAG_NEEDS_CSUM, batch.vnetFlags[1]);
         assertEquals(VirtioNetHeader.GSO_TCPV4, batch.gsoType[1], "ECN bit masked");
         assertEquals(1448, batch.gsoSize[1]);
-        assertEquals(2, rx.frames());
+        assertEquals(2, counters.get(PortCounter.RX_FRAMES));
     }
 
     @Test
     void aBlockGoesBackOnlyWhenAllItsFramesWereTakenAndTheNextReceiveComes() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
         kernel.fill(0, udp(0, 40));
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
         RxBatch batch = new RxBatch();
 
         assertEquals(RxBatch.CAPACITY, rx.receive(batch));
@@ -143,7 +146,7 @@ class RxRingV3Test {
     @Test
     void aBatchSpansBlocksAndTheCursorWrapsAroundTheRing() {
         FakeKernel kernel = new FakeKernel(3, BLOCK);
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 3);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 3, counters);
         RxBatch batch = new RxBatch();
         int kernelBlock = 0; // the kernel fills blocks in ring order too
         int next = 0;
@@ -170,7 +173,7 @@ class RxRingV3Test {
     void readingStopsAtTheFirstBlockStillOwnedByTheKernel() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
         kernel.fill(1, udp(0, 3)); // out of order: block 0 is still the kernel's
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
         assertEquals(0, rx.receive(new RxBatch()));
     }
 
@@ -179,7 +182,7 @@ class RxRingV3Test {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         kernel.fill(0, udp(0));
         kernel.fill(1, udp(1));
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "block 0 is still TP_STATUS_USER but was read already");
         assertEquals(0, rx.receive(batch));
@@ -196,12 +199,12 @@ class RxRingV3Test {
         Frame clamped = udp(1);
         clamped.snaplen = 30;
         kernel.fill(0, udp(0), clamped, udp(2));
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
         assertArrayEquals(udp(0).bytes, bytes(batch, 0));
         assertArrayEquals(udp(2).bytes, bytes(batch, 1));
-        assertEquals(1, rx.truncated());
+        assertEquals(1, counters.get(PortCounter.RX_TRUNCATED));
     }
 
     @Test
@@ -209,7 +212,7 @@ class RxRingV3Test {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         kernel.fill(0);
         kernel.fill(1, udp(5));
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(1, rx.receive(batch));
         assertEquals(0, rx.receive(batch));
@@ -222,11 +225,11 @@ class RxRingV3Test {
         kernel.fill(0, udp(0, 3));
         kernel.ring.putInt(Tpacket3.BLOCK_HEADER_LENGTH + Tpacket3.NEXT_OFFSET, BLOCK * 4); // second frame "far away"
         kernel.fill(1, udp(9));
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "frame 0 of block 0, then block 1");
         assertArrayEquals(udp(9).bytes, bytes(batch, 1));
-        assertEquals(1, rx.malformed());
+        assertEquals(1, counters.get(PortCounter.RX_MALFORMED));
     }
 
     @Test
@@ -242,7 +245,7 @@ class RxRingV3Test {
         plainTagged.status = Linux.TP_STATUS_VLAN_VALID;
         plainTagged.tci = 7;
         kernel.fill(0, f, plainTagged);
-        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2);
+        RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
 
@@ -266,6 +269,6 @@ class RxRingV3Test {
         assertEquals(7, tagged7[15]);
         assertArrayEquals(Arrays.copyOfRange(untagged, 12, untagged.length),
             Arrays.copyOfRange(tagged7, 16, tagged7.length));
-        assertEquals(2, rx.vlanRestored());
+        assertEquals(2, counters.get(PortCounter.RX_VLAN_RESTORED));
     }
 }

@@ -12,6 +12,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.sys.Linux;
 
@@ -19,7 +21,8 @@ class TxRingTest {
     private static final int SLOT = 4096;
 
     private final UnsafeBuffer ring = new UnsafeBuffer(ByteBuffer.allocateDirect(3 * SLOT));
-    private final TxRing tx = TxRing.v3(ring, SLOT, 3);
+    private final PortCounters counters = new PortCounters();
+    private final TxRing tx = TxRing.v3(ring, SLOT, 3, counters);
 
     private static UnsafeBuffer withHeader(byte[] frame, int flags, int gsoType, int hdrLen, int gsoSize,
         int csumStart, int csumOffset) {
@@ -81,8 +84,8 @@ class TxRingTest {
         kernelSets(0, Linux.TP_STATUS_AVAILABLE | 1 << 29); // with TX timestamps on, TP_STATUS_TS_SOFTWARE comes along
         assertTrue(tx.offer(f, -1, 0, f.capacity()));
         assertEquals(Linux.TP_STATUS_SEND_REQUEST, status(0));
-        assertEquals(2, tx.full());
-        assertEquals(4, tx.frames());
+        assertEquals(2, counters.get(PortCounter.TX_RING_FULL));
+        assertEquals(4, counters.get(PortCounter.TX_FRAMES));
     }
 
     @Test
@@ -91,7 +94,7 @@ class TxRingTest {
         kernelSets(0, Linux.TP_STATUS_WRONG_FORMAT);
         assertTrue(tx.offer(f, -1, 0, f.capacity()));
         assertEquals(Linux.TP_STATUS_SEND_REQUEST, status(0));
-        assertEquals(1, tx.wrongFormat());
+        assertEquals(1, counters.get(PortCounter.TX_WRONG_FORMAT));
     }
 
     @Test
@@ -104,7 +107,7 @@ class TxRingTest {
             frame.length), "checksum field beyond the 54-byte frame");
         assertTrue(tx.offer(withHeader(frame, 0, VirtioNetHeader.GSO_TCPV4, 100, 1448, 0, 0), 6, 16, frame.length),
             "hdr_len beyond the frame");
-        assertEquals(4, tx.rejected());
+        assertEquals(4, counters.get(PortCounter.TX_REJECTED));
         assertEquals(0, tx.queued());
         assertEquals(Linux.TP_STATUS_AVAILABLE, status(0));
         assertTrue(tx.offer(big, -1, 0, SLOT - 58), "exactly a slot's worth fits");
@@ -128,7 +131,7 @@ class TxRingTest {
     @Test
     void aV2SlotHasItsStatusFirstAndTheVirtioHeaderAt32() {
         UnsafeBuffer v2ring = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * SLOT));
-        TxRing v2 = TxRing.v2(v2ring, SLOT, 2);
+        TxRing v2 = TxRing.v2(v2ring, SLOT, 2, counters);
         byte[] frame = Frames.tcp().payloadLength(300).checksumPartial().build();
         UnsafeBuffer source = withHeader(frame, VirtioNetHeader.FLAG_NEEDS_CSUM, 0, 0, 0, 34, 16);
         v2ring.setMemory(0, 32, (byte) 0x77); // whatever the kernel left: V2 has no tp_next_offset to clear

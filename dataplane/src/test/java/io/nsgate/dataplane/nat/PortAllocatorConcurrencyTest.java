@@ -38,8 +38,8 @@ class PortAllocatorConcurrencyTest {
             for (int w = 0; w < workers; w++) {
                 int worker = w;
                 threads.add(new Thread(() -> {
-                    try (WorkerCounters counters = new WorkerCounters()) {
-                        Translator t = new Translator(table, fragments, counters, rules, worker);
+                    try {
+                        Translator t = new Translator(table, fragments, new WorkerCounters(), rules, worker);
                         Verdict v = new Verdict();
                         SplittableRandom rnd = new SplittableRandom(worker);
                         start.await();

@@ -130,7 +130,6 @@ public final class SeedLabRules {
         public void close() {
             table.close();
             fragments.close();
-            counters.close();
         }
     }
 }

@@ -122,6 +122,20 @@ class TranslatorTest {
     }
 
     @Test
+    void martianDestinationsAreNeverForwarded() {
+        h.translator.rules(builder().route(Ipv4Prefix.ANY, "lan0", GW_LAN + 1).build()); // a default route
+        for (String dst : new String[] {"127.0.0.1", "127.255.0.9", "0.0.0.0", "0.1.2.3"}) {
+            byte[] syn = Frames.tcp().src("192.168.15.2", 40000).dst(dst, 80).flags(SYN).build();
+            assertEquals(Verdict.DROP, h.process(syn, INSIDE_IF), dst);
+            assertEquals(DropReason.MARTIAN_DESTINATION.id, h.verdict.dropReason, dst);
+        }
+        assertEquals(4, h.counters.get(DropReason.MARTIAN_DESTINATION));
+        assertEquals(0, h.table.size(), "no flow for any of them");
+        byte[] fine = Frames.tcp().src("192.168.15.2", 40000).dst("8.8.8.8", 80).flags(SYN).build();
+        assertEquals(Verdict.FORWARD, h.process(fine, INSIDE_IF), "the same SYN elsewhere leaves");
+    }
+
+    @Test
     void pingThroughTheNatMapsTheIdentifier() {
         byte[] ping = Frames.icmpEchoRequest().src("192.168.15.2").dst("192.168.1.3").icmpId(7).icmpSeq(1)
             .payload("hello").build();

@@ -28,6 +28,8 @@ import io.nsgate.dataplane.packet.IcmpHeader;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.Ipv4Address;
@@ -70,7 +72,6 @@ class WorkerTest {
         table.close();
         fragments.close();
         neighbours.close();
-        counters.close();
     }
 
     private static byte[] synFromBlue() {
@@ -224,5 +225,33 @@ class WorkerTest {
             assertEquals(0, dp.workerErrors());
         }
         assertTrue(l.isClosed() && i.isClosed(), "closing the data plane closes its ports");
+    }
+
+    @Test
+    void statsReadEveryWorkersCountersAndPortsAndTheKernelsRingDrops() {
+        InMemoryPort[][] ports = new InMemoryPort[2][];
+        for (int w = 0; w < 2; w++) {
+            ports[w] = new InMemoryPort[] {new InMemoryPort("lan0", 2, MacAddress.parse(GW_LAN_MAC)).kernelDrops(3 * w),
+                new InMemoryPort("v-net-0", 3, MacAddress.parse(GW_BRIDGE_MAC))};
+        }
+        ports[1][0].enqueue(Frames.tcp().src("192.168.1.3", 40000).dst("192.168.1.2", 9).flags(Frames.ACK).build());
+        try (DataPlane dp = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(1024), SeedLabRules.rules(),
+            ports, p -> ms -> LockSupport.parkNanos(ms * MS))) {
+            dp.start();
+            long deadline = System.nanoTime() + 5_000 * MS;
+            while (dp.stats().total(Counter.PASSED_TO_KERNEL) < 1 && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(MS);
+            }
+            StatsSnapshot s = dp.stats();
+            assertEquals(2, s.workers().size());
+            assertEquals(List.of("lan0", "v-net-0"), s.interfaceNames());
+            assertEquals(1, s.workers().get(1).get(Counter.FRAMES_RECEIVED), "worker 1 received the frame");
+            assertEquals(1, s.workers().get(1).ports().get(0).get(PortCounter.RX_FRAMES), "on its lan0 port");
+            assertEquals(1, s.total(Counter.PASSED_TO_KERNEL), "a frame to a port nobody forwards: the host's");
+            assertEquals(3, s.total(PortCounter.RX_RING_DROPS, "lan0"), "the kernel's ring drops, per port");
+            assertEquals(0, s.total(PortCounter.RX_RING_DROPS, "v-net-0"));
+            assertEquals(1024, s.flowTable().capacity());
+            assertEquals(0, s.workerErrors());
+        }
     }
 }

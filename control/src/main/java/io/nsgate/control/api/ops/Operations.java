@@ -10,7 +10,6 @@ import io.netty.buffer.ByteBuf;
 import io.nsgate.control.api.ControlException;
 import io.nsgate.control.api.ErrorCode;
 import io.nsgate.control.api.Request;
-import java.util.Locale;
 
 /**
  * The operations, by name. Each declares how it runs:
@@ -52,18 +51,6 @@ public final class Operations {
 
     /** An operation's name, kind, one-line summary and handler. */
     public record Op(String name, Kind kind, String summary, Handler handler, StreamHandler streamHandler) {
-    }
-
-    /**
-     * The stats counter for frames the kernel dropped because a worker's receive ring was full: counted by the
-     * kernel, not by a worker, so it is not a {@link Counter}.
-     */
-    public static final String RING_DROPS = "rx_ring_drops";
-    public static final String RING_DROPS_LABEL = "frames the kernel dropped: a worker's receive ring was full";
-
-    /** The wire name of a counter: {@code FORWARDED_BYTES} → {@code forwarded_bytes}. */
-    public static String name(Enum<?> e) {
-        return e.name().toLowerCase(Locale.ROOT);
     }
 
     /** Operations without arguments (unknown fields are refused, as for every argument form). */

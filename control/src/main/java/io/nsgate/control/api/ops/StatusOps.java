@@ -4,20 +4,17 @@ package io.nsgate.control.api.ops;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.function.IntSupplier;
-import java.util.stream.LongStream;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.Protocol;
 import io.nsgate.control.api.Request;
+import io.nsgate.control.api.StatsJson;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
-import io.nsgate.dataplane.stats.Counter;
-import io.nsgate.dataplane.stats.DropReason;
-import io.nsgate.dataplane.stats.WorkerCounters;
 
 /** status (uptime, interfaces, workers, flow table fill) and stats (every counter, drop reason and table figure). */
 final class StatusOps {
@@ -35,7 +32,6 @@ final class StatusOps {
         ops.inline("status", "uptime, interfaces, workers, flow table fill", this::status);
         ops.inline("stats", "every counter, drops per reason, per worker", this::stats);
     }
-
 
     private Object status(Request r, Peer peer) {
         r.args(Operations.NoArgs.class);
@@ -63,7 +59,7 @@ final class StatusOps {
         flows.put("fill_percent", Math.round(size * 10000.0 / table.capacity()) / 100.0);
         n.put("forwards", rules.forwards().size());
         n.put("masquerade", rules.masquerade().size());
-        n.put("lingering_forwards", target.rules().lingeringForwards().size());
+        n.put("lingering_forwards", rules.lingeringForwards().size());
         n.put("nat_ports", rules.natPorts().toString());
         n.put("worker_errors", dp.workerErrors());
         n.putObject("control").put("connections", connections.getAsInt());
@@ -72,46 +68,7 @@ final class StatusOps {
 
     private Object stats(Request r, Peer peer) {
         r.args(Operations.NoArgs.class);
-        DataPlane dp = target.dataPlane();
-        ObjectNode n = Protocol.JSON.createObjectNode();
-        ObjectNode counters = n.putObject("counters");
-        for (Counter c : Counter.values()) {
-            counters.put(Operations.name(c), dp.total(c));
-        }
-        ObjectNode drops = n.putObject("drops");
-        for (DropReason d : DropReason.values()) {
-            drops.put(Operations.name(d), dp.total(d));
-        }
-        long[] ringDrops = new long[dp.workerCount()];
-        for (int w = 0; w < ringDrops.length; w++) {
-            ringDrops[w] = dp.ringDrops(w);
-        }
-        counters.put(Operations.RING_DROPS, LongStream.of(ringDrops).sum());
-        ArrayNode workers = n.putArray("workers");
-        for (int w = 0; w < dp.workerCount(); w++) {
-            WorkerCounters wc = dp.counters(w);
-            ObjectNode o = workers.addObject();
-            o.put("worker", w);
-            ObjectNode c = o.putObject("counters");
-            for (Counter k : Counter.values()) {
-                c.put(Operations.name(k), wc.get(k));
-            }
-            c.put(Operations.RING_DROPS, ringDrops[w]);
-            ObjectNode d = o.putObject("drops");
-            for (DropReason k : DropReason.values()) {
-                d.put(Operations.name(k), wc.get(k));
-            }
-        }
-        FlowTable t = dp.flowTable();
-        ObjectNode table = n.putObject("flow_table");
-        table.put("size", Math.max(0, t.size()));
-        table.put("capacity", t.capacity());
-        table.put("inserted", t.insertedTotal());
-        table.put("deleted", t.deletedTotal());
-        table.put("evicted", t.evictedTotal());
-        table.put("probe_window_full", t.probeWindowFullTotal());
-        n.put("worker_errors", dp.workerErrors());
-        return n;
+        return StatsJson.write(target.dataPlane().stats());
     }
 
     private static String readVersion() {

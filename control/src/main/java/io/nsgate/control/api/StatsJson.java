@@ -1,0 +1,114 @@
+// The stats operation's answer: a StatsSnapshot as JSON and back, so the daemon and nsgate ctl share one model.
+package io.nsgate.control.api;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.nsgate.dataplane.stats.Counter;
+import io.nsgate.dataplane.stats.DropReason;
+import io.nsgate.dataplane.stats.PortCounter;
+import io.nsgate.dataplane.stats.StatsSnapshot;
+
+/**
+ * The wire form of a {@link StatsSnapshot}. Every counter goes by its enum's name in lower case
+ * ({@code forwarded_bytes}, {@code table_full}, {@code rx_ring_drops}):
+ * <pre>
+ * {"counters": {NAME: total, ...},            every Counter, summed over the workers
+ *  "drops": {NAME: total, ...},               every DropReason, summed over the workers
+ *  "ports": {NAME: total, ...},               every PortCounter, summed over every worker's port on every interface
+ *  "workers": [{"worker": 0, "counters": {...}, "drops": {...},
+ *               "ports": [{"interface": "lan0", "counters": {...}}, ...]}, ...],
+ *  "flow_table": {"size", "capacity", "inserted", "deleted", "evicted", "probe_window_full"},
+ *  "worker_errors": N}
+ * </pre>
+ * The totals are for scripts ({@code jq .drops}); {@link #read} rebuilds the snapshot from the workers and ignores
+ * names it does not know, so an older {@code nsgate ctl} still reads a newer daemon's answer.
+ */
+public final class StatsJson {
+    private StatsJson() {
+    }
+
+    /** The wire name of a counter: {@code FORWARDED_BYTES} → {@code forwarded_bytes}. */
+    public static String name(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    public static ObjectNode write(StatsSnapshot s) {
+        ObjectNode n = Protocol.JSON.createObjectNode();
+        ObjectNode counters = n.putObject("counters");
+        for (Counter c : Counter.values()) {
+            counters.put(name(c), s.total(c));
+        }
+        ObjectNode drops = n.putObject("drops");
+        for (DropReason d : DropReason.values()) {
+            drops.put(name(d), s.total(d));
+        }
+        ObjectNode ports = n.putObject("ports");
+        for (PortCounter p : PortCounter.values()) {
+            ports.put(name(p), s.total(p));
+        }
+        ArrayNode workers = n.putArray("workers");
+        for (StatsSnapshot.Worker w : s.workers()) {
+            ObjectNode o = workers.addObject();
+            o.put("worker", w.index());
+            ObjectNode c = o.putObject("counters");
+            for (Counter k : Counter.values()) {
+                c.put(name(k), w.get(k));
+            }
+            ObjectNode d = o.putObject("drops");
+            for (DropReason k : DropReason.values()) {
+                d.put(name(k), w.get(k));
+            }
+            ArrayNode portList = o.putArray("ports");
+            for (StatsSnapshot.Port p : w.ports()) {
+                ObjectNode po = portList.addObject();
+                po.put("interface", p.interfaceName());
+                ObjectNode pc = po.putObject("counters");
+                for (PortCounter k : PortCounter.values()) {
+                    pc.put(name(k), p.get(k));
+                }
+            }
+        }
+        StatsSnapshot.FlowTableFigures t = s.flowTable();
+        ObjectNode table = n.putObject("flow_table");
+        table.put("size", t.size());
+        table.put("capacity", t.capacity());
+        table.put("inserted", t.inserted());
+        table.put("deleted", t.deleted());
+        table.put("evicted", t.evicted());
+        table.put("probe_window_full", t.probeWindowFull());
+        n.put("worker_errors", s.workerErrors());
+        return n;
+    }
+
+    /** The snapshot a {@link #write} answer describes; counters it does not name are 0. */
+    public static StatsSnapshot read(JsonNode n) {
+        List<StatsSnapshot.Worker> workers = new ArrayList<>();
+        for (JsonNode w : n.path("workers")) {
+            List<StatsSnapshot.Port> ports = new ArrayList<>();
+            for (JsonNode p : w.path("ports")) {
+                ports.add(new StatsSnapshot.Port(p.path("interface").asText(),
+                    values(p.path("counters"), PortCounter.values())));
+            }
+            workers.add(new StatsSnapshot.Worker(w.path("worker").asInt(), values(w.path("counters"),
+                Counter.values()), values(w.path("drops"), DropReason.values()), ports));
+        }
+        JsonNode t = n.path("flow_table");
+        return new StatsSnapshot(workers, new StatsSnapshot.FlowTableFigures(t.path("size").asLong(),
+            t.path("capacity").asLong(), t.path("inserted").asLong(), t.path("deleted").asLong(),
+            t.path("evicted").asLong(), t.path("probe_window_full").asLong()), n.path("worker_errors").asLong());
+    }
+
+    private static long[] values(JsonNode object, Enum<?>[] keys) {
+        long[] values = new long[keys.length];
+        for (Enum<?> k : keys) {
+            values[k.ordinal()] = object.path(name(k)).asLong();
+        }
+        return values;
+    }
+}
