@@ -30,12 +30,7 @@ import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.SeedLab;
-import io.nsgate.dataplane.conntrack.FlowDraft;
-import io.nsgate.dataplane.conntrack.FlowRecord;
-import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
-import io.nsgate.dataplane.conntrack.FlowView;
-import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.stats.Counter;
@@ -47,6 +42,7 @@ import io.nsgate.testkit.NsgateProcess;
 import io.nsgate.testkit.Processes;
 import io.nsgate.testkit.TestPrefix;
 import picocli.CommandLine;
+import io.nsgate.control.api.ops.SyntheticFlows;
 
 /**
  * The seed lab under a per-run prefix ngbXXXX-, the gateway in its edge namespace (two workers) with a flow table
@@ -114,7 +110,7 @@ public final class ControlBenchmark {
                 PortRange.DEFAULT_NAT, capacity, FlowTimeouts.DEFAULTS);
             gateway = Gateway.start(config, line -> { });
             long t0 = System.nanoTime();
-            insertFlows(gateway.dataPlane().flowTable(), flows);
+            SyntheticFlows.insertDnat(gateway.dataPlane().flowTable(), flows, Ipv4Address.parse("10.64.0.0"));
             System.out.printf(Locale.ROOT, "setup: seed lab %s{edge,red,blue,lan}, gateway with 2 workers, flow table "
                     + "of %,d with %,d established flows (inserted in %.2f s), %d CPUs%n", lab.prefix(), capacity,
                 flows, (System.nanoTime() - t0) / 1e9, Runtime.getRuntime().availableProcessors());
@@ -187,26 +183,6 @@ public final class ControlBenchmark {
         }
         long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
         return new long[] {total - idle, total};
-    }
-
-    /** Established TCP connections from 10.x clients to the gateway's port 80, DNAT'ed to blue. */
-    static void insertFlows(FlowTable table, int n) {
-        FlowDraft d = new FlowDraft();
-        FlowView v = new FlowView();
-        int gatewayIp = Ipv4Address.parse(SeedLab.GATEWAY_LAN);
-        int blue = Ipv4Address.parse(SeedLab.BLUE);
-        int first = Ipv4Address.parse("10.64.0.0");
-        long now = System.nanoTime();
-        for (int i = 0; i < n; i++) {
-            int client = first + i / 50000;
-            int port = 10000 + i % 50000;
-            d.original(6, client, gatewayIp, port, 80).reply(blue, client, 80, port).route(1, blue, 0, client);
-            d.natFlags = FlowRecord.NAT_DNAT;
-            d.protoState = TcpState.ESTABLISHED;
-            if (table.insert(d, now, v) < 0) {
-                throw new IllegalStateException("flow " + i + " refused");
-            }
-        }
     }
 
     // ------------------------------------------------------------------ status

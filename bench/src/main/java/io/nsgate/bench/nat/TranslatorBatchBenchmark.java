@@ -27,14 +27,13 @@ import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
-import io.nsgate.dataplane.nat.FragmentTable;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.Checksums;
-import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.Ipv4Prefix;
 
@@ -60,11 +59,9 @@ public class TranslatorBatchBenchmark {
     @Param({"1000", "1000000"})
     int flows;
 
-    private FlowTable table;
-    private FragmentTable fragments;
-    private WorkerCounters counters;
+    private SeedLabRules.Harness harness;
     private Translator translator;
-    private final Verdict verdict = new Verdict();
+    private Verdict verdict;
     private byte[] pristine;
     private final UnsafeBuffer block = new UnsafeBuffer(new byte[BLOCK * SLOT]);
     private final int[] offsets = new int[BLOCK];
@@ -82,10 +79,10 @@ public class TranslatorBatchBenchmark {
             .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("10.0.0.1/8"), 1500)
             .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("10.0.0.0/8"), "lan0"))
             .build();
-        table = new FlowTable(flows + 1024, FlowTimeouts.DEFAULTS, 0);
-        fragments = new FragmentTable(1024);
-        counters = new WorkerCounters();
-        translator = new Translator(table, fragments, counters, rules, 1);
+        harness = new SeedLabRules.Harness(rules, new FlowTable(flows + 1024, FlowTimeouts.DEFAULTS, 0));
+        FlowTable table = harness.table;
+        translator = harness.translator;
+        verdict = harness.verdict;
         pristine = Frames.tcp().src("10.0.0.2", 40000).dst("8.0.0.1", 80).flags(Frames.ACK).padTo(FRAME).build();
         UnsafeBuffer scratch = new UnsafeBuffer(pristine.clone());
         FlowDraft d = new FlowDraft();
@@ -147,8 +144,7 @@ public class TranslatorBatchBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        table.close();
-        fragments.close();
+        harness.close();
     }
 
     @Benchmark

@@ -1,7 +1,6 @@
 // JMH: translating a 64-byte TCP frame of an established masqueraded connection, the data plane's hot path.
 package io.nsgate.bench.nat;
 
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.agrona.concurrent.UnsafeBuffer;
@@ -24,20 +23,12 @@ import io.nsgate.dataplane.conntrack.FlowDraft;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.FlowView;
-import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.dataplane.nat.FragmentTable;
-import io.nsgate.dataplane.nat.GatewayInterface;
-import io.nsgate.dataplane.nat.MasqueradeRule;
-import io.nsgate.dataplane.nat.PortRange;
-import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.dataplane.nat.SeedLabRules;
 import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.FrameParser;
 import io.nsgate.dataplane.packet.ParsedFrame;
-import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
-import io.nsgate.linux.net.Ipv4Address;
-import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * Parse, flow lookup, state and counter update, in-place rewrite with incremental checksums, verdict: the work
@@ -55,11 +46,10 @@ public class TranslatorBenchmark {
     @Param({"1000", "1000000"})
     int flows;
 
+    private SeedLabRules.Harness harness;
     private FlowTable table;
-    private FragmentTable fragments;
-    private WorkerCounters counters;
     private Translator translator;
-    private final Verdict verdict = new Verdict();
+    private Verdict verdict;
     private byte[] pristine;
     private UnsafeBuffer frame;
     private final FrameParser parser = new FrameParser();
@@ -68,17 +58,10 @@ public class TranslatorBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        RuleSet rules = RuleSet.builder()
-            .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
-            .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
-            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"))
-            .forward(new ForwardRule(6, 0, PortRange.single(80),
-                List.of(new ForwardRule.Backend(Ipv4Address.parse("192.168.15.2"), PortRange.single(80)))))
-            .build();
-        table = new FlowTable(flows + 1024, FlowTimeouts.DEFAULTS, 0);
-        fragments = new FragmentTable(1024);
-        counters = new WorkerCounters();
-        translator = new Translator(table, fragments, counters, rules, 1);
+        harness = new SeedLabRules.Harness(SeedLabRules.rules(), new FlowTable(flows + 1024, FlowTimeouts.DEFAULTS, 0));
+        table = harness.table;
+        translator = harness.translator;
+        verdict = harness.verdict;
         FlowDraft d = new FlowDraft();
         for (int i = 0; i < flows; i++) { // the crowd the benchmark's connection lives among
             d.original(6, 0x0A000000 + i, 0x08080808, 40000, 443).reply(0x08080808, 0x0B000000 + i, 443, 40000);
@@ -104,8 +87,7 @@ public class TranslatorBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        table.close();
-        fragments.close();
+        harness.close();
     }
 
     @Benchmark

@@ -4,6 +4,7 @@ package io.nsgate.control.api;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.ToLongFunction;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -40,38 +41,20 @@ public final class StatsJson {
 
     public static ObjectNode write(StatsSnapshot s) {
         ObjectNode n = Protocol.JSON.createObjectNode();
-        ObjectNode counters = n.putObject("counters");
-        for (Counter c : Counter.values()) {
-            counters.put(name(c), s.total(c));
-        }
-        ObjectNode drops = n.putObject("drops");
-        for (DropReason d : DropReason.values()) {
-            drops.put(name(d), s.total(d));
-        }
-        ObjectNode ports = n.putObject("ports");
-        for (PortCounter p : PortCounter.values()) {
-            ports.put(name(p), s.total(p));
-        }
+        put(n.putObject("counters"), Counter.values(), s::total);
+        put(n.putObject("drops"), DropReason.values(), s::total);
+        put(n.putObject("ports"), PortCounter.values(), s::total);
         ArrayNode workers = n.putArray("workers");
         for (StatsSnapshot.Worker w : s.workers()) {
             ObjectNode o = workers.addObject();
             o.put("worker", w.index());
-            ObjectNode c = o.putObject("counters");
-            for (Counter k : Counter.values()) {
-                c.put(name(k), w.get(k));
-            }
-            ObjectNode d = o.putObject("drops");
-            for (DropReason k : DropReason.values()) {
-                d.put(name(k), w.get(k));
-            }
-            ArrayNode portList = o.putArray("ports");
+            put(o.putObject("counters"), Counter.values(), w::get);
+            put(o.putObject("drops"), DropReason.values(), w::get);
+            ArrayNode ports = o.putArray("ports");
             for (StatsSnapshot.Port p : w.ports()) {
-                ObjectNode po = portList.addObject();
+                ObjectNode po = ports.addObject();
                 po.put("interface", p.interfaceName());
-                ObjectNode pc = po.putObject("counters");
-                for (PortCounter k : PortCounter.values()) {
-                    pc.put(name(k), p.get(k));
-                }
+                put(po.putObject("counters"), PortCounter.values(), p::get);
             }
         }
         StatsSnapshot.FlowTableFigures t = s.flowTable();
@@ -102,6 +85,12 @@ public final class StatsJson {
         return new StatsSnapshot(workers, new StatsSnapshot.FlowTableFigures(t.path("size").asLong(),
             t.path("capacity").asLong(), t.path("inserted").asLong(), t.path("deleted").asLong(),
             t.path("evicted").asLong(), t.path("probe_window_full").asLong()), n.path("worker_errors").asLong());
+    }
+
+    private static <E extends Enum<E>> void put(ObjectNode object, E[] keys, ToLongFunction<E> value) {
+        for (E k : keys) {
+            object.put(name(k), value.applyAsLong(k));
+        }
     }
 
     private static long[] values(JsonNode object, Enum<?>[] keys) {

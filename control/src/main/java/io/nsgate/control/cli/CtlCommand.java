@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Mixin;
 
 /** {@code nsgate ctl}: requests to a running daemon's control socket, printed as tables or JSON ({@link ExitCode}). */
 @Command(
@@ -49,7 +50,7 @@ import picocli.CommandLine.ScopeType;
         CommandLine.HelpCommand.class, CtlCommand.Status.class, CtlCommand.Stats.class, CtlFlows.class,
         CtlCommand.Forward.class, CtlCommand.Masquerade.class, CtlCommand.Config.class, CtlCommand.Topology.class
     })
-public final class CtlCommand implements Runnable {
+public final class CtlCommand extends CommandGroup {
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
         description = "The daemon's control socket (default: $NSGATE_SOCKET, else /run/nsgate/nsgate.sock).")
     Path socket;
@@ -61,13 +62,6 @@ public final class CtlCommand implements Runnable {
         description = "Give up when the daemon sends nothing for this long (default: ${DEFAULT-VALUE}).")
     double timeoutSeconds;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
 
     Path socketPath() {
         if (socket != null) {
@@ -208,15 +202,7 @@ public final class CtlCommand implements Runnable {
             "  nsgate ctl forward add udp:53=192.168.15.2:53,192.168.15.3:53     two backends, chosen per client",
             "  nsgate ctl forward del tcp:8080                                   the external side is enough"},
         subcommands = {Forward.Add.class, Forward.Del.class, Forward.List.class})
-    static final class Forward implements Runnable {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
-
+    static final class Forward extends CommandGroup {
         @Command(name = "add", mixinStandardHelpOptions = true, description = "Add a port forward.",
             footer = {"", "Examples:", "  nsgate ctl forward add tcp:8080=192.168.15.2:80",
                 "  nsgate ctl forward add tcp:192.168.1.2:8000-8010=192.168.15.2:9000-9010"})
@@ -269,15 +255,7 @@ public final class CtlCommand implements Runnable {
         footer = {"", "Examples:", "  nsgate ctl masquerade list", "  nsgate ctl masquerade add 10.0.0.0/24",
             "  nsgate ctl masquerade del 10.0.0.0/24"},
         subcommands = {Masquerade.Add.class, Masquerade.Del.class, Masquerade.List.class})
-    static final class Masquerade implements Runnable {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
-
+    static final class Masquerade extends CommandGroup {
         @Command(name = "add", mixinStandardHelpOptions = true, description = "Masquerade a source prefix.",
             footer = {"", "Examples:", "  nsgate ctl masquerade add 10.0.0.0/24"})
         static final class Add extends Action {
@@ -323,15 +301,7 @@ public final class CtlCommand implements Runnable {
             "That is the daemon's file (or flags) plus every change made through the control socket since."},
         footer = {"", "Examples:", "  nsgate ctl config show", "  nsgate ctl config save"},
         subcommands = {Config.Show.class, Config.Save.class})
-    static final class Config implements Runnable {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
-
+    static final class Config extends CommandGroup {
         @Command(name = "show", mixinStandardHelpOptions = true,
             description = "Print the running configuration as YAML (the format of `nsgate run --config`).",
             footer = {"", "Examples:", "  nsgate ctl config show > gateway.yaml"})
@@ -364,49 +334,35 @@ public final class CtlCommand implements Runnable {
         footer = {"", "Examples:", "  nsgate ctl topology show lab.yaml --prefix p-",
             "  nsgate ctl topology apply lab.yaml --prefix p-", "  nsgate ctl topology destroy lab.yaml --prefix p-"},
         subcommands = {Topology.Apply.class, Topology.Show.class, Topology.Destroy.class})
-    static final class Topology implements Runnable {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
-
+    static final class Topology extends CommandGroup {
         abstract static class TopologyAction extends Action {
-            @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
-                description = "Topology file (YAML); default: the embedded seed lab.")
-            Path file;
-
-            @Option(names = "--prefix", paramLabel = "P", defaultValue = "",
-                description = "Prefix for every namespace name.")
-            String prefix;
+            @Mixin
+            TopologyFileOptions topology;
 
             String yaml;
 
-            abstract String op();
-
             @Override
             int prepare() {
-                if (file == null) {
+                if (topology.file == null) {
                     return ExitCode.OK;
                 }
                 try {
-                    yaml = Files.readString(file, StandardCharsets.UTF_8);
+                    yaml = Files.readString(topology.file, StandardCharsets.UTF_8);
                     return ExitCode.OK;
                 } catch (IOException e) {
-                    err.println("nsgate ctl: cannot read " + file + ": " + e.getMessage());
+                    err.println("nsgate ctl: cannot read " + topology.file + ": " + e.getMessage());
                     return ExitCode.BAD_INPUT;
                 }
             }
 
             @Override
             int act(ControlClient client) throws IOException {
-                ObjectNode a = args().put("prefix", prefix);
+                ObjectNode a = args().put("prefix", topology.prefix);
                 if (yaml != null) {
                     a.put("yaml", yaml);
                 }
-                return request(client, op(), a, r -> CtlOutput.topology(out, r));
+                // the subcommand's name is the operation's: topology apply -> topology.apply
+                return request(client, "topology." + spec.name(), a, r -> CtlOutput.topology(out, r));
             }
         }
 
@@ -414,30 +370,18 @@ public final class CtlCommand implements Runnable {
             description = "Make the machine match FILE; prints one line per change, or \"no changes\".",
             footer = {"", "Examples:", "  nsgate ctl topology apply lab.yaml --prefix p-"})
         static final class Apply extends TopologyAction {
-            @Override
-            String op() {
-                return "topology.apply";
-            }
         }
 
         @Command(name = "show", mixinStandardHelpOptions = true,
             description = "Print what apply would change, without changing anything.",
             footer = {"", "Examples:", "  nsgate ctl topology show lab.yaml --prefix p-"})
         static final class Show extends TopologyAction {
-            @Override
-            String op() {
-                return "topology.show";
-            }
         }
 
         @Command(name = "destroy", mixinStandardHelpOptions = true,
             description = "Remove what FILE describes and nsgate created.",
             footer = {"", "Examples:", "  nsgate ctl topology destroy lab.yaml --prefix p-"})
         static final class Destroy extends TopologyAction {
-            @Override
-            String op() {
-                return "topology.destroy";
-            }
         }
     }
 

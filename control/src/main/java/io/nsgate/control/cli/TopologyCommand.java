@@ -2,7 +2,6 @@
 package io.nsgate.control.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import io.nsgate.control.topology.Change;
@@ -13,8 +12,8 @@ import io.nsgate.control.topology.TopologyException;
 import io.nsgate.control.topology.TopologyReport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import java.util.Locale;
+import picocli.CommandLine.Mixin;
 
 /** Exit codes: 0 done, 1 failed (rolled back, or refused for conflicts: nothing changed), 2 bad input. */
 @Command(
@@ -29,44 +28,30 @@ import picocli.CommandLine.Parameters;
         TopologyCommand.Apply.class, TopologyCommand.Show.class, TopologyCommand.Destroy.class,
         TopologyCommand.Print.class
     })
-public final class TopologyCommand implements Runnable {
-
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
+public final class TopologyCommand extends CommandGroup {
 
     /** Options shared by apply, show and destroy. */
     abstract static class TopologyAction implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
-            description = "Topology file (YAML); default: the embedded seed lab.")
-        Path file;
-
-        @Option(names = "--prefix", paramLabel = "P", defaultValue = "",
-            description = "Prefix for every namespace name, so that several copies can live side by side.")
-        String prefix;
-
-        abstract TopologyReport act(Topology topology);
+        @Mixin
+        TopologyFileOptions topology;
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
-            String source = file == null ? "seed lab (embedded)" : file.toString();
             try {
-                Topology topology = file == null ? Topology.seedLab() : Topology.load(file);
-                TopologyReport report = act(topology);
+                Topology chosen = topology.file == null ? Topology.seedLab() : Topology.load(topology.file);
+                // the subcommand's name is the mode's: apply, show, destroy
+                TopologyReport report = TopologyApplier.Mode.valueOf(spec.name().toUpperCase(Locale.ROOT))
+                    .run(chosen, topology.prefix);
                 out.println(report.render());
                 out.flush();
                 return ExitCode.OK;
             } catch (TopologyException e) {
-                err.println("nsgate: " + source + " rejected, nothing changed:");
+                err.println("nsgate: " + topology.source() + " rejected, nothing changed:");
                 e.problems().forEach(p -> err.println("  " + p));
                 err.flush();
                 return ExitCode.BAD_INPUT;
@@ -98,29 +83,17 @@ public final class TopologyCommand implements Runnable {
         description = {"Make the machine match FILE: creates what is missing, repairs drift, removes what nsgate",
             "created and the file no longer declares; prints one line per change, or \"no changes\"."})
     static final class Apply extends TopologyAction {
-        @Override
-        TopologyReport act(Topology topology) {
-            return TopologyApplier.apply(topology, prefix);
-        }
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
         description = "Print what apply would change, without changing anything.")
     static final class Show extends TopologyAction {
-        @Override
-        TopologyReport act(Topology topology) {
-            return TopologyApplier.plan(topology, prefix);
-        }
     }
 
     @Command(name = "destroy", mixinStandardHelpOptions = true,
         description = {"Remove what FILE describes and nsgate created (marked with the alias nsgate:NAME);",
             "same-named things created by someone else are left alone, with a message."})
     static final class Destroy extends TopologyAction {
-        @Override
-        TopologyReport act(Topology topology) {
-            return TopologyApplier.destroy(topology, prefix);
-        }
     }
 
     @Command(name = "print-seed-lab", mixinStandardHelpOptions = true,

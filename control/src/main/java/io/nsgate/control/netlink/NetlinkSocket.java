@@ -37,6 +37,10 @@ public final class NetlinkSocket implements AutoCloseable {
     private int seq;
     private long datagrams;
     private boolean closed;
+    // The walk over the datagram last received into rx (receiveMessages, then while (nextMessage())).
+    private int rxEnd;
+    private int msgOff;
+    private int msgLen;
 
     private NetlinkSocket(int fd, String label, int receiveBuffer) {
         this.fd = fd;
@@ -96,11 +100,10 @@ public final class NetlinkSocket implements AutoCloseable {
      * @throws NetlinkException naming {@code subject} when the kernel refuses it
      */
     public void request(NetlinkMessageWriter request, String subject) {
-        ByteBuffer msg = request.buffer();
-        int type = Short.toUnsignedInt(msg.getShort(4));
-        int mySeq = stamp(msg, msg.position(), Rtnl.NLM_F_ACK);
-        send(msg, type, subject);
-        awaitAck(mySeq, type, subject);
+        NetlinkException refused = requestBatch(request, new String[] {subject})[0];
+        if (refused != null) {
+            throw refused;
+        }
     }
 
     /**
@@ -132,23 +135,14 @@ public final class NetlinkSocket implements AutoCloseable {
         int pending = count;
         boolean[] done = new boolean[count];
         while (pending > 0) {
-            int n = receive(types[0], subjects[0]);
-            for (int off = 0; off + Rtnl.NLMSG_HDRLEN <= n; ) {
-                int len = rx.getInt(off);
-                if (len < Rtnl.NLMSG_HDRLEN || off + len > n) {
-                    break;
-                }
-                int i = rx.getInt(off + 8) - firstSeq;
-                if (i >= 0 && i < count && !done[i] && Short.toUnsignedInt(rx.getShort(off + 4)) == Rtnl.NLMSG_ERROR) {
-                    int error = rx.getInt(off + Rtnl.NLMSG_HDRLEN);
-                    if (error != 0) {
-                        verdicts[i] = new NetlinkException(Rtnl.typeName(types[i]), subjects[i], -error,
-                            extackMessage(off, len));
-                    }
+            receiveMessages(types[0], subjects[0]);
+            while (nextMessage()) {
+                int i = msgSeq() - firstSeq;
+                if (i >= 0 && i < count && !done[i] && msgType() == Rtnl.NLMSG_ERROR) {
+                    verdicts[i] = refusal(Rtnl.typeName(types[i]), subjects[i]);
                     done[i] = true;
                     pending--;
                 }
-                off += Rtnl.align(len);
             }
         }
         return verdicts;
@@ -168,36 +162,30 @@ public final class NetlinkSocket implements AutoCloseable {
             boolean interrupted = false;
             boolean finished = false;
             while (!finished) {
-                int n = receive(type, subject);
-                for (int off = 0; off + Rtnl.NLMSG_HDRLEN <= n; ) {
-                    int len = rx.getInt(off);
-                    if (len < Rtnl.NLMSG_HDRLEN || off + len > n) {
-                        break;
+                receiveMessages(type, subject);
+                while (nextMessage()) {
+                    if (msgSeq() != mySeq) {
+                        continue;
                     }
-                    int mtype = Short.toUnsignedInt(rx.getShort(off + 4));
-                    int flags = Short.toUnsignedInt(rx.getShort(off + 6));
-                    if (rx.getInt(off + 8) == mySeq) {
-                        if ((flags & Rtnl.NLM_F_DUMP_INTR) != 0) {
-                            interrupted = true;
-                        }
-                        if (mtype == Rtnl.NLMSG_DONE) {
-                            finished = true;
-                            int error = len >= Rtnl.NLMSG_HDRLEN + 4 ? rx.getInt(off + Rtnl.NLMSG_HDRLEN) : 0;
-                            if (error < 0) {
-                                throw new NetlinkException(Rtnl.typeName(type) + " dump", subject, -error, null);
-                            }
-                        } else if (mtype == Rtnl.NLMSG_ERROR) {
-                            int error = rx.getInt(off + Rtnl.NLMSG_HDRLEN);
-                            if (error != 0) {
-                                throw new NetlinkException(Rtnl.typeName(type) + " dump", subject, -error,
-                                    extackMessage(off, len));
-                            }
-                            finished = true;
-                        } else if (!interrupted && mtype != Rtnl.NLMSG_NOOP) {
-                            handler.onMessage(mtype, rx, off, len);
-                        }
+                    int mtype = msgType();
+                    if ((msgFlags() & Rtnl.NLM_F_DUMP_INTR) != 0) {
+                        interrupted = true;
                     }
-                    off += Rtnl.align(len);
+                    if (mtype == Rtnl.NLMSG_DONE) {
+                        finished = true;
+                        int error = msgLen >= Rtnl.NLMSG_HDRLEN + 4 ? rx.getInt(msgOff + Rtnl.NLMSG_HDRLEN) : 0;
+                        if (error < 0) {
+                            throw new NetlinkException(Rtnl.typeName(type) + " dump", subject, -error, null);
+                        }
+                    } else if (mtype == Rtnl.NLMSG_ERROR) {
+                        NetlinkException refused = refusal(Rtnl.typeName(type) + " dump", subject);
+                        if (refused != null) {
+                            throw refused;
+                        }
+                        finished = true;
+                    } else if (!interrupted && mtype != Rtnl.NLMSG_NOOP) {
+                        handler.onMessage(mtype, rx, msgOff, msgLen);
+                    }
                 }
             }
             if (!interrupted) {
@@ -222,22 +210,17 @@ public final class NetlinkSocket implements AutoCloseable {
         int mySeq = stamp(msg, msg.position(), 0);
         send(msg, type, subject);
         while (true) {
-            int n = receive(type, subject);
-            for (int off = 0; off + Rtnl.NLMSG_HDRLEN <= n; ) {
-                int len = rx.getInt(off);
-                if (len < Rtnl.NLMSG_HDRLEN || off + len > n) {
-                    break;
-                }
-                if (rx.getInt(off + 8) == mySeq) {
-                    int mtype = Short.toUnsignedInt(rx.getShort(off + 4));
-                    if (mtype == Rtnl.NLMSG_ERROR) {
-                        int error = rx.getInt(off + Rtnl.NLMSG_HDRLEN);
-                        throw new NetlinkException(Rtnl.typeName(type), subject, -error, extackMessage(off, len));
+            receiveMessages(type, subject);
+            while (nextMessage()) {
+                if (msgSeq() == mySeq) {
+                    if (msgType() == Rtnl.NLMSG_ERROR) {
+                        NetlinkException refused = refusal(Rtnl.typeName(type), subject);
+                        throw refused != null ? refused
+                            : new NetlinkException(Rtnl.typeName(type), subject, 0, "an ack instead of the reply");
                     }
-                    handler.onMessage(mtype, rx, off, len);
+                    handler.onMessage(msgType(), rx, msgOff, msgLen);
                     return;
                 }
-                off += Rtnl.align(len);
             }
         }
     }
@@ -275,24 +258,39 @@ public final class NetlinkSocket implements AutoCloseable {
         }
     }
 
-    private void awaitAck(int mySeq, int type, String subject) {
-        while (true) {
-            int n = receive(type, subject);
-            for (int off = 0; off + Rtnl.NLMSG_HDRLEN <= n; ) {
-                int len = rx.getInt(off);
-                if (len < Rtnl.NLMSG_HDRLEN || off + len > n) {
-                    break;
-                }
-                if (rx.getInt(off + 8) == mySeq && Short.toUnsignedInt(rx.getShort(off + 4)) == Rtnl.NLMSG_ERROR) {
-                    int error = rx.getInt(off + Rtnl.NLMSG_HDRLEN);
-                    if (error == 0) {
-                        return;
-                    }
-                    throw new NetlinkException(Rtnl.typeName(type), subject, -error, extackMessage(off, len));
-                }
-                off += Rtnl.align(len);
-            }
+    /** Receives one datagram and starts the walk over its messages ({@link #nextMessage()}). */
+    private void receiveMessages(int type, String subject) {
+        rxEnd = receive(type, subject);
+        msgOff = 0;
+        msgLen = 0;
+    }
+
+    /** Steps to the next whole message of the datagram; false at its end or at a malformed length. */
+    private boolean nextMessage() {
+        msgOff += Rtnl.align(msgLen);
+        if (msgOff + Rtnl.NLMSG_HDRLEN > rxEnd) {
+            return false;
         }
+        msgLen = rx.getInt(msgOff);
+        return msgLen >= Rtnl.NLMSG_HDRLEN && msgOff + msgLen <= rxEnd;
+    }
+
+    private int msgType() {
+        return Short.toUnsignedInt(rx.getShort(msgOff + 4));
+    }
+
+    private int msgFlags() {
+        return Short.toUnsignedInt(rx.getShort(msgOff + 6));
+    }
+
+    private int msgSeq() {
+        return rx.getInt(msgOff + 8);
+    }
+
+    /** The current message, an NLMSG_ERROR: null for an ack (error 0), else the refusal with the kernel's text. */
+    private NetlinkException refusal(String operation, String subject) {
+        int error = rx.getInt(msgOff + Rtnl.NLMSG_HDRLEN);
+        return error == 0 ? null : new NetlinkException(operation, subject, -error, extackMessage(msgOff, msgLen));
     }
 
     /** The NLMSGERR_ATTR_MSG text of the NLMSG_ERROR at {@code off}, or null. */

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.Probe;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
 
@@ -45,8 +46,7 @@ public final class NetNs implements AutoCloseable {
 
     private static final Object RUN_DIR_LOCK = new Object();
     private static volatile boolean runDirShared;
-    private static volatile String unavailability;
-    private static volatile boolean probed;
+    private static final Probe PROBE = new Probe(NetNs::probe);
 
     private final String name;
     private final int fd;
@@ -62,26 +62,15 @@ public final class NetNs implements AutoCloseable {
 
     /** Whether this process can create and enter network namespaces (root, libc bound, namespaces enabled). */
     public static boolean isAvailable() {
-        return unavailabilityCause() == null;
+        return PROBE.isAvailable();
     }
 
     /** Why {@link #isAvailable()} is false, or null when it is true. */
     public static String unavailabilityCause() {
-        if (!probed) {
-            synchronized (RUN_DIR_LOCK) {
-                if (!probed) {
-                    unavailability = probe();
-                    probed = true;
-                }
-            }
-        }
-        return unavailability;
+        return PROBE.unavailabilityCause();
     }
 
     private static String probe() {
-        if (!Syscalls.isAvailable()) {
-            return Syscalls.unavailabilityCause();
-        }
         if (Syscalls.geteuid() != 0) {
             return "network namespaces need root (CAP_SYS_ADMIN, CAP_NET_ADMIN); euid is " + Syscalls.geteuid();
         }

@@ -92,6 +92,24 @@ public final class TopologyApplier {
 
     // ------------------------------------------------------------------------------------------------ entry points
 
+    /** What nsgate does with a topology, as {@code nsgate topology} and the control socket name it. */
+    public enum Mode {
+        /** {@link #apply(Topology, String)} */
+        APPLY,
+        /** {@link #plan}: what apply would change */
+        SHOW,
+        /** {@link #destroy} */
+        DESTROY;
+
+        public TopologyReport run(Topology topology, String prefix) {
+            return switch (this) {
+                case APPLY -> apply(topology, prefix);
+                case SHOW -> plan(topology, prefix);
+                case DESTROY -> destroy(topology, prefix);
+            };
+        }
+    }
+
     /** Applies {@code topology} with namespace names prefixed by {@code prefix} (may be empty). */
     public static TopologyReport apply(Topology topology, String prefix) {
         return apply(topology, prefix, null);

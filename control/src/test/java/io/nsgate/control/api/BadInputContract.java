@@ -10,29 +10,59 @@ import java.util.Arrays;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
 import io.nsgate.control.api.client.ControlClient;
+import io.nsgate.control.api.ops.ControlTarget;
 import io.nsgate.control.api.server.ControlServer;
 
 /**
  * Every case ends with the daemon still answering on a fresh connection and the rules exactly as before: an error
- * reply names the problem; nothing is half-applied. Implementations give the socket (served with a short
- * partial-line timeout) and a way to fill the flow table.
+ * reply names the problem; nothing is half-applied. The suite serves a control socket (with a short partial-line
+ * timeout) for the class; implementations give the gateway it serves and a way to fill its flow table.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class BadInputContract {
-    /** The partial-line timeout the implementations' servers use. */
+    /** The partial-line timeout the server uses. */
     static final Duration PARTIAL_LINE_TIMEOUT = Duration.ofMillis(800);
 
-    abstract Path socket();
+    @TempDir
+    static Path dir; // static: JUnit fills instance @TempDir fields only before each test, after @BeforeAll
+    private ControlServer server;
+    private String rulesBefore;
 
-    abstract ControlServer server();
+    /** Starts the gateway the control socket serves (once for the class). */
+    abstract ControlTarget startGateway() throws Exception;
+
+    /** Stops what {@link #startGateway} started (also after it failed halfway). */
+    abstract void stopGateway() throws Exception;
 
     /** Puts {@code n} synthetic flows in the table (removed again by flushing). */
     abstract void insertFlows(int n);
 
-    private String rulesBefore;
+    @BeforeAll
+    void serve() throws Exception {
+        server = ControlServer.start(ControlServer.Settings.of(socket()).withPartialLineTimeout(PARTIAL_LINE_TIMEOUT),
+            startGateway(), line -> { });
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        stopGateway();
+    }
+
+    Path socket() {
+        return dir.resolve("control.sock");
+    }
 
     private ControlClient client() throws ControlClient.Unreachable {
         return ControlClient.connect(socket(), Duration.ofSeconds(20));

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.nsgate.control.api.client.ControlClient;
 import io.nsgate.control.api.ops.InMemoryGateway;
@@ -38,7 +39,8 @@ import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.testkit.TestPrefix;
 
 class ControlProtocolTest {
-    private static Path dir;
+    @TempDir
+    static Path dir;
     private static Path socket;
     private static Path configFile;
     private static InMemoryGateway gateway;
@@ -47,7 +49,6 @@ class ControlProtocolTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("nsgate-ctl-test");
         socket = dir.resolve("control.sock");
         configFile = dir.resolve("gateway.yaml");
         gateway = new InMemoryGateway(1 << 16, configFile);
@@ -67,12 +68,6 @@ class ControlProtocolTest {
         if (gateway != null) {
             gateway.close();
         }
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                Files.delete(p);
-            }
-        }
-        Files.delete(dir);
     }
 
     @BeforeEach

@@ -9,7 +9,6 @@ import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +19,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.api.ops.InMemoryGateway;
@@ -29,13 +29,13 @@ import picocli.CommandLine;
 import io.nsgate.dataplane.stats.PortCounter;
 
 class CtlCommandTest {
-    private static Path dir;
+    @TempDir
+    static Path dir;
     private static InMemoryGateway gateway;
     private static ControlServer server;
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("nsgate-ctl-cli");
         gateway = new InMemoryGateway(1 << 16, null);
         server = ControlServer.start(ControlServer.Settings.of(dir.resolve("control.sock")), gateway, l -> { });
     }
@@ -44,8 +44,6 @@ class CtlCommandTest {
     static void stop() throws Exception {
         server.close();
         gateway.close();
-        Files.deleteIfExists(dir.resolve("control.sock"));
-        Files.delete(dir);
     }
 
     @BeforeEach

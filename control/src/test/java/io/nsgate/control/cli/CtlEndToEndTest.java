@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.api.ops.ControlTarget;
@@ -50,7 +51,8 @@ class CtlEndToEndTest {
     @RegisterExtension
     static final SeedLab LAB = new SeedLab();
 
-    private static Path dir;
+    @TempDir
+    static Path dir;
     private static Path socket;
     private static Path configFile;
     private static Gateway gateway;
@@ -59,7 +61,6 @@ class CtlEndToEndTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("nsgate-ctl-e2e");
         socket = dir.resolve("control.sock");
         configFile = dir.resolve("gateway.yaml");
         GatewayConfig config = LabCommand.labConfig(LAB.prefix(), 2);
@@ -82,12 +83,6 @@ class CtlEndToEndTest {
         if (blueWeb != null) {
             blueWeb.close();
         }
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-        Files.deleteIfExists(dir);
     }
 
     @AfterEach

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.lab.EchoHttpService;
@@ -35,23 +36,17 @@ class RunControlEndToEndTest {
     static final SeedLab LAB = new SeedLab();
 
     private static EchoHttpService blueWeb;
-    private static Path dir;
+    @TempDir
+    static Path dir;
 
     @BeforeAll
     static void startBlue() throws Exception {
         blueWeb = EchoHttpService.start(LAB.netns("blue"), "blue", "192.168.15.2", 80);
-        dir = Files.createTempDirectory("nsgate-run-ctl");
     }
 
     @AfterAll
     static void stopBlue() throws Exception {
         blueWeb.close();
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-        Files.deleteIfExists(dir);
     }
 
     @AfterEach

@@ -10,8 +10,6 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,25 +17,17 @@ import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.RequiresNetns;
 import io.nsgate.control.topology.Topology;
 import io.nsgate.testkit.Commands;
-import io.nsgate.testkit.TestPrefix;
+import io.nsgate.testkit.FreshPrefix;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @RequiresNetns
 class TopologyCommandTest {
     @TempDir
     Path dir;
-    private String p;
+    @RegisterExtension
+    final FreshPrefix prefix = FreshPrefix.perTest();
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
-
-    @BeforeEach
-    void prefix() {
-        p = TestPrefix.fresh();
-    }
-
-    @AfterEach
-    void sweep() {
-        TestPrefix.sweep(p);
-    }
 
     private int run(String... args) {
         out.getBuffer().setLength(0);
@@ -47,39 +37,39 @@ class TopologyCommandTest {
 
     @Test
     void applyShowDestroyTheEmbeddedSeedLab() {
-        assertEquals(0, run("topology", "show", "--prefix", p));
-        assertTrue(out.toString().startsWith("+ netns edge (" + p + "edge)\n"), out.toString());
-        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)), "show changes nothing");
+        assertEquals(0, run("topology", "show", "--prefix", prefix.get()));
+        assertTrue(out.toString().startsWith("+ netns edge (" + prefix.get() + "edge)\n"), out.toString());
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())), "show changes nothing");
 
-        assertEquals(0, run("topology", "apply", "--prefix", p), err.toString());
+        assertEquals(0, run("topology", "apply", "--prefix", prefix.get()), err.toString());
         assertEquals(16, out.toString().lines().count(), out.toString());
-        assertEquals(0, run("topology", "apply", "--prefix", p));
+        assertEquals(0, run("topology", "apply", "--prefix", prefix.get()));
         assertEquals("no changes\n", out.toString());
-        assertEquals(0, run("topology", "show", "--prefix", p));
+        assertEquals(0, run("topology", "show", "--prefix", prefix.get()));
         assertEquals("no changes\n", out.toString());
 
-        assertEquals(0, run("topology", "destroy", "--prefix", p));
-        assertTrue(out.toString().endsWith("- netns lan (" + p + "lan)\n"), out.toString());
-        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+        assertEquals(0, run("topology", "destroy", "--prefix", prefix.get()));
+        assertTrue(out.toString().endsWith("- netns lan (" + prefix.get() + "lan)\n"), out.toString());
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
     @Test
     void applyFromAFile() throws IOException {
         Path file = dir.resolve("lab.yaml");
         Files.writeString(file, Topology.seedLabYaml());
-        assertEquals(0, run("topology", "apply", file.toString(), "--prefix", p), err.toString());
+        assertEquals(0, run("topology", "apply", file.toString(), "--prefix", prefix.get()), err.toString());
         assertTrue(out.toString().contains("+ route blue/default via 192.168.15.5"), out.toString());
-        assertEquals(0, run("topology", "destroy", file.toString(), "--prefix", p));
+        assertEquals(0, run("topology", "destroy", file.toString(), "--prefix", prefix.get()));
     }
 
     @Test
     void badInputExitsWithTwoAndNamesTheField() throws IOException {
         Path file = dir.resolve("bad.yaml");
         Files.writeString(file, Topology.seedLabYaml().replace("name: veth-blue-br,", "name: veth-blue-bridge-0,"));
-        assertEquals(2, run("topology", "apply", file.toString(), "--prefix", p));
+        assertEquals(2, run("topology", "apply", file.toString(), "--prefix", prefix.get()));
         assertEquals("nsgate: " + file + " rejected, nothing changed:\n"
             + "  veths[1].b.name \"veth-blue-bridge-0\": longer than 15 characters\n", err.toString());
-        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
 
         Files.writeString(file, "name: x\nnamespaces: [{name: a, sysctl: {}}]\n");
         assertEquals(2, run("topology", "show", file.toString()));
@@ -94,24 +84,24 @@ class TopologyCommandTest {
         Path file = dir.resolve("knob.yaml");
         Files.writeString(file, Topology.seedLabYaml().replace("net.ipv4.ip_forward: \"0\"",
             "net.ipv4.ip_forward: \"0\"\n      net.ipv4.no_such_knob: \"1\""));
-        assertEquals(1, run("topology", "apply", file.toString(), "--prefix", p));
+        assertEquals(1, run("topology", "apply", file.toString(), "--prefix", prefix.get()));
         String e = err.toString();
         assertTrue(e.startsWith("nsgate: apply failed at \"+ sysctl edge/net.ipv4.no_such_knob=1\": sysctl "
-            + "net.ipv4.no_such_knob does not exist in " + p + "edge"), e);
-        assertTrue(e.contains("  undone: + netns edge (" + p + "edge)"), e);
-        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+            + "net.ipv4.no_such_knob does not exist in " + prefix.get() + "edge"), e);
+        assertTrue(e.contains("  undone: + netns edge (" + prefix.get() + "edge)"), e);
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
     @Test
     void conflictsExitWithOneAndChangeNothing() {
-        Commands.ip("netns", "add", p + "lan");
-        assertEquals(1, run("topology", "apply", "--prefix", p));
+        Commands.ip("netns", "add", prefix.get() + "lan");
+        assertEquals(1, run("topology", "apply", "--prefix", prefix.get()));
         assertEquals("nsgate: nothing changed: things nsgate did not create are in the way:\n"
-            + "  ! netns lan (" + p + "lan) exists but was not created by nsgate for seed-lab (lo alias none): "
+            + "  ! netns lan (" + prefix.get() + "lan) exists but was not created by nsgate for seed-lab (lo alias none): "
             + "delete it, or use another --prefix\n", err.toString());
-        assertEquals(0, run("topology", "destroy", "--prefix", p));
-        assertTrue(out.toString().contains("! netns lan (" + p + "lan) was not created by nsgate"), out.toString());
-        assertTrue(NetNs.exists(p + "lan"));
+        assertEquals(0, run("topology", "destroy", "--prefix", prefix.get()));
+        assertTrue(out.toString().contains("! netns lan (" + prefix.get() + "lan) was not created by nsgate"), out.toString());
+        assertTrue(NetNs.exists(prefix.get() + "lan"));
     }
 
     @Test

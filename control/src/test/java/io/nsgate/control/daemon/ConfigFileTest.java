@@ -15,27 +15,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConfigFileTest {
-    private Path dir;
-
-    @BeforeEach
-    void makeDir() throws Exception {
-        dir = Files.createTempDirectory("nsgate-config-file");
-    }
-
-    @AfterEach
-    void removeDir() throws Exception {
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                Files.delete(p);
-            }
-        }
-        Files.delete(dir);
-    }
+    @TempDir
+    Path dir;
 
     /** A distinct text per writer and round, big enough that interleaved writes would show. */
     private static String version(int writer, int round) {

@@ -21,19 +21,20 @@ import io.nsgate.control.testsupport.RequiresNetns;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.testkit.Commands;
-import io.nsgate.testkit.TestPrefix;
+import io.nsgate.testkit.FreshPrefix;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @RequiresNetns
 class RtNetlinkTest {
-    private String prefix;
+    @RegisterExtension
+    final FreshPrefix prefix = FreshPrefix.perTest();
     private NetNs a;
     private NetNs b;
 
     @BeforeEach
     void twoNamespaces() {
-        prefix = TestPrefix.fresh();
-        a = NetNs.create(prefix + "a");
-        b = NetNs.create(prefix + "b");
+        a = NetNs.create(prefix.ns("a"));
+        b = NetNs.create(prefix.ns("b"));
     }
 
     @AfterEach
@@ -44,7 +45,6 @@ class RtNetlinkTest {
         if (b != null) {
             b.close();
         }
-        TestPrefix.sweep(prefix);
     }
 
     @Test

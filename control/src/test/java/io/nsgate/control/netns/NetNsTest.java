@@ -12,33 +12,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.nsgate.control.testsupport.RequiresNetns;
 import io.nsgate.testkit.Commands;
-import io.nsgate.testkit.TestPrefix;
+import io.nsgate.testkit.FreshPrefix;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @RequiresNetns
 class NetNsTest {
-    private static String prefix;
-
-    @BeforeAll
-    static void pickPrefix() {
-        prefix = TestPrefix.fresh();
-    }
-
-    @AfterAll
-    static void sweep() {
-        TestPrefix.sweep(prefix);
-    }
+    @RegisterExtension
+    static final FreshPrefix PREFIX = FreshPrefix.perClass();
 
     @Test
     void createdNamespaceIsListedByIpAndHasOnlyLoopback() {
-        String name = prefix + "a";
+        String name = PREFIX.ns("a");
         try (NetNs ns = NetNs.create(name)) {
             assertEquals(name, ns.name());
             assertTrue(Commands.ip("netns", "list").lines().anyMatch(l -> l.split(" ")[0].equals(name)));
@@ -58,7 +48,7 @@ class NetNsTest {
 
     @Test
     void runDirIsASharedMountLikeIproute2Makes() throws Exception {
-        String name = prefix + "m";
+        String name = PREFIX.ns("m");
         NetNs.create(name).close();
         try {
             String mountinfo = Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8);
@@ -71,7 +61,7 @@ class NetNsTest {
 
     @Test
     void codeRunsInsideTheNamespaceAndTheCallerNeverMoves() throws Exception {
-        String name = prefix + "b";
+        String name = PREFIX.ns("b");
         NetNs.create(name).close();
         try {
             String inside = NetNs.run(name, () -> Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
@@ -88,8 +78,8 @@ class NetNsTest {
 
     @Test
     void tasksRunInTheNamespaceTheyAskForEvenWhenNested() throws Exception {
-        String a = prefix + "na";
-        String b = prefix + "nb";
+        String a = PREFIX.ns("na");
+        String b = PREFIX.ns("nb");
         try (NetNs na = NetNs.create(a); NetNs nb = NetNs.create(b)) {
             String inoA = "net:[" + Files.getAttribute(NetNs.path(a), "unix:ino") + "]";
             String inoB = "net:[" + Files.getAttribute(NetNs.path(b), "unix:ino") + "]";
@@ -111,7 +101,7 @@ class NetNsTest {
 
     @Test
     void openAllVisitsEveryNamespaceInOneTrip() {
-        List<String> names = List.of(prefix + "o1", prefix + "o2", prefix + "o3");
+        List<String> names = List.of(PREFIX.ns("o1"), PREFIX.ns("o2"), PREFIX.ns("o3"));
         names.forEach(n -> NetNs.create(n).close());
         try {
             List<NetNs> handles = NetNs.openAll(names);
@@ -122,7 +112,7 @@ class NetNsTest {
             } finally {
                 handles.forEach(NetNs::close);
             }
-            assertThrows(NetNsException.class, () -> NetNs.openAll(List.of(prefix + "o1", prefix + "nope")));
+            assertThrows(NetNsException.class, () -> NetNs.openAll(List.of(PREFIX.ns("o1"), PREFIX.ns("nope"))));
         } finally {
             names.forEach(NetNs::delete);
         }
@@ -134,7 +124,7 @@ class NetNsTest {
 
     @Test
     void sysctlsAreSetInsideTheNamespaceOnly() {
-        String name = prefix + "c";
+        String name = PREFIX.ns("c");
         try (NetNs ns = NetNs.create(name)) {
             String rootForward = readRoot("net/ipv4/ip_forward");
             ns.setSysctl("net.ipv4.ip_forward", "1");
@@ -153,7 +143,7 @@ class NetNsTest {
 
     @Test
     void processesStartedFromTheHandleLiveInTheNamespace() throws Exception {
-        String name = prefix + "p";
+        String name = PREFIX.ns("p");
         try (NetNs ns = NetNs.create(name)) {
             Process p = ns.startProcess(new ProcessBuilder("ip", "-o", "link"));
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -167,7 +157,7 @@ class NetNsTest {
 
     @Test
     void creatingAnExistingNameFailsAndNamesIt() {
-        String name = prefix + "d";
+        String name = PREFIX.ns("d");
         NetNs.create(name).close();
         try {
             NetNsException e = assertThrows(NetNsException.class, () -> NetNs.create(name));
@@ -180,9 +170,9 @@ class NetNsTest {
 
     @Test
     void openingAMissingNamespaceSaysSo() {
-        NetNsException e = assertThrows(NetNsException.class, () -> NetNs.open(prefix + "missing"));
-        assertTrue(e.getMessage().startsWith("network namespace " + prefix + "missing does not exist"), e.getMessage());
-        assertFalse(NetNs.delete(prefix + "missing"));
+        NetNsException e = assertThrows(NetNsException.class, () -> NetNs.open(PREFIX.ns("missing")));
+        assertTrue(e.getMessage().startsWith("network namespace " + PREFIX.get() + "missing does not exist"), e.getMessage());
+        assertFalse(NetNs.delete(PREFIX.ns("missing")));
     }
 
     @Test

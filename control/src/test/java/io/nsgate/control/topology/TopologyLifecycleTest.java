@@ -11,8 +11,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,7 +18,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.RequiresNetns;
 import io.nsgate.testkit.Commands;
-import io.nsgate.testkit.TestPrefix;
+import io.nsgate.testkit.FreshPrefix;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @RequiresNetns
 class TopologyLifecycleTest {
@@ -28,60 +27,51 @@ class TopologyLifecycleTest {
     private static final Pattern OTHER_RUNS = Pattern.compile("ng[a-z]{1,4}[0-9a-f]{4}-.*");
 
     private final Topology lab = Topology.seedLab();
-    private String p;
-
-    @BeforeEach
-    void prefix() {
-        p = TestPrefix.fresh();
-    }
-
-    @AfterEach
-    void sweep() {
-        TestPrefix.sweep(p);
-    }
+    @RegisterExtension
+    final FreshPrefix prefix = FreshPrefix.perTest();
 
     @Test
     void secondApplyChangesNothingAndSaysSo() {
-        assertTrue(TopologyApplier.apply(lab, p).changed());
-        TopologyReport again = TopologyApplier.apply(lab, p);
+        assertTrue(TopologyApplier.apply(lab, prefix.get()).changed());
+        TopologyReport again = TopologyApplier.apply(lab, prefix.get());
         assertFalse(again.changed());
         assertEquals("no changes", again.render());
-        assertEquals("no changes", TopologyApplier.plan(lab, p).render());
+        assertEquals("no changes", TopologyApplier.plan(lab, prefix.get()).render());
     }
 
     @Test
     void deletedVethComesBack() {
-        TopologyApplier.apply(lab, p);
-        Commands.ip("-n", p + "red", "link", "del", "eth0"); // takes edge/veth-red-br with it
+        TopologyApplier.apply(lab, prefix.get());
+        Commands.ip("-n", prefix.get() + "red", "link", "del", "eth0"); // takes edge/veth-red-br with it
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
-            "+ route red/default via 192.168.15.5"), TopologyApplier.plan(lab, p).lines());
-        assertFalse(Commands.ip("-n", p + "red", "link").contains("eth0"), "show changed nothing");
+            "+ route red/default via 192.168.15.5"), TopologyApplier.plan(lab, prefix.get()).lines());
+        assertFalse(Commands.ip("-n", prefix.get() + "red", "link").contains("eth0"), "show changed nothing");
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
-            "+ route red/default via 192.168.15.5"), TopologyApplier.apply(lab, p).lines());
-        assertEquals("v-net-0", Commands.ipJson("-n", p + "edge", "link", "show", "veth-red-br").get(0).get("master")
+            "+ route red/default via 192.168.15.5"), TopologyApplier.apply(lab, prefix.get()).lines());
+        assertEquals("v-net-0", Commands.ipJson("-n", prefix.get() + "edge", "link", "show", "veth-red-br").get(0).get("master")
             .asText());
-        ping(p + "red", "192.168.15.2");
-        assertEquals("no changes", TopologyApplier.apply(lab, p).render());
+        ping(prefix.get() + "red", "192.168.15.2");
+        assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
     }
 
     @Test
     void driftIsRepaired() {
-        TopologyApplier.apply(lab, p);
-        Commands.ip("-n", p + "lan", "addr", "del", "192.168.1.3/24", "dev", "lan0");
-        Commands.ip("-n", p + "lan", "addr", "add", "10.0.0.1/24", "dev", "lan0");
-        Commands.ip("-n", p + "blue", "link", "set", "eth0", "down");
-        Commands.ip("-n", p + "edge", "link", "set", "veth-red-br", "nomaster");
-        Commands.ip("-n", p + "edge", "link", "set", "v-net-0", "mtu", "1400");
-        Commands.ip("-n", p + "lan", "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
-        Commands.ip("-n", p + "red", "route", "replace", "default", "via", "192.168.15.9");
-        Commands.ip("-n", p + "edge", "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
-        Commands.run(Commands.inNetns(p + "edge", "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+        TopologyApplier.apply(lab, prefix.get());
+        Commands.ip("-n", prefix.get() + "lan", "addr", "del", "192.168.1.3/24", "dev", "lan0");
+        Commands.ip("-n", prefix.get() + "lan", "addr", "add", "10.0.0.1/24", "dev", "lan0");
+        Commands.ip("-n", prefix.get() + "blue", "link", "set", "eth0", "down");
+        Commands.ip("-n", prefix.get() + "edge", "link", "set", "veth-red-br", "nomaster");
+        Commands.ip("-n", prefix.get() + "edge", "link", "set", "v-net-0", "mtu", "1400");
+        Commands.ip("-n", prefix.get() + "lan", "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
+        Commands.ip("-n", prefix.get() + "red", "route", "replace", "default", "via", "192.168.15.9");
+        Commands.ip("-n", prefix.get() + "edge", "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
+        Commands.run(Commands.inNetns(prefix.get() + "edge", "sysctl", "-qw", "net.ipv4.ip_forward=1"));
 
-        TopologyReport r = TopologyApplier.apply(lab, p);
+        TopologyReport r = TopologyApplier.apply(lab, prefix.get());
         assertEquals(List.of(
             "~ sysctl edge/net.ipv4.ip_forward=0 (was 1)",
             "~ link edge/veth-red-br master v-net-0 (was none)",
@@ -92,116 +82,116 @@ class TopologyLifecycleTest {
             "+ route blue/default via 192.168.15.5",
             "- route lan/192.168.15.0/24 via 10.0.0.2 dev lan0"), r.lines());
         // the bridge's MTU is not declared in the seed lab, so 1400 is left as it is (nothing to converge to)
-        assertEquals("no changes", TopologyApplier.apply(lab, p).render());
-        ping(p + "red", "192.168.15.2");
-        ping(p + "blue", "192.168.15.5");
-        assertEquals("0", NetNsSysctl.read(p + "edge", "net.ipv4.ip_forward"));
+        assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
+        ping(prefix.get() + "red", "192.168.15.2");
+        ping(prefix.get() + "blue", "192.168.15.5");
+        assertEquals("0", NetNsSysctl.read(prefix.get() + "edge", "net.ipv4.ip_forward"));
     }
 
     @Test
     void destroyLeavesNamespacesAndLinksExactlyAsBefore() {
         Set<String> netnsBefore = netnsList();
         String linksBefore = rootLinks();
-        TopologyApplier.apply(lab, p);
-        assertEquals(4, NetNs.list().stream().filter(n -> n.startsWith(p)).count());
+        TopologyApplier.apply(lab, prefix.get());
+        assertEquals(4, NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).count());
 
-        TopologyReport r = TopologyApplier.destroy(lab, p);
+        TopologyReport r = TopologyApplier.destroy(lab, prefix.get());
         assertEquals(List.of(
             "- link edge/v-net-0 (bridge)",
             "- link edge/veth-red-br (veth, peer red/eth0)",
             "- link edge/veth-blue-br (veth, peer blue/eth0)",
             "- link edge/lan0 (veth, peer lan/lan0)",
-            "- netns edge (" + p + "edge)",
-            "- netns red (" + p + "red)",
-            "- netns blue (" + p + "blue)",
-            "- netns lan (" + p + "lan)"), r.lines());
+            "- netns edge (" + prefix.get() + "edge)",
+            "- netns red (" + prefix.get() + "red)",
+            "- netns blue (" + prefix.get() + "blue)",
+            "- netns lan (" + prefix.get() + "lan)"), r.lines());
         assertEquals(netnsBefore, netnsList());
         assertEquals(linksBefore, rootLinks());
-        assertEquals("no changes", TopologyApplier.destroy(lab, p).render());
+        assertEquals("no changes", TopologyApplier.destroy(lab, prefix.get()).render());
     }
 
     @Test
     void foreignSameNamedInterfaceIsLeftAloneWithAMessage() {
-        TopologyApplier.apply(lab, p);
-        Commands.ip("-n", p + "lan", "link", "del", "lan0");
-        Commands.ip("-n", p + "lan", "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
+        TopologyApplier.apply(lab, prefix.get());
+        Commands.ip("-n", prefix.get() + "lan", "link", "del", "lan0");
+        Commands.ip("-n", prefix.get() + "lan", "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
 
-        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p));
+        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, prefix.get()));
         assertEquals(List.of("! link lan/lan0 exists but was not created by nsgate (alias none): remove or rename it, "
             + "or change the file"), refused.conflicts().stream().map(Change::toString).toList());
         assertTrue(refused.getMessage().startsWith("nothing changed: 1 conflict"), refused.getMessage());
-        assertTrue(Commands.tryIp("-n", p + "edge", "link", "show", "lan0").exitCode() != 0, "nothing was created");
+        assertTrue(Commands.tryIp("-n", prefix.get() + "edge", "link", "show", "lan0").exitCode() != 0, "nothing was created");
 
-        TopologyReport r = TopologyApplier.destroy(lab, p);
+        TopologyReport r = TopologyApplier.destroy(lab, prefix.get());
         assertTrue(r.notes().stream().map(Change::toString).toList().containsAll(List.of(
             "! link lan/lan0 was not created by nsgate (alias none), left alone",
-            "! netns lan (" + p + "lan) kept: it holds interfaces nsgate did not create (lan0)")), r.render());
-        assertTrue(NetNs.exists(p + "lan"));
-        assertEquals("bridge", Commands.ipJson("-d", "-n", p + "lan", "link", "show", "lan0").get(0).get("linkinfo")
+            "! netns lan (" + prefix.get() + "lan) kept: it holds interfaces nsgate did not create (lan0)")), r.render());
+        assertTrue(NetNs.exists(prefix.get() + "lan"));
+        assertEquals("bridge", Commands.ipJson("-d", "-n", prefix.get() + "lan", "link", "show", "lan0").get(0).get("linkinfo")
             .get("info_kind").asText());
-        assertFalse(NetNs.exists(p + "edge"));
-        assertFalse(NetNs.exists(p + "red"));
+        assertFalse(NetNs.exists(prefix.get() + "edge"));
+        assertFalse(NetNs.exists(prefix.get() + "red"));
     }
 
     @Test
     void foreignSameNamedNamespaceIsLeftAloneWithAMessage() {
-        Commands.ip("netns", "add", p + "blue");
-        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p));
-        assertEquals(List.of("! netns blue (" + p + "blue) exists but was not created by nsgate for seed-lab "
+        Commands.ip("netns", "add", prefix.get() + "blue");
+        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, prefix.get()));
+        assertEquals(List.of("! netns blue (" + prefix.get() + "blue) exists but was not created by nsgate for seed-lab "
             + "(lo alias none): delete it, or use another --prefix"),
             refused.conflicts().stream().map(Change::toString).toList());
-        assertEquals(List.of(p + "blue"), NetNs.list().stream().filter(n -> n.startsWith(p)).toList(),
+        assertEquals(List.of(prefix.get() + "blue"), NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).toList(),
             "nothing was created");
-        TopologyReport r = TopologyApplier.destroy(lab, p);
-        assertEquals("no changes\n! netns blue (" + p + "blue) was not created by nsgate for seed-lab (lo alias none), "
+        TopologyReport r = TopologyApplier.destroy(lab, prefix.get());
+        assertEquals("no changes\n! netns blue (" + prefix.get() + "blue) was not created by nsgate for seed-lab (lo alias none), "
             + "left alone", r.render());
-        assertTrue(NetNs.exists(p + "blue"));
+        assertTrue(NetNs.exists(prefix.get() + "blue"));
     }
 
     @Test
     void kernelErrorMidwayRollsBackWhatThisApplyCreated() {
         Topology bad = Topology.parse(Topology.seedLabYaml().replace("  - name: lan\n",
             "  - name: lan\n    sysctls:\n      net.ipv4.no_such_knob: \"1\"\n"), "bad.yaml");
-        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(bad, p));
+        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(bad, prefix.get()));
         assertEquals("+ sysctl lan/net.ipv4.no_such_knob=1", e.failedAt().toString());
-        assertTrue(e.getMessage().contains("sysctl net.ipv4.no_such_knob does not exist in " + p + "lan"), e.getMessage());
+        assertTrue(e.getMessage().contains("sysctl net.ipv4.no_such_knob does not exist in " + prefix.get() + "lan"), e.getMessage());
         assertTrue(e.getMessage().contains("rolled back 5 of 5 changes"), e.getMessage());
         assertTrue(e.rollbackFailures().isEmpty(), e.rollbackFailures().toString());
-        assertEquals(List.of(), NetNs.list().stream().filter(n -> n.startsWith(p)).toList());
+        assertEquals(List.of(), NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).toList());
     }
 
     @Test
     void eexistFromAnInterfaceThatIsNotOursRollsBack() {
         Set<String> before = netnsList();
-        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, p,
+        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, prefix.get(),
             change -> {
                 if (change.toString().equals("+ link edge/lan0 (veth, peer lan/lan0)")) {
                     // someone else grabs the name between plan and execution
-                    Commands.ip("-n", p + "lan", "link", "add", "lan0", "type", "bridge");
+                    Commands.ip("-n", prefix.get() + "lan", "link", "add", "lan0", "type", "bridge");
                 }
             }));
         assertEquals("+ link edge/lan0 (veth, peer lan/lan0)", e.failedAt().toString());
         assertTrue(e.getCause() instanceof io.nsgate.control.netlink.NetlinkException, String.valueOf(e.getCause()));
-        assertTrue(e.getMessage().contains("RTM_NEWLINK(veth lan0 <-> lan0 in " + p + "edge): EEXIST"), e.getMessage());
+        assertTrue(e.getMessage().contains("RTM_NEWLINK(veth lan0 <-> lan0 in " + prefix.get() + "edge): EEXIST"), e.getMessage());
         assertTrue(e.getMessage().contains("rolled back 8 of 8 changes"), e.getMessage());
         assertEquals(List.of("+ link blue/eth0 (veth, peer edge/veth-blue-br)", "+ link red/eth0 (veth, peer "
-            + "edge/veth-red-br)", "+ link edge/v-net-0 (bridge)", "+ netns lan (" + p + "lan)", "+ netns blue ("
-            + p + "blue)", "+ netns red (" + p + "red)", "+ sysctl edge/net.ipv4.ip_forward=0", "+ netns edge ("
-            + p + "edge)"), e.rolledBack().stream().map(Change::toString).toList());
+            + "edge/veth-red-br)", "+ link edge/v-net-0 (bridge)", "+ netns lan (" + prefix.get() + "lan)", "+ netns blue ("
+            + prefix.get() + "blue)", "+ netns red (" + prefix.get() + "red)", "+ sysctl edge/net.ipv4.ip_forward=0", "+ netns edge ("
+            + prefix.get() + "edge)"), e.rolledBack().stream().map(Change::toString).toList());
         assertEquals(before, netnsList());
     }
 
     @Test
     void showPrintsTheDifferenceWithoutChanging() {
-        TopologyReport plan = TopologyApplier.plan(lab, p);
+        TopologyReport plan = TopologyApplier.plan(lab, prefix.get());
         assertEquals(16, plan.changes().size());
-        assertEquals("+ netns edge (" + p + "edge)", plan.lines().get(0));
-        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+        assertEquals("+ netns edge (" + prefix.get() + "edge)", plan.lines().get(0));
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
     @Test
     void linksRemovedFromTheFileAreRemovedOnApply() {
-        TopologyApplier.apply(lab, p);
+        TopologyApplier.apply(lab, prefix.get());
         Topology smaller = Topology.parse(Topology.seedLabYaml()
             .replace("  - a: {namespace: blue, name: eth0, addresses: [192.168.15.2/24]}\n"
                 + "    b: {namespace: edge, name: veth-blue-br, master: v-net-0}\n", "")
@@ -209,20 +199,20 @@ class TopologyLifecycleTest {
         assertEquals(List.of(
             "- link edge/veth-blue-br (veth, no longer in the file)",
             "- link blue/eth0 (veth, no longer in the file)",
-            "- route blue/default via 192.168.15.5 dev eth0"), TopologyApplier.plan(smaller, p).lines());
-        TopologyApplier.apply(smaller, p);
-        assertEquals(List.of("lo"), Commands.ipJson("-n", p + "blue", "link").findValuesAsText("ifname"));
-        assertEquals("no changes", TopologyApplier.apply(smaller, p).render());
+            "- route blue/default via 192.168.15.5 dev eth0"), TopologyApplier.plan(smaller, prefix.get()).lines());
+        TopologyApplier.apply(smaller, prefix.get());
+        assertEquals(List.of("lo"), Commands.ipJson("-n", prefix.get() + "blue", "link").findValuesAsText("ifname"));
+        assertEquals("no changes", TopologyApplier.apply(smaller, prefix.get()).render());
     }
 
     @Test
     void badInputChangesNothing() {
         Topology bad = Topology.parse(Topology.seedLabYaml().replace("via: 192.168.15.5}\n  - {namespace: blue",
             "via: 10.1.1.1}\n  - {namespace: blue"), "bad.yaml");
-        TopologyException e = assertThrows(TopologyException.class, () -> TopologyApplier.apply(bad, p));
+        TopologyException e = assertThrows(TopologyException.class, () -> TopologyApplier.apply(bad, prefix.get()));
         assertEquals(List.of("routes[0].via \"10.1.1.1\": not on any subnet declared in namespace red (192.168.15.0/24)"),
             e.problems());
-        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(p)));
+        assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
     private static Set<String> netnsList() {

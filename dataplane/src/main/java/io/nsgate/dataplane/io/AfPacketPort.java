@@ -12,6 +12,7 @@ import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.Probe;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
 
@@ -101,8 +102,7 @@ public final class AfPacketPort implements PacketPort {
     /** struct sockaddr_ll. */
     private static final int SOCKADDR_LL_LENGTH = 20;
 
-    private static volatile String unavailability;
-    private static volatile boolean probed;
+    private static final Probe PROBE = new Probe(AfPacketPort::probe);
 
     private final String interfaceName;
     private final int ifindex;
@@ -290,26 +290,15 @@ public final class AfPacketPort implements PacketPort {
 
     /** Whether AF_PACKET sockets can be opened here (libc bound, CAP_NET_RAW held). */
     public static boolean isAvailable() {
-        return unavailabilityCause() == null;
+        return PROBE.isAvailable();
     }
 
     /** Why AF_PACKET ports cannot be opened here, or null when they can. Probes once. */
     public static String unavailabilityCause() {
-        if (!probed) {
-            synchronized (AfPacketPort.class) {
-                if (!probed) {
-                    unavailability = probe();
-                    probed = true;
-                }
-            }
-        }
-        return unavailability;
+        return PROBE.unavailabilityCause();
     }
 
     private static String probe() {
-        if (!Syscalls.isAvailable()) {
-            return Syscalls.unavailabilityCause();
-        }
         try {
             Syscalls.close(Syscalls.socket(Linux.AF_PACKET, Linux.SOCK_RAW | Linux.SOCK_CLOEXEC, 0, "probe"),
                 "AF_PACKET probe");

@@ -3,8 +3,6 @@ package io.nsgate.dataplane.packet;
 
 import org.agrona.MutableDirectBuffer;
 
-import java.nio.ByteOrder;
-
 /**
  * An Ethernet/IPv4 ARP packet (28 bytes) in a buffer. MACs are 48-bit longs (first byte most significant),
  * IPv4 addresses big-endian ints. Answering an ARP request in place is: {@code operation(OP_REPLY)}, target :=
@@ -30,7 +28,7 @@ import java.nio.ByteOrder;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * </pre>
  */
-public final class ArpPacket {
+public final class ArpPacket extends HeaderFlyweight {
     public static final int HARDWARE_TYPE_OFFSET = 0;
     public static final int PROTOCOL_TYPE_OFFSET = 2;
     public static final int HARDWARE_LENGTH_OFFSET = 4;
@@ -51,23 +49,9 @@ public final class ArpPacket {
     public static final int OP_REQUEST = 1;
     public static final int OP_REPLY = 2;
 
-    private static final ByteOrder BIG = ByteOrder.BIG_ENDIAN;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
     public ArpPacket wrap(final MutableDirectBuffer buffer, final int offset) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     /** True for hardware type Ethernet, protocol IPv4, address lengths 6 and 4: the layout this class reads. */

@@ -4,8 +4,6 @@ package io.nsgate.dataplane.packet;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
-import java.nio.ByteOrder;
-
 /**
  * An Ethernet II header in a buffer, read and written in place (Aeron-style flyweight: wrap, read, re-wrap; one
  * instance per worker). MAC addresses are 48-bit values in the low bits of a long, first byte on the wire most
@@ -28,7 +26,7 @@ import java.nio.ByteOrder;
  *
  * No method checks bounds beyond what the buffer itself does: wrap frames the parser accepted.
  */
-public final class EthernetHeader {
+public final class EthernetHeader extends HeaderFlyweight {
     public static final int DESTINATION_MAC_OFFSET = 0;
     public static final int SOURCE_MAC_OFFSET = 6;
     public static final int ETHERTYPE_OFFSET = 12;
@@ -48,23 +46,9 @@ public final class EthernetHeader {
 
     public static final long BROADCAST_MAC = 0xFFFF_FFFF_FFFFL;
 
-    private static final ByteOrder BIG = ByteOrder.BIG_ENDIAN;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
     public EthernetHeader wrap(final MutableDirectBuffer buffer, final int offset) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     public long destinationMac() {

@@ -3,8 +3,6 @@ package io.nsgate.dataplane.packet;
 
 import org.agrona.MutableDirectBuffer;
 
-import java.nio.ByteOrder;
-
 /**
  * An ICMPv4 message header in a buffer. The second word depends on the type: identifier and sequence number for
  * echo, next-hop MTU for "fragmentation needed" (RFC 1191), a pointer for "parameter problem", unused otherwise.
@@ -26,7 +24,7 @@ import java.nio.ByteOrder;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * </pre>
  */
-public final class IcmpHeader {
+public final class IcmpHeader extends HeaderFlyweight {
     public static final int TYPE_OFFSET = 0;
     public static final int CODE_OFFSET = 1;
     public static final int CHECKSUM_OFFSET = 2;
@@ -57,10 +55,6 @@ public final class IcmpHeader {
     public static final int CODE_TTL_EXCEEDED_IN_TRANSIT = 0;
     public static final int CODE_FRAGMENT_REASSEMBLY_TIME_EXCEEDED = 1;
 
-    private static final ByteOrder BIG = ByteOrder.BIG_ENDIAN;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
     private int length;
 
     /** Wraps a header whose message length is unknown ({@link #quotedDatagramLength()} is then meaningless). */
@@ -70,18 +64,9 @@ public final class IcmpHeader {
 
     /** Wraps a message of {@code length} bytes (IP total length - IP header length), header included. */
     public IcmpHeader wrap(final MutableDirectBuffer buffer, final int offset, final int length) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         this.length = length;
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     /** Message length given to {@link #wrap(MutableDirectBuffer, int, int)}. */

@@ -3,8 +3,6 @@ package io.nsgate.dataplane.packet;
 
 import org.agrona.MutableDirectBuffer;
 
-import java.nio.ByteOrder;
-
 /**
  * An IPv4 header in a buffer. Addresses are big-endian ints (192.168.1.2 = 0xC0A80102); every other field is an
  * unsigned value in an int. Setters do not touch the checksum: a NAT applies an RFC 1624 delta
@@ -29,7 +27,7 @@ import java.nio.ByteOrder;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * </pre>
  */
-public final class Ipv4Header {
+public final class Ipv4Header extends HeaderFlyweight {
     public static final int VERSION_IHL_OFFSET = 0;
     public static final int TOS_OFFSET = 1;
     public static final int TOTAL_LENGTH_OFFSET = 2;
@@ -53,23 +51,9 @@ public final class Ipv4Header {
     /** The fragment offset bits (in 8-byte units) of the flags/fragment-offset word. */
     public static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
 
-    private static final ByteOrder BIG = ByteOrder.BIG_ENDIAN;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
     public Ipv4Header wrap(final MutableDirectBuffer buffer, final int offset) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     public int version() {

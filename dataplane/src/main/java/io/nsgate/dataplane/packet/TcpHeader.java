@@ -3,8 +3,6 @@ package io.nsgate.dataplane.packet;
 
 import org.agrona.MutableDirectBuffer;
 
-import java.nio.ByteOrder;
-
 /**
  * A TCP header in a buffer. Sequence and acknowledgment numbers are returned as raw ints: compare them with
  * wrap-around arithmetic ({@code (a - b) < 0}), never as magnitudes. Setters do not touch the checksum.
@@ -29,7 +27,7 @@ import java.nio.ByteOrder;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * </pre>
  */
-public final class TcpHeader {
+public final class TcpHeader extends HeaderFlyweight {
     public static final int SOURCE_PORT_OFFSET = 0;
     public static final int DESTINATION_PORT_OFFSET = 2;
     public static final int SEQUENCE_OFFSET = 4;
@@ -52,10 +50,6 @@ public final class TcpHeader {
     public static final int ECE = 0x40;
     public static final int CWR = 0x80;
 
-    private static final ByteOrder BIG = ByteOrder.BIG_ENDIAN;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
     private int segmentLength;
 
     /** Wraps a header whose segment length is unknown ({@link #payloadLength()} is then meaningless). */
@@ -68,18 +62,9 @@ public final class TcpHeader {
      * length), so that {@link #payloadLength()} can be answered.
      */
     public TcpHeader wrap(final MutableDirectBuffer buffer, final int offset, final int segmentLength) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         this.segmentLength = segmentLength;
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     /** Segment length given to {@link #wrap(MutableDirectBuffer, int, int)}, header included. */

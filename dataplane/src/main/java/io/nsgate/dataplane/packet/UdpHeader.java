@@ -3,8 +3,6 @@ package io.nsgate.dataplane.packet;
 
 import org.agrona.MutableDirectBuffer;
 
-import java.nio.ByteOrder;
-
 /**
  * A UDP header in a buffer. A checksum of 0 means "none" (RFC 768); a computed 0 is sent as 0xFFFF, which is why
  * UDP has its own incremental update ({@link Checksums#applyToUdpChecksum}). Setters do not touch the checksum.
@@ -19,7 +17,7 @@ import java.nio.ByteOrder;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * </pre>
  */
-public final class UdpHeader {
+public final class UdpHeader extends HeaderFlyweight {
     public static final int SOURCE_PORT_OFFSET = 0;
     public static final int DESTINATION_PORT_OFFSET = 2;
     public static final int LENGTH_OFFSET = 4;
@@ -27,23 +25,9 @@ public final class UdpHeader {
     /** Header length in bytes. */
     public static final int LENGTH = 8;
 
-    private static final ByteOrder BIG = ByteOrder.BIG_ENDIAN;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
     public UdpHeader wrap(final MutableDirectBuffer buffer, final int offset) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     public int sourcePort() {

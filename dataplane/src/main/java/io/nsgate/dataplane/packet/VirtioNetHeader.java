@@ -31,7 +31,7 @@ import java.nio.ByteOrder;
  * gso_type: 0 NONE, 1 TCPV4, 3 UDP, 4 TCPV6, | 0x80 ECN
  * </pre>
  */
-public final class VirtioNetHeader {
+public final class VirtioNetHeader extends HeaderFlyweight {
     public static final int FLAGS_OFFSET = 0;
     public static final int GSO_TYPE_OFFSET = 1;
     public static final int HDR_LEN_OFFSET = 2;
@@ -57,21 +57,9 @@ public final class VirtioNetHeader {
 
     private static final ByteOrder LITTLE = ByteOrder.LITTLE_ENDIAN;
 
-    private MutableDirectBuffer buffer;
-    private int offset;
-
     public VirtioNetHeader wrap(final MutableDirectBuffer buffer, final int offset) {
-        this.buffer = buffer;
-        this.offset = offset;
+        point(buffer, offset);
         return this;
-    }
-
-    public MutableDirectBuffer buffer() {
-        return buffer;
-    }
-
-    public int offset() {
-        return offset;
     }
 
     /** Absolute offset of the frame that follows the header. */

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.ToLongFunction;
 
 /**
  * The one model of the gateway's statistics. {@code DataPlane#stats()} takes it (reading the workers' and ports'
@@ -122,29 +123,17 @@ public final class StatsSnapshot {
 
     /** Summed over the workers. */
     public long total(Counter counter) {
-        long sum = 0;
-        for (Worker w : workers) {
-            sum += w.get(counter);
-        }
-        return sum;
+        return sum(w -> w.get(counter));
     }
 
     /** Summed over the workers. */
     public long total(DropReason reason) {
-        long sum = 0;
-        for (Worker w : workers) {
-            sum += w.get(reason);
-        }
-        return sum;
+        return sum(w -> w.get(reason));
     }
 
     /** Summed over every worker's port on every interface. */
     public long total(PortCounter counter) {
-        long sum = 0;
-        for (Worker w : workers) {
-            sum += w.get(counter);
-        }
-        return sum;
+        return sum(w -> w.get(counter));
     }
 
     /** Summed over the workers' ports on interface {@code interfaceName}. */
@@ -182,6 +171,14 @@ public final class StatsSnapshot {
     @Override
     public int hashCode() {
         return Objects.hash(workers, flowTable, workerErrors);
+    }
+
+    private long sum(ToLongFunction<Worker> value) {
+        long sum = 0;
+        for (Worker w : workers) {
+            sum += value.applyAsLong(w);
+        }
+        return sum;
     }
 
     private static void checkLength(long[] values, int expected, String what) {

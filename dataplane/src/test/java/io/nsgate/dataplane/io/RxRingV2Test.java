@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -50,7 +49,7 @@ class RxRingV2Test {
         }
 
         /** Writes {@code f} at the head and hands it over; false (a drop) when the head slot is still the user's. */
-        boolean receive(Frame f) {
+        boolean receive(RingFrame f) {
             int at = offset(head);
             if (status(head) != Linux.TP_STATUS_KERNEL) {
                 return false;
@@ -75,36 +74,6 @@ class RxRingV2Test {
         }
     }
 
-    /** A frame as the kernel would put it in the ring. */
-    static final class Frame {
-        final byte[] bytes;
-        final byte[] vnet = new byte[VirtioNetHeader.LENGTH];
-        int status;
-        int tci;
-        int tpid;
-
-        Frame(byte[] bytes) {
-            this.bytes = bytes;
-        }
-
-        Frame vnet(int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
-            ByteBuffer b = ByteBuffer.wrap(vnet).order(ByteOrder.LITTLE_ENDIAN);
-            b.put(0, (byte) flags).put(1, (byte) gsoType).putShort(2, (short) hdrLen).putShort(4, (short) gsoSize)
-                .putShort(6, (short) csumStart).putShort(8, (short) csumOffset);
-            return this;
-        }
-    }
-
-    private static Frame udp(int id) {
-        return new Frame(Frames.udp().ipId(id).payload("frame " + id).build());
-    }
-
-    private static byte[] bytes(RxBatch batch, int i) {
-        byte[] b = new byte[batch.frameLength[i]];
-        batch.buffer.getBytes(batch.frameOffset[i], b);
-        return b;
-    }
-
     @Test
     void aLoneFrameIsReadableAsSoonAsItsSlotSaysUserAndComesOutInPlace() {
         FakeKernel kernel = new FakeKernel(4);
@@ -112,13 +81,13 @@ class RxRingV2Test {
         RxBatch batch = new RxBatch();
         assertEquals(0, rx.receive(batch), "nothing handed over yet");
 
-        Frame gso = new Frame(Frames.tcp().payloadLength(3000).checksumPartial().build())
+        RingFrame gso = new RingFrame(Frames.tcp().payloadLength(3000).checksumPartial().build())
             .vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4 | VirtioNetHeader.GSO_ECN, 54, 1448, 34,
                 16);
         kernel.receive(gso);
         assertEquals(1, rx.receive(batch), "one frame, one status word: no block to fill, no timer");
         assertSame(kernel.ring, batch.buffer, "frames are read in the ring itself");
-        assertArrayEquals(gso.bytes, bytes(batch, 0));
+        assertArrayEquals(gso.bytes, RingFrame.bytes(batch, 0));
         assertEquals(Tpacket2.ETHERNET_MAC, batch.frameOffset[0]);
         assertEquals(Tpacket2.ETHERNET_MAC - 10, batch.vnetOffset[0]);
         assertEquals(VirtioNetHeader.FLAG_NEEDS_CSUM, batch.vnetFlags[0]);
@@ -132,17 +101,17 @@ class RxRingV2Test {
         FakeKernel kernel = new FakeKernel(4);
         RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
-        kernel.receive(udp(0));
-        kernel.receive(udp(1));
+        kernel.receive(RingFrame.udp(0));
+        kernel.receive(RingFrame.udp(1));
         assertEquals(2, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_USER, kernel.status(0) & Linux.TP_STATUS_USER, "still in the batch");
         assertEquals(Linux.TP_STATUS_USER, kernel.status(1) & Linux.TP_STATUS_USER);
         batch.buffer.putByte(batch.frameOffset[1], (byte) 0x42); // rewritten in place, still ours
-        kernel.receive(udp(2));
+        kernel.receive(RingFrame.udp(2));
         assertEquals(1, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(0), "handed back by the next receive");
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1));
-        assertArrayEquals(udp(2).bytes, bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 0));
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(2));
     }
@@ -156,14 +125,14 @@ class RxRingV2Test {
         int received = 0;
         for (int round = 0; round < 6; round++) {
             for (int i = 0; i < 25; i++) {
-                assertEquals(true, kernel.receive(udp(sent)), "round " + round + ": the slot was handed back");
+                assertEquals(true, kernel.receive(RingFrame.udp(sent)), "round " + round + ": the slot was handed back");
                 sent++;
             }
             int n;
             while ((n = rx.receive(batch)) > 0) {
                 assertEquals(true, n <= RxBatch.CAPACITY);
                 for (int i = 0; i < n; i++) {
-                    assertArrayEquals(udp(received).bytes, bytes(batch, i), "frame " + received);
+                    assertArrayEquals(RingFrame.udp(received).bytes, RingFrame.bytes(batch, i), "frame " + received);
                     received++;
                 }
             }
@@ -181,13 +150,13 @@ class RxRingV2Test {
         RxBatch batch = new RxBatch();
         // two CPUs took slots 0 and 1; the one writing slot 1 finished first
         kernel.head = 1;
-        kernel.receive(udp(1));
+        kernel.receive(RingFrame.udp(1));
         assertEquals(0, rx.receive(batch), "slot 0 is not handed over yet: slot 1 waits for it");
         kernel.head = 0;
-        kernel.receive(udp(0));
+        kernel.receive(RingFrame.udp(0));
         assertEquals(2, rx.receive(batch));
-        assertArrayEquals(udp(0).bytes, bytes(batch, 0));
-        assertArrayEquals(udp(1).bytes, bytes(batch, 1));
+        assertArrayEquals(RingFrame.udp(0).bytes, RingFrame.bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(1).bytes, RingFrame.bytes(batch, 1));
     }
 
     @Test
@@ -195,14 +164,14 @@ class RxRingV2Test {
         FakeKernel kernel = new FakeKernel(2);
         RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 2, counters);
         RxBatch batch = new RxBatch();
-        kernel.receive(udp(0));
-        kernel.receive(udp(1));
-        assertEquals(false, kernel.receive(udp(9)), "the kernel drops: its head slot is still ours");
+        kernel.receive(RingFrame.udp(0));
+        kernel.receive(RingFrame.udp(1));
+        assertEquals(false, kernel.receive(RingFrame.udp(9)), "the kernel drops: its head slot is still ours");
         assertEquals(2, rx.receive(batch), "slot 0 is still TP_STATUS_USER but was read already");
         assertEquals(0, rx.receive(batch));
-        kernel.receive(udp(2));
+        kernel.receive(RingFrame.udp(2));
         assertEquals(1, rx.receive(batch));
-        assertArrayEquals(udp(2).bytes, bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 0));
     }
 
     @Test
@@ -210,12 +179,12 @@ class RxRingV2Test {
         FakeKernel kernel = new FakeKernel(4);
         RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
-        kernel.receive(udp(0));
-        kernel.receive(new Frame(Frames.udp().payload(new byte[SLOT]).build())); // longer than the slot
-        kernel.receive(udp(2));
+        kernel.receive(RingFrame.udp(0));
+        kernel.receive(new RingFrame(Frames.udp().payload(new byte[SLOT]).build())); // longer than the slot
+        kernel.receive(RingFrame.udp(2));
         assertEquals(2, rx.receive(batch));
-        assertArrayEquals(udp(0).bytes, bytes(batch, 0));
-        assertArrayEquals(udp(2).bytes, bytes(batch, 1));
+        assertArrayEquals(RingFrame.udp(0).bytes, RingFrame.bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 1));
         assertEquals(1, counters.get(PortCounter.RX_TRUNCATED));
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1), "the clamped frame's slot went back too");
@@ -226,11 +195,11 @@ class RxRingV2Test {
         FakeKernel kernel = new FakeKernel(4);
         RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
-        kernel.receive(udp(0));
-        kernel.receive(udp(1));
+        kernel.receive(RingFrame.udp(0));
+        kernel.receive(RingFrame.udp(1));
         kernel.ring.putInt(Tpacket2.SNAPLEN, SLOT); // slot 0's frame "runs past the slot"
         assertEquals(1, rx.receive(batch));
-        assertArrayEquals(udp(1).bytes, bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(1).bytes, RingFrame.bytes(batch, 0));
         assertEquals(1, counters.get(PortCounter.RX_MALFORMED));
     }
 
@@ -240,7 +209,7 @@ class RxRingV2Test {
         RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
         RxBatch batch = new RxBatch();
         byte[] untagged = Frames.tcp().payloadLength(3000).checksumPartial().build();
-        Frame f = new Frame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
+        RingFrame f = new RingFrame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
             16);
         f.status = Linux.TP_STATUS_VLAN_VALID | Linux.TP_STATUS_VLAN_TPID_VALID; // V2 always sets both
         f.tci = 0x2005;
@@ -251,7 +220,7 @@ class RxRingV2Test {
         byte[] expected = Frames.tcp().vlan(0x2005).payloadLength(3000).checksumPartial().build();
         expected[12] = (byte) 0x88;
         expected[13] = (byte) 0xA8;
-        assertArrayEquals(expected, bytes(batch, 0));
+        assertArrayEquals(expected, RingFrame.bytes(batch, 0));
         assertEquals(Tpacket2.ETHERNET_MAC - 4, batch.frameOffset[0]);
         VirtioNetHeader vnet = new VirtioNetHeader().wrap(batch.buffer, batch.vnetOffset[0]);
         assertEquals(batch.frameOffset[0] - 10, batch.vnetOffset[0]);

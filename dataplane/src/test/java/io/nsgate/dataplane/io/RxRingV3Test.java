@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 import org.agrona.concurrent.UnsafeBuffer;
@@ -33,10 +32,10 @@ class RxRingV3Test {
         }
 
         /** Fills block {@code b} with frames and hands it to user space. */
-        void fill(int b, Frame... frames) {
+        void fill(int b, RingFrame... frames) {
             int base = b * blockSize;
             int at = base + Tpacket3.BLOCK_HEADER_LENGTH;
-            for (Frame f : frames) {
+            for (RingFrame f : frames) {
                 int mac = 92;
                 int size = (mac + f.bytes.length + 7) & ~7;
                 ring.putInt(at + Tpacket3.NEXT_OFFSET, size);
@@ -62,50 +61,19 @@ class RxRingV3Test {
         }
     }
 
-    /** A frame as the kernel would put it in the ring. */
-    static final class Frame {
-        final byte[] bytes;
-        byte[] vnet = new byte[VirtioNetHeader.LENGTH];
-        int snaplen = -1;
-        int status;
-        int tci;
-        int tpid;
-
-        Frame(byte[] bytes) {
-            this.bytes = bytes;
-        }
-
-        Frame vnet(int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
-            ByteBuffer b = ByteBuffer.wrap(vnet).order(ByteOrder.LITTLE_ENDIAN);
-            b.put(0, (byte) flags).put(1, (byte) gsoType).putShort(2, (short) hdrLen).putShort(4, (short) gsoSize)
-                .putShort(6, (short) csumStart).putShort(8, (short) csumOffset);
-            return this;
-        }
-    }
-
-    private static Frame udp(int id) {
-        return new Frame(Frames.udp().ipId(id).payload("frame " + id).build());
-    }
-
-    private static Frame[] udp(int first, int count) {
-        Frame[] frames = new Frame[count];
+    private static RingFrame[] udps(int first, int count) {
+        RingFrame[] frames = new RingFrame[count];
         for (int i = 0; i < count; i++) {
-            frames[i] = udp(first + i);
+            frames[i] = RingFrame.udp(first + i);
         }
         return frames;
-    }
-
-    private static byte[] bytes(RxBatch batch, int i) {
-        byte[] b = new byte[batch.frameLength[i]];
-        batch.buffer.getBytes(batch.frameOffset[i], b);
-        return b;
     }
 
     @Test
     void framesComeOutInPlaceWithTheirVirtioHeaderFields() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
-        Frame plain = udp(1);
-        Frame gso = new Frame(Frames.tcp().payloadLength(20_000).checksumPartial().build())
+        RingFrame plain = RingFrame.udp(1);
+        RingFrame gso = new RingFrame(Frames.tcp().payloadLength(20_000).checksumPartial().build())
             .vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4 | VirtioNetHeader.GSO_ECN, 54, 1448, 34,
                 16);
         kernel.fill(0, plain, gso);
@@ -115,8 +83,8 @@ class RxRingV3Test {
         assertEquals(2, rx.receive(batch));
         assertSame(kernel.ring, batch.buffer, "frames are read in the ring itself");
         assertEquals(2, batch.count);
-        assertArrayEquals(plain.bytes, bytes(batch, 0));
-        assertArrayEquals(gso.bytes, bytes(batch, 1));
+        assertArrayEquals(plain.bytes, RingFrame.bytes(batch, 0));
+        assertArrayEquals(gso.bytes, RingFrame.bytes(batch, 1));
         assertEquals(Tpacket3.BLOCK_HEADER_LENGTH + 92, batch.frameOffset[0]);
         assertEquals(batch.frameOffset[1] - VirtioNetHeader.LENGTH, batch.vnetOffset[1]);
         assertEquals(0, batch.vnetFlags[0]);
@@ -130,7 +98,7 @@ class RxRingV3Test {
     @Test
     void aBlockGoesBackOnlyWhenAllItsFramesWereTakenAndTheNextReceiveComes() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
-        kernel.fill(0, udp(0, 40));
+        kernel.fill(0, udps(0, 40));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
         RxBatch batch = new RxBatch();
 
@@ -153,11 +121,11 @@ class RxRingV3Test {
         for (int round = 0; round < 7; round++) {
             int first = kernelBlock;
             int second = (kernelBlock + 1) % 3;
-            kernel.fill(first, udp(next, 5));
-            kernel.fill(second, udp(next + 5, 5));
+            kernel.fill(first, udps(next, 5));
+            kernel.fill(second, udps(next + 5, 5));
             assertEquals(10, rx.receive(batch), "round " + round);
             for (int i = 0; i < 10; i++) {
-                assertArrayEquals(udp(next + i).bytes, bytes(batch, i), "round " + round + " frame " + i);
+                assertArrayEquals(RingFrame.udp(next + i).bytes, RingFrame.bytes(batch, i), "round " + round + " frame " + i);
             }
             assertEquals(Linux.TP_STATUS_USER, kernel.status(first));
             assertEquals(Linux.TP_STATUS_USER, kernel.status(second));
@@ -172,7 +140,7 @@ class RxRingV3Test {
     @Test
     void readingStopsAtTheFirstBlockStillOwnedByTheKernel() {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
-        kernel.fill(1, udp(0, 3)); // out of order: block 0 is still the kernel's
+        kernel.fill(1, udps(0, 3)); // out of order: block 0 is still the kernel's
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
         assertEquals(0, rx.receive(new RxBatch()));
     }
@@ -180,30 +148,30 @@ class RxRingV3Test {
     @Test
     void aRingWhoseEveryBlockIsInTheBatchDoesNotReadItsOldestBlockTwice() {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
-        kernel.fill(0, udp(0));
-        kernel.fill(1, udp(1));
+        kernel.fill(0, RingFrame.udp(0));
+        kernel.fill(1, RingFrame.udp(1));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "block 0 is still TP_STATUS_USER but was read already");
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(0));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1));
-        kernel.fill(0, udp(2));
+        kernel.fill(0, RingFrame.udp(2));
         assertEquals(1, rx.receive(batch));
-        assertArrayEquals(udp(2).bytes, bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 0));
     }
 
     @Test
     void framesTheKernelClampedAreDroppedAndCounted() {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
-        Frame clamped = udp(1);
+        RingFrame clamped = RingFrame.udp(1);
         clamped.snaplen = 30;
-        kernel.fill(0, udp(0), clamped, udp(2));
+        kernel.fill(0, RingFrame.udp(0), clamped, RingFrame.udp(2));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
-        assertArrayEquals(udp(0).bytes, bytes(batch, 0));
-        assertArrayEquals(udp(2).bytes, bytes(batch, 1));
+        assertArrayEquals(RingFrame.udp(0).bytes, RingFrame.bytes(batch, 0));
+        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 1));
         assertEquals(1, counters.get(PortCounter.RX_TRUNCATED));
     }
 
@@ -211,7 +179,7 @@ class RxRingV3Test {
     void anEmptyBlockIsHandedBack() {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         kernel.fill(0);
-        kernel.fill(1, udp(5));
+        kernel.fill(1, RingFrame.udp(5));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(1, rx.receive(batch));
@@ -222,13 +190,13 @@ class RxRingV3Test {
     @Test
     void aBlockWithImpossibleOffsetsIsSkippedNotFollowed() {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
-        kernel.fill(0, udp(0, 3));
+        kernel.fill(0, udps(0, 3));
         kernel.ring.putInt(Tpacket3.BLOCK_HEADER_LENGTH + Tpacket3.NEXT_OFFSET, BLOCK * 4); // second frame "far away"
-        kernel.fill(1, udp(9));
+        kernel.fill(1, RingFrame.udp(9));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
         RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "frame 0 of block 0, then block 1");
-        assertArrayEquals(udp(9).bytes, bytes(batch, 1));
+        assertArrayEquals(RingFrame.udp(9).bytes, RingFrame.bytes(batch, 1));
         assertEquals(1, counters.get(PortCounter.RX_MALFORMED));
     }
 
@@ -236,12 +204,12 @@ class RxRingV3Test {
     void anOffloadedVlanTagIsPutBackBetweenTheAddressesAndTheEtherType() {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         byte[] untagged = Frames.tcp().payloadLength(3000).checksumPartial().build();
-        Frame f = new Frame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
+        RingFrame f = new RingFrame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
             16);
         f.status = Linux.TP_STATUS_VLAN_VALID | Linux.TP_STATUS_VLAN_TPID_VALID;
         f.tci = 0x2005;
         f.tpid = 0x88A8;
-        Frame plainTagged = new Frame(untagged.clone());
+        RingFrame plainTagged = new RingFrame(untagged.clone());
         plainTagged.status = Linux.TP_STATUS_VLAN_VALID;
         plainTagged.tci = 7;
         kernel.fill(0, f, plainTagged);
@@ -253,7 +221,7 @@ class RxRingV3Test {
         expected[12] = (byte) 0x88;
         expected[13] = (byte) 0xA8;
         assertEquals(untagged.length + 4, batch.frameLength[0]);
-        assertArrayEquals(expected, bytes(batch, 0));
+        assertArrayEquals(expected, RingFrame.bytes(batch, 0));
         VirtioNetHeader vnet = new VirtioNetHeader().wrap(batch.buffer, batch.vnetOffset[0]);
         assertEquals(batch.frameOffset[0] - 10, batch.vnetOffset[0]);
         assertEquals(VirtioNetHeader.FLAG_NEEDS_CSUM, vnet.flags());
@@ -263,7 +231,7 @@ class RxRingV3Test {
         assertEquals(1448, vnet.gsoSize());
         assertEquals(1448, batch.gsoSize[0]);
 
-        byte[] tagged7 = bytes(batch, 1);
+        byte[] tagged7 = RingFrame.bytes(batch, 1);
         assertEquals(0x81, tagged7[12] & 0xFF, "802.1Q when the kernel gave no TPID");
         assertEquals(0x00, tagged7[13] & 0xFF);
         assertEquals(7, tagged7[15]);

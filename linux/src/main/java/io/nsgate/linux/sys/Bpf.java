@@ -99,6 +99,8 @@ public final class Bpf {
     private static final int VERIFIER_LOG_TAIL_LINES = 12;
     private static final int PROG_LOAD_EAGAIN_RETRIES = 5;
 
+    private static final Probe PROBE = new Probe(Bpf::probe);
+
     private static final ThreadLocal<ByteBuffer> ATTR = ThreadLocal.withInitial(
         () -> ByteBuffer.allocateDirect(ATTR_SIZE + SCRATCH_SIZE).order(ByteOrder.nativeOrder()));
 
@@ -109,31 +111,24 @@ public final class Bpf {
 
     /** Whether bpf(2) works here: libc bound, the caller privileged enough (CAP_BPF) to create an array map. */
     public static boolean isAvailable() {
-        return Probe.CAUSE == null;
+        return PROBE.isAvailable();
     }
 
     /** Why {@link #isAvailable()} is false (e.g. {@code bpf(BPF_MAP_CREATE probe): EPERM ...}), or null. */
     public static String unavailabilityCause() {
-        return Probe.CAUSE;
+        return PROBE.unavailabilityCause();
     }
 
-    private static final class Probe {
-        static final String CAUSE = probe();
-
-        private static String probe() {
-            if (!Syscalls.isAvailable()) {
-                return Syscalls.unavailabilityCause();
-            }
-            try {
-                int fd = mapCreate(BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, -1, "nsgate_probe");
-                Syscalls.closeQuietly(fd);
-                return null;
-            } catch (SyscallException e) {
-                return e.getMessage() + (e.errno() == Errno.EPERM
-                    ? "; bpf(2) needs root or CAP_BPF (with CAP_NET_ADMIN for tc programs)" : "");
-            } catch (RuntimeException e) {
-                return "bpf(2) probe failed: " + e;
-            }
+    private static String probe() {
+        try {
+            int fd = mapCreate(BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, -1, "nsgate_probe");
+            Syscalls.closeQuietly(fd);
+            return null;
+        } catch (SyscallException e) {
+            return e.getMessage() + (e.errno() == Errno.EPERM
+                ? "; bpf(2) needs root or CAP_BPF (with CAP_NET_ADMIN for tc programs)" : "");
+        } catch (RuntimeException e) {
+            return "bpf(2) probe failed: " + e;
         }
     }
 

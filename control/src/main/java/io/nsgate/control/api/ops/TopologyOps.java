@@ -35,14 +35,15 @@ final class TopologyOps {
 
     void register(Operations ops) {
         ops.blocking("topology.apply", "make the machine match a topology (yaml or file, prefix)",
-            (r, p) -> topology(r, p, "apply"));
-        ops.blocking("topology.show", "what topology.apply would change", (r, p) -> topology(r, p, "show"));
+            (r, p) -> topology(r, p, TopologyApplier.Mode.APPLY));
+        ops.blocking("topology.show", "what topology.apply would change",
+            (r, p) -> topology(r, p, TopologyApplier.Mode.SHOW));
         ops.blocking("topology.destroy", "remove what a topology describes and nsgate created",
-            (r, p) -> topology(r, p, "destroy"));
+            (r, p) -> topology(r, p, TopologyApplier.Mode.DESTROY));
     }
 
 
-    private Object topology(Request r, Peer peer, String action) {
+    private Object topology(Request r, Peer peer, TopologyApplier.Mode mode) {
         TopologyArgs a = r.args(TopologyArgs.class);
         if (a.yaml != null && a.file != null) {
             throw ControlException.badRequest("args: give yaml or file, not both");
@@ -61,11 +62,7 @@ final class TopologyOps {
             } else {
                 topology = Topology.seedLab();
             }
-            TopologyReport report = switch (action) {
-                case "apply" -> TopologyApplier.apply(topology, prefix);
-                case "show" -> TopologyApplier.plan(topology, prefix);
-                default -> TopologyApplier.destroy(topology, prefix);
-            };
+            TopologyReport report = mode.run(topology, prefix);
             ObjectNode n = Protocol.JSON.createObjectNode();
             n.put("topology", report.topology());
             n.put("prefix", report.prefix());

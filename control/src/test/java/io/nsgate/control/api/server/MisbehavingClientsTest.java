@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.nsgate.control.api.client.ControlClient;
@@ -32,7 +33,8 @@ import io.nsgate.control.api.Protocol;
 import io.nsgate.control.api.ops.InMemoryGateway;
 
 class MisbehavingClientsTest {
-    private Path dir;
+    @TempDir
+    Path dir;
     private Path socket;
     private InMemoryGateway gateway;
     private ControlServer server;
@@ -47,7 +49,6 @@ class MisbehavingClientsTest {
     }
 
     private ControlServer.Settings settings() throws IOException {
-        dir = Files.createTempDirectory("nsgate-ctl-misbehaving");
         socket = dir.resolve("control.sock");
         return ControlServer.Settings.of(socket);
     }
@@ -62,10 +63,6 @@ class MisbehavingClientsTest {
         }
         if (gateway != null) {
             gateway.close();
-        }
-        if (dir != null) {
-            Files.deleteIfExists(socket);
-            Files.delete(dir);
         }
     }
 

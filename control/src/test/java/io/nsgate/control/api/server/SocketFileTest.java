@@ -17,28 +17,24 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import io.nsgate.control.api.client.ControlClient;
 import io.nsgate.control.api.ops.InMemoryGateway;
 
 class SocketFileTest {
-    private Path dir;
+    @TempDir
+    Path dir;
     private InMemoryGateway gateway;
     private final List<String> log = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
-        dir = Files.createTempDirectory("nsgate-ctl-socket");
         gateway = new InMemoryGateway(1024, null);
     }
 
     @AfterEach
     void tearDown() throws Exception {
         gateway.close();
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     /** A socket file nobody listens on any more: what a crashed daemon leaves. */

@@ -1,0 +1,41 @@
+// A frame as the kernel puts it into a receive ring, for the ring tests' fake kernels (V2 and V3 alike).
+package io.nsgate.dataplane.io;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.testsupport.Frames;
+
+/** The frame's bytes, the virtio-net header written before it, and the frame header's fields the kernel sets. */
+final class RingFrame {
+    final byte[] bytes;
+    final byte[] vnet = new byte[VirtioNetHeader.LENGTH];
+    /** tp_snaplen when the kernel clamped the frame, -1 for all of it. */
+    int snaplen = -1;
+    /** tp_status bits besides TP_STATUS_USER (VLAN_VALID ...). */
+    int status;
+    int tci;
+    int tpid;
+
+    RingFrame(byte[] bytes) {
+        this.bytes = bytes;
+    }
+
+    /** A small UDP frame telling itself apart by {@code id}. */
+    static RingFrame udp(int id) {
+        return new RingFrame(Frames.udp().ipId(id).payload("frame " + id).build());
+    }
+
+    RingFrame vnet(int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
+        new VirtioNetHeader().wrap(new UnsafeBuffer(vnet), 0).flags(flags).gsoType(gsoType).hdrLen(hdrLen)
+            .gsoSize(gsoSize).csumStart(csumStart).csumOffset(csumOffset);
+        return this;
+    }
+
+    /** The bytes of frame {@code i} of a received batch. */
+    static byte[] bytes(RxBatch batch, int i) {
+        byte[] b = new byte[batch.frameLength[i]];
+        batch.buffer.getBytes(batch.frameOffset[i], b);
+        return b;
+    }
+}
