@@ -62,7 +62,6 @@ public final class CtlCommand extends CommandGroup {
         description = "Give up when the daemon sends nothing for this long (default: ${DEFAULT-VALUE}).")
     double timeoutSeconds;
 
-
     Path socketPath() {
         if (socket != null) {
             return socket;

@@ -20,8 +20,8 @@ import io.nsgate.linux.sys.Syscalls;
  * ask for. A task that itself asks for another namespace (nested) runs inline and returns to the outer one.
  *
  * <p>Tasks must be short and must not change other namespaces of the thread (mount, user ...); long-running work
- * uses what a task opened (sockets keep their namespace) from a thread of its own. Hopping costs two setns calls (microseconds), far
- * less than starting a thread per namespace, which is what makes building fifty namespaces quick.
+ * uses what a task opened (sockets keep their namespace) from a thread of its own. Hopping costs two setns calls
+ * (microseconds), far less than starting a thread per namespace, which is what makes building fifty namespaces quick.
  */
 final class NamespaceHopper {
     private static final Object LOCK = new Object();

@@ -582,16 +582,16 @@ public final class TopologyApplier {
                     throw e;
                 }
                 return () -> {
-                    rt.deleteRoute(new KernelRoute(want.to(), want.via(), oif, Rtnl.RT_TABLE_MAIN, Rtnl.RTPROT_STATIC, 0,
-                        Rtnl.RTN_UNICAST, 0));
+                    rt.deleteRoute(new KernelRoute(want.to(), want.via(), oif, Rtnl.RT_TABLE_MAIN,
+                        Rtnl.RTPROT_STATIC, 0, Rtnl.RTN_UNICAST, 0));
                     rt.addRoute(old.destination(), old.gateway(), old.outputIndex(), old.protocol(), false);
                 };
             }));
         }
         for (KernelRoute extra : have) {
             String dev = extra.outputIndex() == 0 ? null : names.get(extra.outputIndex());
-            String text = extra.destinationText() + (extra.gateway() != 0 ? " via " + Ipv4Address.format(extra.gateway()) : "")
-                + (dev != null ? " dev " + dev : "");
+            String via = extra.gateway() != 0 ? " via " + Ipv4Address.format(extra.gateway()) : "";
+            String text = extra.destinationText() + via + (dev != null ? " dev " + dev : "");
             steps.add(new Step(new Change(Change.Op.REMOVE, "route", ns.name + "/" + text), () -> {
                 RtNetlink rt = rt(ns);
                 try {

@@ -38,7 +38,7 @@ class TopologyCommandTest {
     @Test
     void applyShowDestroyTheEmbeddedSeedLab() {
         assertEquals(0, run("topology", "show", "--prefix", prefix.get()));
-        assertTrue(out.toString().startsWith("+ netns edge (" + prefix.get() + "edge)\n"), out.toString());
+        assertTrue(out.toString().startsWith("+ netns edge (" + prefix.ns("edge") + ")\n"), out.toString());
         assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())), "show changes nothing");
 
         assertEquals(0, run("topology", "apply", "--prefix", prefix.get()), err.toString());
@@ -49,7 +49,7 @@ class TopologyCommandTest {
         assertEquals("no changes\n", out.toString());
 
         assertEquals(0, run("topology", "destroy", "--prefix", prefix.get()));
-        assertTrue(out.toString().endsWith("- netns lan (" + prefix.get() + "lan)\n"), out.toString());
+        assertTrue(out.toString().endsWith("- netns lan (" + prefix.ns("lan") + ")\n"), out.toString());
         assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
@@ -73,7 +73,8 @@ class TopologyCommandTest {
 
         Files.writeString(file, "name: x\nnamespaces: [{name: a, sysctl: {}}]\n");
         assertEquals(2, run("topology", "show", file.toString()));
-        assertTrue(err.toString().contains("namespaces[0]: unknown field \"sysctl\" (valid: name, sysctls)"), err.toString());
+        assertTrue(err.toString().contains("namespaces[0]: unknown field \"sysctl\" (valid: name, sysctls)"),
+            err.toString());
 
         assertEquals(2, run("topology", "apply", dir.resolve("missing.yaml").toString()));
         assertTrue(err.toString().contains("missing.yaml: cannot read"), err.toString());
@@ -87,21 +88,23 @@ class TopologyCommandTest {
         assertEquals(1, run("topology", "apply", file.toString(), "--prefix", prefix.get()));
         String e = err.toString();
         assertTrue(e.startsWith("nsgate: apply failed at \"+ sysctl edge/net.ipv4.no_such_knob=1\": sysctl "
-            + "net.ipv4.no_such_knob does not exist in " + prefix.get() + "edge"), e);
-        assertTrue(e.contains("  undone: + netns edge (" + prefix.get() + "edge)"), e);
+            + "net.ipv4.no_such_knob does not exist in " + prefix.ns("edge")), e);
+        assertTrue(e.contains("  undone: + netns edge (" + prefix.ns("edge") + ")"), e);
         assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
     @Test
     void conflictsExitWithOneAndChangeNothing() {
-        Commands.ip("netns", "add", prefix.get() + "lan");
+        Commands.ip("netns", "add", prefix.ns("lan"));
         assertEquals(1, run("topology", "apply", "--prefix", prefix.get()));
         assertEquals("nsgate: nothing changed: things nsgate did not create are in the way:\n"
-            + "  ! netns lan (" + prefix.get() + "lan) exists but was not created by nsgate for seed-lab (lo alias none): "
+            + "  ! netns lan (" + prefix.ns("lan")
+            + ") exists but was not created by nsgate for seed-lab (lo alias none): "
             + "delete it, or use another --prefix\n", err.toString());
         assertEquals(0, run("topology", "destroy", "--prefix", prefix.get()));
-        assertTrue(out.toString().contains("! netns lan (" + prefix.get() + "lan) was not created by nsgate"), out.toString());
-        assertTrue(NetNs.exists(prefix.get() + "lan"));
+        assertTrue(out.toString().contains("! netns lan (" + prefix.ns("lan") + ") was not created by nsgate"),
+            out.toString());
+        assertTrue(NetNs.exists(prefix.ns("lan")));
     }
 
     @Test

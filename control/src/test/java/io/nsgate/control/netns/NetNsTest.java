@@ -64,7 +64,8 @@ class NetNsTest {
         String name = PREFIX.ns("b");
         NetNs.create(name).close();
         try {
-            String inside = NetNs.run(name, () -> Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
+            String inside = NetNs.run(name,
+                () -> Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
             String here = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
             assertNotEquals(here, inside);
             // the namespace the task saw is the one bind-mounted on /run/netns/NAME (same inode)
@@ -171,7 +172,8 @@ class NetNsTest {
     @Test
     void openingAMissingNamespaceSaysSo() {
         NetNsException e = assertThrows(NetNsException.class, () -> NetNs.open(PREFIX.ns("missing")));
-        assertTrue(e.getMessage().startsWith("network namespace " + PREFIX.get() + "missing does not exist"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("network namespace " + PREFIX.ns("missing") + " does not exist"),
+            e.getMessage());
         assertFalse(NetNs.delete(PREFIX.ns("missing")));
     }
 

@@ -42,34 +42,34 @@ class TopologyLifecycleTest {
     @Test
     void deletedVethComesBack() {
         TopologyApplier.apply(lab, prefix.get());
-        Commands.ip("-n", prefix.get() + "red", "link", "del", "eth0"); // takes edge/veth-red-br with it
+        Commands.ip("-n", prefix.ns("red"), "link", "del", "eth0"); // takes edge/veth-red-br with it
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
             "+ route red/default via 192.168.15.5"), TopologyApplier.plan(lab, prefix.get()).lines());
-        assertFalse(Commands.ip("-n", prefix.get() + "red", "link").contains("eth0"), "show changed nothing");
+        assertFalse(Commands.ip("-n", prefix.ns("red"), "link").contains("eth0"), "show changed nothing");
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
             "+ route red/default via 192.168.15.5"), TopologyApplier.apply(lab, prefix.get()).lines());
-        assertEquals("v-net-0", Commands.ipJson("-n", prefix.get() + "edge", "link", "show", "veth-red-br").get(0).get("master")
-            .asText());
-        ping(prefix.get() + "red", "192.168.15.2");
+        JsonNode port = Commands.ipJson("-n", prefix.ns("edge"), "link", "show", "veth-red-br").get(0);
+        assertEquals("v-net-0", port.get("master").asText());
+        ping(prefix.ns("red"), "192.168.15.2");
         assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
     }
 
     @Test
     void driftIsRepaired() {
         TopologyApplier.apply(lab, prefix.get());
-        Commands.ip("-n", prefix.get() + "lan", "addr", "del", "192.168.1.3/24", "dev", "lan0");
-        Commands.ip("-n", prefix.get() + "lan", "addr", "add", "10.0.0.1/24", "dev", "lan0");
-        Commands.ip("-n", prefix.get() + "blue", "link", "set", "eth0", "down");
-        Commands.ip("-n", prefix.get() + "edge", "link", "set", "veth-red-br", "nomaster");
-        Commands.ip("-n", prefix.get() + "edge", "link", "set", "v-net-0", "mtu", "1400");
-        Commands.ip("-n", prefix.get() + "lan", "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
-        Commands.ip("-n", prefix.get() + "red", "route", "replace", "default", "via", "192.168.15.9");
-        Commands.ip("-n", prefix.get() + "edge", "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
-        Commands.run(Commands.inNetns(prefix.get() + "edge", "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+        Commands.ip("-n", prefix.ns("lan"), "addr", "del", "192.168.1.3/24", "dev", "lan0");
+        Commands.ip("-n", prefix.ns("lan"), "addr", "add", "10.0.0.1/24", "dev", "lan0");
+        Commands.ip("-n", prefix.ns("blue"), "link", "set", "eth0", "down");
+        Commands.ip("-n", prefix.ns("edge"), "link", "set", "veth-red-br", "nomaster");
+        Commands.ip("-n", prefix.ns("edge"), "link", "set", "v-net-0", "mtu", "1400");
+        Commands.ip("-n", prefix.ns("lan"), "route", "add", "192.168.15.0/24", "via", "10.0.0.2");
+        Commands.ip("-n", prefix.ns("red"), "route", "replace", "default", "via", "192.168.15.9");
+        Commands.ip("-n", prefix.ns("edge"), "addr", "add", "192.168.15.77/24", "dev", "v-net-0");
+        Commands.run(Commands.inNetns(prefix.ns("edge"), "sysctl", "-qw", "net.ipv4.ip_forward=1"));
 
         TopologyReport r = TopologyApplier.apply(lab, prefix.get());
         assertEquals(List.of(
@@ -83,9 +83,9 @@ class TopologyLifecycleTest {
             "- route lan/192.168.15.0/24 via 10.0.0.2 dev lan0"), r.lines());
         // the bridge's MTU is not declared in the seed lab, so 1400 is left as it is (nothing to converge to)
         assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
-        ping(prefix.get() + "red", "192.168.15.2");
-        ping(prefix.get() + "blue", "192.168.15.5");
-        assertEquals("0", NetNsSysctl.read(prefix.get() + "edge", "net.ipv4.ip_forward"));
+        ping(prefix.ns("red"), "192.168.15.2");
+        ping(prefix.ns("blue"), "192.168.15.5");
+        assertEquals("0", NetNsSysctl.read(prefix.ns("edge"), "net.ipv4.ip_forward"));
     }
 
     @Test
@@ -101,10 +101,10 @@ class TopologyLifecycleTest {
             "- link edge/veth-red-br (veth, peer red/eth0)",
             "- link edge/veth-blue-br (veth, peer blue/eth0)",
             "- link edge/lan0 (veth, peer lan/lan0)",
-            "- netns edge (" + prefix.get() + "edge)",
-            "- netns red (" + prefix.get() + "red)",
-            "- netns blue (" + prefix.get() + "blue)",
-            "- netns lan (" + prefix.get() + "lan)"), r.lines());
+            "- netns edge (" + prefix.ns("edge") + ")",
+            "- netns red (" + prefix.ns("red") + ")",
+            "- netns blue (" + prefix.ns("blue") + ")",
+            "- netns lan (" + prefix.ns("lan") + ")"), r.lines());
         assertEquals(netnsBefore, netnsList());
         assertEquals(linksBefore, rootLinks());
         assertEquals("no changes", TopologyApplier.destroy(lab, prefix.get()).render());
@@ -113,48 +113,56 @@ class TopologyLifecycleTest {
     @Test
     void foreignSameNamedInterfaceIsLeftAloneWithAMessage() {
         TopologyApplier.apply(lab, prefix.get());
-        Commands.ip("-n", prefix.get() + "lan", "link", "del", "lan0");
-        Commands.ip("-n", prefix.get() + "lan", "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
+        Commands.ip("-n", prefix.ns("lan"), "link", "del", "lan0");
+        Commands.ip("-n", prefix.ns("lan"), "link", "add", "lan0", "type", "bridge"); // someone else's, no nsgate alias
 
-        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, prefix.get()));
+        TopologyApplyException refused = assertThrows(TopologyApplyException.class,
+            () -> TopologyApplier.apply(lab, prefix.get()));
         assertEquals(List.of("! link lan/lan0 exists but was not created by nsgate (alias none): remove or rename it, "
             + "or change the file"), refused.conflicts().stream().map(Change::toString).toList());
         assertTrue(refused.getMessage().startsWith("nothing changed: 1 conflict"), refused.getMessage());
-        assertTrue(Commands.tryIp("-n", prefix.get() + "edge", "link", "show", "lan0").exitCode() != 0, "nothing was created");
+        assertTrue(Commands.tryIp("-n", prefix.ns("edge"), "link", "show", "lan0").exitCode() != 0,
+            "nothing was created");
 
         TopologyReport r = TopologyApplier.destroy(lab, prefix.get());
         assertTrue(r.notes().stream().map(Change::toString).toList().containsAll(List.of(
             "! link lan/lan0 was not created by nsgate (alias none), left alone",
-            "! netns lan (" + prefix.get() + "lan) kept: it holds interfaces nsgate did not create (lan0)")), r.render());
-        assertTrue(NetNs.exists(prefix.get() + "lan"));
-        assertEquals("bridge", Commands.ipJson("-d", "-n", prefix.get() + "lan", "link", "show", "lan0").get(0).get("linkinfo")
-            .get("info_kind").asText());
-        assertFalse(NetNs.exists(prefix.get() + "edge"));
-        assertFalse(NetNs.exists(prefix.get() + "red"));
+            "! netns lan (" + prefix.ns("lan") + ") kept: it holds interfaces nsgate did not create (lan0)")),
+            r.render());
+        assertTrue(NetNs.exists(prefix.ns("lan")));
+        JsonNode lan0 = Commands.ipJson("-d", "-n", prefix.ns("lan"), "link", "show", "lan0").get(0);
+        assertEquals("bridge", lan0.get("linkinfo").get("info_kind").asText());
+        assertFalse(NetNs.exists(prefix.ns("edge")));
+        assertFalse(NetNs.exists(prefix.ns("red")));
     }
 
     @Test
     void foreignSameNamedNamespaceIsLeftAloneWithAMessage() {
-        Commands.ip("netns", "add", prefix.get() + "blue");
-        TopologyApplyException refused = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, prefix.get()));
-        assertEquals(List.of("! netns blue (" + prefix.get() + "blue) exists but was not created by nsgate for seed-lab "
+        Commands.ip("netns", "add", prefix.ns("blue"));
+        TopologyApplyException refused = assertThrows(TopologyApplyException.class,
+            () -> TopologyApplier.apply(lab, prefix.get()));
+        assertEquals(List.of("! netns blue (" + prefix.ns("blue")
+            + ") exists but was not created by nsgate for seed-lab "
             + "(lo alias none): delete it, or use another --prefix"),
             refused.conflicts().stream().map(Change::toString).toList());
-        assertEquals(List.of(prefix.get() + "blue"), NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).toList(),
+        assertEquals(List.of(prefix.ns("blue")), NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).toList(),
             "nothing was created");
         TopologyReport r = TopologyApplier.destroy(lab, prefix.get());
-        assertEquals("no changes\n! netns blue (" + prefix.get() + "blue) was not created by nsgate for seed-lab (lo alias none), "
+        assertEquals("no changes\n! netns blue (" + prefix.ns("blue")
+            + ") was not created by nsgate for seed-lab (lo alias none), "
             + "left alone", r.render());
-        assertTrue(NetNs.exists(prefix.get() + "blue"));
+        assertTrue(NetNs.exists(prefix.ns("blue")));
     }
 
     @Test
     void kernelErrorMidwayRollsBackWhatThisApplyCreated() {
         Topology bad = Topology.parse(Topology.seedLabYaml().replace("  - name: lan\n",
             "  - name: lan\n    sysctls:\n      net.ipv4.no_such_knob: \"1\"\n"), "bad.yaml");
-        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(bad, prefix.get()));
+        TopologyApplyException e = assertThrows(TopologyApplyException.class,
+            () -> TopologyApplier.apply(bad, prefix.get()));
         assertEquals("+ sysctl lan/net.ipv4.no_such_knob=1", e.failedAt().toString());
-        assertTrue(e.getMessage().contains("sysctl net.ipv4.no_such_knob does not exist in " + prefix.get() + "lan"), e.getMessage());
+        assertTrue(e.getMessage().contains("sysctl net.ipv4.no_such_knob does not exist in " + prefix.ns("lan")),
+            e.getMessage());
         assertTrue(e.getMessage().contains("rolled back 5 of 5 changes"), e.getMessage());
         assertTrue(e.rollbackFailures().isEmpty(), e.rollbackFailures().toString());
         assertEquals(List.of(), NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).toList());
@@ -163,21 +171,28 @@ class TopologyLifecycleTest {
     @Test
     void eexistFromAnInterfaceThatIsNotOursRollsBack() {
         Set<String> before = netnsList();
-        TopologyApplyException e = assertThrows(TopologyApplyException.class, () -> TopologyApplier.apply(lab, prefix.get(),
+        TopologyApplyException e = assertThrows(TopologyApplyException.class,
+            () -> TopologyApplier.apply(lab, prefix.get(),
             change -> {
                 if (change.toString().equals("+ link edge/lan0 (veth, peer lan/lan0)")) {
                     // someone else grabs the name between plan and execution
-                    Commands.ip("-n", prefix.get() + "lan", "link", "add", "lan0", "type", "bridge");
+                    Commands.ip("-n", prefix.ns("lan"), "link", "add", "lan0", "type", "bridge");
                 }
             }));
         assertEquals("+ link edge/lan0 (veth, peer lan/lan0)", e.failedAt().toString());
         assertTrue(e.getCause() instanceof io.nsgate.control.netlink.NetlinkException, String.valueOf(e.getCause()));
-        assertTrue(e.getMessage().contains("RTM_NEWLINK(veth lan0 <-> lan0 in " + prefix.get() + "edge): EEXIST"), e.getMessage());
+        assertTrue(e.getMessage().contains("RTM_NEWLINK(veth lan0 <-> lan0 in " + prefix.ns("edge") + "): EEXIST"),
+            e.getMessage());
         assertTrue(e.getMessage().contains("rolled back 8 of 8 changes"), e.getMessage());
-        assertEquals(List.of("+ link blue/eth0 (veth, peer edge/veth-blue-br)", "+ link red/eth0 (veth, peer "
-            + "edge/veth-red-br)", "+ link edge/v-net-0 (bridge)", "+ netns lan (" + prefix.get() + "lan)", "+ netns blue ("
-            + prefix.get() + "blue)", "+ netns red (" + prefix.get() + "red)", "+ sysctl edge/net.ipv4.ip_forward=0", "+ netns edge ("
-            + prefix.get() + "edge)"), e.rolledBack().stream().map(Change::toString).toList());
+        assertEquals(List.of(
+            "+ link blue/eth0 (veth, peer edge/veth-blue-br)",
+            "+ link red/eth0 (veth, peer edge/veth-red-br)",
+            "+ link edge/v-net-0 (bridge)",
+            "+ netns lan (" + prefix.ns("lan") + ")",
+            "+ netns blue (" + prefix.ns("blue") + ")",
+            "+ netns red (" + prefix.ns("red") + ")",
+            "+ sysctl edge/net.ipv4.ip_forward=0",
+            "+ netns edge (" + prefix.ns("edge") + ")"), e.rolledBack().stream().map(Change::toString).toList());
         assertEquals(before, netnsList());
     }
 
@@ -185,7 +200,7 @@ class TopologyLifecycleTest {
     void showPrintsTheDifferenceWithoutChanging() {
         TopologyReport plan = TopologyApplier.plan(lab, prefix.get());
         assertEquals(16, plan.changes().size());
-        assertEquals("+ netns edge (" + prefix.get() + "edge)", plan.lines().get(0));
+        assertEquals("+ netns edge (" + prefix.ns("edge") + ")", plan.lines().get(0));
         assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
 
@@ -201,7 +216,7 @@ class TopologyLifecycleTest {
             "- link blue/eth0 (veth, no longer in the file)",
             "- route blue/default via 192.168.15.5 dev eth0"), TopologyApplier.plan(smaller, prefix.get()).lines());
         TopologyApplier.apply(smaller, prefix.get());
-        assertEquals(List.of("lo"), Commands.ipJson("-n", prefix.get() + "blue", "link").findValuesAsText("ifname"));
+        assertEquals(List.of("lo"), Commands.ipJson("-n", prefix.ns("blue"), "link").findValuesAsText("ifname"));
         assertEquals("no changes", TopologyApplier.apply(smaller, prefix.get()).render());
     }
 

@@ -313,7 +313,6 @@ public final class FlowTable implements AutoCloseable {
         return bucket * BUCKET_BYTES + ((start + i) & (SLOTS_PER_BUCKET - 1)) * SLOT_BYTES;
     }
 
-
     // ================================================================= lookup (fast path)
 
     /**

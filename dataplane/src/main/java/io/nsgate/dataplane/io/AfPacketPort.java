@@ -288,12 +288,7 @@ public final class AfPacketPort implements PacketPort {
         return hint == null ? e : new SyscallException(e.syscall(), e.subject(), e.errno(), hint);
     }
 
-    /** Whether AF_PACKET sockets can be opened here (libc bound, CAP_NET_RAW held). */
-    public static boolean isAvailable() {
-        return PROBE.isAvailable();
-    }
-
-    /** Why AF_PACKET ports cannot be opened here, or null when they can. Probes once. */
+    /** Why AF_PACKET ports cannot be opened here (libc not bound, CAP_NET_RAW not held), or null when they can. */
     public static String unavailabilityCause() {
         return PROBE.unavailabilityCause();
     }
@@ -354,8 +349,8 @@ public final class AfPacketPort implements PacketPort {
 
     /**
      * {@inheritDoc} Makes no system call when nothing is queued and no earlier kick is owed. EAGAIN, ENOBUFS,
-     * ENETDOWN and ENXIO are counted ({@link PortCounter#TX_KICK_FAILURES}), not thrown: the frames stay queued for the next
-     * flush.
+     * ENETDOWN and ENXIO are counted ({@link PortCounter#TX_KICK_FAILURES}), not thrown: the frames stay queued for
+     * the next flush.
      *
      * @throws SyscallException for any other error (a closed descriptor: a bug)
      */

@@ -36,8 +36,8 @@ import io.nsgate.linux.sys.Linux;
  * virtio-net header cannot express, which only SCTP GSO is, and this kernel has no SCTP): the kernel marks the head
  * slot as being filled ({@code rx_owner_map}) before it writes the virtio-net header, and when
  * {@code virtio_net_hdr_from_skb} refuses the frame it drops it without clearing that mark or moving its head, so
- * every later frame is dropped too: nothing arrives and the port's ring drops ({@code RX_RING_DROPS}) climb until the port is
- * reopened. V3 drops only that frame.
+ * every later frame is dropped too: nothing arrives and the port's ring drops ({@code RX_RING_DROPS}) climb until
+ * the port is reopened. V3 drops only that frame.
  *
  * <p>Single-threaded: one worker owns it. No allocation, no system call, no lock.
  */

@@ -76,9 +76,10 @@ public final class DataPlane implements AutoCloseable {
         this.workers = new Worker[ports.length];
         for (int w = 0; w < ports.length; w++) {
             WorkerCounters counters = new WorkerCounters();
-            Translator translator = new Translator(table, fragments, counters, rules, ThreadLocalRandom.current().nextLong());
-            workers[w] = new Worker(w, ports[w], translator, rules, counters, ExpirySweeper.forWorker(table, w, ports.length),
-                neighbours, clock);
+            Translator translator = new Translator(table, fragments, counters, rules,
+                ThreadLocalRandom.current().nextLong());
+            ExpirySweeper sweeper = ExpirySweeper.forWorker(table, w, ports.length);
+            workers[w] = new Worker(w, ports[w], translator, rules, counters, sweeper, neighbours, clock);
         }
     }
 

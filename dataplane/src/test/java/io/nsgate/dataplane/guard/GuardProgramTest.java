@@ -130,7 +130,8 @@ class GuardProgramTest {
         assertPass(Frames.tcp().dst(GW_LAN, 80).flags(SYN).ihl(15).build(), "IHL beyond the frame's options");
         assertPass(Frames.truncate(owned, 14 + 20 + 3), "destination port cut short");
         assertDrop(Frames.truncate(owned, 14 + 20 + 4), "ports complete: enough to judge");
-        assertDrop(Frames.truncate(syn(Ipv4Address.parse("8.8.8.8"), 80), 14 + 20), "transit: header complete, no ports needed");
+        assertDrop(Frames.truncate(syn(Ipv4Address.parse("8.8.8.8"), 80), 14 + 20),
+            "transit: header complete, no ports needed");
     }
 
     @Test

@@ -58,7 +58,8 @@ class GuardTranslatorAgreementTest {
             .iface("p2p", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("10.99.0.0/31"), 1500)
             .forward(SeedLabRules.forward(17, SeedLabRules.GW_LAN, PortRange.single(53), SeedLabRules.BLUE,
                 PortRange.single(53)))
-            .forward(SeedLabRules.forward(6, 0, new PortRange(8000, 8010), SeedLabRules.BLUE, new PortRange(9000, 9010)))
+            .forward(SeedLabRules.forward(6, 0, new PortRange(8000, 8010),
+                SeedLabRules.BLUE, new PortRange(9000, 9010)))
             .forward(SeedLabRules.HTTP_TO_BLUE)
             .natPorts(new PortRange(40000, 40999))
             .build());
@@ -69,7 +70,8 @@ class GuardTranslatorAgreementTest {
         check("inside forwards", SeedLabRules.base()
             .forward(SeedLabRules.forward(6, SeedLabRules.GW_INSIDE, PortRange.single(8080), SeedLabRules.RED,
                 PortRange.single(80)))
-            .forward(SeedLabRules.forward(17, 0, new PortRange(5000, 5100), SeedLabRules.BLUE, new PortRange(5000, 5100)))
+            .forward(SeedLabRules.forward(17, 0, new PortRange(5000, 5100),
+                SeedLabRules.BLUE, new PortRange(5000, 5100)))
             .forward(SeedLabRules.HTTP_TO_BLUE)
             .build());
     }

@@ -36,6 +36,7 @@ import io.nsgate.linux.sys.Linux;
 import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.testkit.Commands;
 import io.nsgate.testkit.NetnsLab;
+import java.util.function.IntConsumer;
 
 /**
  * The lab: namespace {@code gw} (where the ports are opened, on {@code xa}, 10.1.1.1/24, and {@code xb},
@@ -90,6 +91,26 @@ class AfPacketPortTest {
     }
 
     /** Sends {@code count} UDP datagrams of {@code size} bytes from a to gw, from each of {@code flows} ports. */
+    /**
+     * Receives until a batch with frames comes (3 s at most), hands each frame's index in it to {@code check} and
+     * returns how many there were (0: nothing arrived). The batch stays the caller's until its next receive.
+     */
+    private static int checkFirstBatch(AfPacketPort port, RxBatch batch, IntConsumer check) {
+        PortPoller poller = new PortPoller(port);
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            int n = port.receive(batch);
+            if (n > 0) {
+                for (int i = 0; i < n; i++) {
+                    check.accept(i);
+                }
+                return n;
+            }
+            poller.poll(10);
+        }
+        return 0;
+    }
+
     private static void udpFromA(int flows, int count, int size, int dstPort) {
         lab.exec(a, Commands.python(), "-c", String.join("\n",
             "import socket",
@@ -141,27 +162,17 @@ class AfPacketPortTest {
         try (AfPacketPort port = openOnXa(RxVersion.V3)) {
             lab.exec(a, "ping", "-c", "1", "-W", "1", "10.1.1.1");
             RxBatch batch = new RxBatch();
-            PortPoller poller = new PortPoller(port);
-            long deadline = System.nanoTime() + 3_000_000_000L;
-            int checked = 0;
-            while (checked == 0 && System.nanoTime() < deadline) {
-                int n = port.receive(batch);
-                if (n == 0) {
-                    poller.poll(10);
-                }
-                for (int i = 0; i < n; i++) {
-                    int frame = batch.frameOffset[i];
-                    int header = frame - 92;
-                    UnsafeBuffer ring = batch.buffer;
-                    assertEquals(92, ring.getShort(header + Tpacket3.MAC), "tp_mac");
-                    assertEquals(106, ring.getShort(header + Tpacket3.NET), "tp_net");
-                    assertEquals(batch.frameLength[i], ring.getInt(header + Tpacket3.SNAPLEN), "tp_snaplen");
-                    assertEquals(batch.frameLength[i], ring.getInt(header + Tpacket3.LEN), "tp_len");
-                    assertEquals(frame - VirtioNetHeader.LENGTH, batch.vnetOffset[i]);
-                    assertEquals(0, header % 8, "frames are 8-byte aligned in the block");
-                    checked++;
-                }
-            }
+            int checked = checkFirstBatch(port, batch, i -> {
+                int frame = batch.frameOffset[i];
+                int header = frame - 92;
+                UnsafeBuffer ring = batch.buffer;
+                assertEquals(92, ring.getShort(header + Tpacket3.MAC), "tp_mac");
+                assertEquals(106, ring.getShort(header + Tpacket3.NET), "tp_net");
+                assertEquals(batch.frameLength[i], ring.getInt(header + Tpacket3.SNAPLEN), "tp_snaplen");
+                assertEquals(batch.frameLength[i], ring.getInt(header + Tpacket3.LEN), "tp_len");
+                assertEquals(frame - VirtioNetHeader.LENGTH, batch.vnetOffset[i]);
+                assertEquals(0, header % 8, "frames are 8-byte aligned in the block");
+            });
             assertTrue(checked > 0, "a frame arrived");
         }
     }
@@ -172,38 +183,28 @@ class AfPacketPortTest {
         try (AfPacketPort port = openOnXa(v2)) {
             lab.exec(a, "ping", "-c", "1", "-W", "1", "10.1.1.1");
             RxBatch batch = new RxBatch();
-            PortPoller poller = new PortPoller(port);
-            long deadline = System.nanoTime() + 3_000_000_000L;
             long now = System.currentTimeMillis() / 1000;
-            int checked = 0;
-            while (checked == 0 && System.nanoTime() < deadline) {
-                int n = port.receive(batch);
-                if (n == 0) {
-                    poller.poll(10);
-                }
-                for (int i = 0; i < n; i++) {
-                    int frame = batch.frameOffset[i];
-                    int slot = frame - Tpacket2.ETHERNET_MAC;
-                    UnsafeBuffer ring = batch.buffer;
-                    int inBlock = slot % v2.rxFrameBlockSize();
-                    assertTrue(inBlock % v2.rxFrameSize() == 0 && inBlock / v2.rxFrameSize() < v2.rxFramesPerBlock(),
-                        "the frame header starts one of the 15 slots of a 1 MiB block: " + slot);
-                    assertEquals(Linux.TP_STATUS_USER, ring.getIntVolatile(slot + Tpacket2.STATUS)
-                        & Linux.TP_STATUS_USER, "tp_status is the first word, ours until the next receive");
-                    assertEquals(76, ring.getShort(slot + Tpacket2.MAC), "tp_mac");
-                    assertEquals(90, ring.getShort(slot + Tpacket2.NET), "tp_net");
-                    assertEquals(batch.frameLength[i], ring.getInt(slot + Tpacket2.SNAPLEN), "tp_snaplen");
-                    assertEquals(batch.frameLength[i], ring.getInt(slot + Tpacket2.LEN), "tp_len");
-                    assertTrue(Math.abs(ring.getInt(slot + 16) - now) < 60, "tp_sec at 16: now");
-                    assertEquals(frame - VirtioNetHeader.LENGTH, batch.vnetOffset[i], "virtio-net header at 66");
-                    // struct sockaddr_ll right after the 32-byte header
-                    assertEquals(Linux.AF_PACKET, ring.getShort(slot + Tpacket2.HEADER_LENGTH), "sll_family");
-                    assertEquals(port.ifindex(), ring.getInt(slot + Tpacket2.HEADER_LENGTH + 4), "sll_ifindex");
-                    assertEquals(ring.getShort(frame + 12), ring.getShort(slot + Tpacket2.HEADER_LENGTH + 2),
-                        "sll_protocol: the EtherType, network order");
-                    checked++;
-                }
-            }
+            int checked = checkFirstBatch(port, batch, i -> {
+                int frame = batch.frameOffset[i];
+                int slot = frame - Tpacket2.ETHERNET_MAC;
+                UnsafeBuffer ring = batch.buffer;
+                int inBlock = slot % v2.rxFrameBlockSize();
+                assertTrue(inBlock % v2.rxFrameSize() == 0 && inBlock / v2.rxFrameSize() < v2.rxFramesPerBlock(),
+                    "the frame header starts one of the 15 slots of a 1 MiB block: " + slot);
+                assertEquals(Linux.TP_STATUS_USER, ring.getIntVolatile(slot + Tpacket2.STATUS)
+                    & Linux.TP_STATUS_USER, "tp_status is the first word, ours until the next receive");
+                assertEquals(76, ring.getShort(slot + Tpacket2.MAC), "tp_mac");
+                assertEquals(90, ring.getShort(slot + Tpacket2.NET), "tp_net");
+                assertEquals(batch.frameLength[i], ring.getInt(slot + Tpacket2.SNAPLEN), "tp_snaplen");
+                assertEquals(batch.frameLength[i], ring.getInt(slot + Tpacket2.LEN), "tp_len");
+                assertTrue(Math.abs(ring.getInt(slot + 16) - now) < 60, "tp_sec at 16: now");
+                assertEquals(frame - VirtioNetHeader.LENGTH, batch.vnetOffset[i], "virtio-net header at 66");
+                // struct sockaddr_ll right after the 32-byte header
+                assertEquals(Linux.AF_PACKET, ring.getShort(slot + Tpacket2.HEADER_LENGTH), "sll_family");
+                assertEquals(port.ifindex(), ring.getInt(slot + Tpacket2.HEADER_LENGTH + 4), "sll_ifindex");
+                assertEquals(ring.getShort(frame + 12), ring.getShort(slot + Tpacket2.HEADER_LENGTH + 2),
+                    "sll_protocol: the EtherType, network order");
+            });
             assertTrue(checked > 0, "a frame arrived");
             assertEquals(0, port.receive(batch));
             assertEquals(Linux.TP_STATUS_KERNEL, batch.buffer.getIntVolatile(0), "slot 0 handed back");
@@ -503,7 +504,8 @@ class AfPacketPortTest {
             double seconds = (System.nanoTime() - start) / 1e9;
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
             System.out.printf("echo loop (" + version + "): %d frames received and transmitted in %.2f s"
-                + " (%.0f frames/s), %d kicks, %d bytes allocated%n", frames, seconds, frames / seconds, port.counters().get(PortCounter.TX_KICKS),
+                + " (%.0f frames/s), %d kicks, %d bytes allocated%n", frames, seconds, frames / seconds,
+                port.counters().get(PortCounter.TX_KICKS),
                 allocated);
             assertTrue(frames > 10_000, "frames " + frames);
             assertTrue(allocated < 1024, allocated + " bytes allocated over " + frames + " frames");

@@ -69,7 +69,8 @@ class InMemoryPortTest {
         port.flush();
         port.flush();
         assertEquals(2, port.flushes());
-        assertEquals(1, port.counters().get(PortCounter.TX_KICKS), "only the flush with frames queued counts as a kick");
+        assertEquals(1, port.counters().get(PortCounter.TX_KICKS),
+            "only the flush with frames queued counts as a kick");
         assertTrue(port.queued().isEmpty());
         assertEquals(2, port.counters().get(PortCounter.TX_FRAMES));
         assertEquals(2, port.takeSent().size());

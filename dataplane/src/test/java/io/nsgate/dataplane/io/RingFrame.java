@@ -1,6 +1,8 @@
 // A frame as the kernel puts it into a receive ring, for the ring tests' fake kernels (V2 and V3 alike).
 package io.nsgate.dataplane.io;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
@@ -37,5 +39,12 @@ final class RingFrame {
         byte[] b = new byte[batch.frameLength[i]];
         batch.buffer.getBytes(batch.frameOffset[i], b);
         return b;
+    }
+
+    /** The batch's first frames are {@code udp(ids[0])}, {@code udp(ids[1])} ... in that order. */
+    static void assertUdps(RxBatch batch, int... ids) {
+        for (int j = 0; j < ids.length; j++) {
+            assertArrayEquals(udp(ids[j]).bytes, bytes(batch, j), "frame " + j);
+        }
     }
 }

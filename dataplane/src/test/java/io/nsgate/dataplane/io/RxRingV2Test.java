@@ -19,6 +19,7 @@ import io.nsgate.linux.sys.Linux;
 class RxRingV2Test {
     private static final int SLOT = 8192;
     private final PortCounters counters = new PortCounters();
+    private final RxBatch batch = new RxBatch();
 
     /**
      * Writes slots as tpacket_rcv does for TPACKET_V2 with PACKET_VNET_HDR: the frame at tp_mac 76, its virtio-net
@@ -72,13 +73,17 @@ class RxRingV2Test {
         int status(int slot) {
             return ring.getIntVolatile(offset(slot) + Tpacket2.STATUS);
         }
+
+        /** The ring reading this kernel's slots. */
+        RxRingV2 rx(PortCounters counters) {
+            return new RxRingV2(ring, blockSize, SLOT, slots, counters);
+        }
     }
 
     @Test
     void aLoneFrameIsReadableAsSoonAsItsSlotSaysUserAndComesOutInPlace() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         assertEquals(0, rx.receive(batch), "nothing handed over yet");
 
         RingFrame gso = new RingFrame(Frames.tcp().payloadLength(3000).checksumPartial().build())
@@ -99,8 +104,7 @@ class RxRingV2Test {
     @Test
     void slotsGoBackOnlyAtTheNextReceiveSoTheBatchStaysValid() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         kernel.receive(RingFrame.udp(0));
         kernel.receive(RingFrame.udp(1));
         assertEquals(2, rx.receive(batch));
@@ -111,7 +115,7 @@ class RxRingV2Test {
         assertEquals(1, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(0), "handed back by the next receive");
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1));
-        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 0));
+        RingFrame.assertUdps(batch, 2);
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(2));
     }
@@ -119,13 +123,13 @@ class RxRingV2Test {
     @Test
     void aBatchTakesAtMost32FramesFromSlotsPackedInBlocksAndTheCursorWrapsAroundTheRing() {
         FakeKernel kernel = new FakeKernel(40, 5 * SLOT + 1000); // 5 slots per block, 1000 bytes unused after them
-        RxRingV2 rx = new RxRingV2(kernel.ring, kernel.blockSize, SLOT, 40, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         int sent = 0;
         int received = 0;
         for (int round = 0; round < 6; round++) {
             for (int i = 0; i < 25; i++) {
-                assertEquals(true, kernel.receive(RingFrame.udp(sent)), "round " + round + ": the slot was handed back");
+                assertEquals(true, kernel.receive(RingFrame.udp(sent)), "round " + round
+                    + ": the slot was handed back");
                 sent++;
             }
             int n;
@@ -146,8 +150,7 @@ class RxRingV2Test {
     @Test
     void readingStopsAtTheFirstSlotStillBeingWritten() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         // two CPUs took slots 0 and 1; the one writing slot 1 finished first
         kernel.head = 1;
         kernel.receive(RingFrame.udp(1));
@@ -155,15 +158,13 @@ class RxRingV2Test {
         kernel.head = 0;
         kernel.receive(RingFrame.udp(0));
         assertEquals(2, rx.receive(batch));
-        assertArrayEquals(RingFrame.udp(0).bytes, RingFrame.bytes(batch, 0));
-        assertArrayEquals(RingFrame.udp(1).bytes, RingFrame.bytes(batch, 1));
+        RingFrame.assertUdps(batch, 0, 1);
     }
 
     @Test
     void aRingWhoseEverySlotIsInTheBatchDoesNotReadItsOldestSlotTwice() {
         FakeKernel kernel = new FakeKernel(2);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 2, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         kernel.receive(RingFrame.udp(0));
         kernel.receive(RingFrame.udp(1));
         assertEquals(false, kernel.receive(RingFrame.udp(9)), "the kernel drops: its head slot is still ours");
@@ -171,20 +172,18 @@ class RxRingV2Test {
         assertEquals(0, rx.receive(batch));
         kernel.receive(RingFrame.udp(2));
         assertEquals(1, rx.receive(batch));
-        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 0));
+        RingFrame.assertUdps(batch, 2);
     }
 
     @Test
     void framesTheKernelClampedAreDroppedCountedAndTheirSlotsHandedBack() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         kernel.receive(RingFrame.udp(0));
         kernel.receive(new RingFrame(Frames.udp().payload(new byte[SLOT]).build())); // longer than the slot
         kernel.receive(RingFrame.udp(2));
         assertEquals(2, rx.receive(batch));
-        assertArrayEquals(RingFrame.udp(0).bytes, RingFrame.bytes(batch, 0));
-        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 1));
+        RingFrame.assertUdps(batch, 0, 2);
         assertEquals(1, counters.get(PortCounter.RX_TRUNCATED));
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1), "the clamped frame's slot went back too");
@@ -193,23 +192,22 @@ class RxRingV2Test {
     @Test
     void aSlotWithImpossibleOffsetsIsSkippedNotFollowed() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         kernel.receive(RingFrame.udp(0));
         kernel.receive(RingFrame.udp(1));
         kernel.ring.putInt(Tpacket2.SNAPLEN, SLOT); // slot 0's frame "runs past the slot"
         assertEquals(1, rx.receive(batch));
-        assertArrayEquals(RingFrame.udp(1).bytes, RingFrame.bytes(batch, 0));
+        RingFrame.assertUdps(batch, 1);
         assertEquals(1, counters.get(PortCounter.RX_MALFORMED));
     }
 
     @Test
     void anOffloadedVlanTagIsPutBackFromTheV2HeadersTciAndTpid() {
         FakeKernel kernel = new FakeKernel(4);
-        RxRingV2 rx = new RxRingV2(kernel.ring, SLOT, SLOT, 4, counters);
-        RxBatch batch = new RxBatch();
+        RxRingV2 rx = kernel.rx(counters);
         byte[] untagged = Frames.tcp().payloadLength(3000).checksumPartial().build();
-        RingFrame f = new RingFrame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
+        RingFrame f = new RingFrame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448,
+            34,
             16);
         f.status = Linux.TP_STATUS_VLAN_VALID | Linux.TP_STATUS_VLAN_TPID_VALID; // V2 always sets both
         f.tci = 0x2005;

@@ -20,6 +20,7 @@ import io.nsgate.linux.sys.Linux;
 class RxRingV3Test {
     private static final int BLOCK = 128 * 1024;
     private final PortCounters counters = new PortCounters();
+    private final RxBatch batch = new RxBatch();
 
     /** Writes blocks as tpacket_rcv and prb_close_block do: tp_mac 92, vnet header at 82, 8-aligned frames. */
     static final class FakeKernel {
@@ -78,7 +79,6 @@ class RxRingV3Test {
                 16);
         kernel.fill(0, plain, gso);
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
-        RxBatch batch = new RxBatch();
 
         assertEquals(2, rx.receive(batch));
         assertSame(kernel.ring, batch.buffer, "frames are read in the ring itself");
@@ -100,7 +100,6 @@ class RxRingV3Test {
         FakeKernel kernel = new FakeKernel(4, BLOCK);
         kernel.fill(0, udps(0, 40));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 4, counters);
-        RxBatch batch = new RxBatch();
 
         assertEquals(RxBatch.CAPACITY, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_USER, kernel.status(0), "8 frames still unread");
@@ -115,7 +114,6 @@ class RxRingV3Test {
     void aBatchSpansBlocksAndTheCursorWrapsAroundTheRing() {
         FakeKernel kernel = new FakeKernel(3, BLOCK);
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 3, counters);
-        RxBatch batch = new RxBatch();
         int kernelBlock = 0; // the kernel fills blocks in ring order too
         int next = 0;
         for (int round = 0; round < 7; round++) {
@@ -125,7 +123,8 @@ class RxRingV3Test {
             kernel.fill(second, udps(next + 5, 5));
             assertEquals(10, rx.receive(batch), "round " + round);
             for (int i = 0; i < 10; i++) {
-                assertArrayEquals(RingFrame.udp(next + i).bytes, RingFrame.bytes(batch, i), "round " + round + " frame " + i);
+                assertArrayEquals(RingFrame.udp(next + i).bytes, RingFrame.bytes(batch, i), "round " + round + " frame "
+                    + i);
             }
             assertEquals(Linux.TP_STATUS_USER, kernel.status(first));
             assertEquals(Linux.TP_STATUS_USER, kernel.status(second));
@@ -151,14 +150,13 @@ class RxRingV3Test {
         kernel.fill(0, RingFrame.udp(0));
         kernel.fill(1, RingFrame.udp(1));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
-        RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "block 0 is still TP_STATUS_USER but was read already");
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(0));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(1));
         kernel.fill(0, RingFrame.udp(2));
         assertEquals(1, rx.receive(batch));
-        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 0));
+        RingFrame.assertUdps(batch, 2);
     }
 
     @Test
@@ -168,10 +166,8 @@ class RxRingV3Test {
         clamped.snaplen = 30;
         kernel.fill(0, RingFrame.udp(0), clamped, RingFrame.udp(2));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
-        RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
-        assertArrayEquals(RingFrame.udp(0).bytes, RingFrame.bytes(batch, 0));
-        assertArrayEquals(RingFrame.udp(2).bytes, RingFrame.bytes(batch, 1));
+        RingFrame.assertUdps(batch, 0, 2);
         assertEquals(1, counters.get(PortCounter.RX_TRUNCATED));
     }
 
@@ -181,7 +177,6 @@ class RxRingV3Test {
         kernel.fill(0);
         kernel.fill(1, RingFrame.udp(5));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
-        RxBatch batch = new RxBatch();
         assertEquals(1, rx.receive(batch));
         assertEquals(0, rx.receive(batch));
         assertEquals(Linux.TP_STATUS_KERNEL, kernel.status(0));
@@ -194,7 +189,6 @@ class RxRingV3Test {
         kernel.ring.putInt(Tpacket3.BLOCK_HEADER_LENGTH + Tpacket3.NEXT_OFFSET, BLOCK * 4); // second frame "far away"
         kernel.fill(1, RingFrame.udp(9));
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
-        RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch), "frame 0 of block 0, then block 1");
         assertArrayEquals(RingFrame.udp(9).bytes, RingFrame.bytes(batch, 1));
         assertEquals(1, counters.get(PortCounter.RX_MALFORMED));
@@ -204,7 +198,8 @@ class RxRingV3Test {
     void anOffloadedVlanTagIsPutBackBetweenTheAddressesAndTheEtherType() {
         FakeKernel kernel = new FakeKernel(2, BLOCK);
         byte[] untagged = Frames.tcp().payloadLength(3000).checksumPartial().build();
-        RingFrame f = new RingFrame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
+        RingFrame f = new RingFrame(untagged).vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448,
+            34,
             16);
         f.status = Linux.TP_STATUS_VLAN_VALID | Linux.TP_STATUS_VLAN_TPID_VALID;
         f.tci = 0x2005;
@@ -214,7 +209,6 @@ class RxRingV3Test {
         plainTagged.tci = 7;
         kernel.fill(0, f, plainTagged);
         RxRingV3 rx = new RxRingV3(kernel.ring, BLOCK, 2, counters);
-        RxBatch batch = new RxBatch();
         assertEquals(2, rx.receive(batch));
 
         byte[] expected = Frames.tcp().vlan(0x2005).payloadLength(3000).checksumPartial().build();

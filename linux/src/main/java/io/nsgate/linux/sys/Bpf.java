@@ -109,12 +109,10 @@ public final class Bpf {
 
     // ---------------------------------------------------------------- availability
 
-    /** Whether bpf(2) works here: libc bound, the caller privileged enough (CAP_BPF) to create an array map. */
-    public static boolean isAvailable() {
-        return PROBE.isAvailable();
-    }
-
-    /** Why {@link #isAvailable()} is false (e.g. {@code bpf(BPF_MAP_CREATE probe): EPERM ...}), or null. */
+    /**
+     * Why bpf(2) does not work here (e.g. {@code bpf(BPF_MAP_CREATE probe): EPERM ...}), or null when it does: libc
+     * bound, the caller privileged enough (CAP_BPF) to create an array map.
+     */
     public static String unavailabilityCause() {
         return PROBE.unavailabilityCause();
     }

@@ -27,7 +27,6 @@ final class ConfigOps {
             this::configSave);
     }
 
-
     private Object configShow(Request r, Peer peer) {
         r.args(Operations.NoArgs.class);
         ObjectNode n = Protocol.JSON.createObjectNode();

@@ -1,4 +1,4 @@
-// The control socket's operations by name, each declaring where it runs; the groups (status, flows, rules, config, topology) register them.
+// The control socket's operations by name, each declaring where it runs; the operation groups register them.
 package io.nsgate.control.api.ops;
 
 import java.util.LinkedHashMap;

@@ -49,7 +49,6 @@ final class RuleOps {
         ops.inline("masquerade.list", "the masqueraded source prefixes", this::masqueradeList);
     }
 
-
     private Object forwardAdd(Request r, Peer peer) {
         String spec = Operations.required(r.args(ForwardArgs.class).spec, "spec", "tcp:8080=192.168.15.2:80");
         ForwardRule rule = parseForward(spec);
@@ -74,7 +73,8 @@ final class RuleOps {
     }
 
     private Object forwardDel(Request r, Peer peer) {
-        String spec = Operations.required(r.args(ForwardArgs.class).spec, "spec", "tcp:8080 or tcp:8080=192.168.15.2:80");
+        String spec = Operations.required(r.args(ForwardArgs.class).spec, "spec",
+            "tcp:8080 or tcp:8080=192.168.15.2:80");
         ForwardRule rule = null;
         List<ForwardRule> current = target.rules().forwards();
         if (spec.indexOf('=') < 0) {
@@ -132,7 +132,8 @@ final class RuleOps {
     }
 
     private Object masqueradeAdd(Request r, Peer peer) {
-        Ipv4Prefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source", "10.0.0.0/24"));
+        Ipv4Prefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source",
+            "10.0.0.0/24"));
         for (MasqueradeRule m : target.rules().masquerade()) {
             if (m.source().sameNetwork(source)) {
                 throw new ControlException(ErrorCode.CONFLICT, "masquerade " + m.source() + " already exists");
@@ -152,7 +153,8 @@ final class RuleOps {
     }
 
     private Object masqueradeDel(Request r, Peer peer) {
-        Ipv4Prefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source", "10.0.0.0/24"));
+        Ipv4Prefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source",
+            "10.0.0.0/24"));
         Ipv4Prefix existing = null;
         for (MasqueradeRule m : target.rules().masquerade()) {
             if (m.source().sameNetwork(source)) {

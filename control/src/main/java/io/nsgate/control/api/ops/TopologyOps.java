@@ -42,7 +42,6 @@ final class TopologyOps {
             (r, p) -> topology(r, p, TopologyApplier.Mode.DESTROY));
     }
 
-
     private Object topology(Request r, Peer peer, TopologyApplier.Mode mode) {
         TopologyArgs a = r.args(TopologyArgs.class);
         if (a.yaml != null && a.file != null) {
