@@ -9,9 +9,9 @@ import static io.nsgate.dataplane.nat.SeedLabRules.RED;
 import static io.nsgate.dataplane.testsupport.Frames.ACK;
 import static io.nsgate.dataplane.testsupport.Frames.SYN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -300,10 +300,6 @@ class GuardProgramTest {
                 assertEquals(withHttp, g.ownershipInKernel());
             }
             assertEquals(11, g.generation());
-            long start = System.nanoTime();
-            g.update(withSsh);
-            System.out.printf("update(): %.2f ms (slot write, index flip, RCU grace period)%n",
-                (System.nanoTime() - start) / 1e6);
         }
     }
 
@@ -326,7 +322,8 @@ class GuardProgramTest {
     }
 
     @Test
-    void costsTensOfNanosecondsEvenWithFullTables() {
+    void fullTablesStillDecideAsTheOwnershipRuleDoes() {
+        // what it costs per frame is measured by bench/run guard, not here
         Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
         for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
             b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
@@ -335,25 +332,20 @@ class GuardProgramTest {
         for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
             b.forward(6, 0, PortRange.single(1000 + i));
         }
-        try (KernelGuard full = KernelGuard.load(b.build())) {
-            long seedLab = runNs(guard, syn(GW_LAN, 80));
-            // every broadcast, address and forward entry scanned
-            long worst = runNs(full, syn(Ipv4Address.parse("10.0.63.1"), 22));
-            long arp = runNs(guard, arpRequestForTheGateway());
-            System.out.printf("guard program per frame (BPF_PROG_TEST_RUN, 200000 runs): seed lab SYN to a forward"
-                + " %d ns, ARP %d ns, full tables worst case %d ns%n", seedLab, arp, worst);
-            assertTrue(worst < 5_000, "worst case " + worst + " ns");
+        Ownership ownership = b.build();
+        int last = Ipv4Address.parse("10.0." + (Ownership.MAX_ADDRESSES - 1) + ".1");
+        int lastForward = 1000 + Ownership.MAX_FORWARDS - 1;
+        assertTrue(ownership.owns(6, last, lastForward, false), "the last forward is nsgate's");
+        assertFalse(ownership.owns(6, last, 22, false), "a port nothing forwards is the host's");
+        try (KernelGuard full = KernelGuard.load(ownership)) {
+            for (int port : new int[] {22, 999, 1000, lastForward, lastForward + 1, 61000, 65535}) {
+                int expected = ownership.owns(6, last, port, false) ? GuardProgram.DROP : GuardProgram.PASS;
+                assertVerdict(full, expected, syn(last, port), "SYN to the last address, port " + port);
+            }
+            int broadcast = Ipv4Address.parse("10.0." + (Ownership.MAX_ADDRESSES - 1) + ".255");
+            assertVerdict(full, ownership.owns(6, broadcast, 22, false) ? GuardProgram.DROP : GuardProgram.PASS,
+                syn(broadcast, 22), "SYN to the last broadcast address");
         }
-    }
-
-    private static long runNs(KernelGuard g, byte[] frame) {
-        ByteBuffer data = ByteBuffer.allocateDirect(frame.length).put(frame).flip();
-        Bpf.TestRun run = new Bpf.TestRun();
-        long best = Long.MAX_VALUE;
-        for (int i = 0; i < 3; i++) {
-            best = Math.min(best, Bpf.progTestRun(g.programFd(), data, null, 200_000, run).durationNs);
-        }
-        return best;
     }
 
     private static final Map<String, Integer> MAPS = new HashMap<>();
