@@ -43,7 +43,7 @@ public final class GuardBenchmark {
             System.exit(1);
         }
         Ownership seedLab = SeedLabRules.rules().ownership();
-        try (KernelGuard guard = KernelGuard.load(seedLab); KernelGuard full = KernelGuard.load(fullTables())) {
+        try (KernelGuard guard = KernelGuard.load(seedLab); KernelGuard full = KernelGuard.load(SeedLabRules.fullTables(6))) {
             System.out.printf(Locale.ROOT, "guard program, %d instructions; ns per frame (kernel's average over %d"
                 + " runs, best of 3):%n", guard.instructionCount(), RUNS);
             row("seed lab, SYN to the port forward", nsPerRun(guard, syn(GW_LAN, 80)));
@@ -68,18 +68,6 @@ public final class GuardBenchmark {
 
     private static void row(String what, long ns) {
         System.out.printf(Locale.ROOT, "  %-40s %6d%n", what, ns);
-    }
-
-    private static Ownership fullTables() {
-        Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
-        for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
-            b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
-            b.broadcast(Ipv4Address.parse("10.0." + i + ".255"));
-        }
-        for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
-            b.forward(6, 0, PortRange.single(1000 + i));
-        }
-        return b.build();
     }
 
     private static byte[] syn(int dst, int port) {

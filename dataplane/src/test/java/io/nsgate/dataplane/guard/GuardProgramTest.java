@@ -246,15 +246,7 @@ class GuardProgramTest {
 
     @Test
     void scansFullTablesToTheirLastEntry() {
-        Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
-        for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
-            b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
-            b.broadcast(Ipv4Address.parse("10.0." + i + ".255"));
-        }
-        for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
-            b.forward(17, 0, PortRange.single(1000 + i));
-        }
-        try (KernelGuard g = KernelGuard.load(b.build())) {
+        try (KernelGuard g = KernelGuard.load(SeedLabRules.fullTables(17))) {
             assertVerdict(g, GuardProgram.DROP, Frames.udp().dst("10.0.63.1", 1063).build(), "last address, forward");
             assertVerdict(g, GuardProgram.PASS, Frames.udp().dst("10.0.63.1", 1064).build(), "past the last forward");
             assertVerdict(g, GuardProgram.PASS, Frames.udp().dst("10.0.63.255", 1000).build(), "last broadcast");
@@ -324,15 +316,7 @@ class GuardProgramTest {
     @Test
     void fullTablesStillDecideAsTheOwnershipRuleDoes() {
         // what it costs per frame is measured by bench/run guard, not here
-        Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
-        for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
-            b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
-            b.broadcast(Ipv4Address.parse("10.0." + i + ".255"));
-        }
-        for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
-            b.forward(6, 0, PortRange.single(1000 + i));
-        }
-        Ownership ownership = b.build();
+        Ownership ownership = SeedLabRules.fullTables(6);
         int last = Ipv4Address.parse("10.0." + (Ownership.MAX_ADDRESSES - 1) + ".1");
         int lastForward = 1000 + Ownership.MAX_FORWARDS - 1;
         assertTrue(ownership.owns(6, last, lastForward, false), "the last forward is nsgate's");

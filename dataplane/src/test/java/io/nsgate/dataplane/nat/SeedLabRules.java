@@ -61,6 +61,24 @@ public final class SeedLabRules {
         return builder().build();
     }
 
+    /**
+     * Not the seed lab: every table of {@link Ownership} at its limit, for the guard's worst case.
+     * {@link Ownership#MAX_ADDRESSES} NAT addresses 10.0.i.1 with their broadcasts 10.0.i.255, and
+     * {@link Ownership#MAX_FORWARDS} forwards of {@code proto} on ports 1000, 1001 ... to any of them; NAT ports
+     * 61000-65535. The last address is 10.0.(MAX_ADDRESSES - 1).1.
+     */
+    public static Ownership fullTables(int proto) {
+        Ownership.Builder b = Ownership.builder().natPorts(new PortRange(61000, 65535));
+        for (int i = 0; i < Ownership.MAX_ADDRESSES; i++) {
+            b.address(Ipv4Address.parse("10.0." + i + ".1"), true);
+            b.broadcast(Ipv4Address.parse("10.0." + i + ".255"));
+        }
+        for (int i = 0; i < Ownership.MAX_FORWARDS; i++) {
+            b.forward(proto, 0, PortRange.single(1000 + i));
+        }
+        return b.build();
+    }
+
     /** One worker's translator over its own table, with helpers to push frames through it. */
     public static final class Harness implements AutoCloseable {
         public final FlowTable table;
