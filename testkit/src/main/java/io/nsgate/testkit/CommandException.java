@@ -1,6 +1,7 @@
 // A command a test or benchmark ran that failed, did not finish or could not start: the message says which and why.
 package io.nsgate.testkit;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -25,6 +26,11 @@ public final class CommandException extends RuntimeException {
     /** {@code command} could not be started at all. */
     public CommandException(List<String> command, Exception cause) {
         super("cannot start " + String.join(" ", command) + ": " + cause.getMessage(), cause);
+    }
+
+    /** A timeout for error messages: "5 s", or "300 ms" when it is not whole seconds. */
+    public static String seconds(Duration timeout) {
+        return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms";
     }
 
     /** The last lines of a command's output, indented, for error messages; " (no output)" when it printed nothing. */

@@ -188,7 +188,7 @@ public class NetnsLab implements AutoCloseable {
             Thread.sleep(50);
         }
         throw new IllegalStateException("nothing listens on port " + port + " in " + ns + " after "
-            + timeout.toSeconds() + " s" + CommandException.tail(output(server)));
+            + CommandException.seconds(timeout) + CommandException.tail(output(server)));
     }
 
     /** Runs {@code task} on {@code ns}'s dedicated thread (created on first use) and returns its result. */

@@ -131,7 +131,7 @@ public final class NsgateProcess implements AutoCloseable {
             }
             if (System.nanoTime() > deadline) {
                 throw new CommandException(toString(), "did not print \"" + marker + "\" within "
-                    + timeout.toSeconds() + " s", all.substring(consumed));
+                    + CommandException.seconds(timeout), all.substring(consumed));
             }
             Thread.sleep(20);
         }
@@ -140,7 +140,8 @@ public final class NsgateProcess implements AutoCloseable {
     /** Waits for nsgate to end (60 s at most, else throws) and returns what it printed after the last read. */
     public String rest() throws InterruptedException {
         if (!waitFor(END_TIMEOUT)) {
-            throw new CommandException(toString(), "still running after " + END_TIMEOUT.toSeconds() + " s", output());
+            throw new CommandException(toString(), "still running after " + CommandException.seconds(END_TIMEOUT),
+                output());
         }
         String all = output();
         String rest = all.substring(Math.min(consumed, all.length()));

@@ -94,7 +94,7 @@ public final class Processes implements AutoCloseable {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 String output = output(process);
                 stop(process, GRACE);
-                throw new CommandException(command, "did not end within " + timeout.toSeconds() + " s", output);
+                throw new CommandException(command, "did not end within " + CommandException.seconds(timeout), output);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -123,7 +123,7 @@ public final class Processes implements AutoCloseable {
             try {
                 if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                     stop(p, GRACE);
-                    throw new CommandException(command, "did not finish within " + timeout.toSeconds() + " s",
+                    throw new CommandException(command, "did not finish within " + CommandException.seconds(timeout),
                         read(stdout) + read(stderr));
                 }
                 return new Commands.Result(p.exitValue(), read(stdout), read(stderr));

@@ -30,6 +30,8 @@ import com.fasterxml.jackson.databind.type.LogicalType;
 public final class Protocol {
     /** The protocol version this daemon speaks. */
     public static final int VERSION = 1;
+    /** Where {@code nsgate run} listens and {@code nsgate ctl} connects unless told otherwise. */
+    public static final String DEFAULT_SOCKET = "/run/nsgate/nsgate.sock";
     /** Longest request line accepted, newline excluded: 64 KiB (an inline topology file fits easily). */
     public static final int MAX_REQUEST_BYTES = 64 * 1024;
 

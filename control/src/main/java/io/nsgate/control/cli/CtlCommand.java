@@ -13,7 +13,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.client.ControlClient;
-import io.nsgate.control.api.server.ControlServer;
 import io.nsgate.control.api.Protocol;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -52,7 +51,7 @@ import picocli.CommandLine.Mixin;
     })
 public final class CtlCommand extends CommandGroup {
     @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
-        description = "The daemon's control socket (default: $NSGATE_SOCKET, else /run/nsgate/nsgate.sock).")
+        description = "The daemon's control socket (default: $NSGATE_SOCKET, else " + Protocol.DEFAULT_SOCKET + ").")
     Path socket;
 
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "Print JSON instead of tables.")
@@ -67,7 +66,7 @@ public final class CtlCommand extends CommandGroup {
             return socket;
         }
         String env = System.getenv("NSGATE_SOCKET");
-        return env != null && !env.isBlank() ? Path.of(env) : ControlServer.DEFAULT_SOCKET;
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(Protocol.DEFAULT_SOCKET);
     }
 
     // ------------------------------------------------------------------ the common part of every action

@@ -6,7 +6,7 @@ import java.io.IOException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.client.ControlClient;
-import io.nsgate.control.api.server.LowPriority;
+import io.nsgate.control.api.LowPriority;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -21,7 +21,6 @@ import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.dataplane.nat.PortRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import io.nsgate.linux.sys.Probe;
 
 /** Exit codes: 0 the lab worked (and, without --check, was stopped cleanly), 1 it did not. */
 @Command(

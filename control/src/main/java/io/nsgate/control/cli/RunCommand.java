@@ -13,6 +13,7 @@ import io.nsgate.control.daemon.GatewayConfigException;
 import io.nsgate.control.daemon.GatewayException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import io.nsgate.control.api.Protocol;
 
 /** Exit codes: 0 after a clean shutdown, 1 when the gateway could not start, 2 for bad configuration. */
 @Command(
@@ -68,7 +69,7 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--flow-table-size", paramLabel = "N", description = "Connections tracked at once.")
     Integer flowTableSize;
 
-    @Option(names = "--control-socket", paramLabel = "PATH", defaultValue = "/run/nsgate/nsgate.sock",
+    @Option(names = "--control-socket", paramLabel = "PATH", defaultValue = Protocol.DEFAULT_SOCKET,
         description = "The control socket `nsgate ctl` talks to (default: ${DEFAULT-VALUE}); mode 0660, root and "
             + "--control-group only.")
     Path controlSocket;

@@ -4,7 +4,6 @@ package io.nsgate.control.cli;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
-import io.nsgate.control.topology.Change;
 import io.nsgate.control.topology.Topology;
 import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyApplyException;
@@ -12,7 +11,6 @@ import io.nsgate.control.topology.TopologyException;
 import io.nsgate.control.topology.TopologyReport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import java.util.Locale;
 import picocli.CommandLine.Mixin;
 
 /** Exit codes: 0 done, 1 failed (rolled back, or refused for conflicts: nothing changed), 2 bad input. */
@@ -45,7 +43,7 @@ public final class TopologyCommand extends CommandGroup {
             try {
                 Topology chosen = topology.file == null ? Topology.seedLab() : Topology.load(topology.file);
                 // the subcommand's name is the mode's: apply, show, destroy
-                TopologyReport report = TopologyApplier.Mode.valueOf(spec.name().toUpperCase(Locale.ROOT))
+                TopologyReport report = TopologyApplier.Mode.of(spec.name())
                     .run(chosen, topology.prefix);
                 out.println(report.render());
                 out.flush();
@@ -61,10 +59,7 @@ public final class TopologyCommand extends CommandGroup {
                     e.conflicts().forEach(c -> err.println("  " + c));
                 } else {
                     err.println("nsgate: " + e.getMessage().lines().findFirst().orElse(""));
-                    for (Change c : e.done()) {
-                        err.println("  " + (e.rolledBack().contains(c) ? "undone: " : "kept:   ") + c);
-                    }
-                    e.rollbackFailures().forEach(f -> err.println("  could not undo: " + f));
+                    e.rollbackReport().forEach(line -> err.println("  " + line));
                     if (e.done().isEmpty()) {
                         err.println("  nothing had been changed yet");
                     }

@@ -219,6 +219,14 @@ public final class Gateway implements AutoCloseable {
         }
         closed = true;
         maintenance.shutdownNow();
+        try {
+            // a pass in flight uses the flow table and the netlink socket closed below: let it end first
+            if (!maintenance.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.accept("warning: the maintenance pass did not end within 5 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (changes != null) {
             changes.close();
         }

@@ -63,6 +63,7 @@ final class RuleChanges {
 
     /** Adds a forward: the guard starts dropping its frames for the kernel first, then workers start serving it. */
     synchronized void addForward(ForwardRule forward) {
+        checkOpen();
         RuleSet next = build(rules.toBuilder().forward(forward));
         try {
             updateGuards(next);
@@ -80,6 +81,7 @@ final class RuleChanges {
      * @return false when no such forward exists
      */
     synchronized boolean removeForward(ForwardRule forward) {
+        checkOpen();
         RuleSet.Builder b = rules.toBuilder();
         if (!b.removeForward(forward)) {
             return false;
@@ -94,10 +96,12 @@ final class RuleChanges {
     }
 
     synchronized void addMasquerade(Ipv4Prefix source) {
+        checkOpen();
         commit(build(rules.toBuilder().masquerade(MasqueradeRule.masquerade(source, lan))));
     }
 
     synchronized boolean removeMasquerade(Ipv4Prefix source) {
+        checkOpen();
         RuleSet.Builder b = rules.toBuilder();
         if (!b.removeMasquerade(MasqueradeRule.masquerade(source, lan))) {
             return false;
@@ -159,14 +163,23 @@ final class RuleChanges {
                 return; // the rules changed meanwhile: the next pass decides
             }
             RuleSet next = build(rules.toBuilder().retainLingering(stillUsed::contains));
-            commit(next);
-            updateGuards(next);
+            try {
+                commit(next);
+            } finally {
+                updateGuards(next); // as removeForward: the guards follow the rules even when the workers are late
+            }
         }
     }
 
     /** No change after this one (the gateway is closing). */
     synchronized void close() {
         closed = true;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the gateway is shutting down");
+        }
     }
 
     /**

@@ -227,7 +227,7 @@ public final class RtNetlink implements AutoCloseable {
         w.reset().begin(Rtnl.RTM_NEWADDR, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL)
             .ifaddrmsg(IpFamily.IPV4.af(), cidr.length(), 0, Rtnl.RT_SCOPE_UNIVERSE, index)
             .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).attrIpv4(Rtnl.IFA_ADDRESS, cidr.address());
-        if (cidr.length() < 31) {
+        if (cidr.hasBroadcast()) {
             w.attrIpv4(Rtnl.IFA_BROADCAST, cidr.broadcast());
         }
         w.end();

@@ -23,6 +23,7 @@ import io.nsgate.control.netns.NetNs;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.sys.Errno;
+import java.util.Locale;
 
 /**
  * Theory of operation. Every entry point first validates the whole file ({@link TopologyValidator}); nothing
@@ -100,6 +101,21 @@ public final class TopologyApplier {
         SHOW,
         /** {@link #destroy} */
         DESTROY;
+
+        /** Its name as commands and operations spell it: apply, show, destroy. */
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The mode {@link #id()} names. */
+        public static Mode of(String id) {
+            for (Mode m : values()) {
+                if (m.id().equals(id)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("no topology mode \"" + id + "\" (apply, show, destroy)");
+        }
 
         public TopologyReport run(Topology topology, String prefix) {
             return switch (this) {

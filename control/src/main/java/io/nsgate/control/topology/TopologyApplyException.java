@@ -1,6 +1,7 @@
 // An apply that could not be carried out: refused before any change (conflicts) or failed midway and rolled back.
 package io.nsgate.control.topology;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -59,6 +60,19 @@ public final class TopologyApplyException extends RuntimeException {
 
     public List<String> rollbackFailures() {
         return rollbackFailures;
+    }
+
+    /**
+     * What became of each step done before the failure, one line each ("undone: ...", "kept:   ...", then
+     * "could not undo: ..."), for the CLI and the control socket alike; empty for a refusal.
+     */
+    public List<String> rollbackReport() {
+        List<String> lines = new ArrayList<>();
+        for (Change c : done) {
+            lines.add((rolledBack.contains(c) ? "undone: " : "kept:   ") + c);
+        }
+        rollbackFailures.forEach(f -> lines.add("could not undo: " + f));
+        return lines;
     }
 
     /** Same-named things that are not nsgate's and stood in the way (nothing was changed). */

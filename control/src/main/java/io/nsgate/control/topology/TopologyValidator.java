@@ -375,11 +375,11 @@ public final class TopologyValidator {
                 problem(f, text, "a /0 address covers everything; use a prefix length of 1..32");
                 continue;
             }
-            if (c.length() < 31 && c.address() == c.network()) {
+            if (c.hasBroadcast() && c.isNetwork()) {
                 problem(f, text, "this is the network address of " + c.networkPrefix() + "; use a host address");
                 continue;
             }
-            if (c.length() < 31 && c.address() == c.broadcast()) {
+            if (c.hasBroadcast() && c.address() == c.broadcast()) {
                 problem(f, text, "this is the broadcast address of " + c.networkPrefix() + "; use a host address");
                 continue;
             }

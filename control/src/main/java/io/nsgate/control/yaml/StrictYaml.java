@@ -137,6 +137,6 @@ public final class StrictYaml {
         if (java.util.Map.class.isAssignableFrom(type)) {
             return "a mapping (key: value)";
         }
-        return "a mapping with fields (" + type.getSimpleName().toLowerCase(java.util.Locale.ROOT) + ")";
+        return "a mapping with fields (" + type.getSimpleName().toLowerCase(Locale.ROOT) + ")";
     }
 }

@@ -54,10 +54,13 @@ abstract class BadInputContract {
 
     @AfterAll
     void stop() throws Exception {
-        if (server != null) {
-            server.close();
+        try {
+            if (server != null) {
+                server.close();
+            }
+        } finally {
+            stopGateway();
         }
-        stopGateway();
     }
 
     Path socket() {

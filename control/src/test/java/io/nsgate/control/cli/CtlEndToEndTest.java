@@ -168,8 +168,8 @@ class CtlEndToEndTest {
     @Test
     void deletingAForwardStopsNewConnectionsWhileAnExistingOneKeepsWorking() throws Exception {
         ok("forward", "add", "tcp:5201=192.168.15.2:5201");
-        LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
-        Thread.sleep(300);
+        LAB.awaitListening(LAB.ns("blue"), 5201,
+            LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2"), Duration.ofSeconds(10));
         Process client = LAB.start(LAB.ns("lan"), "iperf3", "-c", "192.168.1.2", "-t", "4", "-J");
         Thread.sleep(1500);
         Run removed = ok("forward", "del", "tcp:5201");
@@ -185,8 +185,8 @@ class CtlEndToEndTest {
 
     @Test
     void aLiveIperfFlowIsListedWithGrowingCountersAndFlushRemovesIt() throws Exception {
-        LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
-        Thread.sleep(300);
+        LAB.awaitListening(LAB.ns("lan"), 5201,
+            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"), Duration.ofSeconds(10));
         LAB.start(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "10", "-b", "200M");
         Thread.sleep(1500);
         String[] mine = {"-p", "tcp", "--dport", "5201", "--src", "192.168.15.2", "--state", "ESTABLISHED"};

@@ -184,20 +184,20 @@ class GatewayEndToEndTest {
         try {
             long gsoBefore = gateway.dataPlane().stats().total(Counter.GSO_FRAMES);
             // in: lan -> 192.168.1.2:5201 -> blue
-            LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2");
-            Thread.sleep(300);
+            LAB.awaitListening(LAB.ns("blue"), 5201,
+                LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-B", "192.168.15.2"), Duration.ofSeconds(10));
             Commands.Result in = LAB.tryExec(LAB.ns("lan"), "iperf3", "-c", "192.168.1.2",
                 "-t", "2", "-J");
             assertTrue(in.ok() && in.output().contains("\"bits_per_second\""), in.output());
             // out: blue -> lan, masqueraded
-            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
-            Thread.sleep(300);
+            LAB.awaitListening(LAB.ns("lan"), 5201,
+                LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"), Duration.ofSeconds(10));
             Commands.Result out = LAB.tryExec(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3",
                 "-t", "2", "-J");
             assertTrue(out.ok() && out.output().contains("\"bits_per_second\""), out.output());
             // UDP out
-            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
-            Thread.sleep(300);
+            LAB.awaitListening(LAB.ns("lan"), 5201,
+                LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"), Duration.ofSeconds(10));
             Commands.Result udp = LAB.tryExec(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3",
                 "-u", "-b", "50M", "-t", "2", "-J");
             assertTrue(udp.ok() && udp.output().contains("\"lost_percent\""), udp.output());
@@ -209,8 +209,8 @@ class GatewayEndToEndTest {
 
     @Test
     void changingAnUnrelatedForwardDoesNotInterruptARunningFlow() throws Exception {
-        LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3");
-        Thread.sleep(300);
+        LAB.awaitListening(LAB.ns("lan"), 5201,
+            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"), Duration.ofSeconds(10));
         Process client = LAB.start(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "4", "-J");
         ForwardRule unrelated = ForwardRule.parse("udp:9999=192.168.15.1:9999");
         for (int i = 0; i < 10; i++) {

@@ -5,6 +5,7 @@ import static io.nsgate.dataplane.conntrack.FlowRecord.*;
 
 import org.agrona.concurrent.AtomicBuffer;
 
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.linux.net.Ipv4Address;
 
 /** Filled by {@link FlowTable#snapshot}; reusable, so listing a million flows allocates nothing per flow. */
@@ -81,7 +82,7 @@ public final class FlowSnapshot {
         if (mapping) {
             return "MAPPING";
         }
-        if (proto == 6) {
+        if (proto == IpProtocol.TCP) {
             return TcpState.name(protoState);
         }
         return replied() ? "REPLIED" : "UNREPLIED";
@@ -89,24 +90,11 @@ public final class FlowSnapshot {
 
     @Override
     public String toString() {
-        return (mapping ? "mapping " : "") + protoName(proto) + " " + stateName()
+        return (mapping ? "mapping " : "") + IpProtocol.name(proto) + " " + stateName()
             + " orig " + Ipv4Address.format(origSrcIp) + ":" + origSrcPort
             + " -> " + Ipv4Address.format(origDstIp) + ":" + origDstPort
             + " reply " + Ipv4Address.format(replySrcIp) + ":" + replySrcPort
             + " -> " + Ipv4Address.format(replyDstIp) + ":" + replyDstPort
             + " packets " + origPackets + "/" + replyPackets + " bytes " + origBytes + "/" + replyBytes;
-    }
-
-    public static String protoName(int proto) {
-        switch (proto) {
-            case 6:
-                return "tcp";
-            case 17:
-                return "udp";
-            case 1:
-                return "icmp";
-            default:
-                return "proto" + proto;
-        }
     }
 }

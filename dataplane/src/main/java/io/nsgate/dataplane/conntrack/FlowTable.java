@@ -10,6 +10,7 @@ import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.Checksums;
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.linux.sys.OffHeapMemory;
 
 /**
@@ -522,7 +523,7 @@ public final class FlowTable implements AutoCloseable {
             final int flags = flags(word);
             int nextState = state;
             int nextFlags = flags | (direction == 1 ? FLAG_REPLIED : 0);
-            if (view.proto == 6) {
+            if (view.proto == IpProtocol.TCP) {
                 final int next = TcpState.next(state, direction, tcpFlags);
                 if (next == TcpState.INVALID) {
                     return PACKET_OUT_OF_STATE;

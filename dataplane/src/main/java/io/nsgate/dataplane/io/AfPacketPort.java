@@ -77,7 +77,7 @@ import io.nsgate.linux.sys.Syscalls;
  * virtio-net header from the first 10 bytes there and subtracts 10 from tp_len, so tp_len is 10 + the frame's
  * length. The tests transmit through it, with either version, and watch the peer namespace's stack answer.
  *
- * <p><b>Costs and limits.</b> No allocation, lock or system call per frame; the port's counters are an off-heap
+ * <p><b>Costs and limits.</b> No allocation, lock or system call per frame; the port's counters are a
  * block the worker writes and anyone reads, except the kernel's own, which {@link #refreshKernelCounters} fetches
  * with a system call (PACKET_STATISTICS, cleared by every read, so they accumulate).
  * Single-threaded: one worker owns the port; {@link #close} only once that worker has stopped using it (the mapping
@@ -412,9 +412,12 @@ public final class AfPacketPort implements PacketPort {
         return kernelPackets;
     }
 
-    /** Unmaps the rings and closes the socket; idempotent. */
+    /**
+     * Unmaps the rings and closes the socket; idempotent. Synchronized with {@link #refreshKernelCounters}, so a
+     * scrape during shutdown never reads statistics from a closed (or reused) descriptor.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }

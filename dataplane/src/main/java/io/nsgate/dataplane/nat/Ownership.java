@@ -149,6 +149,12 @@ public final class Ownership {
         return addressIndex(ip) >= 0;
     }
 
+    /** True when {@code ip} is one of the gateway's addresses on a LAN interface (forwards may be LAN-only). */
+    public boolean isLanAddress(int ip) {
+        final int i = addressIndex(ip);
+        return i >= 0 && lanAddress[i];
+    }
+
     private int addressIndex(int ip) {
         for (int i = 0; i < addressIps.length; i++) {
             if (addressIps[i] == ip) {

@@ -28,7 +28,6 @@ public final class RuleSet {
     public static final int MAX_INTERFACES = 64;
 
     private final GatewayInterface[] interfaces;
-    private final int[] interfaceIps;
     private final Route[] routes;
     private final List<MasqueradeRule> masquerade;
     private final int[] masqueradeEgress;
@@ -40,10 +39,6 @@ public final class RuleSet {
     private RuleSet(Builder b, GatewayInterface[] interfaces, Route[] routes, int[] masqueradeEgress,
                     Ownership ownership) {
         this.interfaces = interfaces;
-        this.interfaceIps = new int[interfaces.length];
-        for (int i = 0; i < interfaces.length; i++) {
-            interfaceIps[i] = interfaces[i].ip();
-        }
         this.routes = routes;
         this.masquerade = List.copyOf(b.masquerade);
         this.masqueradeEgress = masqueradeEgress;
@@ -90,16 +85,6 @@ public final class RuleSet {
 
     public List<GatewayInterface> interfaces() {
         return List.of(interfaces);
-    }
-
-    /** The interface that owns {@code ip} as its address, or -1 when ip is not one of the gateway's. */
-    public int localInterfaceOf(int ip) {
-        for (int i = 0; i < interfaceIps.length; i++) {
-            if (interfaceIps[i] == ip) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     /** Which frames are the data plane's and which the host's (the kernel guard enforces the same). */
@@ -159,8 +144,7 @@ public final class RuleSet {
 
     /** The forward rule serving {@code dstIp:dstPort} (dstIp is one of the gateway's addresses), or null. */
     public ForwardRule matchForward(int proto, int dstIp, int dstPort) {
-        int local = localInterfaceOf(dstIp);
-        boolean lan = local >= 0 && interfaces[local].role() == GatewayInterface.Role.LAN;
+        final boolean lan = ownership.isLanAddress(dstIp);
         for (ForwardRule f : forwards) {
             if (f.matches(proto, dstIp, dstPort, lan)) {
                 return f;

@@ -137,7 +137,7 @@ public final class Checksums {
      * means "no checksum").
      *
      * @param l4Length bytes from {@code l4Offset} to the end of the IP datagram, at least the L4 header length
-     * @param proto    {@link ParsedFrame#IpProtocol.TCP} or {@link ParsedFrame#IpProtocol.UDP}
+     * @param proto    {@link IpProtocol#TCP} or {@link IpProtocol#UDP}
      */
     public static int l4Checksum(
         final DirectBuffer buf, final int l4Offset, final int l4Length, final int srcIp, final int dstIp,

@@ -154,7 +154,7 @@ class GuardTranslatorAgreementTest {
     private static boolean ownedCandidate(ParsedFrame p, RuleSet rules) {
         return p.kind == ParsedFrame.KIND_IPV4 && p.vlanTci < 0
             && (p.ipProto == IpProtocol.TCP || p.ipProto == IpProtocol.UDP)
-            && rules.localInterfaceOf(p.dstIp) >= 0;
+            && rules.ownership().isGatewayAddress(p.dstIp);
     }
 
     private static String describe(byte[] frame, int ingress, Verdict verdict, int program, String what) {

@@ -58,6 +58,40 @@ class InMemoryPortTest {
     }
 
     @Test
+    void aFullBatchIsExactlyCapacityFramesAndTheRestWait() {
+        for (int i = 0; i < RxBatch.CAPACITY + 5; i++) {
+            port.enqueue(Frames.udp().ipId(i).build());
+        }
+        RxBatch batch = new RxBatch();
+        assertEquals(RxBatch.CAPACITY, port.receive(batch));
+        assertEquals(5, port.pendingReceive());
+        assertEquals(5, port.receive(batch));
+    }
+
+    @Test
+    void sentFramesKeepTheirWholeVirtioNetHeader() {
+        byte[] first = Frames.udp().ipId(1).build();
+        byte[] second = Frames.tcp().payloadLength(3000).checksumPartial().build();
+        UnsafeBuffer withHeader = new UnsafeBuffer(new byte[VirtioNetHeader.LENGTH + second.length]);
+        new VirtioNetHeader().wrap(withHeader, 0).flags(VirtioNetHeader.FLAG_NEEDS_CSUM)
+            .gsoType(VirtioNetHeader.GSO_TCPV4).hdrLen(54).gsoSize(1448).csumStart(34).csumOffset(16);
+        withHeader.putBytes(VirtioNetHeader.LENGTH, second);
+        assertTrue(port.transmit(new UnsafeBuffer(first), -1, 0, first.length));
+        assertTrue(port.transmit(withHeader, 0, VirtioNetHeader.LENGTH, second.length));
+        port.flush();
+        InMemoryPort.Frame a = port.sent().get(0);
+        InMemoryPort.Frame b = port.sent().get(1);
+        assertArrayEquals(new byte[VirtioNetHeader.LENGTH], a.vnetHeader(), "no header given: zeroes");
+        assertArrayEquals(second, b.bytes());
+        assertEquals(VirtioNetHeader.FLAG_NEEDS_CSUM, b.vnetFlags());
+        assertEquals(VirtioNetHeader.GSO_TCPV4, b.gsoType());
+        assertEquals(54, b.hdrLen());
+        assertEquals(1448, b.gsoSize());
+        assertEquals(34, b.csumStart());
+        assertEquals(16, b.csumOffset());
+    }
+
+    @Test
     void flushesKicksAndRefusalsAreCountedAndSentFramesCanBeTaken() {
         port.txCapacity(2);
         UnsafeBuffer f = new UnsafeBuffer(Frames.udp().build());

@@ -3,7 +3,8 @@ package io.nsgate.dataplane.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import org.agrona.concurrent.UnsafeBuffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.testsupport.Frames;
@@ -29,9 +30,20 @@ final class RingFrame {
     }
 
     RingFrame vnet(int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
-        new VirtioNetHeader().wrap(new UnsafeBuffer(vnet), 0).flags(flags).gsoType(gsoType).hdrLen(hdrLen)
-            .gsoSize(gsoSize).csumStart(csumStart).csumOffset(csumOffset);
+        System.arraycopy(vnetHeader(flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset), 0, vnet, 0, vnet.length);
         return this;
+    }
+
+    /**
+     * A struct virtio_net_hdr as the kernel writes it, little-endian (written here field by field, not with the
+     * production flyweight, so the tests check the reader against the layout itself).
+     */
+    static byte[] vnetHeader(int flags, int gsoType, int hdrLen, int gsoSize, int csumStart, int csumOffset) {
+        byte[] header = new byte[VirtioNetHeader.LENGTH];
+        ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).put(0, (byte) flags).put(1, (byte) gsoType)
+            .putShort(2, (short) hdrLen).putShort(4, (short) gsoSize).putShort(6, (short) csumStart)
+            .putShort(8, (short) csumOffset);
+        return header;
     }
 
     /** The bytes of frame {@code i} of a received batch. */

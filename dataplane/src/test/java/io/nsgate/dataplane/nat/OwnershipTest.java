@@ -4,6 +4,7 @@ package io.nsgate.dataplane.nat;
 import static io.nsgate.dataplane.nat.SeedLabRules.BLUE;
 import static io.nsgate.dataplane.nat.SeedLabRules.GW_INSIDE;
 import static io.nsgate.dataplane.nat.SeedLabRules.GW_LAN;
+import static io.nsgate.dataplane.nat.SeedLabRules.LAN;
 import static io.nsgate.dataplane.nat.SeedLabRules.HTTP_TO_BLUE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -105,5 +106,8 @@ class OwnershipTest {
         assertTrue(o.owns(IpProtocol.UDP, ip("8.8.8.8"), 0, true), "transit fragments");
         assertTrue(o.isGatewayAddress(GW_INSIDE));
         assertFalse(o.isGatewayAddress(BLUE));
+        assertTrue(o.isLanAddress(GW_LAN));
+        assertFalse(o.isLanAddress(GW_INSIDE), "the inside address is the gateway's, not on the LAN");
+        assertFalse(o.isLanAddress(LAN), "the LAN's other hosts are not the gateway");
     }
 }

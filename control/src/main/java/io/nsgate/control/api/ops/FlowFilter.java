@@ -9,6 +9,7 @@ import io.nsgate.control.api.ControlException;
 import io.nsgate.control.api.ErrorCode;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
@@ -72,15 +73,10 @@ public final class FlowFilter {
         List<String> problems = new ArrayList<>();
         int p = -1;
         if (args.proto != null) {
-            p = switch (args.proto.toLowerCase(Locale.ROOT)) {
-                case "tcp" -> 6;
-                case "udp" -> 17;
-                case "icmp" -> 1;
-                default -> {
-                    problems.add("args.filter.proto \"" + args.proto + "\": not tcp, udp or icmp");
-                    yield -1;
-                }
-            };
+            p = IpProtocol.byName(args.proto);
+            if (p < 0) {
+                problems.add("args.filter.proto \"" + args.proto + "\": not tcp, udp or icmp");
+            }
         }
         Ipv4Prefix s = prefix("src", args.src, problems);
         Ipv4Prefix d = prefix("dst", args.dst, problems);

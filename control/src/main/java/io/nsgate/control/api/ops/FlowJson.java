@@ -8,6 +8,7 @@ import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.packet.IpProtocol;
 
 /**
  * One item, on one line (the keys are documented in the README, "The protocol"):
@@ -70,7 +71,8 @@ public final class FlowJson {
         out.writeBytes(ID);
         writeLong(out, f.flowId);
         out.writeBytes(PROTO);
-        out.writeBytes(f.proto == 6 ? TCP : f.proto == 17 ? UDP : f.proto == 1 ? ICMP : ascii("proto" + f.proto));
+        out.writeBytes(f.proto == IpProtocol.TCP ? TCP : f.proto == IpProtocol.UDP ? UDP : f.proto == IpProtocol.ICMP ? ICMP
+            : ascii(IpProtocol.name(f.proto)));
         out.writeBytes(STATE);
         out.writeBytes(state(f));
         out.writeBytes(NAT);
@@ -98,7 +100,7 @@ public final class FlowJson {
         if (f.mapping) {
             return MAPPING;
         }
-        if (f.proto == 6) {
+        if (f.proto == IpProtocol.TCP) {
             return f.protoState >= 0 && f.protoState < TcpState.COUNT ? TCP_STATES[f.protoState]
                 : ascii(TcpState.name(f.protoState));
         }

@@ -81,8 +81,7 @@ final class RuleOps {
             // the external side alone names the forward, like `ip route del PREFIX`
             ForwardRule probe = parseForward(spec + "=0.0.0.0:1");
             for (ForwardRule f : current) {
-                if (f.proto() == probe.proto() && f.externalAddress() == probe.externalAddress()
-                    && f.externalPorts().equals(probe.externalPorts())) {
+                if (f.external().equals(probe.external())) {
                     rule = f;
                 }
             }

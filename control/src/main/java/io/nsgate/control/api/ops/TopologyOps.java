@@ -15,7 +15,6 @@ import io.nsgate.control.api.ControlException;
 import io.nsgate.control.api.ErrorCode;
 import io.nsgate.control.api.Protocol;
 import io.nsgate.control.api.Request;
-import io.nsgate.control.topology.Change;
 import io.nsgate.control.topology.Topology;
 import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyApplyException;
@@ -34,12 +33,14 @@ final class TopologyOps {
     }
 
     void register(Operations ops) {
-        ops.blocking("topology.apply", "make the machine match a topology (yaml or file, prefix)",
-            (r, p) -> topology(r, p, TopologyApplier.Mode.APPLY));
-        ops.blocking("topology.show", "what topology.apply would change",
-            (r, p) -> topology(r, p, TopologyApplier.Mode.SHOW));
-        ops.blocking("topology.destroy", "remove what a topology describes and nsgate created",
-            (r, p) -> topology(r, p, TopologyApplier.Mode.DESTROY));
+        register(ops, TopologyApplier.Mode.APPLY, "make the machine match a topology (yaml or file, prefix)");
+        register(ops, TopologyApplier.Mode.SHOW, "what topology.apply would change");
+        register(ops, TopologyApplier.Mode.DESTROY, "remove what a topology describes and nsgate created");
+    }
+
+    /** topology.apply, topology.show, topology.destroy: the operation is named after its mode, as the CLI's are. */
+    private void register(Operations ops, TopologyApplier.Mode mode, String description) {
+        ops.blocking("topology." + mode.id(), description, (r, p) -> topology(r, p, mode));
     }
 
     private Object topology(Request r, Peer peer, TopologyApplier.Mode mode) {
@@ -83,10 +84,7 @@ final class TopologyOps {
                 throw new ControlException(ErrorCode.CONFLICT, "nothing changed: things nsgate did not create are "
                     + "in the way", details);
             }
-            for (Change c : e.done()) {
-                details.add((e.rolledBack().contains(c) ? "undone: " : "kept:   ") + c);
-            }
-            e.rollbackFailures().forEach(f -> details.add("could not undo: " + f));
+            details.addAll(e.rollbackReport());
             throw new ControlException(ErrorCode.FAILED, e.getMessage().lines().findFirst().orElse("apply failed"),
                 details);
         }

@@ -32,20 +32,19 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.nsgate.control.api.ops.Operations;
 import io.nsgate.control.api.ops.ControlTarget;
+import io.nsgate.control.api.LowPriority;
 
 /**
  * Theory of operation. One epoll event loop thread accepts clients and does all their I/O; cheap reads (status,
  * stats, lists) are answered right there. Changes and table scans run on control-plane threads, one per connection
  * that has such a request running ({@value #DEFAULT_THREADS} kept, more started on demand), so a client listing a
- * million flows, or stalling its listing by not reading, never holds up another client's request. Those threads run at the lowest CPU priority (nice 19, see {@link LowPriority}): when the
- * workers need every CPU, a listing slows down instead of forwarding. Each connection answers its requests in order
- * (see {@link ControlConnection}).
+ * million flows, or stalling its listing by not reading, never holds up another client's request. Those threads
+ * run at the lowest CPU priority (nice 19, see {@link LowPriority}): when the workers need every CPU, a listing slows
+ * down instead of forwarding. Each connection answers its requests in order (see {@link ControlConnection}).
  * Nothing here touches data-plane state except through the {@link ControlTarget} (rule changes via the workers'
  * command queues) and the flow table's lock-free snapshot and delete.
  */
 public final class ControlServer implements AutoCloseable {
-    /** Where `nsgate run` listens unless told otherwise. */
-    public static final Path DEFAULT_SOCKET = Path.of("/run/nsgate/nsgate.sock");
     public static final int DEFAULT_THREADS = 4;
     /** Connections only root may open, so that control-group members cannot lock root out. */
     public static final int RESERVED_FOR_ROOT = 4;

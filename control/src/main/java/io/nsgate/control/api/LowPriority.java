@@ -1,5 +1,5 @@
 // Bulk control-plane work (listing a million flows) runs at nice 19, so it never takes CPU the workers need.
-package io.nsgate.control.api.server;
+package io.nsgate.control.api;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
