@@ -69,6 +69,18 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--flow-table-size", paramLabel = "N", description = "Connections tracked at once.")
     Integer flowTableSize;
 
+    @Option(names = "--reverse-path-filter", paramLabel = "MODE",
+        description = "Source validation: strict (default, rp_filter=1), loose (2) or off (0).")
+    String reversePathFilter;
+
+    @Option(names = "--tcp-liberal", negatable = true,
+        description = "Pass TCP segments outside the window (nf_conntrack_tcp_be_liberal; default off).")
+    Boolean tcpLiberal;
+
+    @Option(names = "--tcp-loose", negatable = true,
+        description = "Pick TCP connections up mid-stream (nf_conntrack_tcp_loose; default on).")
+    Boolean tcpLoose;
+
     @Option(names = "--control-socket", paramLabel = "PATH", defaultValue = Protocol.DEFAULT_SOCKET,
         description = "The control socket `nsgate ctl` talks to (default: ${DEFAULT-VALUE}); mode 0660, root and "
             + "--control-group only.")
@@ -172,6 +184,20 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (flowTableSize != null) {
             file.flowTableSize = flowTableSize;
+        }
+        if (reversePathFilter != null) {
+            file.reversePathFilter = reversePathFilter;
+        }
+        if (tcpLiberal != null || tcpLoose != null) {
+            if (file.tcp == null) {
+                file.tcp = new GatewayConfig.File.Tcp();
+            }
+            if (tcpLiberal != null) {
+                file.tcp.liberal = tcpLiberal;
+            }
+            if (tcpLoose != null) {
+                file.tcp.loose = tcpLoose;
+            }
         }
         return file.toConfig(source);
     }

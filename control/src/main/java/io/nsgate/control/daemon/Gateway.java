@@ -86,7 +86,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void startInside() {
-        RuleSet.Builder b = RuleSet.builder().natPorts(config.natPorts());
+        RuleSet.Builder b = RuleSet.builder().natPorts(config.natPorts()).reversePathFilter(config.reversePathFilter());
         InterfaceScan interfaces = host.rtnetlink(rt -> InterfaceScan.scan(rt, config, host.describe(), b));
         for (Ipv4Prefix source : config.masquerade()) {
             b.masquerade(MasqueradeRule.masquerade(source, config.lan()));
@@ -147,6 +147,7 @@ public final class Gateway implements AutoCloseable {
                 PortPoller poller = new PortPoller(workerPorts);
                 return poller::poll;
             });
+        dataPlane.flowTable().tcpTracking(config.tcp());
         dataPlane.start();
     }
 

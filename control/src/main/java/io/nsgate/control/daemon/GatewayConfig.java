@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -16,8 +17,10 @@ import io.nsgate.control.yaml.StrictYaml;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.conntrack.TcpTracking;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.dataplane.nat.ReversePathFilter;
 import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
@@ -39,6 +42,10 @@ import io.nsgate.linux.net.Ipv4Prefix;
  *   icmp: 30
  *   tcpEstablished: 432000
  *   tcpTimeWait: 120
+ * reversePathFilter: strict         # strict (default), loose or off: Linux's rp_filter 1, 2 and 0
+ * tcp:
+ *   liberal: false                  # pass segments outside the window (nf_conntrack_tcp_be_liberal)
+ *   loose: true                     # pick connections up mid-stream (nf_conntrack_tcp_loose)
  * </pre>
  *
  * A configuration is checked whole: every problem is reported, each naming the field and the value, and nothing
@@ -46,7 +53,7 @@ import io.nsgate.linux.net.Ipv4Prefix;
  */
 public record GatewayConfig(String netns, String lan, List<String> inside, List<Ipv4Prefix> masquerade,
                             List<ForwardRule> forwards, int workers, PortRange natPorts, int flowTableSize,
-                            FlowTimeouts timeouts) {
+                            FlowTimeouts timeouts, ReversePathFilter reversePathFilter, TcpTracking tcp) {
     public static final int DEFAULT_FLOW_TABLE_SIZE = 1 << 20;
     public static final int MAX_WORKERS = 64;
 
@@ -54,11 +61,21 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         inside = List.copyOf(inside);
         masquerade = List.copyOf(masquerade);
         forwards = List.copyOf(forwards);
+        Objects.requireNonNull(reversePathFilter, "reversePathFilter");
+        Objects.requireNonNull(tcp, "tcp");
+    }
+
+    /** A configuration with the router's defaults: strict reverse-path filter, netfilter's TCP tracking. */
+    public GatewayConfig(String netns, String lan, List<String> inside, List<Ipv4Prefix> masquerade,
+                         List<ForwardRule> forwards, int workers, PortRange natPorts, int flowTableSize,
+                         FlowTimeouts timeouts) {
+        this(netns, lan, inside, masquerade, forwards, workers, natPorts, flowTableSize, timeouts,
+            ReversePathFilter.STRICT, TcpTracking.DEFAULTS);
     }
 
     /** The file form: plain fields Jackson fills, strings parsed and checked by {@link #toConfig}. */
     @JsonPropertyOrder({"netns", "lan", "inside", "masquerade", "forwards", "workers", "natPorts", "flowTableSize",
-        "timeouts"})
+        "timeouts", "reversePathFilter", "tcp"})
     public static final class File {
         public String netns;
         public String lan;
@@ -69,6 +86,15 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         public String natPorts;
         public Integer flowTableSize;
         public Timeouts timeouts;
+        public String reversePathFilter;
+        public Tcp tcp;
+
+        /** TCP tracking switches, netfilter's. */
+        @JsonPropertyOrder({"liberal", "loose"})
+        public static final class Tcp {
+            public Boolean liberal;
+            public Boolean loose;
+        }
 
         /** Idle timeouts in seconds. */
         @JsonPropertyOrder({"udp", "udpReplied", "icmp", "tcpEstablished", "tcpTimeWait"})
@@ -146,11 +172,24 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
             if (netns != null && (netns.isBlank() || netns.contains("/"))) {
                 errors.add("netns \"" + netns + "\": not a namespace name");
             }
+            ReversePathFilter filter = ReversePathFilter.STRICT;
+            if (reversePathFilter != null) {
+                try {
+                    filter = ReversePathFilter.of(reversePathFilter);
+                } catch (IllegalArgumentException e) {
+                    errors.add("reversePathFilter " + e.getMessage());
+                }
+            }
+            TcpTracking tracking = TcpTracking.DEFAULTS;
+            if (tcp != null) {
+                tracking = new TcpTracking(tcp.liberal != null ? tcp.liberal : tracking.liberal(),
+                    tcp.loose != null ? tcp.loose : tracking.loose());
+            }
             if (!errors.isEmpty()) {
                 throw new GatewayConfigException(source, errors);
             }
             return new GatewayConfig(netns, lanName, inside, prefixes, rules, workerCount, ports, tableSize,
-                flowTimeouts);
+                flowTimeouts, filter, tracking);
         }
 
         private FlowTimeouts timeouts(List<String> errors) {
@@ -243,6 +282,10 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         f.timeouts.icmp = (int) TimeUnit.NANOSECONDS.toSeconds(timeouts.icmpNs());
         f.timeouts.tcpEstablished = (int) TimeUnit.NANOSECONDS.toSeconds(timeouts.tcpNs(TcpState.ESTABLISHED));
         f.timeouts.tcpTimeWait = (int) TimeUnit.NANOSECONDS.toSeconds(timeouts.tcpNs(TcpState.TIME_WAIT));
+        f.reversePathFilter = reversePathFilter.id();
+        f.tcp = new File.Tcp();
+        f.tcp.liberal = tcp.liberal();
+        f.tcp.loose = tcp.loose();
         return f;
     }
 
@@ -253,11 +296,11 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
 
     public GatewayConfig withForwards(List<ForwardRule> newForwards) {
         return new GatewayConfig(netns, lan, inside, masquerade, newForwards, workers, natPorts, flowTableSize,
-            timeouts);
+            timeouts, reversePathFilter, tcp);
     }
 
     public GatewayConfig withMasquerade(List<Ipv4Prefix> newMasquerade) {
         return new GatewayConfig(netns, lan, inside, newMasquerade, forwards, workers, natPorts, flowTableSize,
-            timeouts);
+            timeouts, reversePathFilter, tcp);
     }
 }

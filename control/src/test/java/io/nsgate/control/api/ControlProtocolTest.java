@@ -171,7 +171,8 @@ class ControlProtocolTest {
         assertEquals("192.168.15.2", f.path("reply").path("src").asText());
         assertEquals("10.1.0.0", f.path("orig").path("src").asText());
         assertEquals(f.path("orig").path("sport").asInt(), f.path("reply").path("dport").asInt());
-        assertTrue(f.path("expires_s").asLong() > 400_000, f.toString());
+        // ESTABLISHED but never answered (the fake gateway's flows see no reply): 5 minutes, not 5 days
+        assertTrue(f.path("expires_s").asLong() > 290 && f.path("expires_s").asLong() <= 300, f.toString());
         assertEquals(0, f.path("orig").path("packets").asLong());
     }
 

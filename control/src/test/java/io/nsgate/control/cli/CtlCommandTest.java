@@ -101,7 +101,7 @@ class CtlCommandTest {
         assertEquals(4, lines.size(), r.out);
         assertTrue(lines.get(0).startsWith("PROTO STATE       NAT          ORIGINAL"), lines.get(0));
         assertTrue(lines.get(1).matches("tcp +ESTABLISHED +dnat +10\\.1\\.0\\.0:(1000[0-2]) -> 192\\.168\\.1\\.2:80 +"
-            + "192\\.168\\.15\\.2:80 -> 10\\.1\\.0\\.0:\\1 +0/0 +0/0 +4d23h59m"), lines.get(1));
+            + "192\\.168\\.15\\.2:80 -> 10\\.1\\.0\\.0:\\1 +0/0 +0/0 +4m59s"), lines.get(1));
         assertEquals("3 flows", r.err.trim());
     }
 

@@ -37,6 +37,7 @@ import io.nsgate.control.metrics.PrometheusText;
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.dataplane.nat.ForwardRule;
+import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.testkit.NsgateProcess;
 import io.nsgate.testkit.TestPrefix;
@@ -202,13 +203,15 @@ class CtlEndToEndTest {
         assertTrue(second.path("orig").path("packets").asLong() > first.path("orig").path("packets").asLong());
 
         long noFlowBefore = gateway.dataPlane().stats().total(DropReason.TCP_NO_FLOW);
+        long pickupsBefore = gateway.dataPlane().stats().total(Counter.TCP_PICKUPS);
         Run flushed = ok("flows", "flush", "-p", "tcp", "--dport", "5201", "--src", "192.168.15.2");
         assertTrue(flushed.out.matches("deleted [1-9][0-9]* flows?\\n"), flushed.out);
-        assertEquals("0", ok("flows", "count", "-p", "tcp", "--dport", "5201", "--src", "192.168.15.2").out.trim(),
-            "gone, and its next segments open nothing (not SYNs)");
         Thread.sleep(300);
-        assertTrue(gateway.dataPlane().stats().total(DropReason.TCP_NO_FLOW) > noFlowBefore,
-            "the flushed connection's segments now match no flow");
+        // its next segments match no flow: a bare ACK is picked up as a new connection (loose tracking, netfilter's
+        // default), anything else is refused
+        assertTrue(gateway.dataPlane().stats().total(DropReason.TCP_NO_FLOW) > noFlowBefore
+                || gateway.dataPlane().stats().total(Counter.TCP_PICKUPS) > pickupsBefore,
+            "the flushed connection's segments matched no flow");
     }
 
     private static JsonNode busiest(List<JsonNode> flows) {

@@ -9,7 +9,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.conntrack.TcpTracking;
 import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.dataplane.nat.ReversePathFilter;
 
 class GatewayConfigTest {
     private static final String LAB = """
@@ -57,6 +59,24 @@ class GatewayConfigTest {
         assertEquals(Runtime.getRuntime().availableProcessors(), c.workers());
         assertEquals(GatewayConfig.DEFAULT_FLOW_TABLE_SIZE, c.flowTableSize());
         assertTrue(c.forwards().isEmpty());
+    }
+
+    @Test
+    void routerPoliciesDefaultToStrictSourcesAndNetfiltersTcpTrackingAndAreRefusedWhenUnknown() {
+        GatewayConfig d = GatewayConfig.parse("lan: lan0\ninside: [br0]\n", "min.yaml");
+        assertEquals(ReversePathFilter.STRICT, d.reversePathFilter());
+        assertEquals(new TcpTracking(false, true), d.tcp());
+        GatewayConfig c = GatewayConfig.parse(
+            "lan: lan0\ninside: [br0]\nreversePathFilter: loose\ntcp:\n  liberal: true\n  loose: false\n", "p.yaml");
+        assertEquals(ReversePathFilter.LOOSE, c.reversePathFilter());
+        assertEquals(new TcpTracking(true, false), c.tcp());
+        GatewayConfig saved = GatewayConfig.parse(c.toYaml(), "saved");
+        assertEquals(ReversePathFilter.LOOSE, saved.reversePathFilter());
+        assertEquals(c.tcp(), saved.tcp());
+        GatewayConfigException e = assertThrows(GatewayConfigException.class,
+            () -> GatewayConfig.parse("lan: lan0\ninside: [br0]\nreversePathFilter: sometimes\n", "bad.yaml"));
+        assertTrue(e.getMessage().contains("reversePathFilter \"sometimes\": not a reverse-path filter"),
+            e.getMessage());
     }
 
     @Test

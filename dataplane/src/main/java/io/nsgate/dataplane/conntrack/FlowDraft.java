@@ -26,6 +26,8 @@ public final class FlowDraft {
     public int natFlags;
     /** Initial protocol state (TcpState.SYN_SENT for a TCP flow opened by a SYN). */
     public int protoState;
+    /** TcpWindow.FLAG_* bits both directions of a TCP flow start with (FLAG_LIBERAL for a mid-stream pickup). */
+    public int windowFlags;
     /** For a UDP/ICMP flow using an endpoint-independent mapping: the mapping's record id, else -1. */
     public int mappingId = -1;
 
@@ -42,6 +44,7 @@ public final class FlowDraft {
         this.replyDstPort = srcPort;
         this.natFlags = 0;
         this.protoState = 0;
+        this.windowFlags = 0;
         this.mappingId = -1;
         return this;
     }

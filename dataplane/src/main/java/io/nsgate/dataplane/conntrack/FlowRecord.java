@@ -5,7 +5,8 @@ import org.agrona.concurrent.AtomicBuffer;
 
 /**
  * Descriptor of a flow record: 64 bytes per connection, one cache line, in an off-heap array indexed by flow id,
- * plus 32 bytes of per-packet counters in a parallel array (so a lookup touches exactly one line of the record).
+ * plus a 64-byte line of what every packet writes (counters and TCP window state) in a parallel array, so a lookup
+ * touches exactly one line of the record and the per-packet writes stay off it.
  *
  * <pre>
  *  0                   1                   2                   3
@@ -30,8 +31,9 @@ import org.agrona.concurrent.AtomicBuffer;
  * |               created (seconds since the table epoch)         | 60
  * +---------------------------------------------------------------+  64
  *
- * counters array, 32 bytes per flow id:
- * |  packets, original | bytes, original | packets, reply | bytes, reply |   (4 x 64 bits)
+ * per-packet array, 64 bytes per flow id (one cache line):
+ * |  packets, original | bytes, original | packets, reply | bytes, reply |   0  (4 x 64 bits)
+ * |  TCP window state of the original direction, then of the reply      |  32  ({@link TcpWindow}, 2 x 16 bytes)
  * </pre>
  *
  * <p>Keys and rewrite are immutable while the record is live: the original tuple is what the first packet
@@ -63,8 +65,8 @@ public final class FlowRecord {
     }
 
     public static final int SIZE = 64;
-    /** Bytes of counters per flow in the parallel counters array. */
-    public static final int COUNTERS_SIZE = 32;
+    /** Bytes per flow in the parallel per-packet array: counters, then TCP window state. */
+    public static final int COUNTERS_SIZE = 64;
 
     public static final int STATE_WORD_OFFSET = 0;
     public static final int ORIG_SRC_IP_OFFSET = 8;
@@ -89,6 +91,8 @@ public final class FlowRecord {
     public static final int ORIG_BYTES_OFFSET = 8;
     public static final int REPLY_PACKETS_OFFSET = 16;
     public static final int REPLY_BYTES_OFFSET = 24;
+    /** Where a TCP flow's {@link TcpWindow} state starts, relative to countersOffset(flowId). */
+    public static final int WINDOW_OFFSET = 32;
 
     // --- record states (bits 0-7 of the state word) ---
     public static final int FREE = 0;
@@ -101,6 +105,11 @@ public final class FlowRecord {
     public static final int FLAG_REPLIED = 1;
     /** The flow proved itself (TCP reached ESTABLISHED, UDP/ICMP replied): never evicted to make room. */
     public static final int FLAG_ASSURED = 1 << 1;
+    /**
+     * An in-window but inexact RST passed without closing the flow (RFC 5961): it expires after the CLOSE timeout
+     * unless another segment follows, as netfilter's timeout after any RST.
+     */
+    public static final int FLAG_RST_SEEN = 1 << 2;
 
     // --- NAT flags (byte at NAT_FLAGS_OFFSET; immutable) ---
     public static final int NAT_SNAT = 1;

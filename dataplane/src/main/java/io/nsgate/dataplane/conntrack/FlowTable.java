@@ -11,6 +11,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.IpProtocol;
+import io.nsgate.dataplane.packet.TcpHeader;
+import io.nsgate.dataplane.packet.TcpSegment;
 import io.nsgate.linux.sys.OffHeapMemory;
 
 /**
@@ -59,8 +61,8 @@ import io.nsgate.linux.sys.OffHeapMemory;
  * <b>When full</b>, {@link #insert} evicts an unreplied, unassured flow found in a bounded scan (netfilter's
  * early drop); assured flows are never evicted, so established connections survive a flood of new ones.
  *
- * <p>Memory per connection: a 64-byte record (one cache line), 32 bytes of counters and 32 bytes of index = 128
- * bytes (netfilter's nf_conn is ~300).
+ * <p>Memory per connection: a 64-byte record (one cache line), a 64-byte line of counters and TCP window state, and
+ * 32 bytes of index = 160 bytes (netfilter's nf_conn is ~300).
  */
 public final class FlowTable implements AutoCloseable {
     // ---------------------------------------------------------------- index layout
@@ -114,6 +116,10 @@ public final class FlowTable implements AutoCloseable {
     public static final int PACKET_OUT_OF_STATE = 1;
     /** The record was recycled since the lookup. */
     public static final int PACKET_STALE = 2;
+    /** The segment lies outside the TCP window ({@link TcpWindow#INVALID}): nothing changed; drop it. */
+    public static final int PACKET_OUT_OF_WINDOW = 3;
+    /** The window check ignored the segment ({@link TcpWindow#IGNORE}): nothing changed; forward it. */
+    public static final int PACKET_IGNORED = 4;
 
     private static final int KEY_CONFLICT = -1;
     private static final int KEY_FULL = -2;
@@ -144,6 +150,7 @@ public final class FlowTable implements AutoCloseable {
     private final UnsafeBuffer index;
     private final UnsafeBuffer control;
     private volatile FlowTimeouts timeouts;
+    private volatile TcpTracking tcpTracking = TcpTracking.DEFAULTS;
     private volatile boolean closed;
 
     private final LongAdder inserted = new LongAdder();
@@ -453,6 +460,7 @@ public final class FlowTable implements AutoCloseable {
             view.ipDelta = deltas & 0xFFFF;
             view.l4Delta = deltas >>> 16;
             view.egressInterface = (misc >>> 8) & 0xFF;
+            view.ingressInterface = (misc >>> 16) & 0xFF;
             view.nextHopIp = records.getInt(rec + NEXT_HOP_ORIG_OFFSET);
         } else {
             final int origPorts = records.getInt(rec + ORIG_PORTS_OFFSET);
@@ -463,6 +471,7 @@ public final class FlowTable implements AutoCloseable {
             view.ipDelta = ~deltas & 0xFFFF; // one's-complement negation: the inverse rewrite
             view.l4Delta = (~deltas >>> 16) & 0xFFFF;
             view.egressInterface = (misc >>> 16) & 0xFF;
+            view.ingressInterface = (misc >>> 8) & 0xFF;
             view.nextHopIp = records.getInt(rec + NEXT_HOP_REPLY_OFFSET);
         }
     }
@@ -496,13 +505,22 @@ public final class FlowTable implements AutoCloseable {
 
     /**
      * Accounts a packet to the flow {@code view} describes and advances its protocol state: TCP per netfilter's
-     * table ({@link TcpState}), UDP/ICMP "replied" on the first reply. Counters and last-seen are single-writer
-     * per direction (see {@link FlowRecord}); state changes are CAS on the state word, checked against the
-     * generation.
+     * table ({@link TcpState}) and window ({@link TcpWindow}), UDP/ICMP "replied" on the first reply. Counters and
+     * last-seen are single-writer per direction (see {@link FlowRecord}); state changes are CAS on the state word,
+     * checked against the generation.
      *
-     * @return {@link #PACKET_OK}, {@link #PACKET_OUT_OF_STATE} or {@link #PACKET_STALE}
+     * <p>TCP, as {@code nf_conntrack_tcp_packet}: a segment that contradicts the state changes nothing
+     * ({@link #PACKET_OUT_OF_STATE}); one outside the window changes nothing and is refused
+     * ({@link #PACKET_OUT_OF_WINDOW}) unless the tracking is liberal; one the window check ignores changes nothing
+     * ({@link #PACKET_IGNORED}). A RST in the window closes an established, assured connection only when its sequence
+     * number is exact (RFC 5961 3.2); otherwise it passes, for the receiver's challenge ACK, and only shortens the
+     * flow's timeout to CLOSE's until the next segment.
+     *
+     * @param segment the TCP segment (its flags, sequence space and options); ignored for other protocols
+     * @return {@link #PACKET_OK}, {@link #PACKET_OUT_OF_STATE}, {@link #PACKET_OUT_OF_WINDOW},
+     *     {@link #PACKET_IGNORED} or {@link #PACKET_STALE}
      */
-    public int onPacket(FlowView view, int tcpFlags, int bytes, long nowNs) {
+    public int onPacket(FlowView view, TcpSegment segment, int bytes, long nowNs) {
         final int rec = offset(view.flowId);
         final int direction = view.direction;
         final int c = countersOffset(view.flowId) + (direction == 0 ? ORIG_PACKETS_OFFSET : REPLY_PACKETS_OFFSET);
@@ -514,27 +532,60 @@ public final class FlowTable implements AutoCloseable {
             records.putLongRelease(rec + LAST_SEEN_OFFSET, nowNs);
         }
         final int stateWordOffset = rec + STATE_WORD_OFFSET;
-        while (true) {
-            final long word = records.getLongVolatile(stateWordOffset);
-            if (generation(word) != view.generation) {
-                return PACKET_STALE;
+        long word = records.getLongVolatile(stateWordOffset);
+        if (generation(word) != view.generation) {
+            return PACKET_STALE;
+        }
+        final boolean tcp = view.proto == IpProtocol.TCP;
+        final int tcpFlags = tcp ? segment.flags : 0;
+        boolean keepState = false;
+        if (tcp) {
+            final int state = protoState(word);
+            final int next = TcpState.next(state, direction, tcpFlags);
+            if (next == TcpState.INVALID) {
+                return PACKET_OUT_OF_STATE;
             }
+            if (next != TcpState.IGNORE) {
+                final int windowBase = countersOffset(view.flowId) + WINDOW_OFFSET;
+                if (next == TcpState.SYN_SENT && (state == TcpState.TIME_WAIT || state == TcpState.CLOSE)) {
+                    TcpWindow.init(counters, windowBase, 0); // reopened: a new connection's sequence space
+                }
+                // judged before the check, which moves the sender's end to the RST's
+                keepState = (tcpFlags & TcpHeader.RST) != 0 && state == TcpState.ESTABLISHED
+                    && (flags(word) & FLAG_ASSURED) != 0
+                    && !TcpWindow.isExactReset(counters, windowBase, direction, segment.seq);
+                final int verdict = TcpWindow.check(counters, windowBase, direction, state, segment,
+                    tcpTracking.liberal());
+                if (verdict == TcpWindow.INVALID) {
+                    return PACKET_OUT_OF_WINDOW;
+                }
+                if (verdict == TcpWindow.IGNORE) {
+                    return PACKET_IGNORED;
+                }
+            }
+        }
+        while (true) {
             final int state = protoState(word);
             final int flags = flags(word);
             int nextState = state;
             int nextFlags = flags | (direction == 1 ? FLAG_REPLIED : 0);
-            if (view.proto == IpProtocol.TCP) {
+            if (tcp) {
                 final int next = TcpState.next(state, direction, tcpFlags);
                 if (next == TcpState.INVALID) {
-                    return PACKET_OUT_OF_STATE;
+                    return PACKET_OUT_OF_STATE; // another worker moved the state meanwhile
                 }
-                if (next != TcpState.IGNORE) {
-                    nextState = next;
-                    if (next == TcpState.SYN_SENT && (state == TcpState.TIME_WAIT || state == TcpState.CLOSE)) {
-                        nextFlags = 0; // reopened (RFC 1122): a new connection on the same tuple
-                    } else if (next >= TcpState.ESTABLISHED && next <= TcpState.TIME_WAIT
-                        && (nextFlags & FLAG_REPLIED) != 0) {
-                        nextFlags |= FLAG_ASSURED;
+                if (keepState) {
+                    nextFlags |= FLAG_RST_SEEN;
+                } else {
+                    nextFlags &= ~FLAG_RST_SEEN;
+                    if (next != TcpState.IGNORE) {
+                        nextState = next;
+                        if (next == TcpState.SYN_SENT && (state == TcpState.TIME_WAIT || state == TcpState.CLOSE)) {
+                            nextFlags = 0; // reopened (RFC 1122): a new connection on the same tuple
+                        } else if (next >= TcpState.ESTABLISHED && next <= TcpState.TIME_WAIT
+                            && (nextFlags & FLAG_REPLIED) != 0) {
+                            nextFlags |= FLAG_ASSURED;
+                        }
                     }
                 }
             } else if ((nextFlags & FLAG_REPLIED) != 0) {
@@ -549,7 +600,21 @@ public final class FlowTable implements AutoCloseable {
                 view.flags = nextFlags;
                 return PACKET_OK;
             }
+            word = records.getLongVolatile(stateWordOffset);
+            if (generation(word) != view.generation) {
+                return PACKET_STALE;
+            }
         }
+    }
+
+    /** The TCP tracking policy in force (liberal windows, mid-stream pickup). */
+    public TcpTracking tcpTracking() {
+        return tcpTracking;
+    }
+
+    /** Replaces the TCP tracking policy; applies to the next packet. */
+    public void tcpTracking(TcpTracking tracking) {
+        this.tcpTracking = java.util.Objects.requireNonNull(tracking, "tracking");
     }
 
     // ================================================================= insertion (slow path)
@@ -638,6 +703,7 @@ public final class FlowTable implements AutoCloseable {
         counters.putLong(c + ORIG_BYTES_OFFSET, 0);
         counters.putLong(c + REPLY_PACKETS_OFFSET, 0);
         counters.putLong(c + REPLY_BYTES_OFFSET, 0);
+        TcpWindow.init(counters, c + WINDOW_OFFSET, d.windowFlags);
     }
 
     /**

@@ -13,6 +13,12 @@ public final class FlowTimeouts {
     private static final long MIN = 60 * S;
     private static final long DAY = 24 * 60 * MIN;
 
+    /**
+     * A connection picked up mid-stream that has not been answered (netfilter's timeout for unacknowledged data,
+     * nf_conntrack_tcp_timeout_unacknowledged): an ACK flood cannot hold records for the 5 days of ESTABLISHED.
+     */
+    public static final long UNREPLIED_ESTABLISHED_NS = 5 * MIN;
+
     /** netfilter's defaults. */
     public static final FlowTimeouts DEFAULTS = builder().build();
 
@@ -49,7 +55,14 @@ public final class FlowTimeouts {
     public long timeoutNs(int proto, int protoState, int flags) {
         switch (proto) {
             case 6:
-                return tcpNs[protoState < TcpState.COUNT ? protoState : TcpState.CLOSE];
+                final long t = tcpNs[protoState < TcpState.COUNT ? protoState : TcpState.CLOSE];
+                if ((flags & FlowRecord.FLAG_RST_SEEN) != 0) {
+                    return Math.min(t, tcpNs[TcpState.CLOSE]);
+                }
+                if (protoState == TcpState.ESTABLISHED && (flags & FlowRecord.FLAG_REPLIED) == 0) {
+                    return Math.min(t, UNREPLIED_ESTABLISHED_NS); // picked up mid-stream, never answered
+                }
+                return t;
             case 17:
                 return (flags & FlowRecord.FLAG_REPLIED) != 0 ? udpRepliedNs : udpUnrepliedNs;
             default:

@@ -27,6 +27,8 @@ public final class FlowView {
     public int l4Delta;
     /** Data-plane interface index the rewritten packet leaves through. */
     public int egressInterface;
+    /** Data-plane interface the packet should have come in on: the one the other direction leaves through. */
+    public int ingressInterface;
     /** IPv4 address whose MAC the rewritten packet is sent to. */
     public int nextHopIp;
     /** FlowRecord.NAT_* bits. */

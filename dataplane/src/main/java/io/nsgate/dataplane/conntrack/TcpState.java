@@ -9,9 +9,8 @@ import static io.nsgate.dataplane.packet.TcpHeader.URG;
 
 /**
  * TCP tracking after netfilter's {@code nf_conntrack_proto_tcp.c}: the same states and the same transition
- * table (the gateway is the man in the middle and guesses the state of the current sender), minus window
- * tracking: nsgate is liberal about sequence numbers and never drops in-flight data of a live connection for
- * being out of window. What it does refuse are invalid flag combinations ({@link #validFlags}).
+ * table (the gateway is the man in the middle and guesses the state of the current sender); sequence numbers are
+ * judged by {@link TcpWindow}. Invalid flag combinations ({@link #validFlags}) are refused outright.
  *
  * <p>States are small ints (they live in the flow's state word). {@link #next} returns {@link #IGNORE} for a
  * segment that changes nothing (a retransmitted SYN/ACK...) and {@link #INVALID} for one that contradicts the
@@ -130,6 +129,14 @@ public final class TcpState {
     /** True for a segment that may open a connection: SYN without ACK (validFlags already checked). */
     public static boolean opensConnection(int tcpFlags) {
         return (tcpFlags & (SYN | ACK | RST | FIN)) == SYN;
+    }
+
+    /**
+     * True for a segment that picks a connection up mid-stream when tracking is loose: a bare ACK (netfilter's
+     * tcp_conntracks[ORIGINAL][ACK][NONE] is ESTABLISHED; FIN and RST open nothing).
+     */
+    public static boolean picksUpConnection(int tcpFlags) {
+        return (tcpFlags & (SYN | ACK | RST | FIN)) == ACK;
     }
 
     /**

@@ -26,4 +26,10 @@ public final class RxBatch {
     public final int[] gsoType = new int[CAPACITY];
     /** virtio_net_hdr gso_size: payload bytes per segment, 0 when not GSO. */
     public final int[] gsoSize = new int[CAPACITY];
+    /**
+     * What the kernel made of the frame's destination MAC (sockaddr_ll.sll_pkttype): Linux.PACKET_HOST (the
+     * interface's own MAC), PACKET_BROADCAST, PACKET_MULTICAST or PACKET_OTHERHOST (another host's, seen because the
+     * interface is promiscuous). Judged against the interface's current MAC, so it follows MAC changes.
+     */
+    public final int[] packetType = new int[CAPACITY];
 }

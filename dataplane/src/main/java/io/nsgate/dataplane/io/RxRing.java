@@ -47,6 +47,8 @@ abstract class RxRing {
     private final int vlanTpidField;
     /** Smallest tp_mac with room for the frame header and the virtio-net header below the frame. */
     private final int minMac;
+    /** sll_pkttype of the sockaddr_ll the kernel writes right after the frame header. */
+    private final int packetTypeField;
 
     /** Where received, truncated, malformed and re-tagged frames are counted (the port's). */
     final PortCounters counters;
@@ -61,6 +63,7 @@ abstract class RxRing {
         this.vlanTciField = vlanTciField;
         this.vlanTpidField = vlanTpidField;
         this.minMac = headerLength + VNET;
+        this.packetTypeField = headerLength + Linux.SOCKADDR_LL_PKTTYPE_OFFSET;
     }
 
     /** The ring buffer that the batches' offsets refer to. */
@@ -106,6 +109,7 @@ abstract class RxRing {
             frameLength += VLAN_TAG;
         }
         final int vnet = frame - VNET;
+        batch.packetType[count] = ring.getByte(header + packetTypeField) & 0xFF;
         batch.frameOffset[count] = frame;
         batch.frameLength[count] = frameLength;
         batch.vnetOffset[count] = vnet;

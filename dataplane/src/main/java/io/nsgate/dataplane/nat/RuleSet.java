@@ -34,6 +34,7 @@ public final class RuleSet {
     private final List<ForwardRule> forwards;
     private final List<ForwardRule> lingering;
     private final PortRange natPorts;
+    private final ReversePathFilter reversePathFilter;
     private final Ownership ownership;
 
     private RuleSet(Builder b, GatewayInterface[] interfaces, Route[] routes, int[] masqueradeEgress,
@@ -45,6 +46,7 @@ public final class RuleSet {
         this.forwards = List.copyOf(b.forwards);
         this.lingering = List.copyOf(b.lingering);
         this.natPorts = b.natPorts;
+        this.reversePathFilter = b.reversePathFilter;
         this.ownership = ownership;
     }
 
@@ -61,6 +63,7 @@ public final class RuleSet {
         b.forwards.addAll(forwards);
         b.lingering.addAll(lingering);
         b.natPorts = natPorts;
+        b.reversePathFilter = reversePathFilter;
         return b;
     }
 
@@ -87,15 +90,23 @@ public final class RuleSet {
         return List.of(interfaces);
     }
 
+    /** How sources are validated against the routes (rp_filter). */
+    public ReversePathFilter reversePathFilter() {
+        return reversePathFilter;
+    }
+
     /** Which frames are the data plane's and which the host's (the kernel guard enforces the same). */
     public Ownership ownership() {
         return ownership;
     }
 
-    /** True for source addresses no packet may carry across the gateway (RFC 1812 5.3.7). */
+    /**
+     * True for source addresses no packet may carry across the gateway (RFC 1812 5.3.7): 0/8, 127/8, multicast
+     * (224/4), and 240/4 with the limited broadcast.
+     */
     public static boolean isMartianSource(int ip) {
         int first = ip >>> 24;
-        return ip == 0 || ip == -1 || first == 127 || first == 0 || (ip & 0xF000_0000) == 0xE000_0000;
+        return first == 0 || first == 127 || (ip & 0xE000_0000) == 0xE000_0000;
     }
 
     /**
@@ -202,7 +213,8 @@ public final class RuleSet {
         for (ForwardRule f : lingering) {
             sb.append("lingering forward ").append(f).append('\n');
         }
-        sb.append("nat ports ").append(natPorts);
+        sb.append("nat ports ").append(natPorts).append('\n');
+        sb.append("reverse-path filter ").append(reversePathFilter.id());
         return sb.toString();
     }
 
@@ -214,6 +226,7 @@ public final class RuleSet {
         private final List<ForwardRule> forwards = new ArrayList<>();
         private final List<ForwardRule> lingering = new ArrayList<>();
         private PortRange natPorts = PortRange.DEFAULT_NAT;
+        private ReversePathFilter reversePathFilter = ReversePathFilter.STRICT;
 
         private Builder() {
         }
@@ -279,6 +292,11 @@ public final class RuleSet {
 
         public Builder natPorts(PortRange range) {
             natPorts = range;
+            return this;
+        }
+
+        public Builder reversePathFilter(ReversePathFilter filter) {
+            reversePathFilter = java.util.Objects.requireNonNull(filter, "filter");
             return this;
         }
 

@@ -16,6 +16,7 @@ import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.conntrack.TcpWindow;
 import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
@@ -23,11 +24,13 @@ import io.nsgate.dataplane.packet.IcmpHeader;
 import io.nsgate.dataplane.packet.Ipv4Header;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.packet.TcpHeader;
+import io.nsgate.dataplane.packet.TcpSegment;
 import io.nsgate.dataplane.packet.UdpHeader;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * Decides what happens to one frame and rewrites it in place. One instance per worker; not thread-safe.
@@ -44,7 +47,7 @@ import io.nsgate.dataplane.stats.WorkerCounters;
  *       a port forward (DNAT) when a {@link ForwardRule} serves it, else a late reply to a NAT port or a removed
  *       forward's port, dropped. A frame passing through from an inside interface is masqueraded when a
  *       {@link MasqueradeRule} matches its source and egress interface. Everything else is dropped: default
- *       deny. New TCP flows start only with a bare SYN.</li>
+ *       deny. New TCP flows start with a bare SYN, or a bare ACK picked up mid-stream ({@code TcpTracking}).</li>
  *   <li><b>ICMP errors</b> about a tracked flow are translated in the outer and the quoted header (RFC 5508);
  *       non-first fragments follow their first fragment through the {@link FragmentTable}.</li>
  * </ol>
@@ -65,6 +68,7 @@ public final class Translator {
     private final ParsedFrame frame = new ParsedFrame();
     private final FlowView view = new FlowView();
     private final FlowDraft draft = new FlowDraft();
+    private final TcpSegment segment = new TcpSegment();
     private final Ipv4Header ip = new Ipv4Header();
     private final TcpHeader tcp = new TcpHeader();
     private final UdpHeader udp = new UdpHeader();
@@ -162,17 +166,29 @@ public final class Translator {
     /** Ethernet + a minimal IPv4 header + the two ports. */
     private static final int PREFETCH_MIN_LENGTH = 14 + 20 + 4;
 
+    /** Processes a frame addressed to the ingress interface's own MAC (tests and benchmarks; the worker says). */
+    public int process(MutableDirectBuffer buf, int offset, int length, int ingress, int vnetFlags, int gsoType,
+                       int gsoSize, long nowNs, Verdict out) {
+        return process(buf, offset, length, ingress, Linux.PACKET_HOST, vnetFlags, gsoType, gsoSize, nowNs, out);
+    }
+
     /**
      * Processes one frame.
      *
-     * @param ingress   data-plane index of the interface the frame arrived on
-     * @param vnetFlags virtio-net header flags (VirtioNetHeader.FLAG_NEEDS_CSUM...), 0 without a vnet header
-     * @param gsoType   virtio-net GSO type, 0 for a plain frame
-     * @param gsoSize   virtio-net gso_size (payload bytes per segment), 0 for a plain frame
+     * @param ingress    data-plane index of the interface the frame arrived on
+     * @param packetType what its destination MAC is to the ingress interface: Linux.PACKET_HOST (its own),
+     *                   PACKET_BROADCAST, PACKET_MULTICAST or PACKET_OTHERHOST
+     * @param vnetFlags  virtio-net header flags (VirtioNetHeader.FLAG_NEEDS_CSUM...), 0 without a vnet header
+     * @param gsoType    virtio-net GSO type, 0 for a plain frame
+     * @param gsoSize    virtio-net gso_size (payload bytes per segment), 0 for a plain frame
      * @return the verdict's action, also stored in {@code out}
      */
-    public int process(MutableDirectBuffer buf, int offset, int length, int ingress, int vnetFlags, int gsoType,
-                       int gsoSize, long nowNs, Verdict out) {
+    public int process(MutableDirectBuffer buf, int offset, int length, int ingress, int packetType, int vnetFlags,
+                       int gsoType, int gsoSize, long nowNs, Verdict out) {
+        if (packetType == Linux.PACKET_OTHERHOST) {
+            // another host's frame, seen because the port is promiscuous: Linux drops it before any protocol does
+            return drop(out, DropReason.OTHER_HOST.id);
+        }
         final int reason = parser.parse(buf, offset, length, frame);
         if (reason != 0) {
             return drop(out, reason);
@@ -192,6 +208,11 @@ public final class Translator {
         if (rs.iface(ingress) == null) {
             return drop(out, DropReason.UNKNOWN_INTERFACE.id);
         }
+        if (packetType != Linux.PACKET_HOST) {
+            // RFC 1812 5.3.4: a link-layer broadcast or multicast is never forwarded; the host's (DHCP...) stays the host's
+            return rs.ownership().owns(frame.ipProto, frame.dstIp, frame.dstPort,
+                frame.kind == ParsedFrame.KIND_IPV4_FRAGMENT) ? drop(out, DropReason.LINK_BROADCAST.id) : local(out);
+        }
         final boolean partial = (vnetFlags & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
         if (gsoSize > 0 && !gsoMatches(gsoType)) {
             // A tunnel super-frame (VXLAN, GRE) reaches us labelled TCPV4; the kernel refuses to send it again and
@@ -199,10 +220,10 @@ public final class Translator {
             return drop(out, DropReason.GSO_UNSUPPORTED.id);
         }
         if (frame.kind == ParsedFrame.KIND_IPV4_FRAGMENT) {
-            return fragment(buf, rs, nowNs, out);
+            return fragment(buf, rs, ingress, nowNs, out);
         }
         if (frame.icmpError) {
-            return icmpError(buf, rs, out);
+            return icmpError(buf, rs, ingress, out);
         }
         final long handle = table.lookup(frame.ipProto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort, view);
         if (handle != FlowTable.NOT_FOUND) {
@@ -218,6 +239,10 @@ public final class Translator {
         if (frame.ipProto == TCP && !TcpState.validFlags(frame.tcpFlags)) {
             return drop(out, DropReason.TCP_INVALID_FLAGS.id);
         }
+        if (ingress != view.ingressInterface && rs.reversePathFilter() == ReversePathFilter.STRICT) {
+            // the flow's tuple from the wrong side: a spoofed source (rp_filter=1 would not route it either)
+            return drop(out, DropReason.SPOOFED_SOURCE.id);
+        }
         final GatewayInterface egress = rs.iface(view.egressInterface);
         if (egress == null) {
             return drop(out, DropReason.NO_ROUTE.id); // the interface went away since the flow was made
@@ -231,8 +256,20 @@ public final class Translator {
 
     /** Accounts the packet to the flow in {@link #view}, rewrites it and forwards it. */
     private int translateAndForward(MutableDirectBuffer buf, boolean partial, int gsoSize, long nowNs, Verdict out) {
-        if (table.onPacket(view, frame.tcpFlags, frame.ipTotalLength, nowNs) == FlowTable.PACKET_OUT_OF_STATE) {
-            counters.increment(Counter.TCP_OUT_OF_STATE);
+        if (frame.ipProto == TCP) {
+            readSegment(buf);
+        }
+        switch (table.onPacket(view, segment, frame.ipTotalLength, nowNs)) {
+            case FlowTable.PACKET_OUT_OF_STATE:
+                counters.increment(Counter.TCP_OUT_OF_STATE);
+                break;
+            case FlowTable.PACKET_OUT_OF_WINDOW:
+                return drop(out, DropReason.TCP_OUT_OF_WINDOW.id);
+            case FlowTable.PACKET_IGNORED:
+                counters.increment(Counter.TCP_WINDOW_IGNORED);
+                break;
+            default:
+                break;
         }
         rewrite(buf, partial);
         if (frame.isFirstFragment()) {
@@ -246,6 +283,18 @@ public final class Translator {
             counters.increment(Counter.PARTIAL_CHECKSUM_FRAMES);
         }
         return forward(out, view.egressInterface, view.nextHopIp);
+    }
+
+    /**
+     * Reads the TCP segment for window tracking. A first fragment's payload continues in fragments not seen yet: its
+     * end is taken as far as a datagram may reach, so that the acknowledgement of the whole segment stays valid.
+     */
+    private void readSegment(MutableDirectBuffer buf) {
+        final int headerLength = frame.tcpHeaderLength;
+        segment.read(buf, frame.l4Offset, headerLength, frame.l4Length - headerLength);
+        if (frame.moreFragments) {
+            segment.end = segment.seq + (Ipv4Header.MAX_TOTAL_LENGTH - frame.ipHeaderLength - headerLength);
+        }
     }
 
     /**
@@ -341,8 +390,18 @@ public final class Translator {
         final int proto = frame.ipProto;
         final Ownership ownership = rs.ownership();
         if (!ownership.owns(proto, frame.dstIp, frame.dstPort, false)) {
+            if (isForeignDirectedBroadcast(rs, ingress)) {
+                return drop(out, DropReason.DIRECTED_BROADCAST.id);
+            }
             // broadcast, multicast, and the host's own traffic: its services, pings to it, replies to its pings
             return local(out);
+        }
+        final int refusedSource = admitSource(rs, ingress);
+        if (refusedSource != 0) {
+            return drop(out, refusedSource);
+        }
+        if (RuleSet.isMartianDestination(frame.dstIp)) {
+            return drop(out, DropReason.MARTIAN_DESTINATION.id);
         }
         if (ownership.isGatewayAddress(frame.dstIp)) {
             final ForwardRule forward = rs.matchForward(proto, frame.dstIp, frame.dstPort);
@@ -373,12 +432,6 @@ public final class Translator {
             return drop(out, frame.icmpType == IcmpHeader.TYPE_ECHO_REPLY
                 ? DropReason.NO_RULE.id : DropReason.ICMP_UNSUPPORTED.id);
         }
-        if (RuleSet.isMartianSource(frame.srcIp)) {
-            return drop(out, DropReason.BAD_SOURCE_ADDRESS.id);
-        }
-        if (RuleSet.isMartianDestination(frame.dstIp)) {
-            return drop(out, DropReason.MARTIAN_DESTINATION.id);
-        }
         final long route = rs.route(frame.dstIp);
         if (route < 0) {
             return drop(out, DropReason.NO_ROUTE.id);
@@ -400,7 +453,7 @@ public final class Translator {
         draft.reply(frame.dstIp, 0, frame.dstPort, 0);
         routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
         draft.natFlags = FlowRecord.NAT_SNAT;
-        draft.protoState = proto == TCP ? TcpState.SYN_SENT : 0;
+        firstTcpState(proto);
         final long handle = ports.insertWithPort(draft, rs.masqueradeAddress(masquerade, egressIndex), rs.natPorts(),
             proto != TCP, nowNs, view);
         return created(handle, buf, Counter.SNAT_FLOWS, partial, gsoSize, nowNs, out);
@@ -422,7 +475,7 @@ public final class Translator {
         final int proto = frame.ipProto;
         draft.original(proto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort);
         routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
-        draft.protoState = proto == TCP ? TcpState.SYN_SENT : 0;
+        firstTcpState(proto);
 
         // Hairpin: client and backend behind the same interface. Without SNAT the backend would answer the
         // client directly, bypassing the translation; with it the reply comes back through the gateway.
@@ -449,6 +502,38 @@ public final class Translator {
         return created(handle, buf, Counter.DNAT_FLOWS, partial, gsoSize, nowNs, out);
     }
 
+    /**
+     * What a router checks of a new flow's source (RFC 1812 5.3.7, Linux's rp_filter): not a martian, not one of the
+     * gateway's own addresses (the host's own frames never reach the data plane's sockets), and, unless the filter is off, routed
+     * back at all (loose) or through the interface it came in on (strict). Returns 0 or the drop reason.
+     */
+    private int admitSource(RuleSet rs, int ingress) {
+        if (RuleSet.isMartianSource(frame.srcIp)) {
+            return DropReason.BAD_SOURCE_ADDRESS.id;
+        }
+        if (rs.ownership().isGatewayAddress(frame.srcIp)) {
+            return DropReason.GATEWAY_SOURCE.id;
+        }
+        final ReversePathFilter filter = rs.reversePathFilter();
+        if (filter != ReversePathFilter.OFF) {
+            final long back = rs.route(frame.srcIp);
+            if (back < 0 || (filter == ReversePathFilter.STRICT && RuleSet.routeInterface(back) != ingress)) {
+                return DropReason.SPOOFED_SOURCE.id;
+            }
+        }
+        return 0;
+    }
+
+    /** True when the destination is the directed broadcast of a subnet other than the ingress interface's. */
+    private boolean isForeignDirectedBroadcast(RuleSet rs, int ingress) {
+        final int dst = frame.dstIp;
+        if (dst == -1 || (dst & 0xF000_0000) == 0xE000_0000 || !rs.ownership().isBroadcastOrMulticast(dst)) {
+            return false;
+        }
+        final GatewayInterface in = rs.iface(ingress);
+        return !(in.address().hasBroadcast() && in.address().broadcast() == dst);
+    }
+
     /** Fills the draft's route: out through {@code egress}, and back towards the client. */
     private void routeBoth(RuleSet rs, int egressIndex, int nextHop, int ingress) {
         final long back = rs.route(frame.srcIp);
@@ -457,13 +542,17 @@ public final class Translator {
         draft.route(egressIndex, nextHop, backInterface, backNextHop);
     }
 
-    /** A new flow starts only with a packet that may start one: a bare SYN, no port 0. */
+    /**
+     * A new flow starts only with a packet that may start one: no port 0, and for TCP a bare SYN, or a bare ACK when
+     * the tracking is loose (a connection picked up mid-stream, netfilter's nf_conntrack_tcp_loose).
+     */
     private int refuseAsFirstPacket() {
         if (frame.ipProto == TCP) {
             if (!TcpState.validFlags(frame.tcpFlags)) {
                 return DropReason.TCP_INVALID_FLAGS.id;
             }
-            if (!TcpState.opensConnection(frame.tcpFlags)) {
+            if (!TcpState.opensConnection(frame.tcpFlags)
+                && !(TcpState.picksUpConnection(frame.tcpFlags) && table.tcpTracking().loose())) {
                 return DropReason.TCP_NO_FLOW.id;
             }
         }
@@ -471,6 +560,19 @@ public final class Translator {
             return DropReason.ZERO_PORT.id;
         }
         return 0;
+    }
+
+    /** The draft's TCP state: SYN_SENT after a SYN; ESTABLISHED, with liberal windows, for a mid-stream pickup. */
+    private void firstTcpState(int proto) {
+        if (proto != TCP) {
+            draft.protoState = 0;
+        } else if (TcpState.opensConnection(frame.tcpFlags)) {
+            draft.protoState = TcpState.SYN_SENT;
+        } else {
+            draft.protoState = TcpState.ESTABLISHED;
+            draft.windowFlags = TcpWindow.FLAG_LIBERAL | TcpWindow.FLAG_SACK_PERMITTED;
+            counters.increment(Counter.TCP_PICKUPS);
+        }
     }
 
     private int created(long handle, MutableDirectBuffer buf, Counter kind, boolean partial, int gsoSize, long nowNs,
@@ -500,13 +602,17 @@ public final class Translator {
      * An ICMP error quoting a datagram of a tracked flow (RFC 5508): found by the reverse of the quoted tuple, checked
      * as a router does, translated by {@link IcmpErrorTranslator}. Not refreshing the flow: an error is not traffic.
      */
-    private int icmpError(MutableDirectBuffer buf, RuleSet rs, Verdict out) {
+    private int icmpError(MutableDirectBuffer buf, RuleSet rs, int ingress, Verdict out) {
         // the error travels against the quoted datagram: look up the reverse of its tuple
         final long handle = table.lookup(frame.innerProto, frame.innerDstIp, frame.innerSrcIp,
             frame.innerDstPort, frame.innerSrcPort, view);
         if (handle == FlowTable.NOT_FOUND || frame.dstIp != frame.innerSrcIp) {
             return rs.ownership().owns(ICMP, frame.dstIp, 0, false)
                 ? drop(out, DropReason.ICMP_ERROR_NO_FLOW.id) : local(out);
+        }
+        final int refusedSource = admitSource(rs, ingress);
+        if (refusedSource != 0) {
+            return drop(out, refusedSource);
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
         if (egress == null) {
@@ -524,11 +630,14 @@ public final class Translator {
     }
 
     /** A non-first fragment: no ports; it follows the flow its first fragment went to. */
-    private int fragment(MutableDirectBuffer buf, RuleSet rs, long nowNs, Verdict out) {
+    private int fragment(MutableDirectBuffer buf, RuleSet rs, int ingress, long nowNs, Verdict out) {
         final long found = fragments.find(frame.srcIp, frame.dstIp, frame.ipProto, frame.ipId, nowNs);
         if (found < 0 || !table.view(FlowTable.handle((int) found >>> 1, (int) (found >>> 32)), (int) found & 1, view)) {
             return rs.ownership().owns(frame.ipProto, frame.dstIp, 0, true)
                 ? drop(out, DropReason.FRAGMENT_NO_FLOW.id) : local(out);
+        }
+        if (ingress != view.ingressInterface && rs.reversePathFilter() == ReversePathFilter.STRICT) {
+            return drop(out, DropReason.SPOOFED_SOURCE.id);
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
         if (egress == null) {

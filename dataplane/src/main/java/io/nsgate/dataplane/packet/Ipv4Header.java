@@ -38,6 +38,8 @@ public final class Ipv4Header extends HeaderFlyweight {
     public static final int CHECKSUM_OFFSET = 10;
     public static final int SOURCE_OFFSET = 12;
     public static final int DESTINATION_OFFSET = 16;
+    /** The largest IPv4 datagram (the total length field is 16 bits). */
+    public static final int MAX_TOTAL_LENGTH = 65_535;
     public static final int OPTIONS_OFFSET = 20;
     /** Length in bytes of a header without options. */
     public static final int MIN_LENGTH = 20;

@@ -141,7 +141,7 @@ public final class Worker implements Agent {
             }
             for (int i = 0; i < n; i++) {
                 handle(ingress, buffer, batch.vnetOffset[i], batch.frameOffset[i], batch.frameLength[i],
-                    batch.vnetFlags[i], batch.gsoType[i], batch.gsoSize[i], now);
+                    batch.packetType[i], batch.vnetFlags[i], batch.gsoType[i], batch.gsoSize[i], now);
             }
             frames += n;
         }
@@ -149,9 +149,9 @@ public final class Worker implements Agent {
     }
 
     private void handle(int ingress, MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength,
-                        int vnetFlags, int gsoType, int gsoSize, long now) {
-        switch (translator.process(buffer, frameOffset, frameLength, ingress, vnetFlags, gsoType, gsoSize, now,
-            verdict)) {
+                        int packetType, int vnetFlags, int gsoType, int gsoSize, long now) {
+        switch (translator.process(buffer, frameOffset, frameLength, ingress, packetType, vnetFlags, gsoType, gsoSize,
+            now, verdict)) {
             case Verdict.FORWARD:
                 send(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHopIp, now);
                 break;

@@ -22,7 +22,7 @@ public enum DropReason {
     TRUNCATED_ICMP(12, "ICMP header cut short"),
     ICMP_ERROR_TRUNCATED(13, "ICMP error quotes less than an IPv4 header and 8 bytes of it"),
     ICMP_ERROR_BAD_INNER(14, "ICMP error quotes a malformed IPv4 header"),
-    BAD_SOURCE_ADDRESS(15, "source address is multicast, broadcast, loopback or zero"),
+    BAD_SOURCE_ADDRESS(15, "martian source (RFC 1812 5.3.7): 0/8, 127/8, 224/4, 240/4 or the limited broadcast"),
     FRAGMENT_NO_FLOW(16, "non-first fragment whose first fragment opened no flow"),
     ZERO_PORT(17, "TCP or UDP port 0"),
     TRUNCATED_ARP(18, "ARP packet cut short"),
@@ -33,6 +33,7 @@ public enum DropReason {
     ICMP_ERROR_NO_FLOW(22, "ICMP error quotes no tracked flow"),
     ICMP_UNSUPPORTED(23, "ICMP type not tracked (only echo and errors cross the gateway)"),
     TABLE_FULL(24, "flow table full and no unreplied flow to evict"),
+    TCP_OUT_OF_WINDOW(25, "TCP segment outside the connection's window (a blind RST, FIN or injected data)"),
 
     // --- NAT ---
     NO_RULE(30, "no flow and no rule matches (default deny)"),
@@ -48,7 +49,14 @@ public enum DropReason {
     // --- forwarding path ---
     NO_NEIGHBOUR(40, "next hop did not answer ARP"),
     TX_RING_FULL(41, "egress TX ring full"),
-    UNKNOWN_INTERFACE(42, "frame from an interface the data plane does not serve");
+    UNKNOWN_INTERFACE(42, "frame from an interface the data plane does not serve"),
+
+    // --- admission: what a router refuses before routing ---
+    OTHER_HOST(50, "frame for another host's MAC, seen because the port is promiscuous (never routed)"),
+    LINK_BROADCAST(51, "IPv4 in a link-layer broadcast or multicast frame: never routed (RFC 1812 5.3.4)"),
+    GATEWAY_SOURCE(52, "source is one of the gateway's own addresses, arriving from outside (spoofed)"),
+    SPOOFED_SOURCE(53, "source not routed back through the interface it came in on (reverse-path filter)"),
+    DIRECTED_BROADCAST(54, "directed broadcast of another interface's subnet (RFC 1812 5.3.5.2): never forwarded");
 
     private static final DropReason[] BY_ID;
 

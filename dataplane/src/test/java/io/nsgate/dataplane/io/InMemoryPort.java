@@ -14,6 +14,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.stats.PortCounters;
+import io.nsgate.linux.sys.Linux;
 
 /**
  * The in-memory twin of {@link AfPacketPort}, with the same contract: {@link #receive} copies queued frames, each
@@ -176,6 +177,17 @@ public final class InMemoryPort implements PacketPort {
         return ifindex;
     }
 
+    /** What the kernel's eth_type_trans makes of a destination MAC on this port. */
+    private int packetType(long destination) {
+        if (destination == 0xFFFF_FFFF_FFFFL) {
+            return Linux.PACKET_BROADCAST;
+        }
+        if ((destination & 0x0100_0000_0000L) != 0) {
+            return Linux.PACKET_MULTICAST;
+        }
+        return destination == mac ? Linux.PACKET_HOST : Linux.PACKET_OTHERHOST;
+    }
+
     @Override
     public long mac() {
         return mac;
@@ -204,6 +216,7 @@ public final class InMemoryPort implements PacketPort {
             batch.vnetOffset[count] = vnet;
             batch.frameOffset[count] = frame;
             batch.frameLength[count] = entry.length - VNET;
+            batch.packetType[count] = packetType(rxBuffer.getLong(frame, ByteOrder.BIG_ENDIAN) >>> 16);
             batch.vnetFlags[count] = entry[VirtioNetHeader.FLAGS_OFFSET] & 0xFF;
             batch.gsoType[count] = entry[VirtioNetHeader.GSO_TYPE_OFFSET] & ~VirtioNetHeader.GSO_ECN & 0xFF;
             batch.gsoSize[count] = rxBuffer.getShort(vnet + VirtioNetHeader.GSO_SIZE_OFFSET, ByteOrder.LITTLE_ENDIAN)

@@ -5,6 +5,7 @@ import static io.nsgate.dataplane.nat.SeedLabRules.*;
 import static io.nsgate.dataplane.testsupport.Frames.ACK;
 import static io.nsgate.dataplane.testsupport.Frames.FIN;
 import static io.nsgate.dataplane.testsupport.Frames.PSH;
+import static io.nsgate.dataplane.testsupport.Frames.RST;
 import static io.nsgate.dataplane.testsupport.Frames.SYN;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -21,6 +22,7 @@ import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.conntrack.TcpState;
+import io.nsgate.dataplane.conntrack.TcpTracking;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.IcmpHeader;
 import io.nsgate.dataplane.packet.ParsedFrame;
@@ -30,6 +32,7 @@ import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.sys.Linux;
 
 class TranslatorTest {
     private static final long S = 1_000_000_000L;
@@ -252,10 +255,24 @@ class TranslatorTest {
     }
 
     @Test
-    void tcpFlowsStartOnlyWithABareSynAndInvalidFlagsAreDropped() {
+    void tcpFlowsStartOnlyWithABareSynOrAPickedUpAckAndInvalidFlagsAreDropped() {
+        h.table.tcpTracking(new TcpTracking(false, false));
         byte[] ack = Frames.tcp().src("192.168.15.2", 40000).dst("192.168.1.3", 80).flags(ACK).build();
         assertEquals(Verdict.DROP, h.process(ack, INSIDE_IF));
         assertEquals(DropReason.TCP_NO_FLOW.id, h.verdict.dropReason);
+        byte[] fin = Frames.tcp().src("192.168.15.2", 40000).dst("192.168.1.3", 80).flags(FIN | ACK).build();
+        byte[] rst = Frames.tcp().src("192.168.15.2", 40000).dst("192.168.1.3", 80).flags(RST).build();
+        h.table.tcpTracking(TcpTracking.DEFAULTS);
+        for (byte[] closing : List.of(fin, rst)) {
+            assertEquals(Verdict.DROP, h.process(closing, INSIDE_IF), "FIN and RST never open a flow");
+            assertEquals(DropReason.TCP_NO_FLOW.id, h.verdict.dropReason);
+        }
+        assertEquals(Verdict.FORWARD, h.process(ack, INSIDE_IF), "loose tracking picks a connection up mid-stream");
+        FlowSnapshot picked = snapshotOfOnlyFlow();
+        assertEquals(TcpState.ESTABLISHED, picked.protoState);
+        assertFalse(picked.assured(), "not assured before its first reply: evictable, and a short timeout");
+        assertEquals(1, h.counters.get(Counter.TCP_PICKUPS));
+        h.table.delete(FlowTable.handle(picked.flowId, picked.generation));
         byte[] synFin = Frames.tcp().src("192.168.15.2", 40000).dst("192.168.1.3", 80).flags(SYN | FIN).build();
         assertEquals(Verdict.DROP, h.process(synFin, INSIDE_IF));
         assertEquals(DropReason.TCP_INVALID_FLAGS.id, h.verdict.dropReason);
@@ -266,6 +283,134 @@ class TranslatorTest {
         byte[] zeroPort = Frames.udp().src("192.168.15.2", 0).dst("192.168.1.3", 53).build();
         assertEquals(Verdict.DROP, h.process(zeroPort, INSIDE_IF));
         assertEquals(DropReason.ZERO_PORT.id, h.verdict.dropReason);
+    }
+
+    /** lan (192.168.1.3:50000) opens a connection to the forward and exchanges a request and an answer. */
+    private void establishForwardedConnection() {
+        assertEquals(Verdict.FORWARD, h.process(fromLan(SYN, 1000, 0, 0), LAN_IF));
+        assertEquals(Verdict.FORWARD, h.process(fromBlue(SYN | ACK, 7000, 1001, 0), INSIDE_IF));
+        assertEquals(Verdict.FORWARD, h.process(fromLan(ACK, 1001, 7001, 100), LAN_IF));
+        assertEquals(Verdict.FORWARD, h.process(fromBlue(ACK, 7001, 1101, 300), INSIDE_IF));
+        assertTrue(snapshotOfOnlyFlow().assured());
+    }
+
+    private static byte[] fromLan(int flags, long seq, long ack, int payload) {
+        return Frames.tcp().src("192.168.1.3", 50000).dst("192.168.1.2", 80).flags(flags).seq(seq).ack(ack)
+            .window(29200).payloadLength(payload).build();
+    }
+
+    private static byte[] fromBlue(int flags, long seq, long ack, int payload) {
+        return Frames.tcp().src("192.168.15.2", 80).dst("192.168.1.3", 50000).flags(flags).seq(seq).ack(ack)
+            .window(29200).payloadLength(payload).build();
+    }
+
+    @Test
+    void aBlindResetOrFinOutsideTheWindowIsDroppedAndTheConnectionLivesOn() {
+        establishForwardedConnection();
+        for (byte[] blind : List.of(fromLan(RST, 1101 + 0x4000_0000L, 0, 0), fromLan(RST | ACK, 900_000, 7301, 0),
+            fromLan(FIN | ACK, 1101 + 0x7000_0000L, 7301, 0), fromLan(ACK, 1101 + 0x2000_0000L, 7301, 500),
+            fromLan(SYN, 555, 0, 0))) {
+            int verdict = h.process(blind, LAN_IF);
+            FlowSnapshot s = snapshotOfOnlyFlow();
+            assertEquals(TcpState.ESTABLISHED, s.protoState, "the state is untouched");
+            if (verdict == Verdict.DROP) {
+                assertEquals(DropReason.TCP_OUT_OF_WINDOW.id, h.verdict.dropReason);
+            }
+        }
+        assertEquals(4, h.counters.get(DropReason.TCP_OUT_OF_WINDOW), "RST, RST+ACK, FIN and data out of window");
+        assertEquals(Verdict.FORWARD, h.process(fromLan(ACK, 1101, 7301, 50), LAN_IF), "the connection goes on");
+    }
+
+    @Test
+    void anInexactResetInTheWindowPassesForAChallengeAckAndOnlyTheExactOneCloses() {
+        establishForwardedConnection();
+        assertEquals(Verdict.FORWARD, h.process(fromLan(RST, 1101 + 5000, 0, 0), LAN_IF),
+            "in the window: the backend decides (it answers with a challenge ACK)");
+        FlowSnapshot s = snapshotOfOnlyFlow();
+        assertEquals(TcpState.ESTABLISHED, s.protoState);
+        assertEquals(FlowTimeouts.DEFAULTS.tcpNs(TcpState.CLOSE), h.table.timeouts().timeoutNs(6, s.protoState,
+            s.flagsOrRefCount), "until the next segment, the flow lives only as long as a closed one");
+        assertEquals(Verdict.FORWARD, h.process(fromBlue(ACK, 7301, 1101, 0), INSIDE_IF), "the challenge ACK");
+        s = snapshotOfOnlyFlow();
+        assertEquals(FlowTimeouts.DEFAULTS.tcpNs(TcpState.ESTABLISHED),
+            h.table.timeouts().timeoutNs(6, s.protoState, s.flagsOrRefCount), "a segment after the RST restores the timeout");
+        assertEquals(Verdict.FORWARD, h.process(fromLan(RST, 1101, 0, 0), LAN_IF));
+        assertEquals(TcpState.CLOSE, snapshotOfOnlyFlow().protoState, "the exact RST closes");
+    }
+
+    private int processAs(byte[] frame, int ingress, int packetType) {
+        return h.translator.process(new UnsafeBuffer(frame), 0, frame.length, ingress, packetType, 0, 0, 0, h.now,
+            h.verdict);
+    }
+
+    @Test
+    void framesForOtherHostsAndLinkBroadcastsAreNeverRouted() {
+        byte[] synToForward = Frames.tcp().src("192.168.1.3", 50000).dst("192.168.1.2", 80).flags(SYN).build();
+        assertEquals(Verdict.DROP, processAs(synToForward.clone(), LAN_IF, Linux.PACKET_OTHERHOST));
+        assertEquals(DropReason.OTHER_HOST.id, h.verdict.dropReason);
+        byte[] arpForOthers = Frames.arpReply("02:00:00:00:01:09", "192.168.1.9", "02:00:00:00:00:99", "192.168.1.3");
+        assertEquals(Verdict.DROP, processAs(arpForOthers, LAN_IF, Linux.PACKET_OTHERHOST), "not learnt either");
+        for (int broadcast : new int[] {Linux.PACKET_BROADCAST, Linux.PACKET_MULTICAST}) {
+            assertEquals(Verdict.DROP, processAs(synToForward.clone(), LAN_IF, broadcast));
+            assertEquals(DropReason.LINK_BROADCAST.id, h.verdict.dropReason);
+        }
+        byte[] dhcp = Frames.udp().src("0.0.0.0", 68).dst("255.255.255.255", 67).build();
+        assertEquals(Verdict.LOCAL, processAs(dhcp, INSIDE_IF, Linux.PACKET_BROADCAST), "the host's own broadcast");
+        assertEquals(0, h.table.size(), "no flow for any of them");
+        assertEquals(Verdict.FORWARD, processAs(synToForward.clone(), LAN_IF, Linux.PACKET_HOST));
+    }
+
+    @Test
+    void martianSourcesAndDestinationsAreDroppedFromEitherSide() {
+        for (String martian : List.of("0.1.2.3", "127.0.0.1", "224.0.0.9", "240.0.0.1", "255.255.255.255")) {
+            for (int ingress : new int[] {LAN_IF, INSIDE_IF}) {
+                String dst = ingress == LAN_IF ? "192.168.1.2" : "192.168.1.3";
+                byte[] syn = Frames.tcp().src(martian, 50000).dst(dst, 80).flags(SYN).build();
+                assertEquals(Verdict.DROP, h.process(syn, ingress), martian);
+                assertEquals(DropReason.BAD_SOURCE_ADDRESS.id, h.verdict.dropReason, martian);
+            }
+        }
+        for (String gatewayAddress : List.of("192.168.1.2", "192.168.15.5")) {
+            byte[] spoofed = Frames.tcp().src(gatewayAddress, 50000).dst("192.168.1.2", 80).flags(SYN).build();
+            assertEquals(Verdict.DROP, h.process(spoofed, LAN_IF));
+            assertEquals(DropReason.GATEWAY_SOURCE.id, h.verdict.dropReason, gatewayAddress);
+        }
+        byte[] toLoopback = Frames.tcp().src("192.168.15.2", 50000).dst("127.0.0.1", 80).flags(SYN).build();
+        assertEquals(Verdict.DROP, h.process(toLoopback, INSIDE_IF));
+        assertEquals(DropReason.MARTIAN_DESTINATION.id, h.verdict.dropReason);
+        assertEquals(Verdict.DROP, h.process(toLoopback.clone(), LAN_IF), "from the LAN side too");
+        byte[] directed = Frames.udp().src("192.168.1.3", 5000).dst("192.168.15.255", 7).build();
+        assertEquals(Verdict.DROP, h.process(directed, LAN_IF), "an inside subnet's broadcast, from the LAN");
+        assertEquals(DropReason.DIRECTED_BROADCAST.id, h.verdict.dropReason);
+        byte[] ownBroadcast = Frames.udp().src("192.168.15.2", 5000).dst("192.168.15.255", 7).build();
+        assertEquals(Verdict.LOCAL, h.process(ownBroadcast, INSIDE_IF), "its own subnet's: the host's");
+        assertEquals(0, h.table.size());
+    }
+
+    @Test
+    void aLanFrameClaimingAnInsideSourceIsRefusedUnlessTheFilterIsLoosened() {
+        byte[] spoofed = Frames.tcp().src("192.168.15.7", 50000).dst("192.168.1.2", 80).flags(SYN).build();
+        assertEquals(Verdict.DROP, h.process(spoofed.clone(), LAN_IF));
+        assertEquals(DropReason.SPOOFED_SOURCE.id, h.verdict.dropReason);
+        byte[] unroutable = Frames.tcp().src("10.20.30.40", 50000).dst("192.168.1.2", 80).flags(SYN).build();
+        assertEquals(Verdict.DROP, h.process(unroutable.clone(), LAN_IF), "no route back at all");
+        assertEquals(DropReason.SPOOFED_SOURCE.id, h.verdict.dropReason);
+        assertEquals(0, h.table.size());
+
+        h.translator.rules(rules().toBuilder().reversePathFilter(ReversePathFilter.LOOSE).build());
+        assertEquals(Verdict.FORWARD, h.process(spoofed.clone(), LAN_IF), "loose: a route back exists, elsewhere");
+        assertEquals(Verdict.DROP, h.process(unroutable.clone(), LAN_IF), "loose still wants a route back");
+        h.translator.rules(rules().toBuilder().reversePathFilter(ReversePathFilter.OFF).build());
+        assertEquals(Verdict.FORWARD, h.process(unroutable.clone(), LAN_IF), "off: no check");
+    }
+
+    @Test
+    void aTrackedFlowsTupleArrivingFromTheWrongSideIsASpoofedSource() {
+        masqueradedSyn(40000);
+        byte[] sameTupleFromLan = Frames.tcp().src("192.168.15.2", 40000).dst("192.168.1.3", 80).flags(ACK).build();
+        assertEquals(Verdict.DROP, h.process(sameTupleFromLan, LAN_IF));
+        assertEquals(DropReason.SPOOFED_SOURCE.id, h.verdict.dropReason);
+        assertEquals(TcpState.SYN_SENT, snapshotOfOnlyFlow().protoState, "the flow did not see it");
     }
 
     @Test

@@ -234,7 +234,8 @@ class WorkerTest {
             ports[w] = new InMemoryPort[] {new InMemoryPort("lan0", 2, MacAddress.parse(GW_LAN_MAC)).kernelDrops(3 * w),
                 new InMemoryPort("v-net-0", 3, MacAddress.parse(GW_BRIDGE_MAC))};
         }
-        ports[1][0].enqueue(Frames.tcp().src("192.168.1.3", 40000).dst("192.168.1.2", 9).flags(Frames.ACK).build());
+        ports[1][0].enqueue(Frames.tcp().dstMac(GW_LAN_MAC).src("192.168.1.3", 40000).dst("192.168.1.2", 9)
+            .flags(Frames.ACK).build());
         try (DataPlane dp = new DataPlane(DataPlane.Settings.defaults().withFlowCapacity(1024), SeedLabRules.rules(),
             ports, p -> ms -> LockSupport.parkNanos(ms * MS))) {
             dp.start();

@@ -113,6 +113,15 @@ public final class Linux {
     public static final int PACKET_IGNORE_OUTGOING = 23;
     /** Linux 6.2+: sets the virtio-net header length (10 or 12); PACKET_VNET_HDR = 1 is the same as 10. */
     public static final int PACKET_VNET_HDR_SZ = 24;
+    /** sockaddr_ll.sll_pkttype: what the link-layer destination made of a received frame (linux/if_packet.h). */
+    public static final int PACKET_HOST = 0;
+    public static final int PACKET_BROADCAST = 1;
+    public static final int PACKET_MULTICAST = 2;
+    /** Unicast to another host's MAC: seen only because the interface is promiscuous. */
+    public static final int PACKET_OTHERHOST = 3;
+    public static final int PACKET_OUTGOING = 4;
+    /** Offset of sll_pkttype in struct sockaddr_ll. */
+    public static final int SOCKADDR_LL_PKTTYPE_OFFSET = 10;
     public static final int TPACKET_V1 = 0;
     public static final int TPACKET_V2 = 1;
     public static final int TPACKET_V3 = 2;
