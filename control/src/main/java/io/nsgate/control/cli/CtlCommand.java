@@ -355,9 +355,11 @@ public final class CtlCommand extends CommandGroup {
 
             @Override
             int act(ControlClient client) throws IOException {
-                ObjectNode a = args().put("prefix", topology.prefix);
+                ObjectNode a = args().put("prefix", topology.prefix == null ? "" : topology.prefix);
                 if (yaml != null) {
                     a.put("yaml", yaml);
+                } else {
+                    a.put("seedLab", true); // no file: the embedded seed lab, as `nsgate topology` does
                 }
                 // the subcommand's name is the operation's: topology apply -> topology.apply
                 return request(client, "topology." + spec.name(), a, r -> CtlOutput.topology(out, r));

@@ -318,12 +318,23 @@ class ControlProtocolTest {
     @Test
     void topologyShowPlansTheSeedLabUnderAFreshPrefixAndChangesNothing() throws Exception {
         String prefix = TestPrefix.fresh();
-        ControlClient.Reply r = call("topology.show", args().put("prefix", prefix));
+        ControlClient.Reply r = call("topology.show", args().put("prefix", prefix).put("seedLab", true));
         assertTrue(r.ok(), r.line().toString());
         assertTrue(r.result().path("changes").get(0).asText().startsWith("+ netns edge (" + prefix + "edge)"),
             r.result().toString());
         assertEquals(List.of(), io.nsgate.control.netns.NetNs.list().stream().filter(n -> n.startsWith(prefix))
             .toList(), "show changes nothing");
+    }
+
+    @Test
+    void aTopologyRequestMissingItsArgumentsIsRefusedAndChangesNothing() throws Exception {
+        List<String> before = io.nsgate.control.netns.NetNs.list();
+        for (ObjectNode a : List.of(args(), args().put("prefix", TestPrefix.fresh()),
+            args().put("seedLab", true), args().put("seedLab", true).put("yaml", "name: t\n").put("prefix", "x-"))) {
+            ControlClient.Reply r = call("topology.apply", a);
+            assertEquals(ErrorCode.BAD_REQUEST, r.error(), a + ": " + r.line());
+        }
+        assertEquals(before, io.nsgate.control.netns.NetNs.list(), "no namespace created");
     }
 
     @Test

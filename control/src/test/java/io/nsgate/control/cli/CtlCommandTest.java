@@ -248,6 +248,14 @@ class CtlCommandTest {
     }
 
     @Test
+    void topologyWithoutAFileAsksForTheSeedLabByName() {
+        String prefix = io.nsgate.testkit.TestPrefix.fresh();
+        Run show = ctl("topology", "show", "--prefix", prefix);
+        assertEquals(0, show.code, show.err);
+        assertTrue(show.out.contains("+ netns edge (" + prefix + "edge)"), show.out);
+    }
+
+    @Test
     void badUsageExits2() {
         assertEquals(2, ctl("flows", "--dport", "http").code);
         assertEquals(2, ctl("forward", "add").code);

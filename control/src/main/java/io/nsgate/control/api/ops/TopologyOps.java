@@ -28,7 +28,9 @@ final class TopologyOps {
         public String yaml;
         /** A file the daemon reads itself (root peers only). */
         public String file;
-        /** Put in front of every namespace name. */
+        /** The embedded seed lab (what `nsgate ctl topology apply` without a file asks for). */
+        public boolean seedLab;
+        /** Put in front of every namespace name: required, "" saying "no prefix" explicitly. */
         public String prefix;
     }
 
@@ -45,10 +47,16 @@ final class TopologyOps {
 
     private Object topology(Request r, Peer peer, TopologyApplier.Mode mode) {
         TopologyArgs a = r.args(TopologyArgs.class);
-        if (a.yaml != null && a.file != null) {
-            throw ControlException.badRequest("args: give yaml or file, not both");
+        // a request changes the host: nothing is defaulted, so a bare request cannot build a lab in the root namespace
+        int sources = (a.yaml != null ? 1 : 0) + (a.file != null ? 1 : 0) + (a.seedLab ? 1 : 0);
+        if (sources != 1) {
+            throw ControlException.badRequest("args: give exactly one of yaml (the file's text), file (root only) "
+                + "or seedLab: true");
         }
-        String prefix = a.prefix == null ? "" : a.prefix;
+        if (a.prefix == null) {
+            throw ControlException.badRequest("args.prefix: missing (the namespace name prefix; \"\" for none)");
+        }
+        String prefix = a.prefix;
         Topology topology;
         try {
             if (a.file != null) {

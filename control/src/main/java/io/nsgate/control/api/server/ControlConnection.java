@@ -50,7 +50,8 @@ import io.nsgate.control.api.Request;
  *       chunk.</li>
  * </ol>
  */
-final class ControlConnection extends ChannelInboundHandlerAdapter implements Operations.ItemSink {
+final class ControlConnection extends ChannelInboundHandlerAdapter implements Operations.ItemSink,
+    ControlServer.Evictable {
     static final int LOW_WATER_MARK = 64 * 1024;
     static final int HIGH_WATER_MARK = 256 * 1024;
     private static final int MAX_PENDING = 16;
@@ -109,7 +110,7 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
             return;
         }
         // counted only once authorized, and the last slots are root's: group members cannot lock root out
-        if (!server.admit(channel, peer.uid() == 0)) {
+        if (!server.admit(this, channel, peer.uid() == 0)) {
             refused = true;
             closeWith(Protocol.error(null, ErrorCode.BUSY, "too many control connections (at most "
                 + server.settings().maxConnections() + ", the last " + ControlServer.RESERVED_FOR_ROOT
@@ -117,6 +118,7 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
             return;
         }
         admitted = true;
+        lastByteNs = System.nanoTime();
         partial = ctx.alloc().buffer(1024, Protocol.MAX_REQUEST_BYTES + 1);
         long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), partialTimeoutNs / 4);
         partialCheck = ctx.executor().scheduleWithFixedDelay(this::checkPartialLine, period, period,
@@ -135,7 +137,7 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
         pending.clear();
         if (admitted) {
             admitted = false;
-            server.left();
+            server.left(this);
         }
         synchronized (writability) {
             writability.notifyAll();
@@ -450,6 +452,27 @@ final class ControlConnection extends ChannelInboundHandlerAdapter implements Op
             }
         }
         return channel.isActive();
+    }
+
+    // ------------------------------------------------------------------ eviction (event loop thread)
+
+    @Override
+    public boolean idle() {
+        return admitted && !closing && !busy && pending.isEmpty() && (partial == null || partial.readableBytes() == 0);
+    }
+
+    @Override
+    public long lastActivityNs() {
+        return lastByteNs;
+    }
+
+    @Override
+    public void evict() {
+        admitted = false;
+        server.left(this);
+        closeWith(Protocol.error(null, ErrorCode.BUSY, "closed: the connection limit ("
+            + server.settings().maxConnections() + ") was reached and this connection was idle the longest; root "
+            + "needed a way in", java.util.List.of()));
     }
 
     // ------------------------------------------------------------------ output

@@ -97,6 +97,9 @@ public final class ControlServer implements AutoCloseable {
     private final EventLoopGroup loop;
     private final ExecutorService pool;
     private final ChannelGroup clients = new DefaultChannelGroup("nsgate-control", GlobalEventExecutor.INSTANCE);
+    /** Admitted connections (event loop thread only): whom to evict when root needs a way in. */
+    private final java.util.Set<Evictable> admitted = new java.util.LinkedHashSet<>();
+    private final AtomicLong evicted = new AtomicLong();
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
@@ -228,20 +231,65 @@ public final class ControlServer implements AutoCloseable {
         return log;
     }
 
-    /** Counts a new (authorized) connection; false when over the limit, which is lower for peers other than root. */
-    boolean admit(Channel ch, boolean root) {
+    /**
+     * Counts a new (authorized) connection; false when over the limit, which is lower for peers other than root. Root
+     * always gets in: when every connection is taken, the one idle the longest (no request running, no partial line)
+     * is closed to make room, as sshd's MaxStartups keeps a way in; only when all are busy is root refused too. Event
+     * loop thread only (it reads other connections' state).
+     */
+    boolean admit(Evictable connection, Channel ch, boolean root) {
         int limit = root ? settings.maxConnections()
             : Math.max(1, settings.maxConnections() - RESERVED_FOR_ROOT);
         if (connections.incrementAndGet() > limit) {
-            connections.decrementAndGet();
-            return false;
+            if (!root || !evictIdlest()) {
+                connections.decrementAndGet();
+                return false;
+            }
         }
+        admitted.add(connection);
         clients.add(ch);
         return true;
     }
 
-    void left() {
-        connections.decrementAndGet();
+    private boolean evictIdlest() {
+        Evictable idlest = null;
+        for (Evictable c : admitted) {
+            if (c.idle() && (idlest == null || c.lastActivityNs() < idlest.lastActivityNs())) {
+                idlest = c;
+            }
+        }
+        if (idlest == null) {
+            return false;
+        }
+        evicted.incrementAndGet();
+        log.accept("control socket: closed an idle connection to let root in (" + settings.maxConnections()
+            + " connections)");
+        idlest.evict();
+        return true;
+    }
+
+    /** A connection that was admitted closed (or was evicted). Event loop thread only. */
+    void left(Evictable connection) {
+        if (admitted.remove(connection)) {
+            connections.decrementAndGet();
+        }
+    }
+
+    /** An admitted connection as the admission sees it. */
+    interface Evictable {
+        /** Nothing running or half-read: closing it loses nothing. */
+        boolean idle();
+
+        /** When the client last sent a byte (or connected). */
+        long lastActivityNs();
+
+        /** Closes the connection, telling the client why, and calls {@link #left}. */
+        void evict();
+    }
+
+    /** Idle connections closed to let root in. */
+    public long evictedConnections() {
+        return evicted.get();
     }
 
     void countRequest() {

@@ -133,23 +133,89 @@ class MisbehavingClientsTest {
         assertFalse(Files.exists(lockFile), "removed with the socket");
     }
 
+    /** A stand-in connection for the admission's bookkeeping. */
+    private final class FakeConnection implements ControlServer.Evictable {
+        final boolean idle;
+        final long since;
+        boolean evicted;
+
+        FakeConnection(boolean idle, long since) {
+            this.idle = idle;
+            this.since = since;
+        }
+
+        @Override
+        public boolean idle() {
+            return idle && !evicted;
+        }
+
+        @Override
+        public long lastActivityNs() {
+            return since;
+        }
+
+        @Override
+        public void evict() {
+            evicted = true;
+            server.left(this);
+        }
+    }
+
     @Test
-    void theLastConnectionsAreRootsOnly() throws Exception {
+    void theLastConnectionsAreRootsOnlyAndRootGetsInByClosingTheLongestIdle() throws Exception {
         start(settings().withMaxConnections(ControlServer.RESERVED_FOR_ROOT + 2), 0);
         List<EmbeddedChannel> channels = new ArrayList<>();
         try {
-            for (int i = 0; i < 2; i++) {
+            List<FakeConnection> members = List.of(new FakeConnection(true, 10), new FakeConnection(true, 30));
+            for (FakeConnection m : members) {
                 channels.add(new EmbeddedChannel());
-                assertTrue(server.admit(channels.get(i), false), "group member " + i);
+                assertTrue(server.admit(m, channels.get(channels.size() - 1), false), "a group member");
             }
-            assertFalse(server.admit(new EmbeddedChannel(), false), "a group member past the share of non-root peers");
+            assertFalse(server.admit(new FakeConnection(true, 0), new EmbeddedChannel(), false),
+                "a group member past the share of non-root peers");
             for (int i = 0; i < ControlServer.RESERVED_FOR_ROOT; i++) {
-                assertTrue(server.admit(new EmbeddedChannel(), true), "root " + i);
+                assertTrue(server.admit(new FakeConnection(false, 0), new EmbeddedChannel(), true), "root " + i);
             }
-            assertFalse(server.admit(new EmbeddedChannel(), true), "nobody past the limit");
+            assertEquals(ControlServer.RESERVED_FOR_ROOT + 2, server.connections());
+            assertTrue(server.admit(new FakeConnection(false, 0), new EmbeddedChannel(), true),
+                "root past the limit: the connection idle the longest makes room");
+            assertTrue(members.get(0).evicted, "the one idle since 10");
+            assertFalse(members.get(1).evicted);
+            assertTrue(server.admit(new FakeConnection(false, 0), new EmbeddedChannel(), true), "and again");
+            assertTrue(members.get(1).evicted);
+            assertFalse(server.admit(new FakeConnection(false, 0), new EmbeddedChannel(), true),
+                "nobody past the limit when every connection is busy");
+            assertFalse(server.admit(new FakeConnection(true, 0), new EmbeddedChannel(), false),
+                "a group member never evicts anyone");
+            assertEquals(2, server.evictedConnections());
+            assertEquals(ControlServer.RESERVED_FOR_ROOT + 2, server.connections());
         } finally {
             channels.forEach(EmbeddedChannel::finishAndReleaseAll);
         }
+    }
+
+    @Test
+    void idleRootConnectionsFillingTheSocketDoNotLockRootOut() throws Exception {
+        start(settings().withMaxConnections(8), 0);
+        List<SocketChannel> idle = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            raw.add(ch);
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            idle.add(ch);
+        }
+        await("8 idle connections admitted", () -> server.connections() == 8);
+        try (ControlClient c = ControlClient.connect(socket, Duration.ofSeconds(10))) {
+            assertTrue(c.call("status", Protocol.JSON.createObjectNode()).ok(), "root still gets in");
+        }
+        assertEquals(1, server.evictedConnections());
+        SocketChannel first = idle.get(0);
+        ByteBuffer buf = ByteBuffer.allocate(4096);
+        first.configureBlocking(true);
+        int n = first.read(buf);
+        String line = new String(buf.array(), 0, Math.max(n, 0), StandardCharsets.UTF_8);
+        assertTrue(line.contains("\"busy\"") && line.contains("idle the longest"),
+            "the longest-idle connection is told why it was closed: " + line);
     }
 
     @Test
