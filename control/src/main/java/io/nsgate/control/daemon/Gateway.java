@@ -14,6 +14,7 @@ import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.dataplane.guard.KernelGuard;
 import io.nsgate.dataplane.io.AfPacketOptions;
 import io.nsgate.dataplane.io.AfPacketPort;
+import io.nsgate.dataplane.io.InterfaceLock;
 import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.io.PortPoller;
 import io.nsgate.dataplane.nat.ForwardRule;
@@ -49,6 +50,7 @@ public final class Gateway implements AutoCloseable {
     private final KernelSettings kernelSettings;
     private final Consumer<String> log;
     private final List<KernelGuard> guards = new ArrayList<>();
+    private final List<InterfaceLock> locks = new ArrayList<>();
     private final ScheduledExecutorService maintenance;
     private final long startedNs = System.nanoTime();
     private DataPlane dataPlane;
@@ -99,6 +101,14 @@ public final class Gateway implements AutoCloseable {
             throw new GatewayConfigException("configuration", List.of(e.getMessage()));
         }
 
+        // one data plane per interface: refused here, before anything of the host is changed
+        for (Link link : interfaces.links()) {
+            try {
+                locks.add(host.call(() -> InterfaceLock.acquire(link.name())));
+            } catch (IllegalStateException e) {
+                throw new GatewayException(e.getMessage());
+            }
+        }
         kernelSettings.apply(config.natPorts());
         openDataPlane(interfaces.links(), rules);
         seedNeighbours(interfaces);
@@ -243,6 +253,8 @@ public final class Gateway implements AutoCloseable {
             dataPlane.close();
         }
         kernelSettings.restore();
+        locks.forEach(InterfaceLock::close);
+        locks.clear();
         host.close();
     }
 }

@@ -1,27 +1,51 @@
 // What a gateway changes in its namespace's kernel settings while it runs, and gives back when it stops.
 package io.nsgate.control.daemon;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.function.Consumer;
 
 import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.linux.sys.AbstractSocketLock;
 
 /**
  * Two sysctls: {@code net.ipv4.ip_forward} goes to 0 (the data plane forwards, not the kernel: with both, every
  * transit frame would leave twice), and the NAT port range is added to {@code net.ipv4.ip_local_reserved_ports}, so
  * the host's own connections never pick a port nsgate translates to. The reserved ports are restored on
  * {@link #restore()}; forwarding stays off (turning it back on would make the kernel route what nobody guards).
+ *
+ * <p><b>Surviving a crash.</b> What the reserved ports were before nsgate, and what nsgate made of them, are written
+ * to {@code /run/nsgate/kernel-settings/net-INODE} (one file per network namespace, on tmpfs: gone at reboot, as
+ * sysctls are) before anything changes. A gateway killed with SIGKILL leaves its range reserved and the file behind;
+ * the next start finds the namespace still holding exactly what the file says was written, takes the file's
+ * "before" as the original, and a clean stop restores that and removes the file. A file that no longer matches the
+ * namespace (an old namespace's inode reused, or someone changed the value since) is ignored.
  */
 final class KernelSettings {
     static final String RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports";
     static final String IP_FORWARD = "net.ipv4.ip_forward";
+    static final Path DEFAULT_STATE_DIR = Path.of("/run/nsgate/kernel-settings");
 
     private final HostNamespace host;
     private final Consumer<String> log;
+    private final Path stateDir;
     private String reservedPortsBefore;
+    private Path stateFile;
+    private AbstractSocketLock owner;
 
     KernelSettings(HostNamespace host, Consumer<String> log) {
+        this(host, log, DEFAULT_STATE_DIR);
+    }
+
+    KernelSettings(HostNamespace host, Consumer<String> log, Path stateDir) {
         this.host = host;
         this.log = log;
+        this.stateDir = stateDir;
     }
 
     /** Forwarding off, {@code natPorts} reserved. */
@@ -31,20 +55,91 @@ final class KernelSettings {
             host.setSysctl(IP_FORWARD, "0");
             log.accept("  set " + IP_FORWARD + "=0 (was " + forward + "): the data plane forwards, not the kernel");
         }
-        reservedPortsBefore = host.sysctl(RESERVED_PORTS);
+        String current = host.sysctl(RESERVED_PORTS);
+        reservedPortsBefore = current;
+        String identity = host.call(KernelSettings::namespaceIdentity);
+        // the state file is this gateway's only while it holds the namespace's lock: a second gateway in the namespace
+        // (on other interfaces) nests inside the first, restoring what it found, as before
+        owner = host.call(() -> AbstractSocketLock.tryAcquire("nsgate-kernel-settings"));
         String range = natPorts.first() + "-" + natPorts.last();
-        host.setSysctl(RESERVED_PORTS, reservedPortsBefore.isEmpty() ? range : reservedPortsBefore + "," + range);
+        String wanted = reservedPortsBefore.isEmpty() ? range : reservedPortsBefore + "," + range;
+        if (owner == null) {
+            host.setSysctl(RESERVED_PORTS, wanted);
+            return;
+        }
+        stateFile = stateDir.resolve(identity);
+        State left = State.read(stateFile);
+        if (left != null && left.wrote().equals(current)) {
+            reservedPortsBefore = left.before();
+            log.accept("  a previous nsgate did not stop cleanly: " + RESERVED_PORTS + " was \"" + left.before()
+                + "\" before it, and is given back as such on exit");
+        }
+        wanted = reservedPortsBefore.isEmpty() ? range : reservedPortsBefore + "," + range;
+        // the state goes first, so a crash at any point leaves a file that either matches what the namespace holds
+        // or is ignored; then it records the value as the kernel prints it back (sorted ranges)
+        State.write(stateFile, new State(reservedPortsBefore, wanted));
+        host.setSysctl(RESERVED_PORTS, wanted);
+        State.write(stateFile, new State(reservedPortsBefore, host.sysctl(RESERVED_PORTS)));
     }
 
-    /** The reserved ports as they were before {@link #apply}; nothing when it never ran. Logs, never throws. */
+    /** The reserved ports as they were before nsgate; nothing when {@link #apply} never ran. Logs, never throws. */
     void restore() {
         if (reservedPortsBefore == null) {
             return;
         }
         try {
             host.setSysctl(RESERVED_PORTS, reservedPortsBefore);
-        } catch (RuntimeException e) {
+            if (stateFile != null) {
+                Files.deleteIfExists(stateFile);
+            }
+        } catch (RuntimeException | IOException e) {
             log.accept("warning: restoring " + RESERVED_PORTS + ": " + e.getMessage());
+        } finally {
+            if (owner != null) {
+                owner.close();
+            }
+        }
+    }
+
+    /** "net-INODE" of the calling thread's network namespace. */
+    private static String namespaceIdentity() throws IOException {
+        String link = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(); // net:[4026531840]
+        return "net-" + link.replaceAll("[^0-9]", "");
+    }
+
+    /** The file's content: the value before nsgate and the value nsgate left. */
+    record State(String before, String wrote) {
+        static State read(Path file) {
+            try {
+                List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+                String before = null;
+                String wrote = null;
+                for (String line : lines) {
+                    if (line.startsWith("before=")) {
+                        before = line.substring("before=".length());
+                    } else if (line.startsWith("wrote=")) {
+                        wrote = line.substring("wrote=".length());
+                    }
+                }
+                return before != null && wrote != null ? new State(before, wrote) : null;
+            } catch (NoSuchFileException e) {
+                return null;
+            } catch (IOException e) {
+                throw new GatewayException("cannot read " + file + ": " + e.getMessage(), e);
+            }
+        }
+
+        static void write(Path file, State state) {
+            try {
+                Files.createDirectories(file.getParent());
+                Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+                Files.writeString(tmp, "# " + RESERVED_PORTS + " before nsgate, and as nsgate left it\nbefore="
+                    + state.before() + "\nwrote=" + state.wrote() + "\n", StandardCharsets.UTF_8);
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new GatewayException("cannot write " + file + " (what to restore " + RESERVED_PORTS
+                    + " to after a crash): " + e.getMessage(), e);
+            }
         }
     }
 }

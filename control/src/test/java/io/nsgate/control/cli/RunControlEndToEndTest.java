@@ -155,4 +155,55 @@ class RunControlEndToEndTest {
         q.terminate();
         assertTrue(q.waitFor(Duration.ofSeconds(30)));
     }
+
+    private String reservedPorts() {
+        return LAB.exec(LAB.ns("edge"), "cat", "/proc/sys/net/ipv4/ip_local_reserved_ports").strip();
+    }
+
+    @Test
+    void aSecondDataPlaneOnTheSameInterfacesIsRefusedBeforeItChangesAnything() throws Exception {
+        NsgateProcess first = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+            "--control-socket", dir.resolve("first.sock").toString());
+        first.readUntil("nsgate: running", Duration.ofSeconds(60));
+        String reserved = reservedPorts();
+        NsgateProcess second = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+            "--nat-ports", "50000-50999", "--control-socket", dir.resolve("second.sock").toString());
+        assertTrue(second.waitFor(Duration.ofSeconds(60)));
+        String refused = second.rest();
+        assertEquals(1, second.exitValue(), refused);
+        assertTrue(refused.contains("another nsgate data plane already serves lan0 in this network namespace"),
+            refused);
+        assertFalse(refused.contains("attached to"), refused);
+        assertEquals(reserved, reservedPorts(), "the second one reserved nothing");
+        assertTrue(first.isAlive());
+        first.terminate();
+        assertTrue(first.waitFor(Duration.ofSeconds(30)));
+    }
+
+    @Test
+    void aKilledGatewaysReservedPortsAreGivenBackExactlyByTheNextCleanStop() throws Exception {
+        String edge = LAB.ns("edge");
+        String original = reservedPorts();
+        LAB.exec(edge, "sysctl", "-q", "-w", "net.ipv4.ip_local_reserved_ports=1000-1001,2000");
+        try {
+            NsgateProcess killed = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+                "--control-socket", dir.resolve("killed.sock").toString());
+            killed.readUntil("nsgate: running", Duration.ofSeconds(60));
+            assertEquals("1000-1001,2000,61000-65535", reservedPorts());
+            ProcessHandle.of(killed.pid()).orElseThrow().destroyForcibly(); // SIGKILL: no cleanup at all
+            assertTrue(killed.waitFor(Duration.ofSeconds(30)));
+            assertEquals("1000-1001,2000,61000-65535", reservedPorts(), "a killed gateway restores nothing");
+
+            NsgateProcess next = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--workers", "1",
+                "--control-socket", dir.resolve("next.sock").toString());
+            String log = next.readUntil("nsgate: running", Duration.ofSeconds(60));
+            assertTrue(log.contains("a previous nsgate did not stop cleanly"), log);
+            next.terminate();
+            assertTrue(next.waitFor(Duration.ofSeconds(30)));
+            assertEquals(0, next.exitValue(), next.rest());
+            assertEquals("1000-1001,2000", reservedPorts(), "what it was before the first start");
+        } finally {
+            LAB.exec(edge, "sysctl", "-q", "-w", "net.ipv4.ip_local_reserved_ports=" + original);
+        }
+    }
 }
