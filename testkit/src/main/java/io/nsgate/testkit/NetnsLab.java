@@ -78,6 +78,23 @@ public class NetnsLab implements AutoCloseable {
         return full;
     }
 
+    /**
+     * Deletes namespace {@code ns(name)} now, as a fault would (its interfaces go with it; veth peers elsewhere
+     * vanish too). Its thread, if any, is stopped first.
+     */
+    public void removeNamespace(String name) {
+        String full = ns(name);
+        requireOwn(full);
+        NetnsThread thread;
+        synchronized (this) {
+            thread = threads.remove(full);
+        }
+        if (thread != null) {
+            thread.close();
+        }
+        Commands.ip("netns", "del", full);
+    }
+
     /** Takes in namespace {@code ns(name)}, made by someone else, as the lab's (deleted on close); its full name. */
     public String adopt(String name) {
         String full = ns(name);

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.nsgate.control.netlink.Link;
+import io.nsgate.control.netlink.LinkEvents;
 import io.nsgate.control.netlink.Neighbour;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.dataplane.guard.KernelGuard;
@@ -54,8 +55,13 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final long startedNs = System.nanoTime();
     private DataPlane dataPlane;
+    private static final int LINK_POLL_MS = 200;
+    private LinkEvents linkEvents;
+    private Thread linkWatcher;
+    /** The served interfaces' MACs as last seen (the link watcher's). */
+    private final java.util.Map<String, Long> macs = new java.util.concurrent.ConcurrentHashMap<>();
     private RuleChanges changes;
-    private boolean closed;
+    private volatile boolean closed;
 
     private Gateway(GatewayConfig config, HostNamespace host, Consumer<String> log) {
         this.config = config;
@@ -88,6 +94,8 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void startInside() {
+        // subscribed before the interfaces are read: a change after the scan cannot slip by
+        linkEvents = host.call(() -> LinkEvents.open(host.describe(), LINK_POLL_MS));
         RuleSet.Builder b = RuleSet.builder().natPorts(config.natPorts()).reversePathFilter(config.reversePathFilter());
         InterfaceScan interfaces = host.rtnetlink(rt -> InterfaceScan.scan(rt, config, host.describe(), b));
         for (Ipv4Prefix source : config.masquerade()) {
@@ -127,6 +135,14 @@ public final class Gateway implements AutoCloseable {
             log.accept("  forward " + f);
         }
         log.accept("  NAT ports " + rules.natPorts() + " (reserved from the kernel's ephemeral ports)");
+        for (Link link : interfaces.links()) {
+            if (link.mac() != null) {
+                macs.put(link.name(), MacAddress.parse(link.mac()));
+            }
+        }
+        linkWatcher = new Thread(this::watchLinks, "nsgate-links");
+        linkWatcher.setDaemon(true);
+        linkWatcher.start();
         maintenance.scheduleWithFixedDelay(this::maintain, MAINTENANCE_PERIOD_S, MAINTENANCE_PERIOD_S,
             TimeUnit.SECONDS);
     }
@@ -169,6 +185,52 @@ public final class Gateway implements AutoCloseable {
                 dataPlane.neighbours().learn(index, n.address(), MacAddress.parse(n.mac()), now);
             }
         }
+    }
+
+    /**
+     * Follows the kernel's link notifications as they come: a served interface's new MAC goes to the data plane at
+     * once (its frames and ARP carry it, and a gratuitous ARP announces it, so no neighbour keeps sending to the old
+     * one: a bridge takes a new MAC when a port leaves), and a new MTU to the rules. Lost notifications are made up
+     * for by reading every link again.
+     */
+    private void watchLinks() {
+        try (LinkEvents events = linkEvents) {
+            while (!closed) {
+                List<Link> links;
+                try {
+                    links = events.poll();
+                } catch (LinkEvents.Overflow e) {
+                    log.accept("warning: " + e.getMessage() + "; reading the links again");
+                    links = host.rtnetlink(RtNetlink::links);
+                }
+                if (!links.isEmpty() && !closed) {
+                    followLinks(links);
+                }
+            }
+        } catch (RuntimeException e) {
+            if (!closed) {
+                log.accept("warning: following link changes stopped: " + e.getMessage()
+                    + " (MTUs are still polled every " + MAINTENANCE_PERIOD_S + " s; MAC changes are not followed)");
+            }
+        }
+    }
+
+    private void followLinks(List<Link> links) {
+        RuleSet rules = changes.rules();
+        for (Link link : links) {
+            GatewayInterface served = rules.iface(link.name());
+            if (served == null || link.mac() == null) {
+                continue;
+            }
+            long mac = MacAddress.parse(link.mac());
+            Long known = macs.put(link.name(), mac);
+            if (known == null || known != mac) {
+                dataPlane.interfaceMac(served.index(), mac);
+                log.accept("interface " + link.name() + ": MAC " + (known == null ? "?" : MacAddress.format(known))
+                    + " -> " + link.mac() + " (sent with from now on, announced by gratuitous ARP)");
+            }
+        }
+        changes.followMtus(links);
     }
 
     private void maintain() {
@@ -237,6 +299,15 @@ public final class Gateway implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (linkWatcher != null) {
+            try {
+                linkWatcher.join(TimeUnit.SECONDS.toMillis(5)); // it sees `closed` within one poll and closes its socket
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } else if (linkEvents != null) {
+            linkEvents.close();
         }
         if (changes != null) {
             changes.close();

@@ -106,7 +106,7 @@ public final class AfPacketPort implements PacketPort {
 
     private final String interfaceName;
     private final int ifindex;
-    private final long mac;
+    private long mac;
     private final int fd;
     private final AfPacketOptions options;
     private final long mapAddress;
@@ -318,6 +318,11 @@ public final class AfPacketPort implements PacketPort {
     @Override
     public long mac() {
         return mac;
+    }
+
+    @Override
+    public void mac(long mac) {
+        this.mac = mac;
     }
 
     @Override

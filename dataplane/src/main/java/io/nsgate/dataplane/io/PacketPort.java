@@ -21,6 +21,12 @@ public interface PacketPort extends AutoCloseable {
     /** The interface's MAC address, 48 bits in a long (as EthernetHeader.sourceMac()). */
     long mac();
 
+    /**
+     * The interface's MAC changed (the kernel said so over rtnetlink): frames sent from now on carry {@code mac}.
+     * Called on the worker's thread.
+     */
+    void mac(long mac);
+
     /** File descriptor to poll for readability, or -1 when the port cannot be polled (in-memory). */
     int fd();
 

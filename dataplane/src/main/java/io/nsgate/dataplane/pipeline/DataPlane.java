@@ -145,6 +145,28 @@ public final class DataPlane implements AutoCloseable {
         }
     }
 
+    /**
+     * Interface {@code iface} (a data-plane index) now has MAC {@code mac}: every worker's port sends with it, and one
+     * worker announces it with a gratuitous ARP. Returns without waiting for the workers.
+     */
+    public synchronized void interfaceMac(int iface, long mac) {
+        CountDownLatch done = new CountDownLatch(workers.length);
+        for (int i = 0; i < workers.length; i++) {
+            final boolean announce = i == 0;
+            final Worker w = workers[i];
+            if (runners.isEmpty()) {
+                w.interfaceMac(iface, mac, announce);
+                continue;
+            }
+            Worker.send(w, new WorkerCommand(done) {
+                @Override
+                protected void apply(Worker worker) {
+                    worker.interfaceMac(iface, mac, announce);
+                }
+            });
+        }
+    }
+
     public RuleSet rules() {
         return rules;
     }

@@ -241,11 +241,34 @@ public final class Worker implements Agent {
         return sent;
     }
 
+    /**
+     * The interface's MAC changed: this worker's port sends with {@code mac} from now on, and, when
+     * {@code announce}, a gratuitous ARP tells the link (as the kernel does on NETDEV_CHANGEADDR), so that no
+     * neighbour keeps the old MAC. Only from a {@link WorkerCommand}.
+     */
+    void interfaceMac(int iface, long mac, boolean announce) {
+        final PacketPort port = iface < ports.length ? ports[iface] : null;
+        if (port == null) {
+            return;
+        }
+        port.mac(mac);
+        final GatewayInterface gi = rules.iface(iface);
+        if (announce && gi != null) {
+            sendArp(iface, ArpPacket.OP_REQUEST, gi.ip()); // sender and target: the interface's own address
+            flush();
+        }
+    }
+
     /** Broadcasts an ARP request for {@code ip} on {@code egress}, at most once a second per neighbour. */
     private void requestMac(int egress, int ip, long now) {
         if (!neighbours.shouldRequest(egress, ip, now)) {
             return;
         }
+        sendArp(egress, ArpPacket.OP_REQUEST, ip);
+    }
+
+    /** Broadcasts an ARP {@code operation} from the interface's address and MAC about {@code targetIp}. */
+    private void sendArp(int egress, int operation, int targetIp) {
         final GatewayInterface iface = rules.iface(egress);
         final PacketPort port = ports[egress];
         if (iface == null || port == null) {
@@ -260,11 +283,11 @@ public final class Worker implements Agent {
         arp.protocolType(EthernetHeader.ETHERTYPE_IPV4);
         arp.hardwareLength(ArpPacket.HARDWARE_LENGTH_ETHERNET);
         arp.protocolLength(ArpPacket.PROTOCOL_LENGTH_IPV4);
-        arp.operation(ArpPacket.OP_REQUEST);
+        arp.operation(operation);
         arp.senderMac(port.mac());
         arp.senderIp(iface.ip());
         arp.targetMac(0);
-        arp.targetIp(ip);
+        arp.targetIp(targetIp);
         transmit(egress, arpFrame, -1, 0, EthernetHeader.LENGTH + ArpPacket.LENGTH);
     }
 

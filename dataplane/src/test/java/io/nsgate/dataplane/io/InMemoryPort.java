@@ -47,7 +47,7 @@ public final class InMemoryPort implements PacketPort {
 
     private final String interfaceName;
     private final int ifindex;
-    private final long mac;
+    private long mac;
     private final UnsafeBuffer rxBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(RX_BUFFER_BYTES));
     private final ArrayDeque<byte[]> toReceive = new ArrayDeque<>();
     private final List<Frame> queued = new ArrayList<>();
@@ -191,6 +191,11 @@ public final class InMemoryPort implements PacketPort {
     @Override
     public long mac() {
         return mac;
+    }
+
+    @Override
+    public void mac(long mac) {
+        this.mac = mac;
     }
 
     @Override
