@@ -15,6 +15,7 @@ import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.dataplane.guard.KernelGuard;
 import io.nsgate.dataplane.io.AfPacketOptions;
 import io.nsgate.dataplane.io.AfPacketPort;
+import io.nsgate.dataplane.io.FanoutSteering;
 import io.nsgate.dataplane.io.InterfaceLock;
 import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.io.PortPoller;
@@ -45,6 +46,11 @@ import io.nsgate.linux.net.MacAddress;
  */
 public final class Gateway implements AutoCloseable {
     private static final long MAINTENANCE_PERIOD_S = 2;
+    /**
+     * Slots of an opening ring (4 blocks of 15): what a worker's share of a burst of new connections may queue while
+     * it serves established flows; a flood beyond it is dropped by the kernel there, counted as that ring's drops.
+     */
+    private static final int OPENING_RING_SLOTS = 60;
 
     private final GatewayConfig config;
     private final HostNamespace host;
@@ -147,29 +153,42 @@ public final class Gateway implements AutoCloseable {
             TimeUnit.SECONDS);
     }
 
+    /**
+     * Per interface, a steered fanout group ({@link FanoutSteering}): each worker joins with its established port and
+     * then its opening port, a small ring for bare SYNs, so that a SYN flood cannot take the rings established flows
+     * use.
+     */
     private void openDataPlane(List<Link> links, RuleSet rules) {
         PacketPort[][] ports = new PacketPort[config.workers()][links.size()];
+        PacketPort[][] opening = new PacketPort[config.workers()][links.size()];
         try {
             for (int i = 0; i < links.size(); i++) {
                 Link link = links.get(i);
                 int group = (int) ((ProcessHandle.current().pid() * 131 + link.index()) & 0xFFFF);
-                AfPacketOptions options = AfPacketOptions.defaults().toBuilder().fanoutGroup(group).build();
+                AfPacketOptions options = AfPacketOptions.defaults().toBuilder()
+                    .steeredFanoutGroup(group, config.workers()).build();
+                AfPacketOptions openingOptions = options.toBuilder().rxFrameCount(OPENING_RING_SLOTS)
+                    .txFrameSize(AfPacketOptions.PAGE_SIZE).txFrameCount(1).build();
                 for (int w = 0; w < config.workers(); w++) {
+                    // the join order is the program's numbering: 2 * worker + (0 established, 1 opening)
                     ports[w][i] = host.call(() -> AfPacketPort.open(link.name(), options));
+                    opening[w][i] = host.call(() -> AfPacketPort.open(link.name(), openingOptions));
                 }
             }
         } catch (RuntimeException e) {
-            for (PacketPort[] row : ports) {
-                for (PacketPort p : row) {
-                    if (p != null) {
-                        p.close();
+            for (PacketPort[][] set : new PacketPort[][][] {ports, opening}) {
+                for (PacketPort[] row : set) {
+                    for (PacketPort p : row) {
+                        if (p != null) {
+                            p.close();
+                        }
                     }
                 }
             }
             throw e;
         }
         dataPlane = new DataPlane(new DataPlane.Settings(config.flowTableSize(), config.timeouts(), 4096, 1024),
-            rules, ports, workerPorts -> {
+            rules, ports, opening, workerPorts -> {
                 PortPoller poller = new PortPoller(workerPorts);
                 return poller::poll;
             });

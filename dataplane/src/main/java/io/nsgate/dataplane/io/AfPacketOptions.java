@@ -117,6 +117,7 @@ public final class AfPacketOptions {
     private final int txFrameSize;
     private final int txFrameCount;
     private final int fanoutGroup;
+    private final int steeredWorkers;
 
     private AfPacketOptions(Builder b) {
         this.rxVersion = b.rxVersion;
@@ -128,6 +129,7 @@ public final class AfPacketOptions {
         this.txFrameSize = b.txFrameSize;
         this.txFrameCount = b.txFrameCount;
         this.fanoutGroup = b.fanoutGroup;
+        this.steeredWorkers = b.steeredWorkers;
     }
 
     public static AfPacketOptions defaults() {
@@ -150,6 +152,7 @@ public final class AfPacketOptions {
         b.txFrameSize = txFrameSize;
         b.txFrameCount = txFrameCount;
         b.fanoutGroup = fanoutGroup;
+        b.steeredWorkers = steeredWorkers;
         return b;
     }
 
@@ -215,6 +218,14 @@ public final class AfPacketOptions {
         return fanoutGroup != NO_FANOUT;
     }
 
+    /**
+     * Workers of a steered fanout group ({@link FanoutSteering}: each joins with an established and an opening
+     * socket), or 0 for a HASH group.
+     */
+    public int steeredWorkers() {
+        return steeredWorkers;
+    }
+
     /** Bytes of the RX ring (of the version chosen). */
     public long rxRingBytes() {
         return rxVersion == RxVersion.V2 ? (long) rxFrameBlockSize() * (rxFrameCount / rxFramesPerBlock())
@@ -237,7 +248,8 @@ public final class AfPacketOptions {
             ? "rx V2 " + rxFrameCount + " x " + rxFrameSize + " B slots"
             : "rx V3 " + rxBlockCount + " x " + rxBlockSize + " B blocks, retire after " + rxBlockTimeoutMs + " ms";
         return "AfPacketOptions{" + rx + "; tx " + txFrameCount + " x " + txFrameSize + " B slots; "
-            + (fanout() ? "fanout group " + fanoutGroup + " (hash)" : "no fanout") + "}";
+            + (fanout() ? "fanout group " + fanoutGroup + (steeredWorkers > 0 ? " (steered, " + steeredWorkers
+                + " workers)" : " (hash)") : "no fanout") + "}";
     }
 
     /** Collects settings; {@link #build()} checks them all. */
@@ -251,6 +263,7 @@ public final class AfPacketOptions {
         private int txFrameSize = DEFAULT_TX_FRAME_SIZE;
         private int txFrameCount = DEFAULT_TX_FRAME_COUNT;
         private int fanoutGroup = NO_FANOUT;
+        private int steeredWorkers;
 
         private Builder() {
         }
@@ -302,6 +315,17 @@ public final class AfPacketOptions {
         /** Joins PACKET_FANOUT group {@code id} (0..65535) in HASH mode; {@link #NO_FANOUT} for none. */
         public Builder fanoutGroup(int id) {
             this.fanoutGroup = id;
+            this.steeredWorkers = 0;
+            return this;
+        }
+
+        /**
+         * Joins PACKET_FANOUT group {@code id} steered by {@link FanoutSteering} for {@code workers} workers: the
+         * sockets must join in the order worker 0 established, worker 0 opening, worker 1 established...
+         */
+        public Builder steeredFanoutGroup(int id, int workers) {
+            this.fanoutGroup = id;
+            this.steeredWorkers = workers;
             return this;
         }
 
@@ -360,6 +384,10 @@ public final class AfPacketOptions {
             if ((long) txFrameSize * txFrameCount > MAX_RING_BYTES) {
                 throw invalid("txFrameCount", txFrameCount, "at most " + MAX_RING_BYTES / txFrameSize + " slots of "
                     + txFrameSize + " bytes (a TX ring of at most " + MAX_RING_BYTES + " bytes)");
+            }
+            if (steeredWorkers < 0 || steeredWorkers > 128 || steeredWorkers > 0 && fanoutGroup == NO_FANOUT) {
+                throw invalid("steeredWorkers", steeredWorkers, "1 to 128 workers of a fanout group (2 sockets each,"
+                    + " of the group's 256), or 0 for a HASH group");
             }
             if (fanoutGroup != NO_FANOUT && (fanoutGroup < 0 || fanoutGroup > MAX_FANOUT_GROUP)) {
                 throw invalid("fanoutGroup", fanoutGroup, "0 to " + MAX_FANOUT_GROUP + ", or " + NO_FANOUT

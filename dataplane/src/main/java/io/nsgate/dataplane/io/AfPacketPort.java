@@ -220,7 +220,8 @@ public final class AfPacketPort implements PacketPort {
             Syscalls.bind(fd, sll, "AF_PACKET, " + interfaceName + " ifindex " + index);
 
             if (options.fanout()) {
-                final int mode = Linux.PACKET_FANOUT_HASH | Linux.PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+                final int mode = (options.steeredWorkers() > 0 ? Linux.PACKET_FANOUT_CBPF : Linux.PACKET_FANOUT_HASH)
+                    | Linux.PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
                 try {
                     Syscalls.setsockopt(fd, Linux.SOL_PACKET, Linux.PACKET_FANOUT,
                         options.fanoutGroup() | mode << 16, "PACKET_FANOUT group " + options.fanoutGroup() + ", "
@@ -230,6 +231,17 @@ public final class AfPacketPort implements PacketPort {
                         ? "group " + options.fanoutGroup() + " already exists in this namespace with another"
                             + " interface, mode or flags: every member must open the same interface with the same group"
                         : e.errno() == Errno.ENOSPC ? "the group is full (256 members)" : null);
+                }
+                if (options.steeredWorkers() > 0) {
+                    // the group's program (every member sets the same one): struct sock_fprog { u16 len; filter * }
+                    final ByteBuffer program = FanoutSteering.program(options.steeredWorkers());
+                    final ByteBuffer fprog = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
+                    fprog.putShort(0, (short) (program.capacity() / 8));
+                    fprog.putLong(8, Syscalls.address(program));
+                    Syscalls.setsockopt(fd, Linux.SOL_PACKET, Linux.PACKET_FANOUT_DATA, fprog,
+                        "PACKET_FANOUT_DATA (the steering program) of group " + options.fanoutGroup() + ", "
+                            + interfaceName);
+                    java.lang.ref.Reference.reachabilityFence(program);
                 }
             }
             final AfPacketPort port = new AfPacketPort(interfaceName, index, mac, fd, options, mapAddress,

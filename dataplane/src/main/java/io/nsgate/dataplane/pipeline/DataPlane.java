@@ -53,22 +53,30 @@ public final class DataPlane implements AutoCloseable {
     private final List<AgentRunner> runners = new ArrayList<>();
     private final Function<PacketPort[], PollingIdleStrategy.Waiter> waiters;
     private final PacketPort[][] ports;
+    private final PacketPort[][] openingPorts;
     private final AtomicLong workerErrors = new AtomicLong();
     private volatile RuleSet rules;
     private volatile Throwable lastWorkerError;
     private boolean closed;
 
     /**
-     * @param ports   {@code ports[w][i]}: worker w's port on data-plane interface i (the RuleSet's index)
-     * @param waiters how an idle worker waits for its ports (poll() on their sockets, or a park in tests)
+     * @param ports        {@code ports[w][i]}: worker w's port on data-plane interface i (the RuleSet's index)
+     * @param openingPorts {@code openingPorts[w][i]}: worker w's port for frames that open a flow on interface i (a
+     *                     steered fanout group's, see {@code io.FanoutSteering}), or null when there are none
+     * @param waiters      how an idle worker waits for its ports (poll() on their sockets, or a park in tests)
      */
-    public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports,
+    public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports, PacketPort[][] openingPorts,
                      Function<PacketPort[], PollingIdleStrategy.Waiter> waiters, NanoClock clock) {
         if (ports.length == 0) {
             throw new IllegalArgumentException("a data plane needs at least one worker");
         }
+        if (openingPorts != null && openingPorts.length != ports.length) {
+            throw new IllegalArgumentException(openingPorts.length + " workers' opening ports for " + ports.length
+                + " workers");
+        }
         this.rules = rules;
         this.ports = ports;
+        this.openingPorts = openingPorts;
         this.waiters = waiters;
         this.table = new FlowTable(settings.flowCapacity(), settings.timeouts(), clock.nanoTime());
         this.fragments = new FragmentTable(settings.fragmentEntries());
@@ -79,13 +87,34 @@ public final class DataPlane implements AutoCloseable {
             Translator translator = new Translator(table, fragments, counters, rules,
                 ThreadLocalRandom.current().nextLong());
             ExpirySweeper sweeper = ExpirySweeper.forWorker(table, w, ports.length);
-            workers[w] = new Worker(w, ports[w], translator, rules, counters, sweeper, neighbours, clock);
+            workers[w] = new Worker(w, ports[w], openingPorts == null ? null : openingPorts[w], translator, rules,
+                counters, sweeper, neighbours, clock);
         }
     }
 
     public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports,
+                     Function<PacketPort[], PollingIdleStrategy.Waiter> waiters, NanoClock clock) {
+        this(settings, rules, ports, null, waiters, clock);
+    }
+
+    public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports, PacketPort[][] openingPorts,
                      Function<PacketPort[], PollingIdleStrategy.Waiter> waiters) {
-        this(settings, rules, ports, waiters, new SystemNanoClock());
+        this(settings, rules, ports, openingPorts, waiters, new SystemNanoClock());
+    }
+
+    public DataPlane(Settings settings, RuleSet rules, PacketPort[][] ports,
+                     Function<PacketPort[], PollingIdleStrategy.Waiter> waiters) {
+        this(settings, rules, ports, null, waiters, new SystemNanoClock());
+    }
+
+    /** Worker w's ports, established then opening: what its idle strategy waits on. */
+    private PacketPort[] allPorts(int w) {
+        List<PacketPort> all = new ArrayList<>(List.of(ports[w]));
+        if (openingPorts != null) {
+            all.addAll(java.util.Arrays.asList(openingPorts[w]));
+        }
+        all.removeIf(java.util.Objects::isNull);
+        return all.toArray(new PacketPort[0]);
     }
 
     /** Starts one thread per worker. */
@@ -99,7 +128,7 @@ public final class DataPlane implements AutoCloseable {
             lastWorkerError = t;
         };
         for (int w = 0; w < workers.length; w++) {
-            AgentRunner runner = new AgentRunner(new PollingIdleStrategy(waiters.apply(ports[w])), onError, null,
+            AgentRunner runner = new AgentRunner(new PollingIdleStrategy(waiters.apply(allPorts(w))), onError, null,
                 workers[w]);
             AgentRunner.startOnThread(runner, r -> {
                 Thread t = new Thread(r);
@@ -201,14 +230,12 @@ public final class DataPlane implements AutoCloseable {
                 drops[k.ordinal()] = c.get(k);
             }
             List<StatsSnapshot.Port> portStats = new ArrayList<>();
-            for (PacketPort p : ports[w]) {
-                if (p != null) {
-                    p.refreshKernelCounters();
-                    long[] values = new long[PortCounter.values().length];
-                    for (PortCounter k : PortCounter.values()) {
-                        values[k.ordinal()] = p.counters().get(k);
-                    }
-                    portStats.add(new StatsSnapshot.Port(p.interfaceName(), values));
+            for (int i = 0; i < ports[w].length; i++) {
+                addPortStats(portStats, ports[w][i], "");
+            }
+            if (openingPorts != null) {
+                for (PacketPort p : openingPorts[w]) {
+                    addPortStats(portStats, p, OPENING_SUFFIX);
                 }
             }
             snapshot.add(new StatsSnapshot.Worker(w, counters, drops, portStats));
@@ -217,6 +244,21 @@ public final class DataPlane implements AutoCloseable {
             table.capacity(), table.insertedTotal(), table.deletedTotal(), table.evictedTotal(),
             table.probeWindowFullTotal());
         return new StatsSnapshot(snapshot, figures, workerErrors.get());
+    }
+
+    /** Appended to an interface's name for the counters of its opening ring ("lan0/opening"). */
+    public static final String OPENING_SUFFIX = "/opening";
+
+    private static void addPortStats(List<StatsSnapshot.Port> out, PacketPort p, String suffix) {
+        if (p == null) {
+            return;
+        }
+        p.refreshKernelCounters();
+        long[] values = new long[PortCounter.values().length];
+        for (PortCounter k : PortCounter.values()) {
+            values[k.ordinal()] = p.counters().get(k);
+        }
+        out.add(new StatsSnapshot.Port(p.interfaceName() + suffix, values));
     }
 
     /** Exceptions workers caught and survived (a bug; they keep forwarding). */

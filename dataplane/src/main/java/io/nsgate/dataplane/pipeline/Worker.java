@@ -28,7 +28,9 @@ import org.agrona.DirectBuffer;
  * every duty cycle ({@link #doWork}):
  * <ol>
  *   <li>a bounded number of control-plane commands (rule changes arrive this way, between batches);</li>
- *   <li>for each port, received batches up to a frame budget: each frame goes through the {@link Translator},
+ *   <li>for each port, received batches up to a frame budget (the established rings first, then, with a small budget,
+ *       the opening rings of a steered fanout group, where bare SYNs go): each frame goes through the
+ *       {@link Translator},
  *       then, by verdict, is transmitted on the egress port with the next hop's MAC, held while ARP resolves that
  *       MAC, answered with an ICMP error, or learnt from (ARP);</li>
  *   <li>one transmit kick per port that has frames queued (the only system calls of the cycle);</li>
@@ -41,12 +43,19 @@ import org.agrona.DirectBuffer;
 public final class Worker implements Agent {
     /** Frames taken from one port per duty cycle before the other ports get their turn. */
     static final int RX_BUDGET_PER_PORT = 256;
+    /**
+     * Frames taken from one opening ring (bare SYNs) per duty cycle, after every established ring had its turn: a
+     * flood of new connections gets this much of the worker's time per cycle and no more.
+     */
+    static final int OPENING_BUDGET_PER_PORT = RxBatch.CAPACITY;
     /** Blocks smaller than this are processed without the flow-table prefetch pass (nothing to overlap). */
     static final int PREFETCH_MIN_FRAMES = 4;
     static final int COMMANDS_PER_CYCLE = 8;
 
     private final int index;
     private final PacketPort[] ports;
+    /** Per interface, the port of a steered fanout group's opening ring, or null (all frames come by ports[]). */
+    private final PacketPort[] openingPorts;
     private final Translator translator;
     private final WorkerCounters counters;
     private final ExpirySweeper sweeper;
@@ -67,11 +76,12 @@ public final class Worker implements Agent {
     /**
      * @param ports by data-plane interface index (RuleSet's), one per interface this worker serves
      */
-    public Worker(int index, PacketPort[] ports, Translator translator, RuleSet rules, WorkerCounters counters,
-                  ExpirySweeper sweeper, NeighbourTable neighbours, NanoClock clock) {
+    public Worker(int index, PacketPort[] ports, PacketPort[] openingPorts, Translator translator, RuleSet rules,
+                  WorkerCounters counters, ExpirySweeper sweeper, NeighbourTable neighbours, NanoClock clock) {
         this.index = index;
         this.rules = rules;
         this.ports = ports.clone();
+        this.openingPorts = openingPorts == null ? new PacketPort[ports.length] : openingPorts.clone();
         this.translator = translator;
         this.counters = counters;
         this.sweeper = sweeper;
@@ -110,7 +120,13 @@ public final class Worker implements Agent {
         final long now = clock.nanoTime();
         for (int p = 0; p < ports.length; p++) {
             if (ports[p] != null) {
-                work += receive(p, now);
+                work += receive(ports[p], p, RX_BUDGET_PER_PORT, now);
+            }
+        }
+        // established traffic first; then what would open flows, within its budget
+        for (int p = 0; p < openingPorts.length; p++) {
+            if (openingPorts[p] != null) {
+                work += receive(openingPorts[p], p, OPENING_BUDGET_PER_PORT, now);
             }
         }
         if (pending.count > 0) {
@@ -125,10 +141,9 @@ public final class Worker implements Agent {
         return work;
     }
 
-    private int receive(int ingress, long now) {
-        final PacketPort port = ports[ingress];
+    private int receive(PacketPort port, int ingress, int budget, long now) {
         int frames = 0;
-        while (frames < RX_BUDGET_PER_PORT) {
+        while (frames < budget) {
             final int n = port.receive(batch);
             if (n == 0) {
                 break;
@@ -301,9 +316,11 @@ public final class Worker implements Agent {
 
     @Override
     public void onClose() {
-        for (PacketPort port : ports) {
-            if (port != null) {
-                port.close();
+        for (PacketPort[] set : new PacketPort[][] {ports, openingPorts}) {
+            for (PacketPort port : set) {
+                if (port != null) {
+                    port.close();
+                }
             }
         }
     }

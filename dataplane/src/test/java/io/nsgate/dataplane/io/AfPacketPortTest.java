@@ -30,6 +30,7 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
+import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.MacAddress;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
@@ -304,6 +305,80 @@ class AfPacketPortTest {
             assertTrue(perPort[0] > 0 && perPort[1] > 0, "both members got flows: " + Arrays.toString(perPort));
             assertTrue(outgoing.isEmpty(), "gw's own ICMP port unreachables and ARP replies stay out of a fanout"
                 + " group too (PACKET_FANOUT_FLAG_IGNORE_OUTGOING): " + describe(outgoing));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
+    void aSteeredGroupSendsBareSynsToTheFlowsWorkersOpeningPortAndTheRestToItsEstablishedPort(RxVersion version)
+        throws Exception {
+        int workers = 2;
+        AfPacketOptions steered = options(version).steeredFanoutGroup(0x4E50 + version.ordinal(), workers).build();
+        // joined in the order the program counts: worker 0 established, worker 0 opening, worker 1 ...
+        AfPacketPort[] members = new AfPacketPort[2 * workers];
+        try (AfPacketPort sender = lab.inside(a, () -> AfPacketPort.open("eth0", AfPacketOptions.defaults()))) {
+            for (int m = 0; m < members.length; m++) {
+                members[m] = openOnXa(steered);
+            }
+            List<byte[]> sent = new ArrayList<>();
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 0; i < 48; i++) {
+                int sport = 20000 + i * 7;
+                int flags = i % 3 == 0 ? Frames.SYN : i % 3 == 1 ? Frames.ACK : Frames.SYN | Frames.ACK;
+                sent.add(Frames.tcp().srcMac(text(aMac)).dstMac(text(xaMac)).src("10.1.1.2", sport)
+                    .dst("10.1.1.1", 9).flags(flags).build());
+                expected.add(FanoutSteering.member(workers, 6, Ipv4Address.parse("10.1.1.2"),
+                    Ipv4Address.parse("10.1.1.1"), sport, 9, flags, false));
+            }
+            for (int i = 0; i < 8; i++) {
+                int sport = 30000 + i;
+                sent.add(Frames.udp().srcMac(text(aMac)).dstMac(text(xaMac)).src("10.1.1.2", sport)
+                    .dst("10.1.1.1", 9).payload("u").build());
+                expected.add(FanoutSteering.member(workers, 17, Ipv4Address.parse("10.1.1.2"),
+                    Ipv4Address.parse("10.1.1.1"), sport, 9, 0, false));
+            }
+            sent.add(Frames.udp().srcMac(text(aMac)).dstMac(text(xaMac)).src("10.1.1.2", 40000)
+                .dst("10.1.1.1", 9).moreFragments().payload("first piece").build());
+            expected.add(FanoutSteering.member(workers, 17, Ipv4Address.parse("10.1.1.2"),
+                Ipv4Address.parse("10.1.1.1"), 0, 0, 0, true));
+            for (byte[] f : sent) {
+                assertTrue(sender.transmit(new UnsafeBuffer(f), -1, 0, f.length));
+                sender.flush();
+            }
+            Map<Integer, Integer> memberOfSport = new HashMap<>();
+            PortPoller poller = new PortPoller(members);
+            RxBatch batch = new RxBatch();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (memberOfSport.size() < sent.size() && System.nanoTime() < deadline) {
+                int got = 0;
+                for (int m = 0; m < members.length; m++) {
+                    int n = members[m].receive(batch);
+                    got += n;
+                    for (int i = 0; i < n; i++) {
+                        ReceivedFrame f = ReceivedFrame.copy(batch, i);
+                        if (f.sourceMac() == aMac && f.destinationPort() == 9 || f.sourcePort() == 40000) {
+                            memberOfSport.put(f.sourcePort(), m);
+                        }
+                    }
+                }
+                if (got == 0) {
+                    poller.poll(5);
+                }
+            }
+            int[] perMember = new int[members.length];
+            for (int i = 0; i < sent.size(); i++) {
+                int sport = i < 48 ? 20000 + i * 7 : i < 56 ? 30000 + i - 48 : 40000;
+                assertEquals(expected.get(i), memberOfSport.get(sport), "frame " + i + " (source port " + sport + ")");
+                perMember[expected.get(i)]++;
+            }
+            assertTrue(perMember[1] > 0 && perMember[3] > 0 && perMember[0] > 0 && perMember[2] > 0,
+                "every member had frames: " + Arrays.toString(perMember));
+        } finally {
+            for (AfPacketPort m : members) {
+                if (m != null) {
+                    m.close();
+                }
+            }
         }
     }
 

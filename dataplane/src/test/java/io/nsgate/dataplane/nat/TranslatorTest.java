@@ -635,6 +635,37 @@ class TranslatorTest {
     }
 
     @Test
+    void aSynFloodIntoASmallTableEvictsOnlyFlowsThatNeverProvedThemselvesAndTheEstablishedOneLivesOn() {
+        h.close();
+        h = new Harness(rules(), new FlowTable(64, FlowTimeouts.DEFAULTS, 0, 3));
+        establishForwardedConnection();
+        java.util.Random random = new java.util.Random(10);
+        int answered = 0;
+        for (int i = 0; i < 2000; i++) {
+            String source = "192.168.1." + (4 + random.nextInt(250));
+            int sport = 1024 + random.nextInt(60000);
+            byte[] syn = Frames.tcp().src(source, sport).dst("192.168.1.2", 80).flags(SYN).seq(random.nextInt())
+                .build();
+            if (h.process(syn, LAN_IF) == Verdict.FORWARD && i % 2 == 0) {
+                // half the flood is answered by blue (SYN_RECV: replied, not assured): evictable all the same
+                h.process(Frames.tcp().src("192.168.15.2", 80).dst(source, sport).flags(SYN | ACK).seq(5).build(),
+                    INSIDE_IF);
+                answered++;
+            }
+        }
+        assertTrue(h.table.evictedTotal() > 1000, "the flood went on by early drop: " + h.table.evictedTotal());
+        assertTrue(answered > 900, "answered " + answered);
+        int establishedState = -1;
+        for (FlowCursor flows = h.table.cursor(); flows.next(); ) {
+            if (flows.flow().origSrcPort == 50000 && flows.flow().origSrcIp == LAN) {
+                establishedState = flows.flow().protoState; // the cursor reuses its snapshot: read it now
+            }
+        }
+        assertEquals(TcpState.ESTABLISHED, establishedState, "the established connection was never evicted");
+        assertEquals(Verdict.FORWARD, h.process(fromLan(ACK, 1101, 7301, 10), LAN_IF), "and still forwards");
+    }
+
+    @Test
     void exhaustedPortRangeRefusesNewMappings() {
         h.translator.rules(builder().natPorts(new PortRange(61000, 61001)).build());
         for (int i = 0; i < 2; i++) {

@@ -45,6 +45,8 @@ class WorkerTest {
     private final CachedNanoClock clock = new CachedNanoClock();
     private InMemoryPort lan;
     private InMemoryPort inside;
+    /** lan0's opening ring: where a steered fanout group puts bare SYNs. */
+    private InMemoryPort lanOpening;
     private FlowTable table;
     private FragmentTable fragments;
     private NeighbourTable neighbours;
@@ -62,8 +64,9 @@ class WorkerTest {
         counters = new WorkerCounters();
         RuleSet rules = SeedLabRules.rules();
         Translator translator = new Translator(table, fragments, counters, rules, 1);
-        worker = new Worker(0, new PacketPort[] {lan, inside}, translator, rules, counters,
-            ExpirySweeper.forWorker(table, 0, 1), neighbours, clock);
+        lanOpening = new InMemoryPort("lan0", 2, MacAddress.parse(GW_LAN_MAC));
+        worker = new Worker(0, new PacketPort[] {lan, inside}, new PacketPort[] {lanOpening, null}, translator, rules,
+            counters, ExpirySweeper.forWorker(table, 0, 1), neighbours, clock);
     }
 
     @AfterEach
@@ -72,6 +75,28 @@ class WorkerTest {
         table.close();
         fragments.close();
         neighbours.close();
+    }
+
+    @Test
+    void establishedRingsAreDrainedFirstAndOpeningRingsGetASmallBudgetPerCycle() {
+        neighbours.learn(1, Ipv4Address.parse("192.168.15.2"), MacAddress.parse(BLUE_MAC), clock.nanoTime());
+        for (int i = 0; i < 100; i++) {
+            lanOpening.enqueue(Frames.tcp().dstMac(GW_LAN_MAC).src("192.168.1.3", 10000 + i).dst("192.168.1.2", 80)
+                .flags(Frames.SYN).build());
+        }
+        for (int i = 0; i < 200; i++) {
+            lan.enqueue(Frames.udp().dstMac(GW_LAN_MAC).src("192.168.1.3", 5000).dst("192.168.1.2", 9).build());
+        }
+        worker.doWork();
+        assertEquals(200, lan.counters().get(PortCounter.RX_FRAMES), "every established frame in one cycle");
+        assertEquals(Worker.OPENING_BUDGET_PER_PORT, lanOpening.counters().get(PortCounter.RX_FRAMES),
+            "a cycle's budget of opening frames, no more");
+        assertEquals(Worker.OPENING_BUDGET_PER_PORT, counters.get(Counter.DNAT_FLOWS), "each SYN opened its flow");
+        assertEquals(Worker.OPENING_BUDGET_PER_PORT, inside.sent().size(), "and went on to blue");
+        while (worker.doWork() > 0) {
+            // the rest, a budget per cycle
+        }
+        assertEquals(100, counters.get(Counter.DNAT_FLOWS));
     }
 
     private static byte[] synFromBlue() {

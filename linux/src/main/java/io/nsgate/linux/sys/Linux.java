@@ -129,6 +129,10 @@ public final class Linux {
     public static final int PACKET_FANOUT_HASH = 0;
     public static final int PACKET_FANOUT_LB = 1;
     public static final int PACKET_FANOUT_CPU = 2;
+    /** The group's classic BPF program (PACKET_FANOUT_DATA) returns the member's index. */
+    public static final int PACKET_FANOUT_CBPF = 6;
+    /** setsockopt: the program of a PACKET_FANOUT_CBPF group (struct sock_fprog). */
+    public static final int PACKET_FANOUT_DATA = 22;
     public static final int PACKET_FANOUT_FLAG_ROLLOVER = 0x1000;
     public static final int PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
     /** Linux 6.2+: a fanout group's own PACKET_IGNORE_OUTGOING (the socket option does not apply to members). */
