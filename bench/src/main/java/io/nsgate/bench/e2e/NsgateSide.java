@@ -35,14 +35,21 @@ final class NsgateSide implements Side {
     private final SeedLab lab;
     private final int workers;
     private final Path jfr;
+    private final List<String> extraArgs;
     private final Path log;
     private NsgateProcess process;
 
     /** @param jfr where to write the recording, or null for none */
     NsgateSide(SeedLab lab, int workers, Path jfr) {
+        this(lab, workers, jfr, List.of());
+    }
+
+    /** @param extraArgs more `nsgate run` flags, e.g. --flow-table-size 4096 */
+    NsgateSide(SeedLab lab, int workers, Path jfr, List<String> extraArgs) {
         this.lab = lab;
         this.workers = workers;
         this.jfr = jfr;
+        this.extraArgs = List.copyOf(extraArgs);
         this.log = lab.processes().dir().resolve("nsgate.log");
     }
 
@@ -66,6 +73,7 @@ final class NsgateSide implements Side {
         for (NatRules.Forward f : NatRules.FORWARDS) {
             args.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
         }
+        args.addAll(extraArgs);
         String benchJar = Path.of(System.getProperty("java.class.path").split(":")[0]).toAbsolutePath().toString();
         return NsgateProcess.Launch.of(args.toArray(new String[0])).withJvmFlags(flags).withClasspath(benchJar)
             .withOutput(log);
@@ -76,22 +84,27 @@ final class NsgateSide implements Side {
      * lost frames (the kernel's {@code rx_ring_drops} among them), by name.
      */
     Map<String, Long> drops() {
+        StatsSnapshot stats = stats();
+        Map<String, Long> m = new TreeMap<>();
+        for (DropReason d : DropReason.values()) {
+            m.put(StatsJson.name(d), stats.total(d));
+        }
+        for (PortCounter p : PortCounter.values()) {
+            if (p.drop) {
+                m.put(StatsJson.name(p), stats.total(p));
+            }
+        }
+        return m;
+    }
+
+    /** The gateway's whole statistics, over its control socket. */
+    StatsSnapshot stats() {
         try (ControlClient c = ControlClient.connect(controlSocket(), Duration.ofSeconds(5))) {
             ControlClient.Reply r = c.call("stats", null);
             if (!r.ok()) {
                 throw new IllegalStateException("nsgate stats: " + r.message());
             }
-            StatsSnapshot stats = StatsJson.read(r.result());
-            Map<String, Long> m = new TreeMap<>();
-            for (DropReason d : DropReason.values()) {
-                m.put(StatsJson.name(d), stats.total(d));
-            }
-            for (PortCounter p : PortCounter.values()) {
-                if (p.drop) {
-                    m.put(StatsJson.name(p), stats.total(p));
-                }
-            }
-            return m;
+            return StatsJson.read(r.result());
         } catch (IOException e) {
             throw new IllegalStateException("nsgate's control socket " + controlSocket() + ": " + e.getMessage(), e);
         }

@@ -692,18 +692,32 @@ public final class Translator {
         return Verdict.DROP;
     }
 
-    /** ARP: a sender on the ingress interface's subnet (not the gateway itself) is a neighbour to learn. */
+    /**
+     * ARP: a sender on the ingress interface's subnet is a neighbour to learn. Refused (counted, the table untouched):
+     * a sender outside that subnet (an inside address claimed from the LAN), one of the gateway's own addresses, or a
+     * group MAC; an ARP probe (sender 0.0.0.0) teaches nothing. Only an ARP addressed to the gateway may add an entry;
+     * gratuitous ARP and ARP between others refresh existing ones, so a flood of them cannot fill the table.
+     */
     private int arp(MutableDirectBuffer buf, int ingress, Verdict out) {
         counters.increment(Counter.ARP_FRAMES);
-        final GatewayInterface iface = rules.iface(ingress);
+        final RuleSet rs = rules;
+        final GatewayInterface iface = rs.iface(ingress);
         final int sender = frame.srcIp;
         out.action = Verdict.ARP;
         out.neighbourIp = 0;
-        if (iface != null && sender != 0 && sender != iface.ip() && iface.address().contains(sender)) {
-            arp.wrap(buf, frame.l3Offset);
-            out.neighbourIp = sender;
-            out.neighbourMac = arp.senderMac();
+        if (iface == null || sender == 0) {
+            return Verdict.ARP;
         }
+        arp.wrap(buf, frame.l3Offset);
+        final long senderMac = arp.senderMac();
+        if (!iface.address().contains(sender) || rs.ownership().isGatewayAddress(sender)
+            || (senderMac & 0x0100_0000_0000L) != 0 || senderMac == 0) {
+            counters.increment(Counter.ARP_REFUSED);
+            return Verdict.ARP;
+        }
+        out.neighbourIp = sender;
+        out.neighbourMac = senderMac;
+        out.neighbourCreate = frame.dstIp == iface.ip();
         return Verdict.ARP;
     }
 

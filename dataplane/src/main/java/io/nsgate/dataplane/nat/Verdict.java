@@ -30,6 +30,11 @@ public final class Verdict {
     public int nextHopIp;
     public int neighbourIp;
     public long neighbourMac;
+    /**
+     * The ARP was addressed to the gateway (a request for its address, a reply to its request): it may create an
+     * entry. Otherwise (gratuitous ARP, ARP between others) it only refreshes one the table has (Linux, arp_accept=0).
+     */
+    public boolean neighbourCreate;
     /** EMIT: the translator's buffer holding the frame to send, from offset 0. */
     public DirectBuffer emitBuffer;
     public int emitLength;

@@ -54,6 +54,8 @@ public final class FrameParser {
     private static final int TRUNCATED_ETHERNET = DropReason.TRUNCATED_ETHERNET.id;
     private static final int TRUNCATED_VLAN = DropReason.TRUNCATED_VLAN.id;
     private static final int TRUNCATED_ARP = DropReason.TRUNCATED_ARP.id;
+    private static final int FRAGMENT_TOO_LONG = DropReason.FRAGMENT_TOO_LONG.id;
+    private static final int FRAGMENT_OVERLAPS_HEADER = DropReason.FRAGMENT_OVERLAPS_HEADER.id;
     private static final int TRUNCATED_IPV4 = DropReason.TRUNCATED_IPV4.id;
     private static final int BAD_IP_VERSION = DropReason.BAD_IP_VERSION.id;
     private static final int BAD_IHL = DropReason.BAD_IHL.id;
@@ -171,6 +173,14 @@ public final class FrameParser {
         out.fragmentOffset = fragmentOffset;
         if (fragmentOffset != 0) {
             out.kind = ParsedFrame.KIND_IPV4_FRAGMENT;
+            if (fragmentOffset + totalLength - headerLength > Ipv4Header.MAX_TOTAL_LENGTH) {
+                return FRAGMENT_TOO_LONG; // the reassembled datagram would pass 65535 bytes ("ping of death")
+            }
+            if (proto == IpProtocol.TCP && fragmentOffset < TCP_MIN_LENGTH + 4) {
+                // RFC 1858 3.2: a TCP fragment at offset 8 or 16 would overwrite the TCP header (ports, flags) the
+                // first fragment was judged by, at the receiver's reassembly
+                return FRAGMENT_OVERLAPS_HEADER;
+            }
             return 0;
         }
         out.kind = ParsedFrame.KIND_IPV4;

@@ -12,7 +12,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * <p>Open addressing over 32-byte entries keyed by (interface, IPv4 address), fixed capacity, shared by every
  * worker: an ARP reply may reach any worker's socket (fanout), and the frame waiting for it may sit on another.
  * Lookups are lock-free seqlock reads; writers take an entry's sequence number with CAS (odd while writing).
- * Entries are never removed, only refreshed, so a probe stops at the first empty entry.
+ * Entries are never emptied, only refreshed or, once stale past {@link #STALE_LIMIT_NS}, reused for another
+ * neighbour, so a probe stops at the first empty entry.
  *
  * <pre>
  *  0 seq (long, odd while written) | 8 key: interface << 32 | ip (long) | 16 mac (long, 48 bits) | 24 confirmed ns
@@ -99,30 +100,58 @@ public final class NeighbourTable implements AutoCloseable {
         return UNKNOWN;
     }
 
-    /** Records that {@code ip} on {@code iface} is at {@code mac}, confirmed now. Lossy under contention, by design. */
+    /** Records that {@code ip} on {@code iface} is at {@code mac}, confirmed now (creating the entry if needed). */
     public void learn(int iface, int ip, long mac, long nowNs) {
+        learn(iface, ip, mac, nowNs, true);
+    }
+
+    /**
+     * Records that {@code ip} on {@code iface} is at {@code mac}, confirmed now. With {@code create} false only an
+     * entry the table has is refreshed (gratuitous ARP, ARP between others: Linux's arp_accept=0). A new entry takes
+     * the first free slot of its probe sequence, or one whose neighbour has not been confirmed for
+     * {@link #STALE_LIMIT_NS} (such an entry is unknown to lookups anyway), so the table never fills for good.
+     * Lossy under contention, by design.
+     */
+    public void learn(int iface, int ip, long mac, long nowNs, boolean create) {
         final long key = key(iface, ip);
+        int free = -1;
         int i = home(key);
         for (int probe = 0; probe < MAX_PROBE; probe++, i = (i + 1) & mask) {
             final int e = i * ENTRY;
             final long k = entries.getLongVolatile(e + 8);
-            if (k != 0 && k != key) {
-                continue;
+            if (k == key) {
+                write(e, key, mac, nowNs, key);
+                return;
             }
-            final long seq = entries.getLongVolatile(e);
-            if ((seq & 1) != 0 || !entries.compareAndSetLong(e, seq, seq + 1)) {
-                return; // another writer is on it: its answer is as good as ours
+            if (k == 0) {
+                if (free < 0) {
+                    free = e;
+                }
+                break; // a probe ends at the first empty entry: the key is not further on
             }
-            if (k == 0 && entries.getLong(e + 8) != 0 && entries.getLong(e + 8) != key) {
-                entries.putLongRelease(e, seq + 2); // taken for another key meanwhile: keep probing
-                continue;
+            if (free < 0 && nowNs - entries.getLongVolatile(e + 24) > STALE_LIMIT_NS) {
+                free = e;
             }
-            entries.putLong(e + 8, key);
-            entries.putLong(e + 16, mac & 0xFFFF_FFFF_FFFFL);
-            entries.putLong(e + 24, nowNs);
-            entries.putLongRelease(e, seq + 2); // publish the fields
+        }
+        if (create && free >= 0) {
+            write(free, key, mac, nowNs, entries.getLongVolatile(free + 8));
+        }
+    }
+
+    /** Writes entry {@code e} if it still holds {@code expectedKey} (0 for empty) and no other writer is on it. */
+    private void write(int e, long key, long mac, long nowNs, long expectedKey) {
+        final long seq = entries.getLongVolatile(e);
+        if ((seq & 1) != 0 || !entries.compareAndSetLong(e, seq, seq + 1)) {
+            return; // another writer is on it: its answer is as good as ours
+        }
+        if (entries.getLong(e + 8) != expectedKey) {
+            entries.putLongRelease(e, seq + 2); // taken for another key meanwhile: lossy, by design
             return;
         }
+        entries.putLong(e + 8, key);
+        entries.putLong(e + 16, mac & 0xFFFF_FFFF_FFFFL);
+        entries.putLong(e + 24, nowNs);
+        entries.putLongRelease(e, seq + 2); // publish the fields
     }
 
     /**

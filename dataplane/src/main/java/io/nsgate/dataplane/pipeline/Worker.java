@@ -175,7 +175,8 @@ public final class Worker implements Agent {
                 break;
             case Verdict.ARP:
                 if (verdict.neighbourIp != 0) {
-                    neighbours.learn(ingress, verdict.neighbourIp, verdict.neighbourMac, now);
+                    neighbours.learn(ingress, verdict.neighbourIp, verdict.neighbourMac, now,
+                        verdict.neighbourCreate);
                 }
                 break;
             default:

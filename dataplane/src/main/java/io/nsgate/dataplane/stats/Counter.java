@@ -8,6 +8,8 @@ public enum Counter {
     FORWARDED_BYTES("IPv4 bytes forwarded"),
     PASSED_TO_KERNEL("frames left to the kernel (the host's own traffic, ARP, IPv6...)"),
     ARP_FRAMES("ARP frames seen"),
+    ARP_REFUSED("ARP frames not learnt from: a sender outside the interface's subnet, one of the gateway's own "
+        + "addresses, or a group MAC"),
     DROPPED("frames dropped (any reason)"),
     FLOWS_CREATED("flows created"),
     FLOWS_EXPIRED("flows expired by the sweeper"),

@@ -26,6 +26,9 @@ public enum DropReason {
     FRAGMENT_NO_FLOW(16, "non-first fragment whose first fragment opened no flow"),
     ZERO_PORT(17, "TCP or UDP port 0"),
     TRUNCATED_ARP(18, "ARP packet cut short"),
+    FRAGMENT_TOO_LONG(19, "fragment reaching past 65535 bytes of datagram (\"ping of death\")"),
+    FRAGMENT_OVERLAPS_HEADER(26, "TCP fragment at offset 8 or 16: it would overwrite the TCP header at reassembly "
+        + "(RFC 1858)"),
 
     // --- connection tracking ---
     TCP_INVALID_FLAGS(20, "invalid TCP flag combination (SYN+FIN, SYN+RST, none, FIN without ACK...)"),

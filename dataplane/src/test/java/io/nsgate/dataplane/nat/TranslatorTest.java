@@ -344,6 +344,25 @@ class TranslatorTest {
     }
 
     @Test
+    void arpCannotRedirectTrafficNorFillTheNeighbourTable() {
+        // claims from the LAN to be an inside host, or the gateway itself, or with a multicast MAC: nothing learnt
+        for (byte[] poison : List.of(Frames.arpReply("02:00:00:00:66:66", "192.168.15.2", "02:00:00:00:01:02",
+                "192.168.1.2"), Frames.arpRequest("02:00:00:00:66:66", "192.168.1.2", "192.168.1.3"),
+            Frames.arpRequest("03:00:00:00:66:66", "192.168.1.9", "192.168.1.2"))) {
+            assertEquals(Verdict.ARP, h.process(poison, LAN_IF));
+            assertEquals(0, h.verdict.neighbourIp, "not learnt: " + Frames.hex(poison));
+        }
+        assertEquals(3, h.counters.get(Counter.ARP_REFUSED));
+        assertEquals(Verdict.ARP, h.process(Frames.arpRequest("02:00:00:00:01:09", "192.168.1.9", "192.168.1.9"),
+            LAN_IF));
+        assertEquals(Ipv4Address.parse("192.168.1.9"), h.verdict.neighbourIp);
+        assertFalse(h.verdict.neighbourCreate, "gratuitous ARP only refreshes an entry the table has");
+        assertEquals(Verdict.ARP, h.process(Frames.arpRequest("02:00:00:00:01:09", "192.168.1.9", "192.168.1.2"),
+            LAN_IF));
+        assertTrue(h.verdict.neighbourCreate, "an ARP addressed to the gateway may add one");
+    }
+
+    @Test
     void framesForOtherHostsAndLinkBroadcastsAreNeverRouted() {
         byte[] synToForward = Frames.tcp().src("192.168.1.3", 50000).dst("192.168.1.2", 80).flags(SYN).build();
         assertEquals(Verdict.DROP, processAs(synToForward.clone(), LAN_IF, Linux.PACKET_OTHERHOST));

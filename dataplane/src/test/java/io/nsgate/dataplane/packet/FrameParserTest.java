@@ -303,7 +303,20 @@ class FrameParserTest {
         assertEquals(0, f.srcPort);
         assertFalse(f.isFirstFragment());
         // Even a last fragment too short to hold any L4 header is fine.
-        assertAccepts(ParsedFrame.KIND_IPV4_FRAGMENT, Frames.tcp().fragmentOffset(8).payloadLength(1).build());
+        assertAccepts(ParsedFrame.KIND_IPV4_FRAGMENT, Frames.tcp().fragmentOffset(24).payloadLength(1).build());
+    }
+
+    @Test
+    void dropsTcpFragmentsThatWouldOverwriteTheTcpHeaderAndFragmentsPast65535() {
+        assertDrops(DropReason.FRAGMENT_OVERLAPS_HEADER, Frames.ipv4(6).fragmentOffset(8).payloadLength(40).build());
+        assertDrops(DropReason.FRAGMENT_OVERLAPS_HEADER, Frames.ipv4(6).fragmentOffset(16).moreFragments()
+            .payloadLength(8).build());
+        assertAccepts(ParsedFrame.KIND_IPV4_FRAGMENT, Frames.ipv4(17).fragmentOffset(8).payloadLength(40).build());
+        assertAccepts(ParsedFrame.KIND_IPV4_FRAGMENT, Frames.ipv4(17).fragmentOffset(65_480).payloadLength(55)
+            .build());
+        assertDrops(DropReason.FRAGMENT_TOO_LONG, Frames.ipv4(17).fragmentOffset(65_480).payloadLength(56).build());
+        assertDrops(DropReason.FRAGMENT_TOO_LONG, Frames.ipv4(6).fragmentOffset(65_528).moreFragments()
+            .payloadLength(1000).build());
     }
 
     @Test
