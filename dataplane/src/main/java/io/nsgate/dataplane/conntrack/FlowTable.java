@@ -539,13 +539,18 @@ public final class FlowTable implements AutoCloseable {
         final boolean tcp = view.proto == IpProtocol.TCP;
         final int tcpFlags = tcp ? segment.flags : 0;
         boolean keepState = false;
+        boolean ignored = false;
         if (tcp) {
             final int state = protoState(word);
             final int next = TcpState.next(state, direction, tcpFlags);
             if (next == TcpState.INVALID) {
                 return PACKET_OUT_OF_STATE;
             }
-            if (next != TcpState.IGNORE) {
+            if (next == TcpState.IGNORE) {
+                // netfilter's ignored segments (a SYN on an established connection, a retransmitted SYN/ACK): passed,
+                // for the endpoint to answer (a challenge ACK); no window check and no state change
+                ignored = true;
+            } else {
                 final int windowBase = countersOffset(view.flowId) + WINDOW_OFFSET;
                 if (next == TcpState.SYN_SENT && (state == TcpState.TIME_WAIT || state == TcpState.CLOSE)) {
                     TcpWindow.init(counters, windowBase, 0); // reopened: a new connection's sequence space
@@ -557,19 +562,18 @@ public final class FlowTable implements AutoCloseable {
                 final int verdict = TcpWindow.check(counters, windowBase, direction, state, segment,
                     tcpTracking.liberal());
                 if (verdict == TcpWindow.INVALID) {
-                    return PACKET_OUT_OF_WINDOW;
+                    return PACKET_OUT_OF_WINDOW; // refused: not even "replied"
                 }
-                if (verdict == TcpWindow.IGNORE) {
-                    return PACKET_IGNORED;
-                }
+                ignored = verdict == TcpWindow.IGNORE;
             }
         }
+        final int result = ignored ? PACKET_IGNORED : PACKET_OK;
         while (true) {
             final int state = protoState(word);
             final int flags = flags(word);
             int nextState = state;
             int nextFlags = flags | (direction == 1 ? FLAG_REPLIED : 0);
-            if (tcp) {
+            if (tcp && !ignored) {
                 final int next = TcpState.next(state, direction, tcpFlags);
                 if (next == TcpState.INVALID) {
                     return PACKET_OUT_OF_STATE; // another worker moved the state meanwhile
@@ -588,23 +592,33 @@ public final class FlowTable implements AutoCloseable {
                         }
                     }
                 }
-            } else if ((nextFlags & FLAG_REPLIED) != 0) {
+            } else if (!tcp && (nextFlags & FLAG_REPLIED) != 0) {
                 nextFlags |= FLAG_ASSURED;
             }
             if (nextState == state && nextFlags == flags) {
-                return PACKET_OK; // the common case: no write to the state word
+                return result; // the common case: no write to the state word
             }
             final long updated = withFlags(withProtoState(word, nextState), nextFlags);
             if (records.compareAndSetLong(stateWordOffset, word, updated)) {
                 view.protoState = nextState;
                 view.flags = nextFlags;
-                return PACKET_OK;
+                return result;
             }
             word = records.getLongVolatile(stateWordOffset);
             if (generation(word) != view.generation) {
                 return PACKET_STALE;
             }
         }
+    }
+
+    /**
+     * Whether an ICMP error quoting a TCP segment with sequence number {@code seq}, sent in {@code senderDirection} of
+     * the flow {@code view} describes, is about a segment that direction sent lately ({@link TcpWindow#isQuotedInWindow});
+     * always true when the tracking is liberal.
+     */
+    public boolean quotedSegmentInWindow(FlowView view, int senderDirection, int seq) {
+        return tcpTracking.liberal() || TcpWindow.isQuotedInWindow(counters,
+            countersOffset(view.flowId) + WINDOW_OFFSET, senderDirection, seq);
     }
 
     /** The TCP tracking policy in force (liberal windows, mid-stream pickup). */

@@ -212,6 +212,22 @@ public final class TcpWindow {
         return seq == state.getInt(base + direction * DIRECTION_SIZE + END);
     }
 
+    /**
+     * True when {@code seq}, the sequence number of a segment quoted by an ICMP error, is one {@code direction} sent
+     * lately: not past its end, and within the receiver's largest window (or 66000 bytes) before it, as Linux's
+     * tcp_v4_err asks of the segments an error may be about (RFC 5927). Unknown bounds and liberal flows accept all.
+     */
+    public static boolean isQuotedInWindow(UnsafeBuffer state, int base, int direction, int seq) {
+        final int s = base + direction * DIRECTION_SIZE;
+        final int r = base + (direction ^ 1) * DIRECTION_SIZE;
+        if (state.getInt(s + MAX_WIN) == 0 || ((state.getByte(s + FLAGS) | state.getByte(r + FLAGS)) & FLAG_LIBERAL) != 0) {
+            return true;
+        }
+        final int end = state.getInt(s + END);
+        final int window = Math.max(state.getInt(r + MAX_WIN), MAX_ACK_WINDOW_CONST);
+        return !after(seq, end) && after(seq, end - window - 1);
+    }
+
     private static void initSender(UnsafeBuffer state, int s, int r, TcpSegment seg, int end, int win) {
         state.putInt(s + END, end);
         state.putInt(s + MAX_END, end);

@@ -266,7 +266,7 @@ public final class Translator {
             case FlowTable.PACKET_OUT_OF_WINDOW:
                 return drop(out, DropReason.TCP_OUT_OF_WINDOW.id);
             case FlowTable.PACKET_IGNORED:
-                counters.increment(Counter.TCP_WINDOW_IGNORED);
+                counters.increment(Counter.TCP_IGNORED);
                 break;
             default:
                 break;
@@ -613,6 +613,12 @@ public final class Translator {
         final int refusedSource = admitSource(rs, ingress);
         if (refusedSource != 0) {
             return drop(out, refusedSource);
+        }
+        // the quoted segment went the other way: an error about a sequence number it never sent lately is forged
+        if (frame.innerProto == TCP && frame.innerL4Offset >= 0 && frame.innerL4Available >= 8
+            && !table.quotedSegmentInWindow(view, view.direction ^ 1,
+                buf.getInt(frame.innerL4Offset + TcpHeader.SEQUENCE_OFFSET, java.nio.ByteOrder.BIG_ENDIAN))) {
+            return drop(out, DropReason.ICMP_ERROR_OUT_OF_WINDOW.id);
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
         if (egress == null) {

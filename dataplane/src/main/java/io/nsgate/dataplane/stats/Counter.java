@@ -18,7 +18,8 @@ public enum Counter {
     DNAT_FLOWS("flows created by a port forward"),
     HAIRPIN_FLOWS("port-forward flows from inside hairpinned back inside"),
     TCP_OUT_OF_STATE("TCP segments contradicting the flow state, forwarded anyway (liberal)"),
-    TCP_WINDOW_IGNORED("TCP segments the window check ignored (old retransmissions, late ACKs), forwarded unchanged"),
+    TCP_IGNORED("TCP segments that change nothing, forwarded for the endpoint to judge: old retransmissions, late "
+        + "ACKs, a SYN on an established connection (netfilter's ignored segments)"),
     TCP_PICKUPS("TCP connections picked up mid-stream (loose tracking)"),
     GSO_FRAMES("GSO super-frames forwarded whole"),
     PARTIAL_CHECKSUM_FRAMES("frames forwarded with a partial (NEEDS_CSUM) L4 checksum"),

@@ -37,6 +37,7 @@ public enum DropReason {
     ICMP_UNSUPPORTED(23, "ICMP type not tracked (only echo and errors cross the gateway)"),
     TABLE_FULL(24, "flow table full and no unreplied flow to evict"),
     TCP_OUT_OF_WINDOW(25, "TCP segment outside the connection's window (a blind RST, FIN or injected data)"),
+    ICMP_ERROR_OUT_OF_WINDOW(27, "ICMP error quoting a TCP segment the connection did not send lately (forged, RFC 5927)"),
 
     // --- NAT ---
     NO_RULE(30, "no flow and no rule matches (default deny)"),

@@ -322,6 +322,22 @@ class TranslatorTest {
     }
 
     @Test
+    void aForgedIcmpErrorQuotingASequenceNumberTheConnectionNeverSentIsDropped() {
+        establishForwardedConnection();
+        // what lan received from the gateway: blue's segment, translated (192.168.1.2:80 -> 192.168.1.3:50000)
+        byte[] seen = Frames.tcp().src("192.168.1.2", 80).dst("192.168.1.3", 50000).flags(ACK).seq(7001).ack(1101)
+            .payloadLength(300).build();
+        byte[] genuine = Frames.icmpError(3, 3, seen).src("192.168.1.3").dst("192.168.1.2").build();
+        assertEquals(Verdict.FORWARD, h.process(genuine, LAN_IF), "about a segment blue sent: translated for blue");
+        byte[] offPath = Frames.tcp().src("192.168.1.2", 80).dst("192.168.1.3", 50000).flags(ACK)
+            .seq(7001 + 0x3000_0000L).ack(1101).build();
+        byte[] forged = Frames.icmpError(3, 3, offPath).src("192.168.1.3").dst("192.168.1.2").build();
+        assertEquals(Verdict.DROP, h.process(forged, LAN_IF));
+        assertEquals(DropReason.ICMP_ERROR_OUT_OF_WINDOW.id, h.verdict.dropReason);
+        assertEquals(TcpState.ESTABLISHED, snapshotOfOnlyFlow().protoState);
+    }
+
+    @Test
     void anInexactResetInTheWindowPassesForAChallengeAckAndOnlyTheExactOneCloses() {
         establishForwardedConnection();
         assertEquals(Verdict.FORWARD, h.process(fromLan(RST, 1101 + 5000, 0, 0), LAN_IF),
