@@ -37,6 +37,9 @@ public final class FlowSnapshot {
     public long origBytes;
     public long replyPackets;
     public long replyBytes;
+    /** TCP: the highest sequence number each direction has sent (seq + length), as the window tracking knows it. */
+    public int origSeqEnd;
+    public int replySeqEnd;
 
     void read(AtomicBuffer records, int rec, AtomicBuffer counters, int c, int id, long word, long epochNs) {
         flowId = id;
@@ -67,6 +70,9 @@ public final class FlowSnapshot {
         origBytes = counters.getLongVolatile(c + ORIG_BYTES_OFFSET);
         replyPackets = counters.getLongVolatile(c + REPLY_PACKETS_OFFSET);
         replyBytes = counters.getLongVolatile(c + REPLY_BYTES_OFFSET);
+        final boolean tcp = !mapping && proto == io.nsgate.dataplane.packet.IpProtocol.TCP;
+        origSeqEnd = tcp ? TcpWindow.end(counters, c + WINDOW_OFFSET, 0) : 0;
+        replySeqEnd = tcp ? TcpWindow.end(counters, c + WINDOW_OFFSET, 1) : 0;
     }
 
     public boolean replied() {

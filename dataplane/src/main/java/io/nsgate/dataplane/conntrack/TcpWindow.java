@@ -4,6 +4,7 @@ package io.nsgate.dataplane.conntrack;
 import static io.nsgate.dataplane.packet.TcpSegment.after;
 import static io.nsgate.dataplane.packet.TcpSegment.before;
 
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.packet.TcpHeader;
@@ -253,23 +254,23 @@ public final class TcpWindow {
 
     // ---------------------------------------------------------------- reading (snapshots, tests)
 
-    public static int end(UnsafeBuffer state, int base, int direction) {
+    public static int end(DirectBuffer state, int base, int direction) {
         return state.getInt(base + direction * DIRECTION_SIZE + END);
     }
 
-    public static int maxEnd(UnsafeBuffer state, int base, int direction) {
+    public static int maxEnd(DirectBuffer state, int base, int direction) {
         return state.getInt(base + direction * DIRECTION_SIZE + MAX_END);
     }
 
-    public static int maxWin(UnsafeBuffer state, int base, int direction) {
+    public static int maxWin(DirectBuffer state, int base, int direction) {
         return state.getInt(base + direction * DIRECTION_SIZE + MAX_WIN);
     }
 
-    public static int scale(UnsafeBuffer state, int base, int direction) {
+    public static int scale(DirectBuffer state, int base, int direction) {
         return state.getByte(base + direction * DIRECTION_SIZE + SCALE);
     }
 
-    public static int flags(UnsafeBuffer state, int base, int direction) {
+    public static int flags(DirectBuffer state, int base, int direction) {
         return state.getByte(base + direction * DIRECTION_SIZE + FLAGS) & 0xFF;
     }
 }
