@@ -3,11 +3,13 @@ package io.nsgate.control.daemon;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
+import io.nsgate.control.netlink.InterfaceAddress;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.LinkEvents;
 import io.nsgate.control.netlink.Neighbour;
@@ -207,23 +209,26 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Follows the kernel's link notifications as they come: a served interface's new MAC goes to the data plane at
-     * once (its frames and ARP carry it, and a gratuitous ARP announces it, so no neighbour keeps sending to the old
-     * one: a bridge takes a new MAC when a port leaves), and a new MTU to the rules. Lost notifications are made up
-     * for by reading every link again.
+     * Follows the kernel's link and address notifications as they come: a served interface's new MAC goes to the
+     * data plane at once (its frames and ARP carry it, and a gratuitous ARP announces it, so no neighbour keeps
+     * sending to the old one: a bridge takes a new MAC when a port leaves), a new MTU and a new address to the rules.
+     * Lost notifications are made up for by reading every link and address again.
      */
     private void watchLinks() {
         try (LinkEvents events = linkEvents) {
             while (!closed) {
-                List<Link> links;
+                LinkEvents.Events news;
                 try {
-                    links = events.poll();
+                    news = events.poll();
                 } catch (LinkEvents.Overflow e) {
-                    log.accept("warning: " + e.getMessage() + "; reading the links again");
-                    links = host.rtnetlink(RtNetlink::links);
+                    log.accept("warning: " + e.getMessage() + "; reading the links and addresses again");
+                    news = new LinkEvents.Events(host.rtnetlink(RtNetlink::links), true);
                 }
-                if (!links.isEmpty() && !closed) {
-                    followLinks(links);
+                if (!news.links().isEmpty() && !closed) {
+                    followLinks(news.links());
+                }
+                if (news.addressesChanged() && !closed) {
+                    followAddresses();
                 }
             }
         } catch (RuntimeException e) {
@@ -250,6 +255,22 @@ public final class Gateway implements AutoCloseable {
             }
         }
         changes.followMtus(links);
+    }
+
+    /** An IPv4 address came or went: each served interface's first address, to the rules. */
+    private void followAddresses() {
+        Map<Integer, Ipv4Prefix> byIndex = new java.util.HashMap<>();
+        for (InterfaceAddress a : host.rtnetlink(RtNetlink::addresses)) {
+            byIndex.putIfAbsent(a.index(), a.prefix());
+        }
+        Map<String, Ipv4Prefix> current = new java.util.HashMap<>();
+        for (Link link : host.rtnetlink(RtNetlink::links)) {
+            Ipv4Prefix p = byIndex.get(link.index());
+            if (p != null) {
+                current.put(link.name(), p);
+            }
+        }
+        changes.followAddresses(current);
     }
 
     private void maintain() {

@@ -3,12 +3,14 @@ package io.nsgate.control.daemon;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 import io.nsgate.control.netlink.Link;
 import io.nsgate.dataplane.conntrack.FlowCursor;
 import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
+import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.guard.KernelGuard;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.GatewayInterface;
@@ -128,6 +130,64 @@ final class RuleChanges {
         }
         if (changed) {
             commit(build(b));
+        }
+    }
+
+    /**
+     * The kernel changed an interface's IPv4 address: the rules take the new one (guards first, so the kernel never
+     * answers what the data plane will own, then the workers), and, as netfilter's MASQUERADE does when an address
+     * goes, the flows translated to the old address end (nobody can answer them there any more). An interface that
+     * lost its last address keeps the one it had, with a warning; a change the rules cannot take (a forward bound to
+     * the old address) is refused with a warning and the rules stay as they were.
+     *
+     * @param current each served interface's first IPv4 address now, by name (absent: none)
+     */
+    synchronized void followAddresses(Map<String, Ipv4Prefix> current) {
+        if (closed) {
+            return;
+        }
+        RuleSet.Builder b = rules.toBuilder();
+        List<Integer> gone = new ArrayList<>();
+        for (GatewayInterface i : rules.interfaces()) {
+            Ipv4Prefix now = current.get(i.name());
+            if (now == null) {
+                log.accept("warning: interface " + i.name() + " has no IPv4 address any more; the data plane keeps "
+                    + i.address() + " until it has one");
+            } else if (!now.equals(i.address())) {
+                log.accept("interface " + i.name() + ": address " + i.address() + " -> " + now);
+                b.address(i.name(), now);
+                gone.add(i.ip());
+            }
+        }
+        if (gone.isEmpty()) {
+            return;
+        }
+        RuleSet next;
+        try {
+            next = build(b);
+        } catch (GatewayConfigException e) {
+            log.accept("warning: the new address does not fit the rules, which stay as they were: " + e.getMessage());
+            return;
+        }
+        try {
+            updateGuards(next);
+        } catch (RuntimeException e) {
+            restoreGuards(e);
+            log.accept("warning: the guards refused the new addresses: " + e.getMessage());
+            return;
+        }
+        commit(next);
+        int ended = 0;
+        FlowTable table = dataPlane.flowTable();
+        for (FlowCursor flows = table.cursor(); flows.next(); ) {
+            FlowSnapshot f = flows.flow();
+            if (!f.mapping && (f.natFlags & FlowRecord.NAT_SNAT) != 0 && gone.contains(f.replyDstIp)
+                && table.delete(FlowTable.handle(f.flowId, f.generation))) {
+                ended++;
+            }
+        }
+        if (ended > 0) {
+            log.accept("  " + ended + " flow(s) translated to the old address ended, as MASQUERADE's do");
         }
     }
 

@@ -12,9 +12,9 @@ import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
 
 /**
- * A NETLINK_ROUTE socket subscribed to the link group of the namespace it was opened in (open it on a thread inside
- * that namespace). {@link #poll} waits up to a timeout and returns the links the kernel announced (RTM_NEWLINK: a
- * change of address, MTU, flags...). When the socket's buffer overflowed, notifications were lost:
+ * A NETLINK_ROUTE socket subscribed to the link and IPv4 address groups of the namespace it was opened in (open it on a
+ * thread inside that namespace). {@link #poll} waits up to a timeout and returns the links the kernel announced
+ * (RTM_NEWLINK: a change of MAC, MTU, flags...) and whether an IPv4 address came or went (RTM_NEWADDR, RTM_DELADDR). When the socket's buffer overflowed, notifications were lost:
  * {@link #poll} then says so ({@link Overflow}) and the caller dumps the links again. One reader thread.
  */
 public final class LinkEvents implements AutoCloseable {
@@ -26,6 +26,16 @@ public final class LinkEvents implements AutoCloseable {
     }
 
     private static final int RTMGRP_LINK = 1;
+    private static final int RTMGRP_IPV4_IFADDR = 0x10;
+
+    /** What one datagram of notifications said: links announced, and whether any IPv4 address came or went. */
+    public record Events(List<Link> links, boolean addressesChanged) {
+        public boolean isEmpty() {
+            return links.isEmpty() && !addressesChanged;
+        }
+    }
+
+    private static final Events NONE = new Events(List.of(), false);
     private static final int SO_RCVTIMEO = 20;
     private final int fd;
     private final String label;
@@ -48,7 +58,7 @@ public final class LinkEvents implements AutoCloseable {
             Syscalls.setsockopt(fd, Linux.SOL_SOCKET, SO_RCVTIMEO, timeout, "SO_RCVTIMEO in " + label);
             ByteBuffer sa = ByteBuffer.allocateDirect(12).order(ByteOrder.nativeOrder());
             sa.putShort(0, (short) Linux.AF_NETLINK);
-            sa.putInt(8, RTMGRP_LINK); // sockaddr_nl.nl_groups
+            sa.putInt(8, RTMGRP_LINK | RTMGRP_IPV4_IFADDR); // sockaddr_nl.nl_groups
             Syscalls.bind(fd, sa, "link notifications in " + label);
             return new LinkEvents(fd, label);
         } catch (RuntimeException e) {
@@ -63,9 +73,9 @@ public final class LinkEvents implements AutoCloseable {
      *
      * @throws Overflow when notifications were lost
      */
-    public List<Link> poll() {
+    public Events poll() {
         if (closed) {
-            return List.of();
+            return NONE;
         }
         rx.clear();
         int n;
@@ -76,11 +86,12 @@ public final class LinkEvents implements AutoCloseable {
                 throw new Overflow(label);
             }
             if (closed) {
-                return List.of();
+                return NONE;
             }
             throw e;
         }
         List<Link> links = new ArrayList<>();
+        boolean addresses = false;
         int off = 0;
         while (n > 0 && off + Rtnl.NLMSG_HDRLEN <= n) {
             int len = rx.getInt(off);
@@ -90,10 +101,12 @@ public final class LinkEvents implements AutoCloseable {
             int type = Short.toUnsignedInt(rx.getShort(off + 4));
             if (type == Rtnl.RTM_NEWLINK && len >= Rtnl.NLMSG_HDRLEN + Rtnl.IFINFOMSG_LEN) {
                 links.add(RtNetlink.parseLink(rx, off, len));
+            } else if (type == Rtnl.RTM_NEWADDR || type == Rtnl.RTM_DELADDR) {
+                addresses = true;
             }
             off += Rtnl.align(len);
         }
-        return links;
+        return links.isEmpty() && !addresses ? NONE : new Events(links, addresses);
     }
 
     @Override

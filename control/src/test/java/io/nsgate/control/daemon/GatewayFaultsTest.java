@@ -8,7 +8,10 @@ import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.nsgate.control.cli.LabCommand;
@@ -21,6 +24,7 @@ import io.nsgate.testkit.Commands;
  * A seed lab of its own (a test deletes one of its namespaces). The bridge's MAC is made to be red's port's (the
  * lowest), so that deleting red makes Linux give the bridge another MAC, as in the hostile run of issue 10.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GatewayFaultsTest {
     @RegisterExtension
     static final SeedLab LAB = new SeedLab();
@@ -57,6 +61,7 @@ class GatewayFaultsTest {
     }
 
     @Test
+    @Order(1)
     void theBridgesNewMacIsFollowedAndAnnouncedWhenAPortLeaves() throws Exception {
         assertEquals("02:00:00:00:0f:01", bridgeMac(), "the bridge took its lowest port's MAC");
         HttpProbe.Response before = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 80, 3000);
@@ -83,6 +88,34 @@ class GatewayFaultsTest {
         synchronized (log) {
             assertTrue(log.stream().anyMatch(l -> l.startsWith("interface v-net-0: MAC 02:00:00:00:0f:01 -> "
                 + "02:00:00:00:0f:02")), String.join("\n", log));
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aNewLanAddressIsFollowedByTheForwardsTheMasqueradeAndTheGuard() throws Exception {
+        String edge = LAB.ns("edge");
+        try (EchoHttpService lanWeb = EchoHttpService.start(LAB.netns("lan"), "lan", SeedLab.LAN, 8080)) {
+            Commands.ip("-n", edge, "address", "del", "192.168.1.2/24", "dev", "lan0");
+            Commands.ip("-n", edge, "address", "add", "192.168.1.20/24", "dev", "lan0");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!logged("interface lan0: address 192.168.1.2/24 -> 192.168.1.20/24")
+                && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(logged("interface lan0: address 192.168.1.2/24 -> 192.168.1.20/24"), String.join("\n", log));
+            HttpProbe.Response in = HttpProbe.get(LAB.netns("lan"), "192.168.1.20", 80, 3000);
+            assertTrue(in.body().startsWith("hello from blue"), "the forward answers on the new address: "
+                + in.body());
+            HttpProbe.Response out = HttpProbe.get(LAB.netns("blue"), SeedLab.LAN, 8080, 3000);
+            assertTrue(out.body().contains("you are 192.168.1.20:"), "masqueraded to the new address: "
+                + out.body());
+        }
+    }
+
+    private static boolean logged(String line) {
+        synchronized (log) {
+            return log.stream().anyMatch(l -> l.startsWith(line));
         }
     }
 }

@@ -249,6 +249,18 @@ public final class RuleSet {
             throw new IllegalArgumentException("no interface \"" + name + "\"");
         }
 
+        /** Changes the address of interface {@code name} (the kernel's changed). */
+        public Builder address(String name, Ipv4Prefix address) {
+            for (int i = 0; i < interfaceSpecs.size(); i++) {
+                GatewayInterface g = interfaceSpecs.get(i);
+                if (g.name().equals(name)) {
+                    interfaceSpecs.set(i, new GatewayInterface(g.index(), g.name(), g.role(), address, g.mtu()));
+                    return this;
+                }
+            }
+            throw new IllegalArgumentException("no interface \"" + name + "\"");
+        }
+
         public Builder route(Ipv4Prefix destination, String interfaceName, int gateway) {
             staticRoutes.add(new StaticRoute(destination, interfaceName, gateway));
             return this;
