@@ -72,6 +72,13 @@ public final class NsgateProcess implements AutoCloseable {
             return new Launch(wrapper, flags, classpath, args, output);
         }
 
+        /** The same, with the options of a {@code jvm.options} file (what ./nsgate runs with) before its flags. */
+        public Launch withJvmOptionsFile(Path file) {
+            List<String> flags = new ArrayList<>(jvmOptions(file));
+            flags.addAll(jvmFlags);
+            return new Launch(wrapper, flags, classpath, args, output);
+        }
+
         /** The same, on another classpath (e.g. the benchmark jar alone). */
         public Launch withClasspath(String path) {
             return new Launch(wrapper, jvmFlags, path, args, output);
@@ -92,6 +99,30 @@ public final class NsgateProcess implements AutoCloseable {
             line.addAll(args);
             return line;
         }
+    }
+
+    /** The options of a {@code jvm.options} file: one per line, blank lines and {@code #} comments skipped. */
+    public static List<String> jvmOptions(Path file) {
+        try {
+            return java.nio.file.Files.readAllLines(file).stream().map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The repository's {@code jvm.options}, looked for from the working directory up (a module's directory while
+     * Maven runs its tests, the checkout's root otherwise).
+     */
+    public static Path repositoryJvmOptions() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("jvm.options");
+            if (java.nio.file.Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException("no jvm.options in " + Path.of("").toAbsolutePath() + " or above");
     }
 
     private NsgateProcess(Processes processes, Process process) {

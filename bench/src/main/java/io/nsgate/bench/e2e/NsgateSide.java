@@ -58,8 +58,20 @@ final class NsgateSide implements Side {
         return "nsgate";
     }
 
+    /**
+     * The options of the repository's {@code jvm.options} (what ./nsgate runs with), found through the system property
+     * {@code nsgate.jvmOptions} that bench/run sets.
+     */
+    static List<String> productionFlags() {
+        String file = System.getProperty("nsgate.jvmOptions");
+        if (file == null) {
+            throw new IllegalStateException("-Dnsgate.jvmOptions=FILE is not set (bench/run sets it to jvm.options)");
+        }
+        return NsgateProcess.jvmOptions(Path.of(file));
+    }
+
     NsgateProcess.Launch launch() {
-        List<String> flags = new ArrayList<>(List.of("-Dagrona.disable.bounds.checks=true"));
+        List<String> flags = new ArrayList<>(productionFlags());
         String extra = System.getenv("NSGATE_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) {
             flags.addAll(List.of(extra.trim().split("\\s+")));

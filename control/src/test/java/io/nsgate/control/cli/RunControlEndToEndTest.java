@@ -54,9 +54,10 @@ class RunControlEndToEndTest {
         LAB.processes().stopAll();
     }
 
-    /** nsgate ARGS in a JVM of its own, inside the lab's edge namespace. */
+    /** nsgate ARGS in a JVM of its own with the production options (jvm.options), inside the lab's edge namespace. */
     private NsgateProcess nsgateInEdge(String... args) {
-        return NsgateProcess.start(LAB.processes(), NsgateProcess.Launch.of(args).inNetns(LAB.ns("edge")));
+        return NsgateProcess.start(LAB.processes(), NsgateProcess.Launch.of(args)
+            .withJvmOptionsFile(NsgateProcess.repositoryJvmOptions()).inNetns(LAB.ns("edge")));
     }
 
     private static CtlRun ctl(Path socket, String... args) {
