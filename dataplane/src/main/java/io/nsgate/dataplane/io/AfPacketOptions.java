@@ -102,6 +102,9 @@ public final class AfPacketOptions {
     public static final int DEFAULT_TX_FRAME_COUNT = 256;
     /** Largest total of either ring: offsets into the mapping are ints. */
     public static final long MAX_RING_BYTES = 1L << 30;
+    /** Whether ports send forwarded frames from the receive ring by default: {@code -Dnsgate.inPlaceSend}. */
+    public static final boolean DEFAULT_IN_PLACE_SEND = Boolean.parseBoolean(
+        System.getProperty("nsgate.inPlaceSend", "true"));
     /** No fanout group. */
     public static final int NO_FANOUT = -1;
     public static final int MAX_FANOUT_GROUP = 0xFFFF;
@@ -118,6 +121,7 @@ public final class AfPacketOptions {
     private final int txFrameCount;
     private final int fanoutGroup;
     private final int steeredWorkers;
+    private final boolean inPlaceSend;
 
     private AfPacketOptions(Builder b) {
         this.rxVersion = b.rxVersion;
@@ -130,6 +134,7 @@ public final class AfPacketOptions {
         this.txFrameCount = b.txFrameCount;
         this.fanoutGroup = b.fanoutGroup;
         this.steeredWorkers = b.steeredWorkers;
+        this.inPlaceSend = b.inPlaceSend;
     }
 
     public static AfPacketOptions defaults() {
@@ -153,6 +158,7 @@ public final class AfPacketOptions {
         b.txFrameCount = txFrameCount;
         b.fanoutGroup = fanoutGroup;
         b.steeredWorkers = steeredWorkers;
+        b.inPlaceSend = inPlaceSend;
         return b;
     }
 
@@ -226,6 +232,14 @@ public final class AfPacketOptions {
         return steeredWorkers;
     }
 
+    /**
+     * Whether the port also opens a ring-less socket to send frames from where they lie, the receive ring
+     * ({@link PacketPort#sendInPlace}): the kernel copies each once, Java not at all.
+     */
+    public boolean inPlaceSend() {
+        return inPlaceSend;
+    }
+
     /** Bytes of the RX ring (of the version chosen). */
     public long rxRingBytes() {
         return rxVersion == RxVersion.V2 ? (long) rxFrameBlockSize() * (rxFrameCount / rxFramesPerBlock())
@@ -264,6 +278,7 @@ public final class AfPacketOptions {
         private int txFrameCount = DEFAULT_TX_FRAME_COUNT;
         private int fanoutGroup = NO_FANOUT;
         private int steeredWorkers;
+        private boolean inPlaceSend = DEFAULT_IN_PLACE_SEND;
 
         private Builder() {
         }
@@ -316,6 +331,12 @@ public final class AfPacketOptions {
         public Builder fanoutGroup(int id) {
             this.fanoutGroup = id;
             this.steeredWorkers = 0;
+            return this;
+        }
+
+        /** Opens the ring-less socket for {@link PacketPort#sendInPlace} too (or not). */
+        public Builder inPlaceSend(boolean on) {
+            this.inPlaceSend = on;
             return this;
         }
 

@@ -1,4 +1,4 @@
-// A worker's AF_PACKET socket on one interface: a TPACKET_V2 or V3 RX ring and a TX ring, mapped once, used in place.
+// A worker's AF_PACKET socket on one interface: RX and TX rings mapped once, and a socket to send from the RX ring.
 package io.nsgate.dataplane.io;
 
 import java.nio.ByteBuffer;
@@ -8,6 +8,7 @@ import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.stats.PortCounters;
 import io.nsgate.linux.sys.Errno;
@@ -41,9 +42,12 @@ import io.nsgate.linux.sys.Syscalls;
  *       block; V3 TX wants timeout, private area and feature word all 0);</li>
  *   <li>one {@code mmap} of both rings, RX first, then TX (the kernel lays them out so);</li>
  *   <li>{@code bind} to (ETH_P_ALL, ifindex): frames start arriving;</li>
- *   <li>optionally PACKET_FANOUT (group id, mode HASH with PACKET_FANOUT_FLAG_IGNORE_OUTGOING): the group replaces
- *       the socket's own hook, so the socket-level IGNORE_OUTGOING no longer applies and the group needs the flag.
- *       The hash is the kernel's symmetric flow hash: both directions of a flow land on the same member.</li>
+ *   <li>optionally PACKET_FANOUT (group id, mode HASH, or CBPF with {@link FanoutSteering}'s program set by
+ *       PACKET_FANOUT_DATA; with PACKET_FANOUT_FLAG_IGNORE_OUTGOING): the group replaces the socket's own hook, so
+ *       the socket-level IGNORE_OUTGOING no longer applies and the group needs the flag;</li>
+ *   <li>with {@code inPlaceSend}, a second, ring-less socket bound to (protocol 0, ifindex): it receives nothing,
+ *       and {@link #sendInPlace} frames leave by it, one {@code sendmmsg} per {@link #flushInPlace}, straight from
+ *       the receive ring ({@link InPlaceSender}).</li>
  * </ol>
  * The interface's ifindex and MAC are read once (SIOCGIFINDEX, SIOCGIFHWADDR).
  *
@@ -119,6 +123,9 @@ public final class AfPacketPort implements PacketPort {
 
     private final PortCounters counters = new PortCounters();
 
+    /** The ring-less socket frames are sent from the receive ring with, and its batch; -1 and null when off. */
+    private int inPlaceFd = -1;
+    private InPlaceSender inPlace;
     private boolean closed;
     private boolean flushOwed;
     private int lastKickErrno;
@@ -246,6 +253,11 @@ public final class AfPacketPort implements PacketPort {
             }
             final AfPacketPort port = new AfPacketPort(interfaceName, index, mac, fd, options, mapAddress,
                 mapLength);
+            if (options.inPlaceSend()) {
+                // a failure here leaves the rings and fd to the finally below (the port is never returned)
+                port.inPlaceFd = openInPlaceSocket(interfaceName, index, options);
+                port.inPlace = new InPlaceSender();
+            }
             Syscalls.lastErrno(); // jnr-ffi sets up errno access on first use (~16 KB): not in the first failed kick
             fd = -1; // owned by the port now
             mapAddress = 0;
@@ -268,6 +280,30 @@ public final class AfPacketPort implements PacketPort {
         } catch (SyscallException e) {
             throw hint(e, e.errno() == ENOPROTOOPT
                 ? "this kernel does not know " + optionName + " (nsgate needs Linux 4.20 or later)" : null);
+        }
+    }
+
+    /**
+     * The socket frames are sent in place with: AF_PACKET, no rings (so that sendmsg copies from the iovecs instead of
+     * using a TX ring), the virtio-net header, the qdisc bypassed, bound to the interface with protocol 0 so that it
+     * receives nothing.
+     */
+    private static int openInPlaceSocket(String interfaceName, int index, AfPacketOptions options) {
+        final int s = Syscalls.socket(Linux.AF_PACKET, Linux.SOCK_RAW | Linux.SOCK_CLOEXEC, 0,
+            "AF_PACKET (in-place sends) for " + interfaceName);
+        try {
+            setInt(s, Linux.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR (in-place sends)", interfaceName);
+            setInt(s, Linux.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS (in-place sends)", interfaceName);
+            setSendBuffer(s, options.txRingBytes(), interfaceName);
+            final ByteBuffer sll = ByteBuffer.allocateDirect(SOCKADDR_LL_LENGTH).order(ByteOrder.nativeOrder());
+            sll.putShort(0, (short) Linux.AF_PACKET);
+            sll.putShort(2, (short) 0);
+            sll.putInt(4, index);
+            Syscalls.bind(s, sll, "AF_PACKET (in-place sends), " + interfaceName + " ifindex " + index);
+            return s;
+        } catch (RuntimeException e) {
+            Syscalls.closeQuietly(s);
+            throw e;
         }
     }
 
@@ -364,6 +400,37 @@ public final class AfPacketPort implements PacketPort {
         return tx.offer(source, vnetOffset, frameOffset, frameLength);
     }
 
+    @Override
+    public boolean sendInPlace(DirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
+        ensureOpen();
+        if (inPlace == null || buffer.byteArray() != null || vnetOffset != frameOffset - VirtioNetHeader.LENGTH) {
+            return false;
+        }
+        if (frameLength < Linux.ETH_HLEN || !TxRing.kernelWouldAccept(buffer, vnetOffset, frameLength)) {
+            counters.increment(PortCounter.TX_REJECTED);
+            return true;
+        }
+        if (inPlace.queued() == InPlaceSender.CAPACITY) {
+            flushInPlace();
+        }
+        inPlace.add(buffer.addressOffset() + vnetOffset, VirtioNetHeader.LENGTH + frameLength);
+        counters.increment(PortCounter.TX_IN_PLACE);
+        return true;
+    }
+
+    @Override
+    public void flushInPlace() {
+        ensureOpen();
+        if (inPlace != null && inPlace.queued() > 0) {
+            inPlace.flush(inPlaceFd, counters);
+        }
+    }
+
+    @Override
+    public int inPlaceQueued() {
+        return inPlace == null ? 0 : inPlace.queued();
+    }
+
     /**
      * {@inheritDoc} Makes no system call when nothing is queued and no earlier kick is owed. EAGAIN, ENOBUFS,
      * ENETDOWN and ENXIO are counted ({@link PortCounter#TX_KICK_FAILURES}), not thrown: the frames stay queued for
@@ -443,6 +510,10 @@ public final class AfPacketPort implements PacketPort {
             Syscalls.munmap(mapAddress, mapLength, "rings of " + interfaceName);
         } finally {
             Syscalls.close(fd, "AF_PACKET socket of " + interfaceName);
+            if (inPlace != null) {
+                Syscalls.closeQuietly(inPlaceFd);
+                inPlace.close();
+            }
         }
     }
 

@@ -52,6 +52,26 @@ public interface PacketPort extends AutoCloseable {
     void flush();
 
     /**
+     * Queues a frame to be sent from where it lies, without a copy (AF_PACKET: from the receive ring, by
+     * {@code sendmmsg}): the frame with its virtio-net header just before it ({@code vnetOffset = frameOffset - 10})
+     * must stay as it is until {@link #flushInPlace()}. False when this port cannot send it so (no in-place socket, a
+     * frame on the Java heap): {@link #transmit} it instead. A frame the kernel would refuse is counted and dropped:
+     * true all the same.
+     */
+    default boolean sendInPlace(DirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
+        return false;
+    }
+
+    /** Sends what {@link #sendInPlace} queued: one system call. */
+    default void flushInPlace() {
+    }
+
+    /** Frames {@link #sendInPlace} queued and {@link #flushInPlace()} has not sent yet. */
+    default int inPlaceQueued() {
+        return 0;
+    }
+
+    /**
      * True when the last {@link #flush} could not hand every queued frame to the kernel (AF_PACKET: EAGAIN, ENOBUFS
      * from a full veth queue, the interface down): the frames stay queued, in order, and the next {@code flush()}
      * tries again even if nothing new was transmitted. A worker flushes such a port again on its next cycle.

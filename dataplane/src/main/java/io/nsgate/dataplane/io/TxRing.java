@@ -160,7 +160,7 @@ final class TxRing {
      * The kernel's {@code __packet_snd_vnet_parse} check: with NEEDS_CSUM the checksum field must lie within
      * hdr_len (raised to cover it), and hdr_len within the frame.
      */
-    private static boolean kernelWouldAccept(DirectBuffer source, int vnetOffset, int frameLength) {
+    static boolean kernelWouldAccept(DirectBuffer source, int vnetOffset, int frameLength) {
         int hdrLen = source.getShort(vnetOffset + VirtioNetHeader.HDR_LEN_OFFSET, LE) & 0xFFFF;
         if ((source.getByte(vnetOffset + VirtioNetHeader.FLAGS_OFFSET) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
             final int checksumEnd = (source.getShort(vnetOffset + VirtioNetHeader.CSUM_START_OFFSET, LE) & 0xFFFF)

@@ -51,6 +51,11 @@ public final class Worker implements Agent {
     /** Blocks smaller than this are processed without the flow-table prefetch pass (nothing to overlap). */
     static final int PREFETCH_MIN_FRAMES = 4;
     static final int COMMANDS_PER_CYCLE = 8;
+    /**
+     * Frames at least this long are sent from the receive slot (PacketPort.sendInPlace) rather than copied into the
+     * transmit ring: {@code -Dnsgate.inPlaceMinLength}.
+     */
+    static final int IN_PLACE_MIN_LENGTH = Integer.getInteger("nsgate.inPlaceMinLength", 0);
 
     private final int index;
     private final PacketPort[] ports;
@@ -65,6 +70,8 @@ public final class Worker implements Agent {
     private final RxBatch batch = new RxBatch();
     private final Verdict verdict = new Verdict();
     private final boolean[] queued;
+    /** Per egress port: frames queued by sendInPlace, to send before the receive slots go back. */
+    private final boolean[] inPlaceQueued;
     private final PendingFrames pending = new PendingFrames();
     private final UnsafeBuffer arpFrame = new UnsafeBuffer(new byte[EthernetHeader.LENGTH + ArpPacket.LENGTH]);
     private final EthernetHeader eth = new EthernetHeader();
@@ -88,6 +95,7 @@ public final class Worker implements Agent {
         this.neighbours = neighbours;
         this.clock = clock;
         this.queued = new boolean[ports.length];
+        this.inPlaceQueued = new boolean[ports.length];
     }
 
     @Override
@@ -158,6 +166,7 @@ public final class Worker implements Agent {
                 handle(ingress, buffer, batch.vnetOffset[i], batch.frameOffset[i], batch.frameLength[i],
                     batch.packetType[i], batch.vnetFlags[i], batch.gsoType[i], batch.gsoSize[i], now);
             }
+            flushInPlace(); // before the next receive hands this batch's slots back to the kernel
             frames += n;
         }
         return frames;
@@ -206,7 +215,35 @@ public final class Worker implements Agent {
         }
         EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.DESTINATION_MAC_OFFSET, mac);
         EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.SOURCE_MAC_OFFSET, port.mac());
+        // From the receive slot when the port can (no Java copy): the two queues of a port are kept in order by
+        // flushing one before the other takes a frame.
+        if (vnetOffset >= 0 && frameLength >= IN_PLACE_MIN_LENGTH) {
+            if (queued[egress]) {
+                port.flush();
+                queued[egress] = false;
+                counters.increment(Counter.TX_BATCHES);
+            }
+            if (port.sendInPlace(buffer, vnetOffset, frameOffset, frameLength)) {
+                inPlaceQueued[egress] = true;
+                counters.increment(Counter.TX_FRAMES);
+                return;
+            }
+        } else if (inPlaceQueued[egress]) {
+            port.flushInPlace();
+            inPlaceQueued[egress] = false;
+        }
         transmit(egress, buffer, vnetOffset, frameOffset, frameLength);
+    }
+
+    /** Sends what the batch queued in place: the receive slots it points into are still the worker's. */
+    private void flushInPlace() {
+        for (int p = 0; p < inPlaceQueued.length; p++) {
+            if (inPlaceQueued[p]) {
+                inPlaceQueued[p] = false;
+                ports[p].flushInPlace();
+                counters.increment(Counter.TX_BATCHES);
+            }
+        }
     }
 
     private void transmit(int egress, DirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {

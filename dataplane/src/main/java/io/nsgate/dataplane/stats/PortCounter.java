@@ -17,6 +17,8 @@ public enum PortCounter {
     TX_RING_FULL("frames refused: the transmit ring was full (the worker counts them as tx_ring_full drops)", false),
     TX_REJECTED("frames dropped: the kernel would refuse them (longer than a slot, a bad virtio-net header)", true),
     TX_WRONG_FORMAT("frames the kernel refused to send (TP_STATUS_WRONG_FORMAT)", true),
+    TX_IN_PLACE("frames sent straight from the receive ring (sendmmsg), never copied into the transmit ring", false),
+    TX_IN_PLACE_DROPPED("frames to send in place dropped: the socket's send buffer was full", true),
     TX_KICKS("transmit kicks (one send per batch)", false),
     TX_KICK_FAILURES("kicks refused for now (EAGAIN, ENOBUFS, ENETDOWN): the frames stayed queued for the next", false);
 

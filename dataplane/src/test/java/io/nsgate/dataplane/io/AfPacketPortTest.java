@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.nsgate.dataplane.io.AfPacketOptions.RxVersion;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
+import io.nsgate.dataplane.packet.EthernetHeader;
 import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.dataplane.testsupport.RequiresAfPacket;
@@ -384,6 +385,48 @@ class AfPacketPortTest {
 
     @ParameterizedTest
     @EnumSource(RxVersion.class)
+    void framesSentInPlaceFromTheReceiveRingReachThePeerWithoutTouchingTheTransmitRing(RxVersion version) {
+        try (AfPacketPort port = openOnXa(options(version).inPlaceSend(true).build())) {
+            assertFalse(port.sendInPlace(new UnsafeBuffer(new byte[128]), 0, 10, 100), "a frame on the Java heap");
+            udpFromA(1, 20, 200, 9997);
+            PortPoller poller = new PortPoller(port);
+            RxBatch batch = new RxBatch();
+            long rxBefore = lab.packets(a, "eth0", "rx");
+            int echoed = 0;
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (echoed < 20 && System.nanoTime() < deadline) {
+                int n = port.receive(batch);
+                for (int i = 0; i < n; i++) {
+                    int frame = batch.frameOffset[i];
+                    ReceivedFrame f = ReceivedFrame.copy(batch, i);
+                    if (f.ipProtocol() == 17 && f.destinationPort() == 9997) {
+                        // back to a, from where it lies in the ring
+                        EthernetHeader.putMac(batch.buffer, frame + EthernetHeader.DESTINATION_MAC_OFFSET, aMac);
+                        EthernetHeader.putMac(batch.buffer, frame + EthernetHeader.SOURCE_MAC_OFFSET, xaMac);
+                        assertTrue(port.sendInPlace(batch.buffer, batch.vnetOffset[i], frame, batch.frameLength[i]));
+                        echoed++;
+                    }
+                }
+                port.flushInPlace(); // before the next receive hands the slots back
+                if (n == 0) {
+                    poller.poll(5);
+                }
+            }
+            assertEquals(20, echoed);
+            assertEquals(0, port.inPlaceQueued());
+            assertEquals(20, port.counters().get(PortCounter.TX_IN_PLACE));
+            assertEquals(0, port.counters().get(PortCounter.TX_FRAMES), "nothing copied into the transmit ring");
+            long arrived = 0;
+            long until = System.nanoTime() + 3_000_000_000L;
+            while ((arrived = lab.packets(a, "eth0", "rx") - rxBefore) < 20 && System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            assertTrue(arrived >= 20, "a received the 20 frames sent back in place: " + arrived);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RxVersion.class)
     void aFanoutGroupIsTiedToOneInterface(RxVersion version) {
         AfPacketOptions grouped = options(version).fanoutGroup(0x4E48 + version.ordinal()).build();
         try (AfPacketPort p0 = openOnXa(grouped)) {
@@ -474,7 +517,8 @@ class AfPacketPortTest {
     void closeReleasesTheSocketOnceAndAClosedPortRefusesUse(RxVersion version) {
         int before = lab.exec(gw, "cat", "/proc/net/packet").split("\n").length;
         AfPacketPort port = openOnXa(version);
-        assertEquals(before + 1, lab.exec(gw, "cat", "/proc/net/packet").split("\n").length);
+        int sockets = port.options().inPlaceSend() ? 2 : 1; // the ring socket, and the one that sends in place
+        assertEquals(before + sockets, lab.exec(gw, "cat", "/proc/net/packet").split("\n").length);
         port.close();
         port.close();
         assertTrue(port.isClosed());
@@ -482,6 +526,8 @@ class AfPacketPortTest {
         assertThrows(IllegalStateException.class, () -> port.receive(new RxBatch()));
         assertThrows(IllegalStateException.class, () -> port.transmit(new UnsafeBuffer(new byte[64]), -1, 0, 64));
         assertThrows(IllegalStateException.class, port::flush);
+        assertThrows(IllegalStateException.class, () -> port.sendInPlace(new UnsafeBuffer(new byte[64]), 0, 10, 54));
+        assertThrows(IllegalStateException.class, port::flushInPlace);
     }
 
     @ParameterizedTest

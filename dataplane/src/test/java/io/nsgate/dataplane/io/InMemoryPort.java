@@ -259,6 +259,63 @@ public final class InMemoryPort implements PacketPort {
         return true;
     }
 
+    /** A frame queued by sendInPlace: where it lies, and what it held then (to catch a slot reused too early). */
+    private record InPlace(DirectBuffer buffer, int vnetOffset, int frameOffset, byte[] frame, byte[] header) {
+    }
+
+    private boolean inPlaceEnabled;
+    private final List<InPlace> inPlace = new ArrayList<>();
+
+    /** Lets {@link #sendInPlace} take frames (off by default: the port then answers false, as a port without it). */
+    public InMemoryPort inPlace(boolean enabled) {
+        this.inPlaceEnabled = enabled;
+        return this;
+    }
+
+    /**
+     * Takes a reference to the frame, as an AF_PACKET port does; {@link #flushInPlace} checks that the bytes are
+     * still what they were, so a worker that hands a receive slot back before flushing fails the test.
+     */
+    @Override
+    public boolean sendInPlace(DirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
+        ensureOpen();
+        if (!inPlaceEnabled || vnetOffset != frameOffset - VNET) {
+            return false;
+        }
+        byte[] header = new byte[VNET];
+        buffer.getBytes(vnetOffset, header);
+        byte[] frame = new byte[frameLength];
+        buffer.getBytes(frameOffset, frame);
+        inPlace.add(new InPlace(buffer, vnetOffset, frameOffset, frame, header));
+        counters.increment(PortCounter.TX_IN_PLACE);
+        return true;
+    }
+
+    @Override
+    public void flushInPlace() {
+        ensureOpen();
+        for (InPlace f : inPlace) {
+            byte[] now = new byte[f.frame().length];
+            f.buffer().getBytes(f.frameOffset(), now);
+            if (!Arrays.equals(now, f.frame())) {
+                throw new IllegalStateException(interfaceName + ": a frame queued in place changed before "
+                    + "flushInPlace (its receive slot was handed back first)");
+            }
+            if (keepSent) {
+                sent.add(new Frame(f.frame(), f.header()));
+            }
+        }
+        if (!inPlace.isEmpty()) {
+            counters.increment(PortCounter.TX_KICKS);
+            inPlace.clear();
+        }
+    }
+
+    @Override
+    public int inPlaceQueued() {
+        return inPlace.size();
+    }
+
     @Override
     public void flush() {
         ensureOpen();

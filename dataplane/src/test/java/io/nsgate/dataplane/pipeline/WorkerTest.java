@@ -18,6 +18,7 @@ import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.io.InMemoryPort;
 import io.nsgate.dataplane.io.PacketPort;
+import io.nsgate.dataplane.io.RxBatch;
 import io.nsgate.dataplane.nat.FragmentTable;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.nat.SeedLabRules;
@@ -75,6 +76,30 @@ class WorkerTest {
         table.close();
         fragments.close();
         neighbours.close();
+    }
+
+    @Test
+    void framesSentInPlaceLeaveBeforeTheirReceiveSlotsAreHandedBackAndInOrder() {
+        lan.inPlace(true);
+        inside.inPlace(true);
+        neighbours.learn(1, Ipv4Address.parse("192.168.15.2"), MacAddress.parse(BLUE_MAC), clock.nanoTime());
+        lan.enqueue(Frames.tcp().dstMac(GW_LAN_MAC).src("192.168.1.3", 50000).dst("192.168.1.2", 80)
+            .flags(Frames.SYN).build());
+        worker.doWork();
+        inside.takeSent();
+        // three batches from one port in one cycle: each batch's slots are reused by the next receive
+        for (int i = 0; i < 3 * RxBatch.CAPACITY; i++) {
+            lan.enqueue(Frames.tcp().dstMac(GW_LAN_MAC).src("192.168.1.3", 50000).dst("192.168.1.2", 80)
+                .flags(Frames.ACK).payloadLength(100 + i).build());
+        }
+        worker.doWork();
+        List<InMemoryPort.Frame> out = inside.takeSent();
+        assertEquals(3 * RxBatch.CAPACITY, out.size());
+        for (int i = 0; i < out.size(); i++) {
+            assertEquals(14 + 20 + 20 + 100 + i, out.get(i).bytes().length, "frame " + i + " intact and in order");
+        }
+        assertEquals(3 * RxBatch.CAPACITY + 1, inside.counters().get(PortCounter.TX_IN_PLACE), "the SYN too");
+        assertEquals(0, inside.counters().get(PortCounter.TX_FRAMES), "none copied into the transmit ring");
     }
 
     @Test

@@ -34,6 +34,9 @@ public interface LibC {
 
     @ssize_t long recvmsg(int fd, @intptr_t long msghdr, int flags);
 
+    /** sendmmsg(2): several datagrams in one call (four arguments: jnr-ffi's allocation-free fast path). */
+    int sendmmsg(int fd, @intptr_t long msgvec, int vlen, int flags);
+
     int setsockopt(int fd, int level, int optname, @intptr_t long optval, int optlen);
 
     int getsockopt(int fd, int level, int optname, @intptr_t long optval, @intptr_t long optlenPtr);

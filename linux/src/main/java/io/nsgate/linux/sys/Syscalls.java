@@ -285,6 +285,16 @@ public final class Syscalls {
     }
 
     /**
+     * sendmmsg(2) of {@code vlen} struct mmsghdr at native {@code msgvec}. For the data path: returns how many were
+     * sent, or minus the errno of the first one that could not be (EAGAIN included), never throwing, allocating
+     * nothing.
+     */
+    public static int trySendmmsg(int fd, long msgvec, int vlen, int flags) {
+        int n = libc().sendmmsg(fd, msgvec, vlen, flags);
+        return n < 0 ? -lastErrno() : n;
+    }
+
+    /**
      * recvfrom(2) into {@code data} from its position, at most its remaining bytes. Returns the length the
      * kernel reports (larger than what was copied when MSG_TRUNC is given and the datagram did not fit),
      * or {@link #WOULD_BLOCK}.
