@@ -292,9 +292,9 @@ public final class EndToEndBenchmark {
         } catch (IOException e) {
             kernel = "?";
         }
-        report.header(String.format(Locale.ROOT, "%s · kernel %s · %d CPUs · lab %s{edge,red,blue,lan}",
-            ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME).replaceAll("\\.\\d+", ""), kernel,
-            Runtime.getRuntime().availableProcessors(), prefix));
+        report.header(String.format(Locale.ROOT, "%s · CPU %s · kernel %s · %d CPUs · lab %s{edge,red,blue,lan}",
+            ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME).replaceAll("\\.\\d+", ""),
+            Tools.cpuModel(), kernel, Runtime.getRuntime().availableProcessors(), prefix));
         report.header(String.format(Locale.ROOT, "%d s per workload after %d s of warm-up each · nsgate %d worker(s)"
             + " · wrk -t2 -c%d · sides: %s, in this order%s", options.seconds, options.warmup, options.workers,
             options.connections, String.join(", ", List.of("kernel", "nsgate").stream().filter(options::runs).toList()),

@@ -146,7 +146,7 @@ public final class FloodBenchmark {
         String edge = lab.ns("edge");
         lab.exec(edge, "ip", "route", "add", FLOOD_ROUTE, "via", SeedLab.LAN);
         String kernelMax = lab.tryExec(edge, "cat", "/proc/sys/net/netfilter/nf_conntrack_max").output().strip();
-        String cpu = cpuModel();
+        String cpu = Tools.cpuModel();
         say("lab " + lab.prefix() + "{edge,red,blue,lan}; files in " + procs.dir() + "; CPU " + cpu);
         for (int table : tables) {
             for (String name : sides) {
@@ -326,19 +326,6 @@ public final class FloodBenchmark {
             b.append("0x").append(part);
         }
         return b.toString();
-    }
-
-    private static String cpuModel() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) {
-                    return line.substring(line.indexOf(':') + 1).strip();
-                }
-            }
-        } catch (Exception e) {
-            // below
-        }
-        return "?";
     }
 
     private static void say(String line) {

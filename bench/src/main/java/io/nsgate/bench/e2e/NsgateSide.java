@@ -36,6 +36,7 @@ final class NsgateSide implements Side {
     private final int workers;
     private final Path jfr;
     private final List<String> extraArgs;
+    private final List<String> extraJvmFlags;
     private final Path log;
     private NsgateProcess process;
 
@@ -46,10 +47,16 @@ final class NsgateSide implements Side {
 
     /** @param extraArgs more `nsgate run` flags, e.g. --flow-table-size 4096 */
     NsgateSide(SeedLab lab, int workers, Path jfr, List<String> extraArgs) {
+        this(lab, workers, jfr, extraArgs, List.of());
+    }
+
+    /** @param extraJvmFlags more JVM flags after the production ones (e.g. a perf map) */
+    NsgateSide(SeedLab lab, int workers, Path jfr, List<String> extraArgs, List<String> extraJvmFlags) {
         this.lab = lab;
         this.workers = workers;
         this.jfr = jfr;
         this.extraArgs = List.copyOf(extraArgs);
+        this.extraJvmFlags = List.copyOf(extraJvmFlags);
         this.log = lab.processes().dir().resolve("nsgate.log");
     }
 
@@ -72,6 +79,7 @@ final class NsgateSide implements Side {
 
     NsgateProcess.Launch launch() {
         List<String> flags = new ArrayList<>(productionFlags());
+        flags.addAll(extraJvmFlags);
         String extra = System.getenv("NSGATE_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) {
             flags.addAll(List.of(extra.trim().split("\\s+")));

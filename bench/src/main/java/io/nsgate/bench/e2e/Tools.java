@@ -57,4 +57,18 @@ final class Tools {
         }
         return null;
     }
+
+    /** The CPU's model name from /proc/cpuinfo ("AMD EPYC ..."): ratios to the kernel differ between CPUs. */
+    static String cpuModel() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (java.io.IOException e) {
+            // below
+        }
+        return "?";
+    }
 }
