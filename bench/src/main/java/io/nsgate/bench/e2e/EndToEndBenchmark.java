@@ -324,7 +324,7 @@ public final class EndToEndBenchmark {
                 + " bits/s.",
             "- HTTP: wrk -t2 -cC -dNs --latency http://192.168.1.2/ in lan against nginx in blue (16-byte body);"
                 + " req/s and wrk's 99th percentile. New connections: the same with -H \"Connection: close\".",
-            "- 64B UDP: trafgen -P 1 in blue, one flow of 64-byte frames 192.168.15.2:40000 → 192.168.1.3:9 "
+            "- 64B UDP: trafgen -P 1 in blue, 16 flows of 64-byte frames 192.168.15.2:40000-40015 → 192.168.1.3:9 "
                 + "(masqueraded); received = rx_packets of lan's lan0 over the window / seconds; sent = blue eth0"
                 + " tx_packets.",
             "- Ratios are nsgate / kernel; for p99 lower is better (goal: at most 1.2× the kernel's).",

@@ -19,6 +19,6 @@ final class NatRules {
 
     /** The UDP destination port of the frame-rate test (lan has no listener there: frames are counted, not read). */
     static final int UDP_PORT = 9;
-    /** The fixed UDP source port of the frame-rate test (one flow). */
+    /** The first UDP source port of the frame-rate test (UdpFrames.FLOWS flows from it up). */
     static final int UDP_SOURCE_PORT = 40000;
 }

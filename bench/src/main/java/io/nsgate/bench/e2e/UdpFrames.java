@@ -14,8 +14,9 @@ import io.nsgate.testkit.Processes;
 /**
  * trafgen writes whole Ethernet frames, so the gateway's MAC is resolved on blue's side first (blue's neighbour
  * entry for 192.168.15.5, after a ping). The frame: 64 bytes as handed to blue's eth0 (14 Ethernet + 20 IPv4 with DF
- * + 8 UDP + 22 zero bytes; checksums computed by trafgen), 192.168.15.2:40000 → 192.168.1.3:9, always the same flow,
- * so both sides translate one connection and one CPU does most of the work either way. trafgen runs one sender
+ * + 8 UDP + 22 zero bytes; checksums computed by trafgen), 192.168.15.2:40000-40015 → 192.168.1.3:9: {@value #FLOWS}
+ * flows, the source port counting up frame by frame (trafgen's dinc), so that a multi-queue path (nsgate's workers,
+ * the kernel's softirqs on several CPUs) can spread them, as real traffic would be. trafgen runs one sender
  * ({@code -P 1}, so a CPU is left for the gateway), without touching the machine's socket-memory sysctls or IRQ
  * affinity ({@code --no-sock-mem -Q}).
  *
@@ -25,6 +26,8 @@ import io.nsgate.testkit.Processes;
  */
 final class UdpFrames {
     static final int FRAME_BYTES = 64;
+    /** Flows of the frame-rate test: source ports UDP_SOURCE_PORT .. UDP_SOURCE_PORT + FLOWS - 1. */
+    static final int FLOWS = 16;
 
     private UdpFrames() {
     }
@@ -83,11 +86,12 @@ final class UdpFrames {
 
     static String config(String sourceMac, String gatewayMac) {
         int payload = FRAME_BYTES - 14 - 20 - 8;
-        return "/* 64-byte UDP frame: blue -> lan through the gateway (masqueraded) */\n"
+        return "/* 64-byte UDP frames, " + FLOWS + " flows: blue -> lan through the gateway (masqueraded) */\n"
             + "{\n"
             + "  eth(da=" + gatewayMac + ", sa=" + sourceMac + ", type=0x0800),\n"
             + "  ipv4(saddr=" + SeedLab.BLUE + ", daddr=" + SeedLab.LAN + ", ttl=64, df),\n"
-            + "  udp(sport=" + NatRules.UDP_SOURCE_PORT + ", dport=" + NatRules.UDP_PORT + "),\n"
+            + "  udp(sport=dinc(" + NatRules.UDP_SOURCE_PORT + ", " + (NatRules.UDP_SOURCE_PORT + FLOWS - 1)
+            + "), dport=" + NatRules.UDP_PORT + "),\n"
             + "  fill(0x00, " + payload + ")\n"
             + "}\n";
     }

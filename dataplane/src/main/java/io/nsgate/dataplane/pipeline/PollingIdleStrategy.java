@@ -17,11 +17,17 @@ public final class PollingIdleStrategy implements IdleStrategy {
     }
 
     static final int SPINS = 64;
+    /**
+     * After the {@link #SPINS} spins, how long an idle worker keeps polling its rings before it blocks:
+     * {@code -Dnsgate.idleSpinMicros} (0 by default: measured in bench/run e2e, see the README).
+     */
+    static final long SPIN_NS = Long.getLong("nsgate.idleSpinMicros", 0) * 1000L;
     /** Upper bound on how late expiry and ARP retries run when nothing arrives. */
     public static final int POLL_TIMEOUT_MS = 10;
 
     private final Waiter waiter;
     private int spins;
+    private long idleSinceNs;
 
     public PollingIdleStrategy(Waiter waiter) {
         this.waiter = waiter;
@@ -39,7 +45,11 @@ public final class PollingIdleStrategy implements IdleStrategy {
     @Override
     public void idle() {
         if (spins < SPINS) {
-            spins++;
+            if (spins++ == 0 && SPIN_NS > 0) {
+                idleSinceNs = System.nanoTime();
+            }
+            Thread.onSpinWait();
+        } else if (SPIN_NS > 0 && System.nanoTime() - idleSinceNs < SPIN_NS) {
             Thread.onSpinWait();
         } else {
             waiter.await(POLL_TIMEOUT_MS);

@@ -55,7 +55,7 @@ public final class Worker implements Agent {
      * Frames at least this long are sent from the receive slot (PacketPort.sendInPlace) rather than copied into the
      * transmit ring: {@code -Dnsgate.inPlaceMinLength}.
      */
-    static final int IN_PLACE_MIN_LENGTH = Integer.getInteger("nsgate.inPlaceMinLength", 0);
+    static final int IN_PLACE_MIN_LENGTH = Integer.getInteger("nsgate.inPlaceMinLength", 1024);
 
     private final int index;
     private final PacketPort[] ports;
@@ -215,35 +215,43 @@ public final class Worker implements Agent {
         }
         EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.DESTINATION_MAC_OFFSET, mac);
         EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.SOURCE_MAC_OFFSET, port.mac());
-        // From the receive slot when the port can (no Java copy): the two queues of a port are kept in order by
-        // flushing one before the other takes a frame.
-        if (vnetOffset >= 0 && frameLength >= IN_PLACE_MIN_LENGTH) {
-            if (queued[egress]) {
-                port.flush();
-                queued[egress] = false;
-                counters.increment(Counter.TX_BATCHES);
-            }
-            if (port.sendInPlace(buffer, vnetOffset, frameOffset, frameLength)) {
-                inPlaceQueued[egress] = true;
-                counters.increment(Counter.TX_FRAMES);
-                return;
-            }
-        } else if (inPlaceQueued[egress]) {
-            port.flushInPlace();
-            inPlaceQueued[egress] = false;
+        // Large frames leave from the receive slot (no Java copy), small ones through the transmit ring. A port's two
+        // queues keep the frames' order: a ring frame after in-place ones sends those first (rare: sizes alternate),
+        // and ring frames before in-place ones are kicked before them at the batch's end.
+        if (vnetOffset >= 0 && frameLength >= IN_PLACE_MIN_LENGTH
+            && port.sendInPlace(buffer, vnetOffset, frameOffset, frameLength)) {
+            inPlaceQueued[egress] = true;
+            counters.increment(Counter.TX_FRAMES);
+            return;
+        }
+        if (inPlaceQueued[egress]) {
+            flushInPlace(egress);
         }
         transmit(egress, buffer, vnetOffset, frameOffset, frameLength);
     }
 
-    /** Sends what the batch queued in place: the receive slots it points into are still the worker's. */
+    /**
+     * Sends what the batch queued in place, while the receive slots it points into are still the worker's; ring frames
+     * queued before them go first.
+     */
     private void flushInPlace() {
         for (int p = 0; p < inPlaceQueued.length; p++) {
             if (inPlaceQueued[p]) {
-                inPlaceQueued[p] = false;
-                ports[p].flushInPlace();
-                counters.increment(Counter.TX_BATCHES);
+                flushInPlace(p);
             }
         }
+    }
+
+    /** Port {@code p}'s ring frames (all queued before its in-place ones), then its in-place frames. */
+    private void flushInPlace(int p) {
+        inPlaceQueued[p] = false;
+        if (queued[p]) {
+            queued[p] = false;
+            ports[p].flush();
+            counters.increment(Counter.TX_BATCHES);
+        }
+        ports[p].flushInPlace();
+        counters.increment(Counter.TX_BATCHES);
     }
 
     private void transmit(int egress, DirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength) {
