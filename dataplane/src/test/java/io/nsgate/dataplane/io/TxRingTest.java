@@ -54,6 +54,7 @@ class TxRingTest {
         ring.getBytes(48, header);
         byte[] expectedHeader = new byte[10];
         source.getBytes(6, expectedHeader);
+        linear(expectedHeader, frame.length);
         assertArrayEquals(expectedHeader, header);
         byte[] copied = new byte[frame.length];
         ring.getBytes(58, copied);
@@ -67,9 +68,52 @@ class TxRingTest {
         ring.setMemory(Tpacket3.TX_DATA, 10, (byte) 0x5A); // left over from an earlier frame
         byte[] frame = Frames.udp().build();
         assertTrue(tx.offer(new UnsafeBuffer(frame), -1, 0, frame.length));
+        byte[] expected = new byte[10];
+        linear(expected, frame.length);
         for (int i = 48; i < 58; i++) {
-            assertEquals(0, ring.getByte(i), "header byte " + i);
+            assertEquals(expected[i - 48], ring.getByte(i), "header byte " + i);
         }
+    }
+
+    /**
+     * With -Dnsgate.txLinear, a frame that is not a GSO super-frame goes with hdr_len = its length: the kernel copies it
+     * whole into the skb rather than attaching the slot's pages, which veth would copy again when the skb enters the
+     * peer's namespace. Without it, the header is copied as it came.
+     */
+    private void linear(byte[] header, int frameLength) {
+        if (!TxRing.LINEAR) {
+            return;
+        }
+        header[VirtioNetHeader.HDR_LEN_OFFSET] = (byte) frameLength;
+        header[VirtioNetHeader.HDR_LEN_OFFSET + 1] = (byte) (frameLength >>> 8);
+    }
+
+    @Test
+    void linearFramesAreCopiedWholeIntoTheSkbButGsoSuperFramesKeepTheirHeaderLength() {
+        tx.linear(true);
+        byte[] small = Frames.udp().build();
+        assertTrue(tx.offer(withHeader(small, 0, 0, 0, 0, 0, 0), 6, 16, small.length));
+        assertEquals(small.length, ring.getShort(48 + VirtioNetHeader.HDR_LEN_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN),
+            "hdr_len: the whole frame, so the kernel attaches none of the slot's pages");
+        byte[] big = Frames.tcp().payloadLength(3000).build();
+        UnsafeBuffer source = withHeader(big, VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448, 34,
+            16);
+        assertTrue(tx.offer(source, 6, 16, big.length));
+        assertEquals(54, ring.getShort(SLOT + 48 + VirtioNetHeader.HDR_LEN_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN),
+            "a super-frame's hdr_len is what the kernel segments by: kept");
+    }
+
+    @Test
+    void aGsoSuperFrameKeepsItsHeaderLength() {
+        byte[] frame = Frames.tcp().payloadLength(3000).build();
+        UnsafeBuffer source = withHeader(frame, VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 54, 1448,
+            34, 16);
+        assertTrue(tx.offer(source, 6, 16, frame.length));
+        byte[] header = new byte[10];
+        ring.getBytes(48, header);
+        byte[] expected = new byte[10];
+        source.getBytes(6, expected);
+        assertArrayEquals(expected, header, "the kernel segments it by these fields");
     }
 
     @Test
@@ -144,6 +188,7 @@ class TxRingTest {
         v2ring.getBytes(32, header);
         byte[] expectedHeader = new byte[10];
         source.getBytes(6, expectedHeader);
+        linear(expectedHeader, frame.length);
         assertArrayEquals(expectedHeader, header);
         byte[] copied = new byte[frame.length];
         v2ring.getBytes(42, copied);
