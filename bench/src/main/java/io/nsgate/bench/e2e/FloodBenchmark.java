@@ -174,7 +174,8 @@ public final class FloodBenchmark {
             + "blue received it. Flood: trafgen in lan, random-source SYNs to 192.168.1.2:80 (forward to nginx in "
             + "blue), %d s after the stream started, for %d s; the stream goes on %d s after it.%n%n", STREAM_PORT,
             cap, before, flood, after));
-        r.append("| table | side | flood (SYN/s) | stream before (Mbit/s) | during: mean | during: worst second | after "
+        r.append("| table | side | flood (SYN/s) | stream before (Mbit/s) | during: mean | during: worst second "
+            + "| after "
             + "| new connection right after the flood |\n|---|---|---:|---:|---:|---:|---:|---|\n");
         rows.forEach(row -> r.append(row).append('\n'));
         r.append('\n');

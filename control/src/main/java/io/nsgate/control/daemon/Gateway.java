@@ -342,7 +342,8 @@ public final class Gateway implements AutoCloseable {
         }
         if (linkWatcher != null) {
             try {
-                linkWatcher.join(TimeUnit.SECONDS.toMillis(5)); // it sees `closed` within one poll and closes its socket
+                // it sees `closed` within one poll and closes its socket
+                linkWatcher.join(TimeUnit.SECONDS.toMillis(5));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -14,8 +14,9 @@ import io.nsgate.linux.sys.Syscalls;
 /**
  * A NETLINK_ROUTE socket subscribed to the link and IPv4 address groups of the namespace it was opened in (open it on a
  * thread inside that namespace). {@link #poll} waits up to a timeout and returns the links the kernel announced
- * (RTM_NEWLINK: a change of MAC, MTU, flags...) and whether an IPv4 address came or went (RTM_NEWADDR, RTM_DELADDR). When the socket's buffer overflowed, notifications were lost:
- * {@link #poll} then says so ({@link Overflow}) and the caller dumps the links again. One reader thread.
+ * (RTM_NEWLINK: a change of MAC, MTU, flags...) and whether an IPv4 address came or went (RTM_NEWADDR, RTM_DELADDR).
+ * When the socket's buffer overflowed, notifications were lost: {@link #poll} then says so ({@link Overflow}) and the
+ * caller reads the links and addresses again. One reader thread.
  */
 public final class LinkEvents implements AutoCloseable {
     /** Events were lost (ENOBUFS): read the links again to resynchronise. */

@@ -613,7 +613,8 @@ public final class FlowTable implements AutoCloseable {
 
     /**
      * Whether an ICMP error quoting a TCP segment with sequence number {@code seq}, sent in {@code senderDirection} of
-     * the flow {@code view} describes, is about a segment that direction sent lately ({@link TcpWindow#isQuotedInWindow});
+     * the flow {@code view} describes, is about a segment that direction sent lately
+     * ({@link TcpWindow#isQuotedInWindow});
      * always true when the tracking is liberal.
      */
     public boolean quotedSegmentInWindow(FlowView view, int senderDirection, int seq) {

@@ -221,7 +221,8 @@ public final class TcpWindow {
     public static boolean isQuotedInWindow(UnsafeBuffer state, int base, int direction, int seq) {
         final int s = base + direction * DIRECTION_SIZE;
         final int r = base + (direction ^ 1) * DIRECTION_SIZE;
-        if (state.getInt(s + MAX_WIN) == 0 || ((state.getByte(s + FLAGS) | state.getByte(r + FLAGS)) & FLAG_LIBERAL) != 0) {
+        final boolean liberal = ((state.getByte(s + FLAGS) | state.getByte(r + FLAGS)) & FLAG_LIBERAL) != 0;
+        if (state.getInt(s + MAX_WIN) == 0 || liberal) {
             return true;
         }
         final int end = state.getInt(s + END);

@@ -37,13 +37,20 @@ import io.nsgate.linux.sys.Linux;
  *
  * <h2>Theory of operation</h2>
  * <ol>
+ *   <li><b>Admission</b>: a frame for another host's MAC is dropped; IPv4 in a link-layer broadcast or multicast
+ *       is never routed.</li>
  *   <li><b>Parse</b> ({@link FrameParser}): malformed frames are dropped with their reason; ARP goes to the
- *       neighbour cache; anything not IPv4 (or VLAN-tagged) is the kernel's.</li>
+ *       neighbour cache (only from senders on the interface's subnet); anything not IPv4 (or VLAN-tagged) is the
+ *       kernel's.</li>
  *   <li><b>Fast path</b>: look the 5-tuple up in the {@link FlowTable}. A hit carries the rewrite for this
- *       direction, with checksum deltas worked out when the flow was created: check TTL and MTU as a router
- *       does, advance the flow's state, rewrite addresses and ports, and forward.</li>
+ *       direction, with checksum deltas worked out when the flow was created: check that the frame came in where
+ *       the flow's other direction leaves (strict reverse-path filter), TTL and MTU as a router does, advance the
+ *       flow's state and TCP window ({@code TcpWindow}: a segment outside it is dropped), rewrite addresses and
+ *       ports, and forward.</li>
  *   <li><b>Slow path</b> on a miss: a frame the data plane does not own ({@link Ownership}, the rule the kernel
- *       guard enforces too) is the host's, left to the kernel. An owned frame to one of the gateway's addresses is
+ *       guard enforces too) is the host's, left to the kernel. An owned frame's source is checked as a router checks
+ *       it (martians, the gateway's own addresses, the reverse path), its destination too (loopback, 0/8). An owned
+ *       frame to one of the gateway's addresses is
  *       a port forward (DNAT) when a {@link ForwardRule} serves it, else a late reply to a NAT port or a removed
  *       forward's port, dropped. A frame passing through from an inside interface is masqueraded when a
  *       {@link MasqueradeRule} matches its source and egress interface. Everything else is dropped: default
@@ -209,7 +216,8 @@ public final class Translator {
             return drop(out, DropReason.UNKNOWN_INTERFACE.id);
         }
         if (packetType != Linux.PACKET_HOST) {
-            // RFC 1812 5.3.4: a link-layer broadcast or multicast is never forwarded; the host's (DHCP...) stays the host's
+            // RFC 1812 5.3.4: a link-layer broadcast or multicast is never forwarded; the host's own (DHCP...) stays
+            // the host's
             return rs.ownership().owns(frame.ipProto, frame.dstIp, frame.dstPort,
                 frame.kind == ParsedFrame.KIND_IPV4_FRAGMENT) ? drop(out, DropReason.LINK_BROADCAST.id) : local(out);
         }
@@ -504,8 +512,8 @@ public final class Translator {
 
     /**
      * What a router checks of a new flow's source (RFC 1812 5.3.7, Linux's rp_filter): not a martian, not one of the
-     * gateway's own addresses (the host's own frames never reach the data plane's sockets), and, unless the filter is off, routed
-     * back at all (loose) or through the interface it came in on (strict). Returns 0 or the drop reason.
+     * gateway's own addresses (the host's own frames never reach the data plane's sockets), and, unless the filter is
+     * off, routed back at all (loose) or through the interface it came in on (strict). Returns 0 or the drop reason.
      */
     private int admitSource(RuleSet rs, int ingress) {
         if (RuleSet.isMartianSource(frame.srcIp)) {

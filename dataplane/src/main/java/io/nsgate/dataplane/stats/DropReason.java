@@ -3,8 +3,8 @@ package io.nsgate.dataplane.stats;
 
 /**
  * Every drop has a reason (VPP's habit): a stable numeric id for counters and the control socket, a short
- * machine name ({@link #name()}) and a label a person can act on. Ids are dense, start at 1, and never change
- * meaning once released; 0 means "no drop" so parsers can return {@code 0} for a good frame.
+ * machine name ({@link #name()}) and a label a person can act on. Ids start at 1, are grouped by stage, and never
+ * change meaning once released; 0 means "no drop" so parsers can return {@code 0} for a good frame.
  */
 public enum DropReason {
     // --- frame parser (packet) ---
@@ -37,7 +37,8 @@ public enum DropReason {
     ICMP_UNSUPPORTED(23, "ICMP type not tracked (only echo and errors cross the gateway)"),
     TABLE_FULL(24, "flow table full and no unreplied flow to evict"),
     TCP_OUT_OF_WINDOW(25, "TCP segment outside the connection's window (a blind RST, FIN or injected data)"),
-    ICMP_ERROR_OUT_OF_WINDOW(27, "ICMP error quoting a TCP segment the connection did not send lately (forged, RFC 5927)"),
+    ICMP_ERROR_OUT_OF_WINDOW(27,
+        "ICMP error quoting a TCP segment the connection did not send lately (forged, RFC 5927)"),
 
     // --- NAT ---
     NO_RULE(30, "no flow and no rule matches (default deny)"),
