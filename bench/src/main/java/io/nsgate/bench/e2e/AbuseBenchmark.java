@@ -121,53 +121,42 @@ public final class AbuseBenchmark {
         }
     }
 
+    /** Connections each sending {@code requestsEach} status requests and never reading an answer. */
     private static void pipelined(Path socket, int connections, int requestsEach) throws Exception {
-        List<SocketChannel> open = new ArrayList<>();
-        try {
-            for (int c = 0; c < connections; c++) {
-                SocketChannel ch = open(socket);
-                ch.configureBlocking(false);
-                open.add(ch);
-                ByteBuffer all = ByteBuffer.allocate(STATUS.length * requestsEach);
-                for (int i = 0; i < requestsEach; i++) {
-                    all.put(STATUS);
-                }
-                all.flip();
-                long deadline = System.nanoTime() + 5_000_000_000L;
-                while (all.hasRemaining() && System.nanoTime() < deadline) {
-                    if (ch.write(all) == 0) {
-                        Thread.sleep(5); // the daemon stopped reading: what it holds is bounded
-                    }
-                }
-            }
-            Thread.sleep(3000);
-        } finally {
-            for (SocketChannel ch : open) {
-                ch.close();
-            }
+        ByteBuffer all = ByteBuffer.allocate(STATUS.length * requestsEach);
+        for (int i = 0; i < requestsEach; i++) {
+            all.put(STATUS);
         }
+        writeFromMany(socket, connections, all.flip(), 3000);
     }
 
+    /** Connections each sending {@code bytes} of one line that never ends. */
     private static void longLines(Path socket, int connections, int bytes) throws Exception {
+        byte[] line = new byte[bytes];
+        java.util.Arrays.fill(line, (byte) 'x');
+        writeFromMany(socket, connections, ByteBuffer.wrap(line), 2000);
+    }
+
+    /**
+     * Opens {@code connections} connections, writes {@code data} on each for as long as the daemon reads it (5 s at
+     * most: once it stops reading, what it holds is bounded), keeps them open {@code holdMs}, then closes them.
+     */
+    private static void writeFromMany(Path socket, int connections, ByteBuffer data, long holdMs) throws Exception {
         List<SocketChannel> open = new ArrayList<>();
-        byte[] chunk = new byte[64 * 1024];
-        java.util.Arrays.fill(chunk, (byte) 'x');
         try {
             for (int c = 0; c < connections; c++) {
                 SocketChannel ch = open(socket);
                 ch.configureBlocking(false);
                 open.add(ch);
-                int sent = 0;
+                ByteBuffer left = data.duplicate();
                 long deadline = System.nanoTime() + 5_000_000_000L;
-                while (sent < bytes && System.nanoTime() < deadline) {
-                    int n = ch.write(ByteBuffer.wrap(chunk));
-                    if (n == 0) {
+                while (left.hasRemaining() && System.nanoTime() < deadline) {
+                    if (ch.write(left) == 0) {
                         Thread.sleep(5);
                     }
-                    sent += n;
                 }
             }
-            Thread.sleep(2000);
+            Thread.sleep(holdMs);
         } finally {
             for (SocketChannel ch : open) {
                 ch.close();
