@@ -108,7 +108,8 @@ public final class EndToEndBenchmark {
             if (!options.runs(name)) {
                 continue;
             }
-            Side s = name.equals("kernel") ? new KernelNat(lab) : new NsgateSide(lab, options.workers, jfr);
+            Side s = name.equals("kernel") ? new KernelNat(lab)
+                : new NsgateSide(lab, options.workers, jfr).gatewayJar(options.nsgateJar);
             side = s;
             try {
                 runSide(s, profiled);
@@ -295,6 +296,9 @@ public final class EndToEndBenchmark {
         report.header(String.format(Locale.ROOT, "%s · CPU %s · kernel %s · %d CPUs · lab %s{edge,red,blue,lan}",
             ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME).replaceAll("\\.\\d+", ""),
             Tools.cpuModel(), kernel, Runtime.getRuntime().availableProcessors(), prefix));
+        if (options.nsgateJar != null) {
+            report.header("nsgate from " + options.nsgateJar.toAbsolutePath());
+        }
         report.header(String.format(Locale.ROOT, "%d s per workload after %d s of warm-up each · nsgate %d worker(s)"
             + " · wrk -t2 -c%d · sides: %s, in this order%s", options.seconds, options.warmup, options.workers,
             options.connections, String.join(", ", List.of("kernel", "nsgate").stream().filter(options::runs).toList()),

@@ -38,6 +38,7 @@ final class NsgateSide implements Side {
     private final List<String> extraArgs;
     private final List<String> extraJvmFlags;
     private final Path log;
+    private Path gatewayJar;
     private NsgateProcess process;
 
     /** @param jfr where to write the recording, or null for none */
@@ -58,6 +59,15 @@ final class NsgateSide implements Side {
         this.extraArgs = List.copyOf(extraArgs);
         this.extraJvmFlags = List.copyOf(extraJvmFlags);
         this.log = lab.processes().dir().resolve("nsgate.log");
+    }
+
+    /**
+     * Runs the gateway from another build's benchmark jar ({@code bench/target/benchmarks.jar} of an older checkout),
+     * so two builds meet the same harness, lab and tools; null: this jar.
+     */
+    NsgateSide gatewayJar(Path jar) {
+        this.gatewayJar = jar;
+        return this;
     }
 
     @Override
@@ -94,8 +104,9 @@ final class NsgateSide implements Side {
             args.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
         }
         args.addAll(extraArgs);
-        String benchJar = Path.of(System.getProperty("java.class.path").split(":")[0]).toAbsolutePath().toString();
-        return NsgateProcess.Launch.of(args.toArray(new String[0])).withJvmFlags(flags).withClasspath(benchJar)
+        String jar = (gatewayJar != null ? gatewayJar : Path.of(System.getProperty("java.class.path").split(":")[0]))
+            .toAbsolutePath().toString();
+        return NsgateProcess.Launch.of(args.toArray(new String[0])).withJvmFlags(flags).withClasspath(jar)
             .withOutput(log);
     }
 

@@ -12,7 +12,7 @@ final class Options {
     static final String USAGE = String.join("\n",
         "usage: bench/run e2e [--seconds N] [--only kernel|nsgate] [--workers N] [--skip W[,W...]]",
         "                     [--warmup N] [--profile W[,W...]|none] [--connections N] [--quiet-wait N]",
-        "                     [--noisy-retries N] [--out FILE]",
+        "                     [--noisy-retries N] [--nsgate-jar JAR] [--out FILE]",
         "  Seed lab, the same workloads through the kernel's iptables NAT and then through nsgate; prints a table.",
         "  --seconds N      measured seconds per workload (default 10)",
         "  --only SIDE      measure only the kernel's NAT or only nsgate",
@@ -26,11 +26,13 @@ final class Options {
         "                   than 15% of a core (default 20; 0: do not wait; noisy measurements are marked anyway)",
         "  --noisy-retries N  measure a workload again, up to N times, when other processes took 15% of a core or",
         "                   more during it; the least disturbed attempt is kept (default 2)",
+        "  --nsgate-jar JAR run the gateway from another build's bench/target/benchmarks.jar (an older checkout),",
+        "                   to compare builds through the same harness",
         "  --out FILE       also write the report (markdown) to FILE",
         "Needs root. Everything lives in namespaces ngbXXXX-{edge,red,blue,lan}, removed at the end.");
 
     private static final Set<String> KNOWN = Set.of("--seconds", "--only", "--workers", "--skip", "--warmup",
-        "--profile", "--connections", "--quiet-wait", "--noisy-retries", "--out");
+        "--profile", "--connections", "--quiet-wait", "--noisy-retries", "--nsgate-jar", "--out");
 
     int seconds = 10;
     Set<String> sides = Set.of("kernel", "nsgate");
@@ -42,6 +44,7 @@ final class Options {
     int quietWait = 20;
     int noisyRetries = 2;
     Path out;
+    Path nsgateJar;
 
     /** @throws IllegalArgumentException with a message for the user */
     static Options parse(String[] args) {
@@ -87,6 +90,12 @@ final class Options {
                 case "--quiet-wait" -> o.quietWait = positive(a, v, 0, 600);
                 case "--noisy-retries" -> o.noisyRetries = positive(a, v, 0, 10);
                 case "--out" -> o.out = Path.of(v);
+                case "--nsgate-jar" -> {
+                    o.nsgateJar = Path.of(v);
+                    if (!java.nio.file.Files.isRegularFile(o.nsgateJar)) {
+                        throw new IllegalArgumentException("--nsgate-jar " + v + ": no such file");
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
