@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.nsgate.control.netlink.InterfaceAddress;
+import io.nsgate.control.netlink.InterfaceAddress6;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.LinkEvents;
 import io.nsgate.control.netlink.Neighbour;
@@ -27,6 +28,7 @@ import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
 import io.nsgate.linux.net.MacAddress;
 
 /**
@@ -257,20 +259,23 @@ public final class Gateway implements AutoCloseable {
         changes.followMtus(links);
     }
 
-    /** An IPv4 address came or went: each served interface's first address, to the rules. */
+    /** An address came or went: each served interface's first IPv4 address and its IPv6 addresses, to the rules. */
     private void followAddresses() {
         Map<Integer, Ipv4Prefix> byIndex = new java.util.HashMap<>();
         for (InterfaceAddress a : host.rtnetlink(RtNetlink::addresses)) {
             byIndex.putIfAbsent(a.index(), a.prefix());
         }
+        List<InterfaceAddress6> addresses6 = host.rtnetlink(RtNetlink::addresses6);
         Map<String, Ipv4Prefix> current = new java.util.HashMap<>();
+        Map<String, List<Ipv6Address>> current6 = new java.util.HashMap<>();
         for (Link link : host.rtnetlink(RtNetlink::links)) {
             Ipv4Prefix p = byIndex.get(link.index());
             if (p != null) {
                 current.put(link.name(), p);
             }
+            current6.put(link.name(), InterfaceScan.ipv6Of(addresses6, link.index()));
         }
-        changes.followAddresses(current);
+        changes.followAddresses(current, current6);
     }
 
     private void maintain() {

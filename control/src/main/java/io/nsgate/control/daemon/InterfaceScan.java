@@ -5,15 +5,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.nsgate.control.netlink.InterfaceAddress;
+import io.nsgate.control.netlink.InterfaceAddress6;
 import io.nsgate.control.netlink.KernelRoute;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * The LAN interface and the inside ones, in the configuration's order (which becomes the data plane's interface
- * index), each with its first IPv4 address and MTU; the namespace's routes through them via a gateway (a default
+ * index), each with its first IPv4 address, its IPv6 addresses (link-local ones aside) and MTU; the namespace's routes through them via a gateway (a default
  * route via a LAN router, say) become static routes of the data plane. Fails naming what is missing and what to run.
  *
  * @param links the interfaces found, by data-plane index
@@ -30,6 +32,7 @@ record InterfaceScan(List<Link> links) {
     static InterfaceScan scan(RtNetlink rt, GatewayConfig config, String where, RuleSet.Builder rules) {
         List<Link> links = rt.links();
         List<InterfaceAddress> addresses = rt.addresses();
+        List<InterfaceAddress6> addresses6 = rt.addresses6();
         List<String> names = new ArrayList<>();
         names.add(config.lan());
         names.addAll(config.inside());
@@ -48,6 +51,7 @@ record InterfaceScan(List<Link> links) {
                     () -> new GatewayException("interface " + name + " in " + where + " has no IPv4 address"));
             rules.iface(name, i == 0 ? GatewayInterface.Role.LAN : GatewayInterface.Role.INSIDE, address.prefix(),
                 link.mtu());
+            rules.ipv6Addresses(name, ipv6Of(addresses6, link.index()));
             found.add(link);
         }
         for (KernelRoute r : rt.routes()) {
@@ -58,6 +62,12 @@ record InterfaceScan(List<Link> links) {
             }
         }
         return new InterfaceScan(List.copyOf(found));
+    }
+
+    /** The IPv6 addresses of interface {@code ifindex}, link-local ones left out (never routed). */
+    static List<Ipv6Address> ipv6Of(List<InterfaceAddress6> addresses, int ifindex) {
+        return addresses.stream().filter(a -> a.index() == ifindex).map(a -> a.prefix().address())
+            .filter(a -> !a.isLinkLocal()).distinct().toList();
     }
 
     /** The data-plane index of the interface with kernel ifindex {@code ifindex}, or -1. */

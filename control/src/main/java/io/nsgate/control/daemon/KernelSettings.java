@@ -14,8 +14,10 @@ import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.linux.sys.AbstractSocketLock;
 
 /**
- * Two sysctls: {@code net.ipv4.ip_forward} goes to 0 (the data plane forwards, not the kernel: with both, every
- * transit frame would leave twice), and the NAT port range is added to {@code net.ipv4.ip_local_reserved_ports}, so
+ * Forwarding off: {@code net.ipv4.ip_forward}, {@code net.ipv6.conf.all.forwarding} and (kernels from 6.17)
+ * {@code net.ipv6.conf.all.force_forwarding} go to 0 (the data plane forwards, not the kernel: with both, every
+ * transit frame would leave twice, and IPv6 would cross past nsgate's default deny); a kernel without IPv6 has no
+ * IPv6 sysctls, and that is fine. And the NAT port range is added to {@code net.ipv4.ip_local_reserved_ports}, so
  * the host's own connections never pick a port nsgate translates to. The reserved ports are restored on
  * {@link #restore()}; forwarding stays off (turning it back on would make the kernel route what nobody guards).
  *
@@ -29,6 +31,8 @@ import io.nsgate.linux.sys.AbstractSocketLock;
 final class KernelSettings {
     static final String RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports";
     static final String IP_FORWARD = "net.ipv4.ip_forward";
+    static final String IPV6_FORWARDING = "net.ipv6.conf.all.forwarding";
+    static final String IPV6_FORCE_FORWARDING = "net.ipv6.conf.all.force_forwarding";
     static final Path DEFAULT_STATE_DIR = Path.of("/run/nsgate/kernel-settings");
 
     private final HostNamespace host;
@@ -48,13 +52,11 @@ final class KernelSettings {
         this.stateDir = stateDir;
     }
 
-    /** Forwarding off, {@code natPorts} reserved. */
+    /** Forwarding off (IPv4 and IPv6), {@code natPorts} reserved. */
     void apply(PortRange natPorts) {
-        String forward = host.sysctl(IP_FORWARD);
-        if (!"0".equals(forward)) {
-            host.setSysctl(IP_FORWARD, "0");
-            log.accept("  set " + IP_FORWARD + "=0 (was " + forward + "): the data plane forwards, not the kernel");
-        }
+        forwardingOff(IP_FORWARD, true);
+        forwardingOff(IPV6_FORWARDING, false);
+        forwardingOff(IPV6_FORCE_FORWARDING, false);
         String current = host.sysctl(RESERVED_PORTS);
         reservedPortsBefore = current;
         String identity = host.call(KernelSettings::namespaceIdentity);
@@ -80,6 +82,23 @@ final class KernelSettings {
         State.write(stateFile, new State(reservedPortsBefore, wanted));
         host.setSysctl(RESERVED_PORTS, wanted);
         State.write(stateFile, new State(reservedPortsBefore, host.sysctl(RESERVED_PORTS)));
+    }
+
+    /** Sets a forwarding sysctl to 0; one that is optional may be missing (no IPv6, or a kernel before 6.17). */
+    private void forwardingOff(String key, boolean required) {
+        String value;
+        try {
+            value = host.sysctl(key);
+        } catch (RuntimeException e) {
+            if (required || !(e.getCause() instanceof java.nio.file.NoSuchFileException)) {
+                throw e;
+            }
+            return;
+        }
+        if (!"0".equals(value)) {
+            host.setSysctl(key, "0");
+            log.accept("  set " + key + "=0 (was " + value + "): the data plane forwards, not the kernel");
+        }
     }
 
     /** The reserved ports as they were before nsgate; nothing when {@link #apply} never ran. Logs, never throws. */

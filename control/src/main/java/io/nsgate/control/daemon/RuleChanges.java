@@ -18,6 +18,7 @@ import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * The rules change in two places that do not change together: the kernel guards ({@link KernelGuard#update}, which
@@ -142,13 +143,20 @@ final class RuleChanges {
      *
      * @param current each served interface's first IPv4 address now, by name (absent: none)
      */
-    synchronized void followAddresses(Map<String, Ipv4Prefix> current) {
+    synchronized void followAddresses(Map<String, Ipv4Prefix> current, Map<String, List<Ipv6Address>> current6) {
         if (closed) {
             return;
         }
         RuleSet.Builder b = rules.toBuilder();
         List<Integer> gone = new ArrayList<>();
+        boolean ipv6Changed = false;
         for (GatewayInterface i : rules.interfaces()) {
+            List<Ipv6Address> now6 = current6.getOrDefault(i.name(), List.of());
+            if (!new java.util.HashSet<>(now6).equals(new java.util.HashSet<>(i.ipv6Addresses()))) {
+                log.accept("interface " + i.name() + ": IPv6 addresses " + i.ipv6Addresses() + " -> " + now6);
+                b.ipv6Addresses(i.name(), now6);
+                ipv6Changed = true;
+            }
             Ipv4Prefix now = current.get(i.name());
             if (now == null) {
                 log.accept("warning: interface " + i.name() + " has no IPv4 address any more; the data plane keeps "
@@ -159,7 +167,7 @@ final class RuleChanges {
                 gone.add(i.ip());
             }
         }
-        if (gone.isEmpty()) {
+        if (gone.isEmpty() && !ipv6Changed) {
             return;
         }
         RuleSet next;

@@ -1,4 +1,4 @@
-// The kernel's link notifications (RTMGRP_LINK): an interface's MAC, MTU or state changed, at once.
+// The kernel's link and address notifications: an interface's MAC, MTU, state or addresses changed, at once.
 package io.nsgate.control.netlink;
 
 import java.nio.ByteBuffer;
@@ -12,9 +12,10 @@ import io.nsgate.linux.sys.SyscallException;
 import io.nsgate.linux.sys.Syscalls;
 
 /**
- * A NETLINK_ROUTE socket subscribed to the link and IPv4 address groups of the namespace it was opened in (open it on a
- * thread inside that namespace). {@link #poll} waits up to a timeout and returns the links the kernel announced
- * (RTM_NEWLINK: a change of MAC, MTU, flags...) and whether an IPv4 address came or went (RTM_NEWADDR, RTM_DELADDR).
+ * A NETLINK_ROUTE socket subscribed to the link, IPv4 address and IPv6 address groups of the namespace it was opened
+ * in (open it on a thread inside that namespace). {@link #poll} waits up to a timeout and returns the links the kernel
+ * announced (RTM_NEWLINK: a change of MAC, MTU, flags...) and whether an address came or went (RTM_NEWADDR,
+ * RTM_DELADDR).
  * When the socket's buffer overflowed, notifications were lost: {@link #poll} then says so ({@link Overflow}) and the
  * caller reads the links and addresses again. One reader thread.
  */
@@ -28,8 +29,9 @@ public final class LinkEvents implements AutoCloseable {
 
     private static final int RTMGRP_LINK = 1;
     private static final int RTMGRP_IPV4_IFADDR = 0x10;
+    private static final int RTMGRP_IPV6_IFADDR = 0x100;
 
-    /** What one datagram of notifications said: links announced, and whether any IPv4 address came or went. */
+    /** What one datagram of notifications said: links announced, and whether any address came or went. */
     public record Events(List<Link> links, boolean addressesChanged) {
         public boolean isEmpty() {
             return links.isEmpty() && !addressesChanged;
@@ -59,7 +61,7 @@ public final class LinkEvents implements AutoCloseable {
             Syscalls.setsockopt(fd, Linux.SOL_SOCKET, SO_RCVTIMEO, timeout, "SO_RCVTIMEO in " + label);
             ByteBuffer sa = ByteBuffer.allocateDirect(12).order(ByteOrder.nativeOrder());
             sa.putShort(0, (short) Linux.AF_NETLINK);
-            sa.putInt(8, RTMGRP_LINK | RTMGRP_IPV4_IFADDR); // sockaddr_nl.nl_groups
+            sa.putInt(8, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR); // sockaddr_nl.nl_groups
             Syscalls.bind(fd, sa, "link notifications in " + label);
             return new LinkEvents(fd, label);
         } catch (RuntimeException e) {

@@ -9,6 +9,8 @@ import java.util.Optional;
 import io.nsgate.linux.net.IpFamily;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
 
@@ -218,6 +220,30 @@ public final class RtNetlink implements AutoCloseable {
             NetlinkAttributes a = new NetlinkAttributes(buf, base + Rtnl.IFADDRMSG_LEN, off + len);
             int addr = a.has(Rtnl.IFA_LOCAL) ? a.ipv4(Rtnl.IFA_LOCAL, 0) : a.ipv4(Rtnl.IFA_ADDRESS, 0);
             out.add(new InterfaceAddress(index, new Ipv4Prefix(addr, prefix), a.string(Rtnl.IFA_LABEL), scope));
+        }, out::clear);
+        return out;
+    }
+
+    /**
+     * The namespace's IPv6 addresses (ip -6 addr), tentative ones included (duplicate address detection may still
+     * run on them: they are the host's all the same).
+     */
+    public List<InterfaceAddress6> addresses6() {
+        List<InterfaceAddress6> out = new ArrayList<>();
+        w.reset().begin(Rtnl.RTM_GETADDR, 0).ifaddrmsg(IpFamily.IPV6.af(), 0, 0, 0, 0).end();
+        socket.dump(w, "IPv6 addresses", (type, buf, off, len) -> {
+            int base = off + Rtnl.NLMSG_HDRLEN;
+            if (type != Rtnl.RTM_NEWADDR || buf.get(base) != IpFamily.IPV6.af()) {
+                return;
+            }
+            int prefix = Byte.toUnsignedInt(buf.get(base + 1));
+            int scope = Byte.toUnsignedInt(buf.get(base + 3));
+            int index = buf.getInt(base + 4);
+            NetlinkAttributes a = new NetlinkAttributes(buf, base + Rtnl.IFADDRMSG_LEN, off + len);
+            byte[] addr = a.has(Rtnl.IFA_LOCAL) ? a.bytes(Rtnl.IFA_LOCAL) : a.bytes(Rtnl.IFA_ADDRESS);
+            if (addr != null && addr.length == 16) {
+                out.add(new InterfaceAddress6(index, new Ipv6Prefix(Ipv6Address.fromBytes(addr, 0), prefix), scope));
+            }
         }, out::clear);
         return out;
     }

@@ -181,6 +181,10 @@ public final class BpfAssembler {
         return alu(BPF_OR, "|=", dst, imm);
     }
 
+    public BpfAssembler or(Reg dst, Reg src) {
+        return alu(BPF_OR, "|=", dst, src);
+    }
+
     public BpfAssembler lsh(Reg dst, int imm) {
         return alu(BPF_LSH, "<<=", dst, imm);
     }

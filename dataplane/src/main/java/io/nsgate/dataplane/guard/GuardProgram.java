@@ -30,8 +30,9 @@ import io.nsgate.linux.sys.Bpf;
  * (a TCP RST for a forwarded SYN, say). The program decides, in this order:
  * <ol>
  *   <li><b>Not plain IPv4 → NEXT.</b> A VLAN tag (in the skb's metadata, where the stack puts it before the
- *       taps, or still in the data), an ethertype other than 0x0800, a frame too short for an IPv4 header, a
- *       version other than 4, an IHL below 5, options cut short, or a total length below the header length.</li>
+ *       taps, or still in the data), an ethertype other than 0x0800 (0x86DD: the IPv6 steps below), a frame too
+ *       short for an IPv4 header, a version other than 4, an IHL below 5, options cut short, or a total length below
+ *       the header length.</li>
  *   <li><b>Broadcast or multicast → NEXT:</b> 255.255.255.255, 224.0.0.0/4 and the subnets' directed
  *       broadcasts (DHCP, mDNS... are the host's), as {@code Ownership.isBroadcastOrMulticast}.</li>
  *   <li><b>Not one of the gateway's addresses → DROP.</b> Transit traffic is the data plane's to forward or to
@@ -46,6 +47,11 @@ import io.nsgate.linux.sys.Bpf;
  *       the entry's address, or any LAN address when the entry has none.</li>
  *   <li><b>Otherwise → NEXT</b>: the host's own services.</li>
  * </ol>
+ * <b>IPv6</b> ({@code Ownership.ownsIpv6}): a frame too short for the fixed header or of another version → NEXT;
+ * a multicast, link-local, unspecified or loopback destination → NEXT; one of the gateway's IPv6 addresses → NEXT;
+ * anything else is transit → DROP. The data plane forwards no IPv6 yet, so IPv6 between the LAN and the inside is
+ * denied, even if IPv6 forwarding is switched on in the namespace while nsgate runs.
+ *
  * "NEXT" is {@link Bpf#TCX_NEXT}: not ours, let the next tcx program (if any) or the stack have it. "DROP" is
  * {@link Bpf#TCX_DROP}.
  *
@@ -92,6 +98,11 @@ public final class GuardProgram {
     private static final int IP_PROTOCOL = IP + 9;
     private static final int IP_DESTINATION = IP + 16;
     private static final int IP_MIN_END = IP + 20;
+    private static final int ETHERTYPE_IPV6 = 0x86DD;
+    /** Destination address within an IPv6 frame (Ethernet 14 + 24). */
+    private static final int IP6_DESTINATION = IP + 24;
+    /** End of the fixed IPv6 header. */
+    private static final int IP6_MIN_END = IP + 40;
     private static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
     /** Destination port within the TCP or UDP header. */
     private static final int L4_DESTINATION_PORT = 2;
@@ -149,6 +160,7 @@ public final class GuardProgram {
         a.mov(R1, R7).add(R1, IP_MIN_END);
         a.jgt(R1, R8, "pass");
         a.loadH(R1, R7, ETHERTYPE).be16(R1);
+        a.jeq(R1, ETHERTYPE_IPV6, "ipv6");
         a.jne(R1, ETHERTYPE_IPV4, "pass"); // also an 802.1Q/802.1ad tag still in the data
 
         a.comment("IPv4 header sane: version 4, IHL >= 5, options within the frame, total length >= header");
@@ -230,6 +242,47 @@ public final class GuardProgram {
             a.jne(R0, 0, "drop");
             a.label(next);
         }
+
+        a.comment("IPv6: the fixed header within the frame, version 6");
+        a.label("ipv6");
+        a.mov(R1, R7).add(R1, IP6_MIN_END);
+        a.jgt(R1, R8, "pass");
+        a.loadB(R1, R7, IP);
+        a.rsh(R1, 4);
+        a.jne(R1, 6, "pass");
+        a.comment("multicast (ff00::/8) and link-local (fe80::/10) destinations are the host's");
+        a.loadB(R1, R7, IP6_DESTINATION);
+        a.jeq(R1, 0xFF, "pass");
+        a.loadH(R1, R7, IP6_DESTINATION).be16(R1);
+        a.and(R1, 0xFFC0);
+        a.jeq(R1, 0xFE80, "pass");
+        a.comment("r3..r6 = the destination's four words as they lie in the frame; :: and ::1 are the host's");
+        a.loadW(R3, R7, IP6_DESTINATION);
+        a.loadW(R4, R7, IP6_DESTINATION + 4);
+        a.loadW(R5, R7, IP6_DESTINATION + 8);
+        a.loadW(R6, R7, IP6_DESTINATION + 12);
+        a.mov(R1, R3).or(R1, R4).or(R1, R5);
+        a.jne(R1, 0, "ipv6_addresses");
+        a.mov(R1, R6).be32(R1);
+        a.jle(R1, 1, "pass");
+        a.label("ipv6_addresses");
+        a.comment("one of the gateway's IPv6 addresses: the host's; anything else is transit: drop");
+        a.loadW(R0, R9, GuardSlot.IPV6_COUNT_OFFSET);
+        for (int i = 0; i < GuardSlot.MAX_IPV6_ADDRESSES; i++) {
+            int entry = GuardSlot.IPV6_ADDRESSES_OFFSET + i * GuardSlot.IPV6_ENTRY_SIZE;
+            String next = "ipv6_address_" + (i + 1);
+            a.jle(R0, i, "drop");
+            a.loadW(R1, R9, entry);
+            a.jne(R1, R3, next);
+            a.loadW(R1, R9, entry + 4);
+            a.jne(R1, R4, next);
+            a.loadW(R1, R9, entry + 8);
+            a.jne(R1, R5, next);
+            a.loadW(R1, R9, entry + 12);
+            a.jeq(R1, R6, "pass");
+            a.label(next);
+        }
+        a.ja("drop");
 
         a.comment("7. the host's own traffic");
         a.label("pass");

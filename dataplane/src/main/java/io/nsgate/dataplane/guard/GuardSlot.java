@@ -9,6 +9,7 @@ import org.agrona.MutableDirectBuffer;
 import io.nsgate.dataplane.nat.ForwardedPorts;
 import io.nsgate.dataplane.nat.Ownership;
 import io.nsgate.dataplane.nat.PortRange;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * The encoding of an {@link Ownership} (which frames the data plane owns) into one config slot of the guard's BPF
@@ -30,7 +31,10 @@ import io.nsgate.dataplane.nat.PortRange;
  *     536   256  64 x directed broadcast address
  *     792  1024  64 x forward:   { u32 protocol (6, 17), u32 first port, u32 last port,
  *                                  u32 address (0: every LAN address) }
- *    1816        end
+ *    1816     4  IPv6 address count (0..64)
+ *    1820     4  (zero)
+ *    1824  1024  64 x IPv6 address: 16 bytes in network order, as in the IPv6 header
+ *    2848        end
  * </pre>
  */
 public final class GuardSlot {
@@ -56,7 +60,12 @@ public final class GuardSlot {
     public static final int FORWARD_FIRST_OFFSET = 4;
     public static final int FORWARD_LAST_OFFSET = 8;
     public static final int FORWARD_ADDRESS_OFFSET = 12;
-    public static final int ENCODED_SIZE = FORWARDS_OFFSET + MAX_FORWARDS * FORWARD_ENTRY_SIZE;
+    public static final int IPV6_COUNT_OFFSET = FORWARDS_OFFSET + MAX_FORWARDS * FORWARD_ENTRY_SIZE;
+    public static final int IPV6_ADDRESSES_OFFSET = IPV6_COUNT_OFFSET + 8;
+    public static final int IPV6_ENTRY_SIZE = 16;
+    /** IPv6 addresses the program scans. */
+    public static final int MAX_IPV6_ADDRESSES = Ownership.MAX_IPV6_ADDRESSES;
+    public static final int ENCODED_SIZE = IPV6_ADDRESSES_OFFSET + MAX_IPV6_ADDRESSES * IPV6_ENTRY_SIZE;
 
     private static final ByteOrder HOST = ByteOrder.nativeOrder();
     private static final ByteOrder NETWORK = ByteOrder.BIG_ENDIAN;
@@ -89,6 +98,13 @@ public final class GuardSlot {
             out.putInt(at + FORWARD_LAST_OFFSET, f.ports().last(), HOST);
             out.putInt(at + FORWARD_ADDRESS_OFFSET, f.address(), NETWORK);
         }
+        out.putInt(offset + IPV6_COUNT_OFFSET, ownership.ipv6Addresses().size(), HOST);
+        for (int i = 0; i < ownership.ipv6Addresses().size(); i++) {
+            Ipv6Address a = ownership.ipv6Addresses().get(i);
+            int at = offset + IPV6_ADDRESSES_OFFSET + i * IPV6_ENTRY_SIZE;
+            out.putLong(at, a.high(), NETWORK);
+            out.putLong(at + 8, a.low(), NETWORK);
+        }
     }
 
     /** Reads a slot back (e.g. from the kernel's map, to show what the guard enforces). */
@@ -109,6 +125,11 @@ public final class GuardSlot {
             int at = offset + FORWARDS_OFFSET + i * FORWARD_ENTRY_SIZE;
             b.forward(in.getInt(at + FORWARD_PROTO_OFFSET, HOST), in.getInt(at + FORWARD_ADDRESS_OFFSET, NETWORK),
                 new PortRange(in.getInt(at + FORWARD_FIRST_OFFSET, HOST), in.getInt(at + FORWARD_LAST_OFFSET, HOST)));
+        }
+        int ipv6Count = count(in, offset + IPV6_COUNT_OFFSET, MAX_IPV6_ADDRESSES, "IPv6 address");
+        for (int i = 0; i < ipv6Count; i++) {
+            int at = offset + IPV6_ADDRESSES_OFFSET + i * IPV6_ENTRY_SIZE;
+            b.ipv6Address(new Ipv6Address(in.getLong(at, NETWORK), in.getLong(at + 8, NETWORK)));
         }
         return b.build();
     }

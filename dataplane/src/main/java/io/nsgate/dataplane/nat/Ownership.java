@@ -9,12 +9,14 @@ import java.util.Set;
 
 import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * The gateway host and the data plane share interfaces and addresses, and both see every frame (the data plane
  * through its AF_PACKET taps, the kernel right after). For each frame exactly one of them must act, or the host
  * answers a forwarded SYN with RST, or the data plane steals the host's ssh. This class is that decision, as data
- * and as a predicate, for IPv4 frames that parse (anything else is the kernel's).
+ * and as a predicate, for IPv4 frames that parse and for IPv6 frames whose fixed header is there (anything else is
+ * the kernel's).
  *
  * <h2>The rule</h2>
  * A frame is the data plane's ({@link #owns}) unless it is
@@ -28,7 +30,13 @@ import io.nsgate.linux.net.Ipv4Address;
  *       its own services and non-first fragments (no ports to judge by) are the host's.</li>
  * </ul>
  * Everything else addressed elsewhere is transit: the data plane forwards it or drops it (the kernel's forwarding
- * is off). Forward entries include <em>lingering</em> ones, forwards removed from the rules whose flows are still
+ * is off).
+ *
+ * <p><b>IPv6</b> ({@link #ownsIpv6}): multicast (ff00::/8: neighbour discovery, MLD), link-local destinations
+ * (fe80::/10: never routed), the unspecified and loopback addresses, and the gateway's own IPv6 addresses
+ * ({@link #ipv6Addresses()}) are the host's; every other IPv6 frame is transit and the data plane's, which forwards
+ * none of it yet: IPv6 between the LAN and the inside is denied, and the guard keeps the kernel from routing it even
+ * when IPv6 forwarding is switched on behind nsgate's back. Forward entries include <em>lingering</em> ones, forwards removed from the rules whose flows are still
  * alive, so that their packets stay hidden from the kernel until the last flow ends.
  *
  * <h2>Who uses it</h2>
@@ -41,6 +49,8 @@ import io.nsgate.linux.net.Ipv4Address;
 public final class Ownership {
     /** Addresses (and directed broadcasts): one per interface, as many as a RuleSet may have. */
     public static final int MAX_ADDRESSES = RuleSet.MAX_INTERFACES;
+    /** The gateway's own IPv6 addresses (all interfaces together): as many as the guard program scans. */
+    public static final int MAX_IPV6_ADDRESSES = 64;
     /** Forward entries, current and lingering together: as many as the guard program scans. */
     public static final int MAX_FORWARDS = 64;
 
@@ -56,15 +66,25 @@ public final class Ownership {
     private final List<Integer> broadcasts;
     private final PortRange natPorts;
     private final List<ForwardedPorts> forwards;
+    private final List<Ipv6Address> ipv6Addresses;
     // flat copies for the per-frame questions (the slow path's; nothing here allocates)
     private final int[] addressIps;
     private final boolean[] lanAddress;
     private final int[] broadcastIps;
     private final ForwardedPorts[] forwardArray;
+    private final long[] ipv6High;
+    private final long[] ipv6Low;
 
     private Ownership(List<Address> addresses, List<Integer> broadcasts, PortRange natPorts,
-                      List<ForwardedPorts> forwards) {
+                      List<ForwardedPorts> forwards, List<Ipv6Address> ipv6Addresses) {
         this.addresses = List.copyOf(addresses);
+        this.ipv6Addresses = List.copyOf(ipv6Addresses);
+        if (this.ipv6Addresses.size() > MAX_IPV6_ADDRESSES) {
+            throw new IllegalArgumentException(this.ipv6Addresses.size() + " gateway IPv6 addresses, at most "
+                + MAX_IPV6_ADDRESSES);
+        }
+        ipv6High = this.ipv6Addresses.stream().mapToLong(Ipv6Address::high).toArray();
+        ipv6Low = this.ipv6Addresses.stream().mapToLong(Ipv6Address::low).toArray();
         this.broadcasts = List.copyOf(broadcasts);
         this.natPorts = Objects.requireNonNull(natPorts, "natPorts");
         this.forwards = List.copyOf(forwards);
@@ -101,6 +121,7 @@ public final class Ownership {
             if (i.address().hasBroadcast()) {
                 b.broadcast(i.address().broadcast());
             }
+            i.ipv6Addresses().forEach(b::ipv6Address);
         }
         forwards.forEach(f -> b.forward(f.external()));
         lingering.forEach(f -> b.forward(f.external()));
@@ -129,6 +150,23 @@ public final class Ownership {
             return false;
         }
         return natPorts.contains(dstPort) || servedByForward(proto, dstIp, dstPort, lanAddress[local]);
+    }
+
+    /**
+     * Whether the data plane owns an IPv6 frame to the address {@code (dstHigh, dstLow)}: everything but multicast,
+     * link-local, unspecified and loopback destinations and the gateway's own addresses (see the class comment).
+     */
+    public boolean ownsIpv6(long dstHigh, long dstLow) {
+        if (Ipv6Address.isMulticast(dstHigh) || Ipv6Address.isLinkLocal(dstHigh) || (dstHigh == 0 && (dstLow == 0
+            || dstLow == 1))) {
+            return false;
+        }
+        for (int i = 0; i < ipv6High.length; i++) {
+            if (ipv6High[i] == dstHigh && ipv6Low[i] == dstLow) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True for the limited broadcast, multicast and the gateway's subnets' directed broadcasts. */
@@ -193,22 +231,27 @@ public final class Ownership {
         return forwards;
     }
 
+    /** The gateway's own IPv6 addresses, link-local ones aside (every interface's, duplicates merged). */
+    public List<Ipv6Address> ipv6Addresses() {
+        return ipv6Addresses;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Ownership s && addresses.equals(s.addresses) && broadcasts.equals(s.broadcasts)
-            && natPorts.equals(s.natPorts) && forwards.equals(s.forwards);
+            && natPorts.equals(s.natPorts) && forwards.equals(s.forwards) && ipv6Addresses.equals(s.ipv6Addresses);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(addresses, broadcasts, natPorts, forwards);
+        return Objects.hash(addresses, broadcasts, natPorts, forwards, ipv6Addresses);
     }
 
     @Override
     public String toString() {
         return "addresses " + addresses + ", broadcasts "
             + broadcasts.stream().map(Ipv4Address::format).toList() + ", nat ports " + natPorts + ", forwards "
-            + forwards;
+            + forwards + ", IPv6 addresses " + ipv6Addresses;
     }
 
     /** Collects an ownership by hand (tests, the guard's decoder); RuleSet builds the usual ones. Not thread-safe. */
@@ -216,6 +259,7 @@ public final class Ownership {
         private final List<Address> addresses = new ArrayList<>();
         private final Set<Integer> broadcasts = new LinkedHashSet<>();
         private final Set<ForwardedPorts> forwards = new LinkedHashSet<>();
+        private final Set<Ipv6Address> ipv6Addresses = new LinkedHashSet<>();
         private PortRange natPorts = PortRange.DEFAULT_NAT;
 
         private Builder() {
@@ -223,6 +267,12 @@ public final class Ownership {
 
         public Builder address(int ip, boolean lan) {
             addresses.add(new Address(ip, lan));
+            return this;
+        }
+
+        /** One of the gateway's IPv6 addresses (duplicates merged). */
+        public Builder ipv6Address(Ipv6Address address) {
+            ipv6Addresses.add(address);
             return this;
         }
 
@@ -248,7 +298,8 @@ public final class Ownership {
 
         /** @throws IllegalArgumentException when a list exceeds its maximum */
         public Ownership build() {
-            return new Ownership(addresses, new ArrayList<>(broadcasts), natPorts, new ArrayList<>(forwards));
+            return new Ownership(addresses, new ArrayList<>(broadcasts), natPorts, new ArrayList<>(forwards),
+                new ArrayList<>(ipv6Addresses));
         }
     }
 }

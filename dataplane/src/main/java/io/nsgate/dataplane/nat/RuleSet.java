@@ -11,6 +11,7 @@ import java.util.function.Predicate;
 
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * The configuration a worker translates with. Immutable: a change builds a new RuleSet and workers swap to it
@@ -233,7 +234,7 @@ public final class RuleSet {
 
         /** Adds an interface; its data-plane index is its position. */
         public Builder iface(String name, GatewayInterface.Role role, Ipv4Prefix address, int mtu) {
-            interfaceSpecs.add(new GatewayInterface(interfaceSpecs.size(), name, role, address, mtu));
+            interfaceSpecs.add(new GatewayInterface(interfaceSpecs.size(), name, role, address, List.of(), mtu));
             return this;
         }
 
@@ -242,7 +243,20 @@ public final class RuleSet {
             for (int i = 0; i < interfaceSpecs.size(); i++) {
                 GatewayInterface g = interfaceSpecs.get(i);
                 if (g.name().equals(name)) {
-                    interfaceSpecs.set(i, new GatewayInterface(g.index(), g.name(), g.role(), g.address(), mtu));
+                    interfaceSpecs.set(i, g.with(g.index(), g.address(), g.ipv6Addresses(), mtu));
+                    return this;
+                }
+            }
+            throw new IllegalArgumentException("no interface \"" + name + "\"");
+        }
+
+        /** Sets the IPv6 addresses of interface {@code name} (link-local ones are dropped: never routed). */
+        public Builder ipv6Addresses(String name, List<Ipv6Address> addresses) {
+            List<Ipv6Address> routable = addresses.stream().filter(a -> !a.isLinkLocal()).toList();
+            for (int i = 0; i < interfaceSpecs.size(); i++) {
+                GatewayInterface g = interfaceSpecs.get(i);
+                if (g.name().equals(name)) {
+                    interfaceSpecs.set(i, g.with(g.index(), g.address(), routable, g.mtu()));
                     return this;
                 }
             }
@@ -254,7 +268,7 @@ public final class RuleSet {
             for (int i = 0; i < interfaceSpecs.size(); i++) {
                 GatewayInterface g = interfaceSpecs.get(i);
                 if (g.name().equals(name)) {
-                    interfaceSpecs.set(i, new GatewayInterface(g.index(), g.name(), g.role(), address, g.mtu()));
+                    interfaceSpecs.set(i, g.with(g.index(), address, g.ipv6Addresses(), g.mtu()));
                     return this;
                 }
             }
@@ -325,7 +339,7 @@ public final class RuleSet {
             }
             for (int i = 0; i < ifaces.length; i++) {
                 GatewayInterface g = interfaceSpecs.get(i);
-                GatewayInterface indexed = new GatewayInterface(i, g.name(), g.role(), g.address(), g.mtu());
+                GatewayInterface indexed = g.with(i, g.address(), g.ipv6Addresses(), g.mtu());
                 if (byName.put(g.name(), indexed) != null) {
                     throw new IllegalArgumentException("interface \"" + g.name() + "\" listed twice");
                 }

@@ -205,6 +205,8 @@ public final class Translator {
                 return arp(buf, ingress, out);
             case ParsedFrame.KIND_OTHER:
                 return local(out);
+            case ParsedFrame.KIND_IPV6:
+                return ipv6(ingress, packetType, out);
             default:
                 break;
         }
@@ -712,6 +714,25 @@ public final class Translator {
      * group MAC; an ARP probe (sender 0.0.0.0) teaches nothing. Only an ARP addressed to the gateway may add an entry;
      * gratuitous ARP and ARP between others refresh existing ones, so a flood of them cannot fill the table.
      */
+    /**
+     * IPv6: what is addressed to the host (multicast, link-local, the gateway's own addresses) is the kernel's; every
+     * other frame is transit, which the data plane does not forward yet: denied ({@code NO_RULE}), as the guard drops
+     * it before the kernel could route it.
+     */
+    private int ipv6(int ingress, int packetType, Verdict out) {
+        if (frame.vlanTci >= 0) {
+            return local(out);
+        }
+        final RuleSet rs = rules;
+        if (rs.iface(ingress) == null) {
+            return drop(out, DropReason.UNKNOWN_INTERFACE.id);
+        }
+        if (!rs.ownership().ownsIpv6(frame.dst6High, frame.dst6Low)) {
+            return local(out);
+        }
+        return drop(out, packetType != Linux.PACKET_HOST ? DropReason.LINK_BROADCAST.id : DropReason.NO_RULE.id);
+    }
+
     private int arp(MutableDirectBuffer buf, int ingress, Verdict out) {
         counters.increment(Counter.ARP_FRAMES);
         final RuleSet rs = rules;

@@ -18,7 +18,9 @@ import java.nio.ByteOrder;
  * the order a frame meets them:
  * <ol>
  *   <li>Ethernet: 14 bytes ({@code TRUNCATED_ETHERNET}); a 0x8100 tag needs 4 more ({@code TRUNCATED_VLAN}).
- *       Ethertypes other than IPv4 and ARP: {@code KIND_OTHER}, returns 0 (the kernel's business).</li>
+ *       Ethertypes other than IPv4, IPv6 and ARP: {@code KIND_OTHER}, returns 0 (the kernel's business).</li>
+ *   <li>IPv6: the 40-byte fixed header ({@code TRUNCATED_IPV6}), version 6 ({@code BAD_IP_VERSION}); then
+ *       {@code KIND_IPV6} with the source and destination addresses, nothing more (no IPv6 is forwarded yet).</li>
  *   <li>ARP: 8 fixed bytes, then 28 for Ethernet/IPv4 ({@code TRUNCATED_ARP}); other hardware/protocol types
  *       are {@code KIND_OTHER}. For {@code KIND_ARP} srcIp/dstIp are the sender and target protocol addresses.</li>
  *   <li>IPv4: 20 bytes ({@code TRUNCATED_IPV4}), version 4 ({@code BAD_IP_VERSION}), 20 &lt;= IHL*4 &lt;= bytes
@@ -47,6 +49,8 @@ public final class FrameParser {
     private static final int VLAN_TAG_LENGTH = EthernetHeader.VLAN_LENGTH - EthernetHeader.LENGTH;
     private static final int ETHERTYPE_IPV4 = EthernetHeader.ETHERTYPE_IPV4;
     private static final int ETHERTYPE_ARP = EthernetHeader.ETHERTYPE_ARP;
+    private static final int ETHERTYPE_IPV6 = EthernetHeader.ETHERTYPE_IPV6;
+    private static final int IPV6_HEADER_LENGTH = 40;
     private static final int ETHERTYPE_VLAN = EthernetHeader.ETHERTYPE_VLAN;
     /** Hardware type 1, protocol type 0x0800, lengths 6 and 4: the first 6 bytes of an Ethernet/IPv4 ARP packet. */
     private static final long ARP_ETHERNET_IPV4_PREFIX = 0x0001_0800_0604L;
@@ -54,6 +58,7 @@ public final class FrameParser {
     private static final int TRUNCATED_ETHERNET = DropReason.TRUNCATED_ETHERNET.id;
     private static final int TRUNCATED_VLAN = DropReason.TRUNCATED_VLAN.id;
     private static final int TRUNCATED_ARP = DropReason.TRUNCATED_ARP.id;
+    private static final int TRUNCATED_IPV6 = DropReason.TRUNCATED_IPV6.id;
     private static final int FRAGMENT_TOO_LONG = DropReason.FRAGMENT_TOO_LONG.id;
     private static final int FRAGMENT_OVERLAPS_HEADER = DropReason.FRAGMENT_OVERLAPS_HEADER.id;
     private static final int TRUNCATED_IPV4 = DropReason.TRUNCATED_IPV4.id;
@@ -108,6 +113,25 @@ public final class FrameParser {
         if (etherType == ETHERTYPE_ARP) {
             return parseArp(buf, l3, end, out);
         }
+        if (etherType == ETHERTYPE_IPV6) {
+            out.l3Offset = l3;
+            return parseIpv6(buf, l3, end, out);
+        }
+        return 0;
+    }
+
+    private static int parseIpv6(final DirectBuffer buf, final int l3, final int end, final ParsedFrame out) {
+        if (end - l3 < IPV6_HEADER_LENGTH) {
+            return TRUNCATED_IPV6;
+        }
+        if ((buf.getByte(l3) & 0xF0) != 0x60) {
+            return DropReason.BAD_IP_VERSION.id;
+        }
+        out.kind = ParsedFrame.KIND_IPV6;
+        out.src6High = buf.getLong(l3 + 8, BIG);
+        out.src6Low = buf.getLong(l3 + 16, BIG);
+        out.dst6High = buf.getLong(l3 + 24, BIG);
+        out.dst6Low = buf.getLong(l3 + 32, BIG);
         return 0;
     }
 

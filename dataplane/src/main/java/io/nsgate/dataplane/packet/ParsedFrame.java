@@ -21,7 +21,7 @@ package io.nsgate.dataplane.packet;
  * </ul>
  */
 public final class ParsedFrame {
-    /** Not IPv4 or ARP (IPv6, LLDP...): left to the kernel. */
+    /** Not IPv4, IPv6 or ARP (LLDP...): left to the kernel. */
     public static final int KIND_OTHER = 0;
     /** ARP over Ethernet for IPv4. */
     public static final int KIND_ARP = 1;
@@ -29,6 +29,8 @@ public final class ParsedFrame {
     public static final int KIND_IPV4 = 2;
     /** IPv4 non-first fragment: no L4 header, only addresses, protocol and IP id are meaningful. */
     public static final int KIND_IPV4_FRAGMENT = 3;
+    /** IPv6 with its fixed header: only the addresses are read ({@link #dst6High}...); nothing is forwarded yet. */
+    public static final int KIND_IPV6 = 4;
 
     // --- frame ---
     public int frameOffset;
@@ -41,6 +43,12 @@ public final class ParsedFrame {
     public int vlanTci;
     /** Offset of the ARP or IPv4 header. */
     public int l3Offset;
+
+    // --- IPv6 (KIND_IPV6): the addresses as two big-endian longs each ---
+    public long src6High;
+    public long src6Low;
+    public long dst6High;
+    public long dst6Low;
 
     // --- IPv4 ---
     /** Header length in bytes (IHL * 4). */

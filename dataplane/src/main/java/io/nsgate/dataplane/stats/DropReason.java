@@ -11,7 +11,7 @@ public enum DropReason {
     TRUNCATED_ETHERNET(1, "frame shorter than an Ethernet header"),
     TRUNCATED_VLAN(2, "802.1Q tag cut short"),
     TRUNCATED_IPV4(3, "frame shorter than an IPv4 header"),
-    BAD_IP_VERSION(4, "IPv4 ethertype but version field is not 4"),
+    BAD_IP_VERSION(4, "IP version field does not match the ethertype (4 for 0x0800, 6 for 0x86DD)"),
     BAD_IHL(5, "IPv4 IHL below 5 or header beyond the frame"),
     BAD_TOTAL_LENGTH(6, "IPv4 total length below the header length or beyond the frame"),
     BAD_IP_CHECKSUM(7, "IPv4 header checksum does not verify"),
@@ -27,6 +27,7 @@ public enum DropReason {
     ZERO_PORT(17, "TCP or UDP port 0"),
     TRUNCATED_ARP(18, "ARP packet cut short"),
     FRAGMENT_TOO_LONG(19, "fragment reaching past 65535 bytes of datagram (\"ping of death\")"),
+    TRUNCATED_IPV6(28, "frame shorter than an IPv6 header"),
     FRAGMENT_OVERLAPS_HEADER(26, "TCP fragment at offset 8 or 16: it would overwrite the TCP header at reassembly "
         + "(RFC 1858)"),
 
@@ -58,7 +59,7 @@ public enum DropReason {
 
     // --- admission: what a router refuses before routing ---
     OTHER_HOST(50, "frame for another host's MAC, seen because the port is promiscuous (never routed)"),
-    LINK_BROADCAST(51, "IPv4 in a link-layer broadcast or multicast frame: never routed (RFC 1812 5.3.4)"),
+    LINK_BROADCAST(51, "IP in a link-layer broadcast or multicast frame: never routed (RFC 1812 5.3.4)"),
     GATEWAY_SOURCE(52, "source is one of the gateway's own addresses, arriving from outside (spoofed)"),
     SPOOFED_SOURCE(53, "source not routed back through the interface it came in on (reverse-path filter)"),
     DIRECTED_BROADCAST(54, "directed broadcast of another interface's subnet (RFC 1812 5.3.5.2): never forwarded");

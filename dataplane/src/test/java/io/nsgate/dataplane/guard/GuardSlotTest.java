@@ -52,7 +52,7 @@ class GuardSlotTest {
         for (int i = 808; i < GuardSlot.ENCODED_SIZE; i++) {
             assertEquals(0, bytes[i], "unused entries are zero, offset " + i);
         }
-        assertEquals(1816, GuardSlot.ENCODED_SIZE);
+        assertEquals(2848, GuardSlot.ENCODED_SIZE);
         assertEquals(ownership, GuardSlot.decode(slot, 4));
     }
 }

@@ -16,6 +16,7 @@ import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * Interfaces as in the seed lab: #0 lan0 (LAN, 192.168.1.2/24), #1 v-net-0 (inside, 192.168.15.5/24);
@@ -30,6 +31,9 @@ public final class SeedLabRules {
     public static final int LAN = Ipv4Address.parse("192.168.1.3");
     public static final int RED = Ipv4Address.parse("192.168.15.1");
     public static final int BLUE = Ipv4Address.parse("192.168.15.2");
+    /** The gateway's IPv6 addresses in the dual-stack seed lab: the edge on the LAN, the bridge inside. */
+    public static final Ipv6Address GW_LAN6 = Ipv6Address.parse("fd01::2");
+    public static final Ipv6Address GW_INSIDE6 = Ipv6Address.parse("fd15::5");
 
     /** The seed lab's forward: tcp:80=192.168.15.2:80, on every LAN address. */
     public static final ForwardRule HTTP_TO_BLUE = forward(6, 0, PortRange.single(80), BLUE, PortRange.single(80));
@@ -49,6 +53,8 @@ public final class SeedLabRules {
         return RuleSet.builder()
             .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
             .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
+            .ipv6Addresses("lan0", List.of(GW_LAN6, Ipv6Address.parse("fe80::2")))
+            .ipv6Addresses("v-net-0", List.of(GW_INSIDE6))
             .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"));
     }
 

@@ -39,6 +39,7 @@ class FrameParserFuzzTest {
         DropReason.BAD_IP_VERSION, DropReason.BAD_IHL, DropReason.BAD_TOTAL_LENGTH, DropReason.BAD_IP_CHECKSUM,
         DropReason.TRUNCATED_TCP, DropReason.BAD_TCP_DATA_OFFSET, DropReason.TRUNCATED_UDP, DropReason.BAD_UDP_LENGTH,
         DropReason.TRUNCATED_ICMP, DropReason.ICMP_ERROR_TRUNCATED, DropReason.ICMP_ERROR_BAD_INNER,
+        DropReason.TRUNCATED_IPV6,
     };
     /** Parser reasons random mutations may or may not reach (a TCP fragment at offset 8 or 16 is rare). */
     private static final DropReason[] RARE_PARSER_REASONS = {
@@ -70,6 +71,8 @@ class FrameParserFuzzTest {
             Frames.icmpTimeExceeded(fragment).quoteBytes(28).build(),
             Frames.icmpError(12, 0, Frames.icmpEchoReply().build()).ipOptions(new byte[4]).build(),
             Frames.ipv4(47).payloadLength(20).build(),
+            Frames.ipv6(6, "fd01::3", "fd15::2", 20),
+            Frames.ipv6(58, "fe80::1", "ff02::1:ff00:2", 24),
             Frames.arpRequest("02:00:00:00:00:01", "10.0.0.1", "10.0.0.2"),
             Frames.arpReply("02:00:00:00:00:02", "10.0.0.2", "02:00:00:00:00:01", "10.0.0.1")));
         return corpus;
@@ -86,7 +89,7 @@ class FrameParserFuzzTest {
         final FrameParser parser = new FrameParser();
         final ParsedFrame f = new ParsedFrame();
         final int[] reasonCounts = new int[DropReason.MAX_ID + 1];
-        final int[] kindCounts = new int[4];
+        final int[] kindCounts = new int[5];
         final long start = System.nanoTime();
 
         for (int iteration = 0; iteration < ITERATIONS; iteration++) {
@@ -113,7 +116,8 @@ class FrameParserFuzzTest {
         final StringBuilder histogram = new StringBuilder("FrameParserFuzzTest: ")
             .append((System.nanoTime() - start) / 1_000_000).append(" ms; accepted ").append(reasonCounts[0])
             .append(" (other ").append(kindCounts[0]).append(", arp ").append(kindCounts[1]).append(", ipv4 ")
-            .append(kindCounts[2]).append(", fragment ").append(kindCounts[3]).append(')');
+            .append(kindCounts[2]).append(", fragment ").append(kindCounts[3]).append(", ipv6 ").append(kindCounts[4])
+            .append(')');
         for (final DropReason r : PARSER_REASONS) {
             histogram.append("; ").append(r.name()).append(' ').append(reasonCounts[r.id]);
         }
@@ -145,6 +149,9 @@ class FrameParserFuzzTest {
         switch (f.kind) {
             case ParsedFrame.KIND_ARP:
                 assertTrue(f.l3Offset >= offset + 14 && f.l3Offset + 28 <= end, context);
+                break;
+            case ParsedFrame.KIND_IPV6:
+                assertTrue(f.l3Offset >= offset + 14 && f.l3Offset + 40 <= end, context);
                 break;
             case ParsedFrame.KIND_IPV4:
             case ParsedFrame.KIND_IPV4_FRAGMENT:

@@ -16,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv6Address;
 
 class FrameParserTest {
     /** Frames are parsed at this offset of a larger buffer, fenced to the frame: offsets must be absolute. */
@@ -252,12 +253,26 @@ class FrameParserTest {
     }
 
     @Test
-    void leavesOtherEthertypesToTheKernel() {
-        final byte[] ipv6 = Frames.tcp().build();
-        ipv6[12] = (byte) 0x86;
-        ipv6[13] = (byte) 0xDD;
-        assertAccepts(ParsedFrame.KIND_OTHER, ipv6);
+    void readsTheIpv6FixedHeaderAndRefusesItCutShortOrOfAnotherVersion() {
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(6, "fd01::3", "fd15::2", 20));
         assertEquals(0x86DD, f.etherType);
+        assertEquals(14, f.l3Offset - f.frameOffset);
+        assertEquals(Ipv6Address.parse("fd01::3"), new Ipv6Address(f.src6High, f.src6Low));
+        assertEquals(Ipv6Address.parse("fd15::2"), new Ipv6Address(f.dst6High, f.dst6Low));
+        assertDrops(DropReason.TRUNCATED_IPV6, Frames.truncate(Frames.ipv6(6, "fd01::3", "fd15::2", 20), 14 + 39));
+        final byte[] ipv4Inside = Frames.tcp().build();
+        ipv4Inside[12] = (byte) 0x86;
+        ipv4Inside[13] = (byte) 0xDD;
+        assertDrops(DropReason.BAD_IP_VERSION, ipv4Inside);
+    }
+
+    @Test
+    void leavesOtherEthertypesToTheKernel() {
+        final byte[] lldp = Frames.tcp().build();
+        lldp[12] = (byte) 0x88;
+        lldp[13] = (byte) 0xCC;
+        assertAccepts(ParsedFrame.KIND_OTHER, lldp);
+        assertEquals(0x88CC, f.etherType);
         assertEquals(-1, f.l3Offset);
 
         final byte[] qinq = Frames.tcp().vlan(3).build();
@@ -267,7 +282,7 @@ class FrameParserTest {
         assertEquals(0x8100, f.etherType);
         assertEquals(3, f.vlanTci);
 
-        assertAccepts(ParsedFrame.KIND_OTHER, truncate(ipv6, 14)); // nothing beyond Ethernet is read
+        assertAccepts(ParsedFrame.KIND_OTHER, truncate(lldp, 14)); // nothing beyond Ethernet is read
     }
 
     @Test

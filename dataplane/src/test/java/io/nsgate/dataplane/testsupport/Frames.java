@@ -12,6 +12,7 @@ import java.util.Arrays;
 import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.TcpHeader;
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv6Address;
 import io.nsgate.linux.net.MacAddress;
 
 /**
@@ -223,6 +224,20 @@ public final class Frames {
             sum = (sum & 0xFFFF) + (sum >>> 16);
         }
         return (int) sum;
+    }
+
+    /**
+     * An IPv6 frame: Ethernet (default MACs), the fixed header (version 6, hop limit 64, {@code nextHeader}) and
+     * {@code payloadLength} zero bytes of payload.
+     */
+    public static byte[] ipv6(final int nextHeader, final String src, final String dst, final int payloadLength) {
+        final ByteBuffer b = ByteBuffer.allocate(14 + 40 + payloadLength);
+        putMac(b, MacAddress.parse(DEFAULT_DST_MAC));
+        putMac(b, MacAddress.parse(DEFAULT_SRC_MAC));
+        b.putShort((short) 0x86DD);
+        b.putInt(0x6000_0000).putShort((short) payloadLength).put((byte) nextHeader).put((byte) 64);
+        b.put(Ipv6Address.parse(src).toBytes()).put(Ipv6Address.parse(dst).toBytes());
+        return b.array();
     }
 
     private static void putMac(final ByteBuffer b, final long mac) {

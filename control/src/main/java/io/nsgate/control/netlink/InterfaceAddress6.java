@@ -1,0 +1,8 @@
+// One IPv6 address on an interface, as an RTM_GETADDR dump reports it.
+package io.nsgate.control.netlink;
+
+import io.nsgate.linux.net.Ipv6Prefix;
+
+/** @param index the interface's ifindex; {@code prefix} keeps the host bits (fd15::5/64); scope as the kernel's. */
+public record InterfaceAddress6(int index, Ipv6Prefix prefix, int scope) {
+}

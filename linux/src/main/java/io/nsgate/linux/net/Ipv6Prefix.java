@@ -1,0 +1,78 @@
+// An IPv6 address with a prefix length, as in fd15::1/64: interface addresses, subnets, route destinations.
+package io.nsgate.linux.net;
+
+/**
+ * {@code address/length}, IPv6's {@link Ipv4Prefix}: {@link #address()} keeps the host bits (an interface's address,
+ * fd15::1/64); {@link #network()} clears them.
+ */
+public record Ipv6Prefix(Ipv6Address address, int length) {
+    /** The default route, ::/0. */
+    public static final Ipv6Prefix ANY = new Ipv6Prefix(Ipv6Address.UNSPECIFIED, 0);
+
+    public Ipv6Prefix {
+        java.util.Objects.requireNonNull(address, "address");
+        if (length < 0 || length > IpFamily.IPV6.maxPrefixLength()) {
+            throw new IllegalArgumentException(lengthProblem(Integer.toString(length)));
+        }
+    }
+
+    /**
+     * Parses {@code ADDRESS/n}, or a bare address meaning /128.
+     *
+     * @throws IllegalArgumentException saying what is wrong ({@code prefix length 129 is not in 0..128})
+     */
+    public static Ipv6Prefix parse(String text) {
+        if (text == null) {
+            throw new IllegalArgumentException("missing (expected an IPv6 prefix like fd15::/64)");
+        }
+        int slash = text.indexOf('/');
+        Ipv6Address address = Ipv6Address.parse(slash < 0 ? text : text.substring(0, slash));
+        if (slash < 0) {
+            return new Ipv6Prefix(address, IpFamily.IPV6.maxPrefixLength());
+        }
+        String lengthText = text.substring(slash + 1);
+        if (!lengthText.matches("[0-9]{1,3}")) {
+            throw new IllegalArgumentException("prefix length \"" + lengthText + "\" is not a number");
+        }
+        if (Integer.parseInt(lengthText) > IpFamily.IPV6.maxPrefixLength()) {
+            throw new IllegalArgumentException(lengthProblem(lengthText));
+        }
+        return new Ipv6Prefix(address, Integer.parseInt(lengthText));
+    }
+
+    private static String lengthProblem(String lengthText) {
+        return "prefix length " + lengthText + " is not in 0.." + IpFamily.IPV6.maxPrefixLength();
+    }
+
+    private long highMask() {
+        return length == 0 ? 0 : length >= 64 ? -1L : -1L << (64 - length);
+    }
+
+    private long lowMask() {
+        return length <= 64 ? 0 : -1L << (128 - length);
+    }
+
+    /** The network address: host bits cleared. */
+    public Ipv6Address network() {
+        return new Ipv6Address(address.high() & highMask(), address.low() & lowMask());
+    }
+
+    /** Whether the host bits are zero (a proper route destination). */
+    public boolean isNetwork() {
+        return address.equals(network());
+    }
+
+    /** Whether {@code ip} lies inside this prefix. */
+    public boolean contains(Ipv6Address ip) {
+        return ((ip.high() ^ address.high()) & highMask()) == 0 && ((ip.low() ^ address.low()) & lowMask()) == 0;
+    }
+
+    public IpFamily family() {
+        return IpFamily.IPV6;
+    }
+
+    @Override
+    public String toString() {
+        return address + "/" + length;
+    }
+}
