@@ -27,9 +27,11 @@ import io.nsgate.testkit.TestPrefix;
 public final class ProfileBenchmark {
     private static final String USAGE = String.join("\n",
         "usage: bench/run profile [--workload tcp-in|tcp-out|http-keepalive|http-close|udp] [--seconds N] [--top N]",
+        "                         [--nsgate-jar JAR]",
         "  --workload W   what goes through the gateway while perf records (default tcp-in)",
         "  --seconds N    how long perf records (default 10)",
-        "  --top N        symbols listed per table (default 25)");
+        "  --top N        symbols listed per table (default 25)",
+        "  --nsgate-jar J the gateway from another build's bench/target/benchmarks.jar (a before/after profile)");
 
     private ProfileBenchmark() {
     }
@@ -38,6 +40,7 @@ public final class ProfileBenchmark {
         Workload workload = Workload.TCP_IN;
         int seconds = 10;
         int top = 25;
+        Path gatewayJar = null;
         try {
             for (int i = 0; i < args.length; i += 2) {
                 String v = i + 1 < args.length ? args[i + 1] : "";
@@ -45,6 +48,12 @@ public final class ProfileBenchmark {
                     case "--workload" -> workload = workload(v);
                     case "--seconds" -> seconds = Integer.parseInt(v);
                     case "--top" -> top = Integer.parseInt(v);
+                    case "--nsgate-jar" -> {
+                        gatewayJar = Path.of(v);
+                        if (!Files.isRegularFile(gatewayJar)) {
+                            throw new IllegalArgumentException("--nsgate-jar " + v + ": no such file");
+                        }
+                    }
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
@@ -66,7 +75,7 @@ public final class ProfileBenchmark {
         try {
             nginx = NginxServer.start(lab, SeedLab.BLUE, 80);
             gateway = new NsgateSide(lab, 2, null, List.of(), List.of("-XX:+UnlockDiagnosticVMOptions",
-                "-XX:+DumpPerfMapAtExit", "-XX:+PreserveFramePointer"));
+                "-XX:+DumpPerfMapAtExit", "-XX:+PreserveFramePointer")).gatewayJar(gatewayJar);
             gateway.start();
             long pid = gateway.pid();
             Path data = procs.dir().resolve("perf.data");
