@@ -99,6 +99,14 @@ public final class NetlinkMessageWriter {
         return this;
     }
 
+    /** An attribute of raw bytes (an IPv6 address: 16 bytes in network order). */
+    public NetlinkMessageWriter attrBytes(int type, byte[] bytes) {
+        attrHeader(type, bytes.length);
+        buf.put(bytes);
+        pad();
+        return this;
+    }
+
     /** A NUL-terminated string attribute. */
     public NetlinkMessageWriter attrString(int type, String value) {
         byte[] bytes = value.getBytes(StandardCharsets.UTF_8);

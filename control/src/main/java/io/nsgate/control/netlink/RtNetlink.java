@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 
 import io.nsgate.linux.net.IpFamily;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
@@ -248,23 +249,36 @@ public final class RtNetlink implements AutoCloseable {
         return out;
     }
 
-    /** Adds an IPv4 address (ip addr add CIDR brd + dev IFINDEX). */
-    public void addAddress(int index, Ipv4Prefix cidr) {
+    /**
+     * Adds an address: IPv4 as {@code ip addr add CIDR brd + dev IFINDEX}, IPv6 as {@code ip addr add CIDR dev IFINDEX
+     * nodad} (the addresses nsgate adds are declared unique within the namespaces it builds: duplicate address
+     * detection would only keep them unusable for a second or two).
+     */
+    public void addAddress(int index, IpPrefix cidr) {
+        if (cidr instanceof Ipv6Prefix v6) {
+            byte[] bytes = v6.addressBytes();
+            w.reset().begin(Rtnl.RTM_NEWADDR, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL)
+                .ifaddrmsg(IpFamily.IPV6.af(), v6.length(), Rtnl.IFA_F_NODAD, Rtnl.RT_SCOPE_UNIVERSE, index)
+                .attrBytes(Rtnl.IFA_LOCAL, bytes).attrBytes(Rtnl.IFA_ADDRESS, bytes).end();
+            socket.request(w, "address " + cidr + " on ifindex " + index + " in " + label());
+            return;
+        }
+        Ipv4Prefix v4 = (Ipv4Prefix) cidr;
         w.reset().begin(Rtnl.RTM_NEWADDR, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL)
-            .ifaddrmsg(IpFamily.IPV4.af(), cidr.length(), 0, Rtnl.RT_SCOPE_UNIVERSE, index)
-            .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).attrIpv4(Rtnl.IFA_ADDRESS, cidr.address());
-        if (cidr.hasBroadcast()) {
-            w.attrIpv4(Rtnl.IFA_BROADCAST, cidr.broadcast());
+            .ifaddrmsg(IpFamily.IPV4.af(), v4.length(), 0, Rtnl.RT_SCOPE_UNIVERSE, index)
+            .attrIpv4(Rtnl.IFA_LOCAL, v4.address()).attrIpv4(Rtnl.IFA_ADDRESS, v4.address());
+        if (v4.hasBroadcast()) {
+            w.attrIpv4(Rtnl.IFA_BROADCAST, v4.broadcast());
         }
         w.end();
         socket.request(w, "address " + cidr + " on ifindex " + index + " in " + label());
     }
 
-    /** Removes an IPv4 address. */
-    public void deleteAddress(int index, Ipv4Prefix cidr) {
+    /** Removes an address of either family. */
+    public void deleteAddress(int index, IpPrefix cidr) {
         w.reset().begin(Rtnl.RTM_DELADDR, 0)
-            .ifaddrmsg(IpFamily.IPV4.af(), cidr.length(), 0, 0, index)
-            .attrIpv4(Rtnl.IFA_LOCAL, cidr.address()).end();
+            .ifaddrmsg(cidr.family().af(), cidr.length(), 0, 0, index)
+            .attrBytes(Rtnl.IFA_LOCAL, cidr.addressBytes()).end();
         socket.request(w, "address " + cidr + " on ifindex " + index + " in " + label());
     }
 
@@ -343,6 +357,73 @@ public final class RtNetlink implements AutoCloseable {
             w.attrU32(Rtnl.RTA_PRIORITY, route.priority());
         }
         w.attrU32(Rtnl.RTA_TABLE, route.table());
+        w.end();
+        socket.request(w, "route " + route + " in " + label());
+    }
+
+    /** All IPv6 routes of the main table. */
+    public List<KernelRoute6> routes6() {
+        List<KernelRoute6> out = new ArrayList<>();
+        w.reset().begin(Rtnl.RTM_GETROUTE, 0).rtmsg(IpFamily.IPV6.af(), 0, 0, 0, 0, 0).end();
+        socket.dump(w, "IPv6 routes", (type, buf, off, len) -> {
+            int base = off + Rtnl.NLMSG_HDRLEN;
+            if (type != Rtnl.RTM_NEWROUTE || buf.get(base) != IpFamily.IPV6.af()) {
+                return;
+            }
+            int dstLen = Byte.toUnsignedInt(buf.get(base + 1));
+            NetlinkAttributes a = new NetlinkAttributes(buf, base + Rtnl.RTMSG_LEN, off + len);
+            int tableId = a.u32(Rtnl.RTA_TABLE, Byte.toUnsignedInt(buf.get(base + 4)));
+            if (tableId != Rtnl.RT_TABLE_MAIN) {
+                return;
+            }
+            byte[] dst = a.bytes(Rtnl.RTA_DST);
+            byte[] gw = a.bytes(Rtnl.RTA_GATEWAY);
+            out.add(new KernelRoute6(new Ipv6Prefix(dst == null || dst.length != 16 ? Ipv6Address.UNSPECIFIED
+                : Ipv6Address.fromBytes(dst, 0), dstLen), gw == null || gw.length != 16 ? null
+                : Ipv6Address.fromBytes(gw, 0), a.u32(Rtnl.RTA_OIF, 0), Byte.toUnsignedInt(buf.get(base + 5)),
+                Byte.toUnsignedInt(buf.get(base + 7)), a.u32(Rtnl.RTA_PRIORITY, 0)));
+        }, out::clear);
+        return out;
+    }
+
+    /**
+     * Adds a main-table unicast IPv6 route to {@code destination} (::/0 = default) via {@code gateway} (null: none)
+     * out of {@code outputIndex} (0: the kernel picks; a link-local gateway needs one).
+     */
+    public void addRoute6(Ipv6Prefix destination, Ipv6Address gateway, int outputIndex, int protocol) {
+        w.reset().begin(Rtnl.RTM_NEWROUTE, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL)
+            .rtmsg(IpFamily.IPV6.af(), destination.length(), Rtnl.RT_TABLE_MAIN, protocol, Rtnl.RT_SCOPE_UNIVERSE,
+                Rtnl.RTN_UNICAST);
+        if (destination.length() > 0) {
+            w.attrBytes(Rtnl.RTA_DST, destination.networkBytes());
+        }
+        if (gateway != null) {
+            w.attrBytes(Rtnl.RTA_GATEWAY, gateway.toBytes());
+        }
+        if (outputIndex != 0) {
+            w.attrU32(Rtnl.RTA_OIF, outputIndex);
+        }
+        w.end();
+        socket.request(w, "route " + (destination.length() == 0 ? "default" : destination.networkPrefix())
+            + (gateway != null ? " via " + gateway : "") + " in " + label());
+    }
+
+    /** Deletes an IPv6 route as a dump reported it. */
+    public void deleteRoute6(KernelRoute6 route) {
+        w.reset().begin(Rtnl.RTM_DELROUTE, 0)
+            .rtmsg(IpFamily.IPV6.af(), route.destination().length(), Rtnl.RT_TABLE_MAIN, 0, 0, 0);
+        if (route.destination().length() > 0) {
+            w.attrBytes(Rtnl.RTA_DST, route.destination().networkBytes());
+        }
+        if (route.gateway() != null) {
+            w.attrBytes(Rtnl.RTA_GATEWAY, route.gateway().toBytes());
+        }
+        if (route.outputIndex() != 0) {
+            w.attrU32(Rtnl.RTA_OIF, route.outputIndex());
+        }
+        if (route.priority() != 0) {
+            w.attrU32(Rtnl.RTA_PRIORITY, route.priority());
+        }
         w.end();
         socket.request(w, "route " + route + " in " + label());
     }

@@ -102,6 +102,10 @@ public final class Rtnl {
     public static final int RTPROT_KERNEL = 2;
     public static final int RTPROT_BOOT = 3;
     public static final int RTPROT_STATIC = 4;
+    /** Routes learnt from IPv6 router advertisements. */
+    public static final int RTPROT_RA = 9;
+    /** ifa_flags: no duplicate address detection (the address is usable at once). */
+    public static final int IFA_F_NODAD = 0x02;
     public static final int RT_SCOPE_UNIVERSE = 0;
     public static final int RT_SCOPE_LINK = 253;
     public static final int RT_SCOPE_HOST = 254;

@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /** Built only by {@link TopologyValidator}; read by {@link TopologyApplier}. */
 final class DesiredState {
@@ -31,6 +34,7 @@ final class DesiredState {
         final Map<String, String> sysctls = new LinkedHashMap<>();
         final Map<String, Iface> links = new LinkedHashMap<>();
         final List<RouteSpec> routes = new ArrayList<>();
+        final List<Route6Spec> routes6 = new ArrayList<>();
 
         Ns(String name, String fullName) {
             this.name = name;
@@ -48,7 +52,8 @@ final class DesiredState {
         final Ns ns;
         final String name;
         final String kind;
-        final List<Ipv4Prefix> addresses = new ArrayList<>();
+        /** IPv4 and IPv6 addresses, in the file's order. */
+        final List<IpPrefix> addresses = new ArrayList<>();
         String master;
         Integer mtu;
         Iface peer;
@@ -67,6 +72,14 @@ final class DesiredState {
         /** "(bridge)" or "(veth, peer red/eth0)". */
         String describe() {
             return peer == null ? "(" + kind + ")" : "(" + kind + ", peer " + peer.where() + ")";
+        }
+    }
+
+    /** An IPv6 route: destination (length 0 = default), gateway (null = none), device (null = any). */
+    record Route6Spec(Ipv6Prefix to, Ipv6Address via, String dev) {
+        String describe() {
+            return (to.length() == 0 ? "default" : to.toString()) + (via != null ? " via " + via : "")
+                + (dev != null ? " dev " + dev : "");
         }
     }
 

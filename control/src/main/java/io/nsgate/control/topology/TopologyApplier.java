@@ -13,13 +13,17 @@ import java.util.Objects;
 import java.util.Set;
 
 import io.nsgate.control.netlink.InterfaceAddress;
+import io.nsgate.control.netlink.InterfaceAddress6;
 import io.nsgate.control.netlink.KernelRoute;
+import io.nsgate.control.netlink.KernelRoute6;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.LinkChange;
 import io.nsgate.control.netlink.NetlinkException;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.control.netlink.Rtnl;
 import io.nsgate.control.netns.NetNs;
+import io.nsgate.linux.net.IpFamily;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.sys.Errno;
@@ -77,6 +81,8 @@ public final class TopologyApplier {
         final Map<String, Link> links = new LinkedHashMap<>();
         List<InterfaceAddress> addresses = List.of();
         List<KernelRoute> routes = List.of();
+        List<InterfaceAddress6> addresses6 = List.of();
+        List<KernelRoute6> routes6 = List.of();
         final Map<String, String> sysctls = new HashMap<>();
     }
 
@@ -217,6 +223,8 @@ public final class TopologyApplier {
             }
             o.addresses = rt.addresses();
             o.routes = rt.routes();
+            o.addresses6 = rt.addresses6();
+            o.routes6 = rt.routes6();
             for (String key : ns.sysctls.keySet()) {
                 try {
                     o.sysctls.put(key, h.sysctl(key));
@@ -336,6 +344,7 @@ public final class TopologyApplier {
         for (DesiredState.Ns ns : d.namespaces.values()) {
             if (usable(ns)) {
                 planRoutes(ns);
+                planRoutes6(ns);
             }
         }
     }
@@ -488,7 +497,7 @@ public final class TopologyApplier {
         if (!usable(x.ns) || blocked(x)) {
             return;
         }
-        List<Ipv4Prefix> have = new ArrayList<>();
+        List<IpPrefix> have = new ArrayList<>();
         Observed o = observed.get(x.ns.name);
         Link cur = o.links.get(x.name);
         if (!created.contains(x) && cur != null) {
@@ -497,14 +506,26 @@ public final class TopologyApplier {
                     have.add(a.prefix());
                 }
             }
+            for (InterfaceAddress6 a : o.addresses6) {
+                if (a.index() == cur.index() && !a.prefix().address().isLinkLocal()) {
+                    have.add(a.prefix()); // link-local addresses are the kernel's own
+                }
+            }
         }
-        List<Ipv4Prefix> add = new ArrayList<>(x.addresses);
-        add.removeAll(have);
-        List<Ipv4Prefix> remove = new ArrayList<>(have);
-        remove.removeAll(x.addresses);
+        for (IpFamily family : IpFamily.values()) {
+            List<IpPrefix> add = new ArrayList<>(x.addresses.stream().filter(a -> a.family() == family).toList());
+            add.removeAll(have);
+            List<IpPrefix> remove = new ArrayList<>(have.stream().filter(a -> a.family() == family).toList());
+            remove.removeAll(x.addresses);
+            planAddressChanges(x, add, remove);
+        }
+    }
+
+    /** Steps for one family: an address replaced where one goes and another comes, then removals, then additions. */
+    private void planAddressChanges(DesiredState.Iface x, List<IpPrefix> add, List<IpPrefix> remove) {
         while (!add.isEmpty() && !remove.isEmpty()) {
-            Ipv4Prefix n = add.remove(0);
-            Ipv4Prefix old = remove.remove(0);
+            IpPrefix n = add.remove(0);
+            IpPrefix old = remove.remove(0);
             steps.add(new Step(new Change(Change.Op.MODIFY, "addr", x.where() + " " + n + " (was " + old + ")"), () -> {
                 RtNetlink rt = rt(x.ns);
                 int index = rt.linkIndex(x.name);
@@ -521,7 +542,7 @@ public final class TopologyApplier {
                 };
             }));
         }
-        for (Ipv4Prefix old : remove) {
+        for (IpPrefix old : remove) {
             steps.add(new Step(new Change(Change.Op.REMOVE, "addr", x.where() + " " + old), () -> {
                 RtNetlink rt = rt(x.ns);
                 int index = rt.linkIndex(x.name);
@@ -529,7 +550,7 @@ public final class TopologyApplier {
                 return () -> rt.addAddress(index, old);
             }));
         }
-        for (Ipv4Prefix n : add) {
+        for (IpPrefix n : add) {
             steps.add(new Step(new Change(Change.Op.ADD, "addr", x.where() + " " + n), () -> {
                 RtNetlink rt = rt(x.ns);
                 int index = rt.linkIndex(x.name);
@@ -622,6 +643,64 @@ public final class TopologyApplier {
                     false);
             }));
         }
+    }
+
+    /**
+     * IPv6 routes as {@link #planRoutes} does IPv4's; the kernel's own routes (connected prefixes, link-local) and
+     * those learnt from router advertisements are left alone.
+     */
+    private void planRoutes6(DesiredState.Ns ns) {
+        Observed o = observed.get(ns.name);
+        List<KernelRoute6> have = new ArrayList<>();
+        for (KernelRoute6 r : o.routes6) {
+            if (r.protocol() != Rtnl.RTPROT_KERNEL && r.protocol() != Rtnl.RTPROT_RA && r.type() == Rtnl.RTN_UNICAST) {
+                have.add(r);
+            }
+        }
+        Map<Integer, String> names = new HashMap<>();
+        for (Link l : o.links.values()) {
+            names.put(l.index(), l.name());
+        }
+        for (DesiredState.Route6Spec want : ns.routes6) {
+            KernelRoute6 match = have.stream().filter(r -> r.destination().equals(want.to())).findFirst().orElse(null);
+            if (match != null) {
+                have.remove(match);
+                String curDev = match.outputIndex() == 0 ? null : names.get(match.outputIndex());
+                if (Objects.equals(match.gateway(), want.via())
+                    && (want.dev() == null || want.dev().equals(curDev))) {
+                    continue;
+                }
+                planRoute6Removal(ns, match, names);
+            }
+            steps.add(new Step(new Change(Change.Op.ADD, "route", ns.name + "/" + want.describe()), () -> {
+                RtNetlink rt = rt(ns);
+                int oif = want.dev() == null ? 0 : rt.linkIndex(want.dev());
+                rt.addRoute6(want.to(), want.via(), oif, Rtnl.RTPROT_STATIC);
+                return () -> rt.deleteRoute6(new KernelRoute6(want.to(), want.via(), oif, Rtnl.RTPROT_STATIC,
+                    Rtnl.RTN_UNICAST, 0));
+            }));
+        }
+        for (KernelRoute6 extra : have) {
+            planRoute6Removal(ns, extra, names);
+        }
+    }
+
+    private void planRoute6Removal(DesiredState.Ns ns, KernelRoute6 old, Map<Integer, String> names) {
+        String dev = old.outputIndex() == 0 ? null : names.get(old.outputIndex());
+        String text = old.destinationText() + (old.gateway() != null ? " via " + old.gateway() : "")
+            + (dev != null ? " dev " + dev : "");
+        steps.add(new Step(new Change(Change.Op.REMOVE, "route", ns.name + "/" + text), () -> {
+            RtNetlink rt = rt(ns);
+            try {
+                rt.deleteRoute6(old);
+            } catch (NetlinkException e) {
+                if (e.errno() != Errno.ESRCH) {
+                    throw e;
+                }
+                return null; // gone with its link or its gateway's subnet, earlier in this apply
+            }
+            return () -> rt.addRoute6(old.destination(), old.gateway(), old.outputIndex(), old.protocol());
+        }));
     }
 
     // ------------------------------------------------------------------------------------------------ plan destroy

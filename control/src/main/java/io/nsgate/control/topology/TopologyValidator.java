@@ -9,7 +9,10 @@ import java.util.regex.Pattern;
 
 import io.nsgate.control.netns.NetNs;
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * Collects every problem (not just the first), each as {@code field "value": what is wrong; what is valid}, and
@@ -197,6 +200,10 @@ public final class TopologyValidator {
                 continue;
             }
             DesiredState.Ns ns = namespace(d, f + ".namespace", r.namespace());
+            if (isIpv6Route(r)) {
+                route6(f, r, ns);
+                continue;
+            }
             Ipv4Prefix to = null;
             if (r.to() == null) {
                 problem(f + ".to", null, "missing; use default or a prefix like 192.168.1.0/24");
@@ -243,7 +250,7 @@ public final class TopologyValidator {
                 List<Ipv4Prefix> subnets = new ArrayList<>();
                 for (DesiredState.Iface x : ns.links.values()) {
                     if (dev == null || dev == x) {
-                        subnets.addAll(x.addresses);
+                        x.addresses.stream().filter(a -> a instanceof Ipv4Prefix).forEach(a -> subnets.add((Ipv4Prefix) a));
                     }
                 }
                 final int gw = via;
@@ -269,6 +276,99 @@ public final class TopologyValidator {
             }
             ns.routes.add(spec);
         }
+    }
+
+    /** A route is IPv6 when its destination or its gateway is written as IPv6 ({@code default via fd15::5}). */
+    private static boolean isIpv6Route(Topology.RouteEntry r) {
+        return (r.to() != null && Ipv6Address.looksLike(r.to())) || (r.via() != null && Ipv6Address.looksLike(r.via()));
+    }
+
+    private void route6(String f, Topology.RouteEntry r, DesiredState.Ns ns) {
+        Ipv6Prefix to = null;
+        if (r.to() == null) {
+            problem(f + ".to", null, "missing; use default or a prefix like fd15::/64");
+        } else if (r.to().equals("default")) {
+            to = Ipv6Prefix.ANY;
+        } else if (!Ipv6Address.looksLike(r.to())) {
+            problem(f + ".to", r.to(), "an IPv4 destination with an IPv6 gateway (" + r.via() + ")");
+        } else {
+            try {
+                to = Ipv6Prefix.parse(r.to());
+                if (r.to().indexOf('/') < 0) {
+                    problem(f + ".to", r.to(), "no prefix length; expected a prefix like fd15::/64");
+                    to = null;
+                } else if (!to.isNetwork()) {
+                    problem(f + ".to", r.to(), "host bits set; did you mean " + to.networkPrefix() + "?");
+                    to = null;
+                }
+            } catch (IllegalArgumentException e) {
+                problem(f + ".to", r.to(), e.getMessage() + ", or default");
+            }
+        }
+        Ipv6Address via = null;
+        boolean viaOk = true;
+        if (r.via() != null) {
+            if (!Ipv6Address.looksLike(r.via())) {
+                problem(f + ".via", r.via(), "an IPv4 gateway for the IPv6 destination " + r.to());
+                viaOk = false;
+            } else {
+                try {
+                    via = Ipv6Address.parse(r.via());
+                } catch (IllegalArgumentException e) {
+                    problem(f + ".via", r.via(), e.getMessage());
+                    viaOk = false;
+                }
+            }
+        }
+        if (ns == null || to == null || !viaOk) {
+            return;
+        }
+        DesiredState.Iface dev = null;
+        if (r.dev() != null) {
+            dev = ns.links.get(r.dev());
+            if (dev == null) {
+                problem(f + ".dev", r.dev(), "no interface of that name in namespace " + ns.name
+                    + " (declared there: " + String.join(", ", ns.links.keySet()) + ")");
+                return;
+            }
+        }
+        if (via == null && r.dev() == null) {
+            problem(f + ".via", null, "missing; give a gateway (via) or an interface (dev)");
+            return;
+        }
+        if (via != null && via.isLinkLocal() && dev == null) {
+            problem(f + ".dev", null, "missing; a link-local gateway (" + via + ") needs the interface it is on");
+            return;
+        }
+        if (via != null && !via.isLinkLocal() && !incomplete.contains(ns.name)) {
+            List<Ipv6Prefix> subnets = new ArrayList<>();
+            for (DesiredState.Iface x : ns.links.values()) {
+                if (dev == null || dev == x) {
+                    x.addresses.stream().filter(a -> a instanceof Ipv6Prefix).forEach(a -> subnets.add((Ipv6Prefix) a));
+                }
+            }
+            final Ipv6Address gw = via;
+            if (subnets.stream().noneMatch(c -> c.contains(gw))) {
+                problem(f + ".via", r.via(), "not on any IPv6 subnet declared in namespace " + ns.name
+                    + (dev != null ? " on " + dev.name : "")
+                    + (subnets.isEmpty() ? " (it has no IPv6 addresses)"
+                    : " (" + String.join(", ", subnets.stream().map(c -> c.networkPrefix().toString()).toList()) + ")"));
+                return;
+            }
+            if (subnets.stream().anyMatch(c -> c.address().equals(gw))) {
+                problem(f + ".via", r.via(), "is an address of namespace " + ns.name + " itself; "
+                    + "the gateway must be another host on the subnet");
+                return;
+            }
+        }
+        DesiredState.Route6Spec spec = new DesiredState.Route6Spec(to, via, r.dev());
+        DesiredState.Route6Spec clash = ns.routes6.stream().filter(x -> x.to().equals(spec.to())).findFirst()
+            .orElse(null);
+        if (clash != null) {
+            problem(f + ".to", r.to(), "duplicate route in namespace " + ns.name + " (already " + clash.describe() + ")");
+            return;
+        }
+        ns.routes6.add(spec);
     }
 
     private DesiredState.Iface end(DesiredState d, String f, Topology.End e, Map<String, String> ifField,
@@ -360,17 +460,60 @@ public final class TopologyValidator {
         return Ipv4Prefix.parse(text);
     }
 
+    /** An interface address of either family, written with its length (fd15::1/64, 192.168.15.1/24). */
+    private static IpPrefix addressWithLength(String text) {
+        if (text != null && Ipv6Address.looksLike(text)) {
+            if (text.indexOf('/') < 0) {
+                throw new IllegalArgumentException("no prefix length; expected an IPv6 address with prefix length "
+                    + "like fd15::1/64");
+            }
+            return Ipv6Prefix.parse(text);
+        }
+        return prefixWithLength(text);
+    }
+
+    /** What is wrong with an IPv6 interface address, or null: it must be a unicast host address. */
+    private static String ipv6AddressProblem(Ipv6Prefix c) {
+        Ipv6Address a = c.address();
+        if (c.length() == 0) {
+            return "a /0 address covers everything; use a prefix length of 1..128";
+        }
+        if (a.isMulticast() || a.isUnspecified() || a.isLoopback()) {
+            return "not a unicast address";
+        }
+        if (a.isLinkLocal()) {
+            return "link-local addresses are the kernel's (every interface has one); use a global or ULA address";
+        }
+        if (c.length() < 127 && c.isNetwork()) {
+            return "this is the subnet-router anycast address of " + c.networkPrefix() + "; use a host address";
+        }
+        return null;
+    }
+
     private void addresses(String field, List<String> list, DesiredState.Iface iface, Map<String, String> seen) {
         for (int i = 0; i < list.size(); i++) {
             String f = field + "[" + i + "]";
             String text = list.get(i);
-            Ipv4Prefix c;
+            IpPrefix parsed;
             try {
-                c = prefixWithLength(text);
+                parsed = addressWithLength(text);
             } catch (IllegalArgumentException e) {
                 problem(f, text, e.getMessage());
                 continue;
             }
+            if (parsed instanceof Ipv6Prefix c6) {
+                String why = ipv6AddressProblem(c6);
+                if (why != null) {
+                    problem(f, text, why);
+                    continue;
+                }
+                if (!unseen(seen, iface, c6.address().toString(), f, text)) {
+                    continue;
+                }
+                iface.addresses.add(c6);
+                continue;
+            }
+            Ipv4Prefix c = (Ipv4Prefix) parsed;
             if (c.length() == 0) {
                 problem(f, text, "a /0 address covers everything; use a prefix length of 1..32");
                 continue;
@@ -383,13 +526,21 @@ public final class TopologyValidator {
                 problem(f, text, "this is the broadcast address of " + c.networkPrefix() + "; use a host address");
                 continue;
             }
-            String key = iface.ns.name + "/" + Ipv4Address.format(c.address());
-            if (seen.containsKey(key)) {
-                problem(f, text, "duplicate address in namespace " + iface.ns.name + " (also " + seen.get(key) + ")");
+            if (!unseen(seen, iface, Ipv4Address.format(c.address()), f, text)) {
                 continue;
             }
-            seen.put(key, f);
             iface.addresses.add(c);
         }
+    }
+
+    /** Records an address as used in its namespace; false (a problem reported) when it already was. */
+    private boolean unseen(Map<String, String> seen, DesiredState.Iface iface, String address, String f, String text) {
+        String key = iface.ns.name + "/" + address;
+        if (seen.containsKey(key)) {
+            problem(f, text, "duplicate address in namespace " + iface.ns.name + " (also " + seen.get(key) + ")");
+            return false;
+        }
+        seen.put(key, f);
+        return true;
     }
 }

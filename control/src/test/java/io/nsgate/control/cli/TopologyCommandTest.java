@@ -42,7 +42,7 @@ class TopologyCommandTest {
         assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())), "show changes nothing");
 
         assertEquals(0, run("topology", "apply", "--prefix", prefix.get()), err.toString());
-        assertEquals(16, out.toString().lines().count(), out.toString());
+        assertEquals(24, out.toString().lines().count(), out.toString());
         assertEquals(0, run("topology", "apply", "--prefix", prefix.get()));
         assertEquals("no changes\n", out.toString());
         assertEquals(0, run("topology", "show", "--prefix", prefix.get()));

@@ -22,9 +22,9 @@ import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.testkit.Commands;
 
 /**
- * A seed lab of its own with IPv6 added by hand (edge lan0 fd01::2, the bridge fd15::5, lan fd01::3 with a route to
- * fd15::/64 through the edge, blue fd15::2 with a default route through the bridge) and IPv6 forwarding switched on in
- * edge, as Docker or an operator might have left it. Without nsgate the kernel routes lan ↔ blue; with nsgate nothing
+ * A dual-stack seed lab of its own (edge lan0 fd01::2, the bridge fd15::5, lan fd01::3, blue fd15::2 with a default
+ * route through the bridge), lan given a route to fd15::/64 through the edge, and IPv6 forwarding switched on in edge,
+ * as Docker or an operator might have left it. Without nsgate the kernel routes lan ↔ blue; with nsgate nothing
  * crosses, while the gateway's own IPv6 addresses stay reachable, also when forwarding is switched on again behind
  * nsgate's back (the guard) and for an address added while it runs (followed).
  */
@@ -38,14 +38,10 @@ class Ipv6HoleTest {
     private static final List<String> log = new ArrayList<>();
 
     @BeforeAll
-    static void dualStack() throws InterruptedException {
-        String edge = LAB.ns("edge");
-        Commands.ip("-n", edge, "-6", "address", "add", "fd01::2/64", "dev", "lan0", "nodad");
-        Commands.ip("-n", edge, "-6", "address", "add", "fd15::5/64", "dev", "v-net-0", "nodad");
-        Commands.ip("-n", LAB.ns("lan"), "-6", "address", "add", "fd01::3/64", "dev", "lan0", "nodad");
+    static void forwardingOnAndARouteFromTheLan() throws InterruptedException {
+        // the seed lab is dual-stack (edge fd01::2 and fd15::5, lan fd01::3, blue fd15::2 with its default route);
+        // lan gets a route to the inside as an attacker on the LAN would add it
         Commands.ip("-n", LAB.ns("lan"), "-6", "route", "add", "fd15::/64", "via", "fd01::2");
-        Commands.ip("-n", LAB.ns("blue"), "-6", "address", "add", "fd15::2/64", "dev", "eth0", "nodad");
-        Commands.ip("-n", LAB.ns("blue"), "-6", "route", "add", "default", "via", "fd15::5");
         LAB.netns("edge").setSysctl(FORWARDING, "1");
         for (String ns : new String[] {"edge", "lan", "blue"}) {
             awaitNoTentativeAddress(ns);

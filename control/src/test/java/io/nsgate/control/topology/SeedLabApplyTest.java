@@ -29,6 +29,7 @@ class SeedLabApplyTest {
         assertEquals(List.of(
             "+ netns edge (" + p + "edge)",
             "+ sysctl edge/net.ipv4.ip_forward=0",
+            "+ sysctl edge/net.ipv6.conf.all.forwarding=0",
             "+ netns red (" + p + "red)",
             "+ netns blue (" + p + "blue)",
             "+ netns lan (" + p + "lan)",
@@ -37,12 +38,19 @@ class SeedLabApplyTest {
             "+ link blue/eth0 (veth, peer edge/veth-blue-br)",
             "+ link edge/lan0 (veth, peer lan/lan0)",
             "+ addr edge/v-net-0 192.168.15.5/24",
+            "+ addr edge/v-net-0 fd15::5/64",
             "+ addr red/eth0 192.168.15.1/24",
+            "+ addr red/eth0 fd15::1/64",
             "+ addr blue/eth0 192.168.15.2/24",
+            "+ addr blue/eth0 fd15::2/64",
             "+ addr edge/lan0 192.168.1.2/24",
+            "+ addr edge/lan0 fd01::2/64",
             "+ addr lan/lan0 192.168.1.3/24",
+            "+ addr lan/lan0 fd01::3/64",
             "+ route red/default via 192.168.15.5",
-            "+ route blue/default via 192.168.15.5"), lines);
+            "+ route red/default via fd15::5",
+            "+ route blue/default via 192.168.15.5",
+            "+ route blue/default via fd15::5"), lines);
     }
 
     @Test

@@ -46,12 +46,16 @@ class TopologyLifecycleTest {
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
-            "+ route red/default via 192.168.15.5"), TopologyApplier.plan(lab, prefix.get()).lines());
+            "+ addr red/eth0 fd15::1/64",
+            "+ route red/default via 192.168.15.5",
+            "+ route red/default via fd15::5"), TopologyApplier.plan(lab, prefix.get()).lines());
         assertFalse(Commands.ip("-n", prefix.ns("red"), "link").contains("eth0"), "show changed nothing");
         assertEquals(List.of(
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
             "+ addr red/eth0 192.168.15.1/24",
-            "+ route red/default via 192.168.15.5"), TopologyApplier.apply(lab, prefix.get()).lines());
+            "+ addr red/eth0 fd15::1/64",
+            "+ route red/default via 192.168.15.5",
+            "+ route red/default via fd15::5"), TopologyApplier.apply(lab, prefix.get()).lines());
         JsonNode port = Commands.ipJson("-n", prefix.ns("edge"), "link", "show", "veth-red-br").get(0);
         assertEquals("v-net-0", port.get("master").asText());
         ping(prefix.ns("red"), "192.168.15.2");
@@ -77,15 +81,44 @@ class TopologyLifecycleTest {
             "~ link edge/veth-red-br master v-net-0 (was none)",
             "~ link blue/eth0 up (was down)",
             "- addr edge/v-net-0 192.168.15.77/24",
+            "+ addr blue/eth0 fd15::2/64", // the kernel drops IPv6 addresses of a link set down
             "~ addr lan/lan0 192.168.1.3/24 (was 10.0.0.1/24)",
             "~ route red/default via 192.168.15.5 (was via 192.168.15.9 dev eth0)",
             "+ route blue/default via 192.168.15.5",
+            "+ route blue/default via fd15::5",
             "- route lan/192.168.15.0/24 via 10.0.0.2 dev lan0"), r.lines());
         // the bridge's MTU is not declared in the seed lab, so 1400 is left as it is (nothing to converge to)
         assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
         ping(prefix.ns("red"), "192.168.15.2");
         ping(prefix.ns("blue"), "192.168.15.5");
         assertEquals("0", NetNsSysctl.read(prefix.ns("edge"), "net.ipv4.ip_forward"));
+    }
+
+    @Test
+    void ipv6AddressesAndRoutesAreAppliedAndTheirDriftRepaired() {
+        TopologyApplier.apply(lab, prefix.get());
+        String blueAddresses = Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "show", "dev", "eth0");
+        assertTrue(blueAddresses.contains("inet6 fd15::2/64 scope global nodad"), blueAddresses);
+        String blueRoutes = Commands.ip("-n", prefix.ns("blue"), "-6", "route");
+        assertTrue(blueRoutes.contains("default via fd15::5 dev eth0 proto static"), blueRoutes);
+        ping(prefix.ns("blue"), "fd15::5");
+        ping(prefix.ns("lan"), "fd01::2");
+
+        Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "del", "fd15::2/64", "dev", "eth0");
+        Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "add", "fd15::99/64", "dev", "eth0", "nodad");
+        Commands.ip("-n", prefix.ns("red"), "-6", "route", "del", "default");
+        Commands.ip("-n", prefix.ns("lan"), "-6", "route", "add", "fd15::/64", "via", "fd01::2");
+        Commands.ip("-n", prefix.ns("edge"), "-6", "addr", "add", "fd01::77/64", "dev", "lan0", "nodad");
+        assertEquals(List.of(
+            "~ addr blue/eth0 fd15::2/64 (was fd15::99/64)",
+            "- addr edge/lan0 fd01::77/64",
+            "+ route red/default via fd15::5",
+            "- route lan/fd15::/64 via fd01::2 dev lan0"), TopologyApplier.apply(lab, prefix.get()).lines());
+        assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
+        ping(prefix.ns("red"), "fd15::2");
+        ping(prefix.ns("red"), "fd15::5");
+        String link = Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "show", "dev", "eth0");
+        assertTrue(link.contains("fe80::"), "the kernel's link-local address stays: " + link);
     }
 
     @Test
@@ -163,7 +196,7 @@ class TopologyLifecycleTest {
         assertEquals("+ sysctl lan/net.ipv4.no_such_knob=1", e.failedAt().toString());
         assertTrue(e.getMessage().contains("sysctl net.ipv4.no_such_knob does not exist in " + prefix.ns("lan")),
             e.getMessage());
-        assertTrue(e.getMessage().contains("rolled back 5 of 5 changes"), e.getMessage());
+        assertTrue(e.getMessage().contains("rolled back 6 of 6 changes"), e.getMessage());
         assertTrue(e.rollbackFailures().isEmpty(), e.rollbackFailures().toString());
         assertEquals(List.of(), NetNs.list().stream().filter(n -> n.startsWith(prefix.get())).toList());
     }
@@ -183,7 +216,7 @@ class TopologyLifecycleTest {
         assertTrue(e.getCause() instanceof io.nsgate.control.netlink.NetlinkException, String.valueOf(e.getCause()));
         assertTrue(e.getMessage().contains("RTM_NEWLINK(veth lan0 <-> lan0 in " + prefix.ns("edge") + "): EEXIST"),
             e.getMessage());
-        assertTrue(e.getMessage().contains("rolled back 8 of 8 changes"), e.getMessage());
+        assertTrue(e.getMessage().contains("rolled back 9 of 9 changes"), e.getMessage());
         assertEquals(List.of(
             "+ link blue/eth0 (veth, peer edge/veth-blue-br)",
             "+ link red/eth0 (veth, peer edge/veth-red-br)",
@@ -191,6 +224,7 @@ class TopologyLifecycleTest {
             "+ netns lan (" + prefix.ns("lan") + ")",
             "+ netns blue (" + prefix.ns("blue") + ")",
             "+ netns red (" + prefix.ns("red") + ")",
+            "+ sysctl edge/net.ipv6.conf.all.forwarding=0",
             "+ sysctl edge/net.ipv4.ip_forward=0",
             "+ netns edge (" + prefix.ns("edge") + ")"), e.rolledBack().stream().map(Change::toString).toList());
         assertEquals(before, netnsList());
@@ -199,7 +233,7 @@ class TopologyLifecycleTest {
     @Test
     void showPrintsTheDifferenceWithoutChanging() {
         TopologyReport plan = TopologyApplier.plan(lab, prefix.get());
-        assertEquals(16, plan.changes().size());
+        assertEquals(24, plan.changes().size());
         assertEquals("+ netns edge (" + prefix.ns("edge") + ")", plan.lines().get(0));
         assertTrue(NetNs.list().stream().noneMatch(n -> n.startsWith(prefix.get())));
     }
@@ -208,13 +242,15 @@ class TopologyLifecycleTest {
     void linksRemovedFromTheFileAreRemovedOnApply() {
         TopologyApplier.apply(lab, prefix.get());
         Topology smaller = Topology.parse(Topology.seedLabYaml()
-            .replace("  - a: {namespace: blue, name: eth0, addresses: [192.168.15.2/24]}\n"
+            .replace("  - a: {namespace: blue, name: eth0, addresses: [192.168.15.2/24, \"fd15::2/64\"]}\n"
                 + "    b: {namespace: edge, name: veth-blue-br, master: v-net-0}\n", "")
-            .replace("  - {namespace: blue, to: default, via: 192.168.15.5}\n", ""), "smaller.yaml");
+            .replace("  - {namespace: blue, to: default, via: 192.168.15.5}\n", "")
+            .replace("  - {namespace: blue, to: default, via: \"fd15::5\"}\n", ""), "smaller.yaml");
         assertEquals(List.of(
             "- link edge/veth-blue-br (veth, no longer in the file)",
             "- link blue/eth0 (veth, no longer in the file)",
-            "- route blue/default via 192.168.15.5 dev eth0"), TopologyApplier.plan(smaller, prefix.get()).lines());
+            "- route blue/default via 192.168.15.5 dev eth0",
+            "- route blue/default via fd15::5 dev eth0"), TopologyApplier.plan(smaller, prefix.get()).lines());
         TopologyApplier.apply(smaller, prefix.get());
         assertEquals(List.of("lo"), Commands.ipJson("-n", prefix.ns("blue"), "link").findValuesAsText("ifname"));
         assertEquals("no changes", TopologyApplier.apply(smaller, prefix.get()).render());

@@ -4,9 +4,9 @@ package io.nsgate.linux.net;
 /**
  * {@code address/length}. {@link #address()} keeps the host bits (an interface's address, 192.168.15.1/24);
  * {@link #network()} clears them (the subnet, or a route's destination). Addresses are big-endian ints as
- * {@link Ipv4Address} reads and writes them. The IPv6 type, when it comes, has the same shape over 128 bits.
+ * {@link Ipv4Address} reads and writes them. {@link Ipv6Prefix} has the same shape over 128 bits; {@link IpPrefix} is either.
  */
-public record Ipv4Prefix(int address, int length) {
+public record Ipv4Prefix(int address, int length) implements IpPrefix {
     /** The default route, 0.0.0.0/0. */
     public static final Ipv4Prefix ANY = new Ipv4Prefix(0, 0);
 
@@ -67,11 +67,23 @@ public record Ipv4Prefix(int address, int length) {
     }
 
     /** This prefix with the host bits cleared: the subnet an interface address is on. */
+    @Override
     public Ipv4Prefix networkPrefix() {
         return new Ipv4Prefix(network(), length);
     }
 
+    @Override
+    public byte[] addressBytes() {
+        return java.nio.ByteBuffer.allocate(4).putInt(address).array();
+    }
+
+    @Override
+    public byte[] networkBytes() {
+        return java.nio.ByteBuffer.allocate(4).putInt(network()).array();
+    }
+
     /** Whether the host bits are zero (a proper route destination). */
+    @Override
     public boolean isNetwork() {
         return address == network();
     }
@@ -86,6 +98,7 @@ public record Ipv4Prefix(int address, int length) {
         return length == other.length && network() == other.network();
     }
 
+    @Override
     public IpFamily family() {
         return IpFamily.IPV4;
     }

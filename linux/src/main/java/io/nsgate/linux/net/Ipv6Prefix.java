@@ -5,7 +5,7 @@ package io.nsgate.linux.net;
  * {@code address/length}, IPv6's {@link Ipv4Prefix}: {@link #address()} keeps the host bits (an interface's address,
  * fd15::1/64); {@link #network()} clears them.
  */
-public record Ipv6Prefix(Ipv6Address address, int length) {
+public record Ipv6Prefix(Ipv6Address address, int length) implements IpPrefix {
     /** The default route, ::/0. */
     public static final Ipv6Prefix ANY = new Ipv6Prefix(Ipv6Address.UNSPECIFIED, 0);
 
@@ -57,7 +57,24 @@ public record Ipv6Prefix(Ipv6Address address, int length) {
         return new Ipv6Address(address.high() & highMask(), address.low() & lowMask());
     }
 
+    @Override
+    public byte[] addressBytes() {
+        return address.toBytes();
+    }
+
+    @Override
+    public byte[] networkBytes() {
+        return network().toBytes();
+    }
+
+    /** This prefix with the host bits cleared. */
+    @Override
+    public Ipv6Prefix networkPrefix() {
+        return new Ipv6Prefix(network(), length);
+    }
+
     /** Whether the host bits are zero (a proper route destination). */
+    @Override
     public boolean isNetwork() {
         return address.equals(network());
     }
@@ -67,6 +84,7 @@ public record Ipv6Prefix(Ipv6Address address, int length) {
         return ((ip.high() ^ address.high()) & highMask()) == 0 && ((ip.low() ^ address.low()) & lowMask()) == 0;
     }
 
+    @Override
     public IpFamily family() {
         return IpFamily.IPV6;
     }
