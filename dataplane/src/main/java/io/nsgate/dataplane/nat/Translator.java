@@ -206,6 +206,7 @@ public final class Translator {
             case ParsedFrame.KIND_OTHER:
                 return local(out);
             case ParsedFrame.KIND_IPV6:
+            case ParsedFrame.KIND_IPV6_FRAGMENT:
                 return ipv6(ingress, packetType, out);
             default:
                 break;

@@ -19,8 +19,15 @@ import java.nio.ByteOrder;
  * <ol>
  *   <li>Ethernet: 14 bytes ({@code TRUNCATED_ETHERNET}); a 0x8100 tag needs 4 more ({@code TRUNCATED_VLAN}).
  *       Ethertypes other than IPv4, IPv6 and ARP: {@code KIND_OTHER}, returns 0 (the kernel's business).</li>
- *   <li>IPv6: the 40-byte fixed header ({@code TRUNCATED_IPV6}), version 6 ({@code BAD_IP_VERSION}); then
- *       {@code KIND_IPV6} with the source and destination addresses, nothing more (no IPv6 is forwarded yet).</li>
+ *   <li>IPv6: the 40-byte fixed header ({@code TRUNCATED_IPV6}), version 6 ({@code BAD_IP_VERSION}), the payload
+ *       length within the frame ({@code IPV6_BAD_PAYLOAD_LENGTH}; a jumbogram's 0 fails on its hop-by-hop header).
+ *       Then the extension headers (hop-by-hop, routing, destination options, fragment, AH), walked within the
+ *       payload: at most {@value #MAX_IPV6_EXTENSIONS} ({@code IPV6_EXTENSION_CHAIN_TOO_LONG}), each whole
+ *       ({@code IPV6_EXTENSION_TRUNCATED}), hop-by-hop only first ({@code IPV6_HOP_BY_HOP_NOT_FIRST}). A non-first
+ *       fragment stops at its fragment header as {@code KIND_IPV6_FRAGMENT} (a reassembled size past 65535:
+ *       {@code FRAGMENT_TOO_LONG}); otherwise {@code KIND_IPV6} with TCP and UDP as for IPv4, and ICMPv6 (echo
+ *       identifiers; errors, types 1-4, must quote an IPv6 header whose own chain is walked the same way, and 8 bytes
+ *       after it). ESP, "no next header" and other protocols end the walk with {@code l4Offset = -1}.</li>
  *   <li>ARP: 8 fixed bytes, then 28 for Ethernet/IPv4 ({@code TRUNCATED_ARP}); other hardware/protocol types
  *       are {@code KIND_OTHER}. For {@code KIND_ARP} srcIp/dstIp are the sender and target protocol addresses.</li>
  *   <li>IPv4: 20 bytes ({@code TRUNCATED_IPV4}), version 4 ({@code BAD_IP_VERSION}), 20 &lt;= IHL*4 &lt;= bytes
@@ -51,6 +58,16 @@ public final class FrameParser {
     private static final int ETHERTYPE_ARP = EthernetHeader.ETHERTYPE_ARP;
     private static final int ETHERTYPE_IPV6 = EthernetHeader.ETHERTYPE_IPV6;
     private static final int IPV6_HEADER_LENGTH = 40;
+    /** Extension headers walked before giving up: real traffic carries one or two. */
+    static final int MAX_IPV6_EXTENSIONS = 8;
+    private static final int NH_HOP_BY_HOP = 0;
+    private static final int NH_ROUTING = 43;
+    private static final int NH_FRAGMENT = 44;
+    private static final int NH_AH = 51;
+    private static final int NH_DESTINATION_OPTIONS = 60;
+    private static final int ICMPV6_ECHO_REQUEST = 128;
+    private static final int ICMPV6_ECHO_REPLY = 129;
+    private static final int IPV6_MAX_PAYLOAD = 65535;
     private static final int ETHERTYPE_VLAN = EthernetHeader.ETHERTYPE_VLAN;
     /** Hardware type 1, protocol type 0x0800, lengths 6 and 4: the first 6 bytes of an Ethernet/IPv4 ARP packet. */
     private static final long ARP_ETHERNET_IPV4_PREFIX = 0x0001_0800_0604L;
@@ -125,13 +142,174 @@ public final class FrameParser {
             return TRUNCATED_IPV6;
         }
         if ((buf.getByte(l3) & 0xF0) != 0x60) {
-            return DropReason.BAD_IP_VERSION.id;
+            return BAD_IP_VERSION;
         }
-        out.kind = ParsedFrame.KIND_IPV6;
+        final int payloadNextHop = buf.getInt(l3 + 4, BIG);
+        final int payloadLength = payloadNextHop >>> 16;
+        if (IPV6_HEADER_LENGTH + payloadLength > end - l3) {
+            return DropReason.IPV6_BAD_PAYLOAD_LENGTH.id;
+        }
         out.src6High = buf.getLong(l3 + 8, BIG);
         out.src6Low = buf.getLong(l3 + 16, BIG);
         out.dst6High = buf.getLong(l3 + 24, BIG);
         out.dst6Low = buf.getLong(l3 + 32, BIG);
+        out.ttl = payloadNextHop & 0xFF;
+        out.ipTotalLength = IPV6_HEADER_LENGTH + payloadLength;
+        final int datagramEnd = l3 + IPV6_HEADER_LENGTH + payloadLength;
+        final long walked = walkExtensions(buf, l3 + IPV6_HEADER_LENGTH, (payloadNextHop >>> 8) & 0xFF, datagramEnd,
+            out);
+        if (walked < 0) {
+            return (int) -walked;
+        }
+        final int l4 = (int) (walked >>> WALK_OFFSET_SHIFT);
+        final int proto = (int) walked & 0xFF;
+        out.ipProto = proto;
+        out.ipHeaderLength = l4 - l3;
+        if (out.fragmentOffset != 0) {
+            out.kind = ParsedFrame.KIND_IPV6_FRAGMENT;
+            return out.fragmentOffset + datagramEnd - l4 > IPV6_MAX_PAYLOAD ? FRAGMENT_TOO_LONG : 0;
+        }
+        out.kind = ParsedFrame.KIND_IPV6;
+        final int l4Length = datagramEnd - l4;
+        switch (proto) {
+            case IpProtocol.TCP:
+                return parseTcp(buf, l4, l4Length, out);
+            case IpProtocol.UDP:
+                return parseUdp(buf, l4, l4Length, out);
+            case IpProtocol.ICMPV6:
+                return parseIcmp6(buf, l4, l4Length, out);
+            default:
+                return 0;
+        }
+    }
+
+    private static final int WALK_OFFSET_SHIFT = 9;
+    private static final long WALK_NON_FIRST_FRAGMENT = 1L << 8;
+
+    /**
+     * Walks an IPv6 extension header chain from {@code offset} (whose type is {@code nextHeader}) within {@code limit}.
+     * It stops after a non-first fragment's header (nothing after it is a header). For the frame's own chain
+     * ({@code out} not null) it records a fragment header's offset, M flag and id in {@code out}. Allocation-free.
+     *
+     * @return {@code (offset of the upper-layer header << 9) | (non-first fragment << 8) | its protocol}, or minus a
+     *     {@link DropReason} id
+     */
+    private static long walkExtensions(final DirectBuffer buf, int offset, int nextHeader, final int limit,
+                                       final ParsedFrame out) {
+        for (int count = 0; ; count++) {
+            final int length;
+            switch (nextHeader) {
+                case NH_HOP_BY_HOP:
+                    if (count != 0) {
+                        return -DropReason.IPV6_HOP_BY_HOP_NOT_FIRST.id;
+                    }
+                    // fall through: same layout as routing and destination options
+                case NH_ROUTING:
+                case NH_DESTINATION_OPTIONS:
+                    if (offset + 8 > limit) {
+                        return -DropReason.IPV6_EXTENSION_TRUNCATED.id;
+                    }
+                    length = ((buf.getByte(offset + 1) & 0xFF) + 1) << 3;
+                    break;
+                case NH_AH:
+                    if (offset + 8 > limit) {
+                        return -DropReason.IPV6_EXTENSION_TRUNCATED.id;
+                    }
+                    length = ((buf.getByte(offset + 1) & 0xFF) + 2) << 2;
+                    break;
+                case NH_FRAGMENT:
+                    if (offset + 8 > limit) {
+                        return -DropReason.IPV6_EXTENSION_TRUNCATED.id;
+                    }
+                    length = 8;
+                    final int offsetFlags = buf.getShort(offset + 2, BIG) & 0xFFFF;
+                    if (out != null) {
+                        out.fragmentOffset = offsetFlags & 0xFFF8;
+                        out.moreFragments = (offsetFlags & 1) != 0;
+                        out.ipId = buf.getInt(offset + 4, BIG);
+                    }
+                    if ((offsetFlags & 0xFFF8) != 0) {
+                        return ((long) (offset + length) << WALK_OFFSET_SHIFT) | WALK_NON_FIRST_FRAGMENT
+                            | (buf.getByte(offset) & 0xFF);
+                    }
+                    break;
+                default:
+                    return ((long) offset << WALK_OFFSET_SHIFT) | nextHeader; // upper layer, ESP or no next header
+            }
+            if (count + 1 > MAX_IPV6_EXTENSIONS) {
+                return -DropReason.IPV6_EXTENSION_CHAIN_TOO_LONG.id;
+            }
+            if (offset + length > limit) {
+                return -DropReason.IPV6_EXTENSION_TRUNCATED.id;
+            }
+            nextHeader = buf.getByte(offset) & 0xFF;
+            offset += length;
+        }
+    }
+
+    private static int parseIcmp6(final DirectBuffer buf, final int l4, final int l4Length, final ParsedFrame out) {
+        if (l4Length < ICMP_LENGTH) {
+            return TRUNCATED_ICMP;
+        }
+        final int type = buf.getByte(l4) & 0xFF;
+        out.l4Offset = l4;
+        out.l4Length = l4Length;
+        out.icmpType = type;
+        out.icmpCode = buf.getByte(l4 + 1) & 0xFF;
+        if (type == ICMPV6_ECHO_REQUEST) {
+            out.srcPort = buf.getShort(l4 + IcmpHeader.IDENTIFIER_OFFSET, BIG) & 0xFFFF;
+        } else if (type == ICMPV6_ECHO_REPLY) {
+            out.dstPort = buf.getShort(l4 + IcmpHeader.IDENTIFIER_OFFSET, BIG) & 0xFFFF;
+        } else if (type >= 1 && type <= 4) {
+            out.icmpError = true;
+            return parseQuotedIpv6(buf, l4 + ICMP_LENGTH, l4Length - ICMP_LENGTH, out);
+        }
+        return 0;
+    }
+
+    private static int parseQuotedIpv6(final DirectBuffer buf, final int inner, final int available,
+                                       final ParsedFrame out) {
+        if (available < IPV6_HEADER_LENGTH + ICMP_QUOTE_MIN_PAYLOAD) {
+            return ICMP_ERROR_TRUNCATED;
+        }
+        if ((buf.getByte(inner) & 0xF0) != 0x60) {
+            return ICMP_ERROR_BAD_INNER;
+        }
+        final long walked = walkExtensions(buf, inner + IPV6_HEADER_LENGTH, buf.getByte(inner + 6) & 0xFF,
+            inner + available, null);
+        if (walked < 0) {
+            return ICMP_ERROR_BAD_INNER;
+        }
+        final int innerL4 = (int) (walked >>> WALK_OFFSET_SHIFT);
+        if (innerL4 + ICMP_QUOTE_MIN_PAYLOAD > inner + available) {
+            return ICMP_ERROR_TRUNCATED;
+        }
+        final int proto = (int) walked & 0xFF;
+        out.innerL3Offset = inner;
+        out.innerIpHeaderLength = innerL4 - inner;
+        out.innerProto = proto;
+        out.innerSrc6High = buf.getLong(inner + 8, BIG);
+        out.innerSrc6Low = buf.getLong(inner + 16, BIG);
+        out.innerDst6High = buf.getLong(inner + 24, BIG);
+        out.innerDst6Low = buf.getLong(inner + 32, BIG);
+        out.innerL4Offset = innerL4;
+        out.innerL4Available = inner + available - innerL4;
+        if ((walked & WALK_NON_FIRST_FRAGMENT) != 0) {
+            return 0; // a quoted non-first fragment has no L4 header: ports stay 0
+        }
+        if (proto == IpProtocol.TCP || proto == IpProtocol.UDP) {
+            final int ports = buf.getInt(innerL4, BIG);
+            out.innerSrcPort = ports >>> 16;
+            out.innerDstPort = ports & 0xFFFF;
+        } else if (proto == IpProtocol.ICMPV6) {
+            final int type = buf.getByte(innerL4) & 0xFF;
+            final int identifier = buf.getShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, BIG) & 0xFFFF;
+            if (type == ICMPV6_ECHO_REQUEST) {
+                out.innerSrcPort = identifier;
+            } else if (type == ICMPV6_ECHO_REPLY) {
+                out.innerDstPort = identifier;
+            }
+        }
         return 0;
     }
 

@@ -6,6 +6,7 @@ import java.util.Locale;
 /** The IPv4 header's protocol field values the data plane tracks (IANA numbers). */
 public final class IpProtocol {
     public static final int ICMP = 1;
+    public static final int ICMPV6 = 58;
     public static final int TCP = 6;
     public static final int UDP = 17;
 

@@ -29,8 +29,14 @@ public final class ParsedFrame {
     public static final int KIND_IPV4 = 2;
     /** IPv4 non-first fragment: no L4 header, only addresses, protocol and IP id are meaningful. */
     public static final int KIND_IPV4_FRAGMENT = 3;
-    /** IPv6 with its fixed header: only the addresses are read ({@link #dst6High}...); nothing is forwarded yet. */
+    /**
+     * IPv6 that is a first fragment or not fragmented: addresses in {@link #src6High}..., the header chain walked
+     * ({@link #ipHeaderLength} covers it, {@link #ipProto} is the upper-layer protocol), and TCP, UDP or ICMPv6 parsed
+     * as for IPv4.
+     */
     public static final int KIND_IPV6 = 4;
+    /** IPv6 non-first fragment: addresses, the fragment header's next header ({@link #ipProto}), id and offset. */
+    public static final int KIND_IPV6_FRAGMENT = 5;
 
     // --- frame ---
     public int frameOffset;
@@ -99,6 +105,11 @@ public final class ParsedFrame {
     public int innerL4Available;
     public int innerSrcPort;
     public int innerDstPort;
+    /** The quoted IPv6 datagram's addresses (an ICMPv6 error). */
+    public long innerSrc6High;
+    public long innerSrc6Low;
+    public long innerDst6High;
+    public long innerDst6Low;
 
     /** Resets every field to its "absent" value; the parser calls this first. */
     public void clear() {
@@ -136,6 +147,14 @@ public final class ParsedFrame {
         innerL4Available = 0;
         innerSrcPort = 0;
         innerDstPort = 0;
+        src6High = 0;
+        src6Low = 0;
+        dst6High = 0;
+        dst6Low = 0;
+        innerSrc6High = 0;
+        innerSrc6Low = 0;
+        innerDst6High = 0;
+        innerDst6Low = 0;
     }
 
     /** True when this is the first (or only) fragment of a fragmented datagram. */

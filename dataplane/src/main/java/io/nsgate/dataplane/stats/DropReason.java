@@ -62,7 +62,14 @@ public enum DropReason {
     LINK_BROADCAST(51, "IP in a link-layer broadcast or multicast frame: never routed (RFC 1812 5.3.4)"),
     GATEWAY_SOURCE(52, "source is one of the gateway's own addresses, arriving from outside (spoofed)"),
     SPOOFED_SOURCE(53, "source not routed back through the interface it came in on (reverse-path filter)"),
-    DIRECTED_BROADCAST(54, "directed broadcast of another interface's subnet (RFC 1812 5.3.5.2): never forwarded");
+    DIRECTED_BROADCAST(54, "directed broadcast of another interface's subnet (RFC 1812 5.3.5.2): never forwarded"),
+
+    // --- IPv6 parser (packet) ---
+    IPV6_BAD_PAYLOAD_LENGTH(60, "IPv6 payload length reaches beyond the frame"),
+    IPV6_EXTENSION_TRUNCATED(61, "IPv6 extension header cut short, or a first fragment without the whole header "
+        + "chain (RFC 7112)"),
+    IPV6_EXTENSION_CHAIN_TOO_LONG(62, "more IPv6 extension headers than the parser walks (8)"),
+    IPV6_HOP_BY_HOP_NOT_FIRST(63, "IPv6 hop-by-hop options not directly after the IPv6 header (RFC 8200 4.1)");
 
     private static final DropReason[] BY_ID;
 

@@ -257,7 +257,17 @@ class GuardTranslatorAgreementTest {
         });
         String src = candidates.get(r.nextInt(candidates.size()));
         String dst = candidates.get(r.nextInt(candidates.size()));
-        byte[] frame = Frames.ipv6(NEXT_HEADERS[r.nextInt(NEXT_HEADERS.length)], src, dst, r.nextInt(64));
+        int nextHeader = NEXT_HEADERS[r.nextInt(NEXT_HEADERS.length)];
+        byte[] upper = Frames.concat(Frames.tcpHeader(port(r, rules), port(r, rules), tcpFlags(r)), new byte[r.nextInt(32)]);
+        byte[] payload = switch (nextHeader) {
+            case 6 -> upper;
+            case 17 -> new byte[] {0x13, (byte) 0x88, 0, 53, 0, 8, 0, 0};
+            case 58 -> Frames.icmp6(r.nextBoolean() ? 128 : 135, 0, new byte[20]);
+            case 0, 43, 60 -> Frames.concat(Frames.ipv6Extension(6, r.nextInt(3)), upper);
+            case 44 -> Frames.concat(Frames.ipv6Fragment(6, r.nextBoolean() ? 0 : 1448, true, r.nextInt()), upper);
+            default -> new byte[r.nextInt(64)];
+        };
+        byte[] frame = Frames.ipv6(nextHeader, src, dst, payload);
         // (no fixed header cut short: kernels with the 2026 test-run fix refuse such a test skb; GuardProgramTest has it)
         if (r.nextInt(100) < 4) {
             frame[14] = (byte) ((r.nextInt(16) << 4) | (frame[14] & 0x0F)); // another version, mostly

@@ -39,11 +39,12 @@ class FrameParserFuzzTest {
         DropReason.BAD_IP_VERSION, DropReason.BAD_IHL, DropReason.BAD_TOTAL_LENGTH, DropReason.BAD_IP_CHECKSUM,
         DropReason.TRUNCATED_TCP, DropReason.BAD_TCP_DATA_OFFSET, DropReason.TRUNCATED_UDP, DropReason.BAD_UDP_LENGTH,
         DropReason.TRUNCATED_ICMP, DropReason.ICMP_ERROR_TRUNCATED, DropReason.ICMP_ERROR_BAD_INNER,
-        DropReason.TRUNCATED_IPV6,
+        DropReason.TRUNCATED_IPV6, DropReason.IPV6_BAD_PAYLOAD_LENGTH, DropReason.IPV6_EXTENSION_TRUNCATED,
     };
     /** Parser reasons random mutations may or may not reach (a TCP fragment at offset 8 or 16 is rare). */
     private static final DropReason[] RARE_PARSER_REASONS = {
-        DropReason.FRAGMENT_TOO_LONG, DropReason.FRAGMENT_OVERLAPS_HEADER,
+        DropReason.FRAGMENT_TOO_LONG, DropReason.FRAGMENT_OVERLAPS_HEADER, DropReason.IPV6_EXTENSION_CHAIN_TOO_LONG,
+        DropReason.IPV6_HOP_BY_HOP_NOT_FIRST,
     };
 
     private static List<byte[]> corpus() {
@@ -72,6 +73,12 @@ class FrameParserFuzzTest {
             Frames.icmpError(12, 0, Frames.icmpEchoReply().build()).ipOptions(new byte[4]).build(),
             Frames.ipv4(47).payloadLength(20).build(),
             Frames.ipv6(6, "fd01::3", "fd15::2", 20),
+            Frames.ipv6(0, "fd01::3", "fd15::2", Frames.concat(Frames.ipv6Extension(43, 0), Frames.ipv6Extension(6, 1),
+                Frames.tcpHeader(40000, 80, SYN), new byte[12])),
+            Frames.ipv6(44, "fd01::3", "fd15::2", Frames.concat(Frames.ipv6Fragment(17, 1448, false, 9), new byte[40])),
+            Frames.ipv6(58, "fd15::5", "fd15::2", Frames.icmp6(1, 4, Frames.concat(new byte[4],
+                Arrays.copyOfRange(Frames.ipv6(17, "fd15::2", "fd01::3", Frames.concat(new byte[] {0, 53, 0, 53, 0, 8,
+                    0, 0})), 14, 14 + 48)))),
             Frames.ipv6(58, "fe80::1", "ff02::1:ff00:2", 24),
             Frames.arpRequest("02:00:00:00:00:01", "10.0.0.1", "10.0.0.2"),
             Frames.arpReply("02:00:00:00:00:02", "10.0.0.2", "02:00:00:00:00:01", "10.0.0.1")));
@@ -89,7 +96,7 @@ class FrameParserFuzzTest {
         final FrameParser parser = new FrameParser();
         final ParsedFrame f = new ParsedFrame();
         final int[] reasonCounts = new int[DropReason.MAX_ID + 1];
-        final int[] kindCounts = new int[5];
+        final int[] kindCounts = new int[6];
         final long start = System.nanoTime();
 
         for (int iteration = 0; iteration < ITERATIONS; iteration++) {
@@ -117,7 +124,7 @@ class FrameParserFuzzTest {
             .append((System.nanoTime() - start) / 1_000_000).append(" ms; accepted ").append(reasonCounts[0])
             .append(" (other ").append(kindCounts[0]).append(", arp ").append(kindCounts[1]).append(", ipv4 ")
             .append(kindCounts[2]).append(", fragment ").append(kindCounts[3]).append(", ipv6 ").append(kindCounts[4])
-            .append(')');
+            .append(", ipv6 fragment ").append(kindCounts[5]).append(')');
         for (final DropReason r : PARSER_REASONS) {
             histogram.append("; ").append(r.name()).append(' ').append(reasonCounts[r.id]);
         }
@@ -151,7 +158,17 @@ class FrameParserFuzzTest {
                 assertTrue(f.l3Offset >= offset + 14 && f.l3Offset + 28 <= end, context);
                 break;
             case ParsedFrame.KIND_IPV6:
-                assertTrue(f.l3Offset >= offset + 14 && f.l3Offset + 40 <= end, context);
+            case ParsedFrame.KIND_IPV6_FRAGMENT:
+                assertTrue(f.l3Offset >= offset + 14 && f.l3Offset + f.ipTotalLength <= end, context);
+                assertTrue(f.ipHeaderLength >= 40 && f.ipHeaderLength <= f.ipTotalLength, context);
+                if (f.l4Offset >= 0) {
+                    assertEquals(f.l3Offset + f.ipHeaderLength, f.l4Offset, context);
+                    assertEquals(f.ipTotalLength - f.ipHeaderLength, f.l4Length, context);
+                }
+                if (f.icmpError) {
+                    assertTrue(f.innerL4Available >= 8, context);
+                    assertEquals(f.l3Offset + f.ipTotalLength, f.innerL4Offset + f.innerL4Available, context);
+                }
                 break;
             case ParsedFrame.KIND_IPV4:
             case ParsedFrame.KIND_IPV4_FRAGMENT:

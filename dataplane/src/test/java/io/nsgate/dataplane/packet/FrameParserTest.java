@@ -254,7 +254,7 @@ class FrameParserTest {
 
     @Test
     void readsTheIpv6FixedHeaderAndRefusesItCutShortOrOfAnotherVersion() {
-        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(6, "fd01::3", "fd15::2", 20));
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(6, "fd01::3", "fd15::2", Frames.tcpHeader(1, 2, SYN)));
         assertEquals(0x86DD, f.etherType);
         assertEquals(14, f.l3Offset - f.frameOffset);
         assertEquals(Ipv6Address.parse("fd01::3"), new Ipv6Address(f.src6High, f.src6Low));
@@ -264,6 +264,119 @@ class FrameParserTest {
         ipv4Inside[12] = (byte) 0x86;
         ipv4Inside[13] = (byte) 0xDD;
         assertDrops(DropReason.BAD_IP_VERSION, ipv4Inside);
+    }
+
+    private static final String A6 = "fd01::3";
+    private static final String B6 = "fd15::2";
+
+    @Test
+    void readsTcpOverIpv6() {
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(6, A6, B6, Frames.tcpHeader(40000, 80, SYN)));
+        assertEquals(6, f.ipProto);
+        assertEquals(40, f.ipHeaderLength);
+        assertEquals(60, f.ipTotalLength);
+        assertEquals(64, f.ttl);
+        assertEquals(f.l3Offset + 40, f.l4Offset);
+        assertEquals(20, f.l4Length);
+        assertEquals(40000, f.srcPort);
+        assertEquals(80, f.dstPort);
+        assertEquals(SYN, f.tcpFlags);
+        final byte[] padded = Arrays.copyOf(Frames.ipv6(6, A6, B6, Frames.tcpHeader(1, 2, ACK)), 14 + 60 + 6);
+        assertAccepts(ParsedFrame.KIND_IPV6, padded); // Ethernet padding past the payload length is fine
+        assertEquals(20, f.l4Length);
+    }
+
+    @Test
+    void walksExtensionHeadersToTheUpperLayer() {
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(0, A6, B6, Frames.concat(Frames.ipv6Extension(60, 0),
+            Frames.ipv6Extension(43, 1), Frames.ipv6Extension(17, 0),
+            new byte[] {0x13, (byte) 0x88, 0, 53, 0, 8, 0, 0})));
+        assertEquals(17, f.ipProto);
+        assertEquals(40 + 8 + 16 + 8, f.ipHeaderLength);
+        assertEquals(5000, f.srcPort);
+        assertEquals(53, f.dstPort);
+
+        assertDrops(DropReason.IPV6_HOP_BY_HOP_NOT_FIRST, Frames.ipv6(60, A6, B6, Frames.concat(
+            Frames.ipv6Extension(0, 0), Frames.ipv6Extension(6, 0), Frames.tcpHeader(1, 2, SYN))));
+        byte[] cut = Frames.ipv6(60, A6, B6, Frames.concat(Frames.ipv6Extension(6, 0), Frames.tcpHeader(1, 2, SYN)));
+        cut[14 + 40 + 1] = 3; // claims 32 bytes: past the payload
+        assertDrops(DropReason.IPV6_EXTENSION_TRUNCATED, cut);
+        assertDrops(DropReason.IPV6_EXTENSION_TRUNCATED, Frames.ipv6(60, A6, B6, new byte[4]));
+
+        byte[][] eight = new byte[9][];
+        for (int i = 0; i < 8; i++) {
+            eight[i] = Frames.ipv6Extension(i < 7 ? 60 : 6, 0);
+        }
+        eight[8] = Frames.tcpHeader(1, 2, SYN);
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(60, A6, B6, Frames.concat(eight)));
+        assertEquals(2, f.dstPort);
+        byte[][] nine = new byte[10][];
+        for (int i = 0; i < 9; i++) {
+            nine[i] = Frames.ipv6Extension(i < 8 ? 60 : 6, 0);
+        }
+        nine[9] = Frames.tcpHeader(1, 2, SYN);
+        assertDrops(DropReason.IPV6_EXTENSION_CHAIN_TOO_LONG, Frames.ipv6(60, A6, B6, Frames.concat(nine)));
+
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(50, A6, B6, new byte[24])); // ESP: opaque
+        assertEquals(50, f.ipProto);
+        assertEquals(-1, f.l4Offset);
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(59, A6, B6, 0)); // no next header, no payload
+    }
+
+    @Test
+    void refusesAPayloadLengthPastTheFrame() {
+        byte[] frame = Frames.ipv6(6, A6, B6, Frames.tcpHeader(1, 2, SYN));
+        frame[14 + 5] = 21;
+        assertDrops(DropReason.IPV6_BAD_PAYLOAD_LENGTH, frame);
+        frame[14 + 5] = 19;
+        assertDrops(DropReason.TRUNCATED_TCP, frame); // 19 bytes of payload: less than a TCP header
+    }
+
+    @Test
+    void readsFragments() {
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(44, A6, B6, Frames.concat(
+            Frames.ipv6Fragment(6, 0, true, 0x01020304), Frames.tcpHeader(40000, 80, ACK), new byte[16])));
+        assertTrue(f.moreFragments);
+        assertEquals(0x01020304, f.ipId);
+        assertEquals(80, f.dstPort);
+        assertAccepts(ParsedFrame.KIND_IPV6_FRAGMENT, Frames.ipv6(44, A6, B6, Frames.concat(
+            Frames.ipv6Fragment(6, 1448, false, 0x01020304), new byte[32])));
+        assertEquals(1448, f.fragmentOffset);
+        assertEquals(6, f.ipProto);
+        assertEquals(0x01020304, f.ipId);
+        assertEquals(0, f.dstPort);
+        assertDrops(DropReason.FRAGMENT_TOO_LONG, Frames.ipv6(44, A6, B6, Frames.concat(
+            Frames.ipv6Fragment(17, 65528, false, 7), new byte[16])));
+        assertDrops(DropReason.IPV6_EXTENSION_TRUNCATED, Frames.ipv6(44, A6, B6, Frames.concat(
+            Frames.ipv6Fragment(60, 0, true, 7), new byte[4]))); // a first fragment without its whole chain
+    }
+
+    @Test
+    void readsIcmpv6EchoAndErrors() {
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(58, A6, B6, Frames.icmp6(128, 0,
+            new byte[] {0x12, 0x34, 0, 1})));
+        assertEquals(128, f.icmpType);
+        assertEquals(0x1234, f.srcPort);
+        assertFalse(f.icmpError);
+
+        byte[] offending = Frames.ipv6(6, B6, "2001:db8::1", Frames.tcpHeader(40000, 443, SYN));
+        byte[] quote = Arrays.copyOfRange(offending, 14, offending.length);
+        assertAccepts(ParsedFrame.KIND_IPV6, Frames.ipv6(58, "fd15::5", B6, Frames.icmp6(1, 4,
+            Frames.concat(new byte[4], quote))));
+        assertTrue(f.icmpError);
+        assertEquals(6, f.innerProto);
+        assertEquals(Ipv6Address.parse(B6), new Ipv6Address(f.innerSrc6High, f.innerSrc6Low));
+        assertEquals(Ipv6Address.parse("2001:db8::1"), new Ipv6Address(f.innerDst6High, f.innerDst6Low));
+        assertEquals(40000, f.innerSrcPort);
+        assertEquals(443, f.innerDstPort);
+        assertEquals(40, f.innerIpHeaderLength);
+
+        assertDrops(DropReason.ICMP_ERROR_TRUNCATED, Frames.ipv6(58, "fd15::5", B6, Frames.icmp6(2, 0,
+            Frames.concat(new byte[] {0, 0, 5, (byte) 0xDC}, Arrays.copyOf(quote, 44)))));
+        byte[] badInner = quote.clone();
+        badInner[0] = 0x45;
+        assertDrops(DropReason.ICMP_ERROR_BAD_INNER, Frames.ipv6(58, "fd15::5", B6, Frames.icmp6(3, 0,
+            Frames.concat(new byte[4], badInner))));
     }
 
     @Test

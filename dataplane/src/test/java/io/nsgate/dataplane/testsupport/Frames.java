@@ -240,6 +240,50 @@ public final class Frames {
         return b.array();
     }
 
+    /** An IPv6 frame whose payload ({@code payload}: extension headers, then the upper layer) is given whole. */
+    public static byte[] ipv6(final int nextHeader, final String src, final String dst, final byte[] payload) {
+        final byte[] frame = ipv6(nextHeader, src, dst, payload.length);
+        System.arraycopy(payload, 0, frame, 14 + 40, payload.length);
+        return frame;
+    }
+
+    /** An IPv6 extension header (hop-by-hop, routing, destination options) of {@code 8 * (units + 1)} bytes. */
+    public static byte[] ipv6Extension(final int nextHeader, final int units) {
+        final byte[] h = new byte[8 * (units + 1)];
+        h[0] = (byte) nextHeader;
+        h[1] = (byte) units;
+        h[2] = 1; // PadN filling the rest
+        h[3] = (byte) (h.length - 4);
+        return h;
+    }
+
+    /** An IPv6 fragment header: {@code offset} in bytes (a multiple of 8), M flag, identification. */
+    public static byte[] ipv6Fragment(final int nextHeader, final int offset, final boolean more, final int id) {
+        return ByteBuffer.allocate(8).put((byte) nextHeader).put((byte) 0).putShort((short) (offset | (more ? 1 : 0)))
+            .putInt(id).array();
+    }
+
+    /** A 20-byte TCP header (no options, checksum 0). */
+    public static byte[] tcpHeader(final int srcPort, final int dstPort, final int flags) {
+        return ByteBuffer.allocate(20).putShort((short) srcPort).putShort((short) dstPort).putInt(1).putInt(0)
+            .putShort((short) (0x5000 | flags)).putShort((short) 65535).array();
+    }
+
+    /** An ICMPv6 header: type, code, then {@code rest} (identifier and sequence, or 4 unused bytes and a quote). */
+    public static byte[] icmp6(final int type, final int code, final byte[] rest) {
+        return ByteBuffer.allocate(4 + rest.length).put((byte) type).put((byte) code).putShort((short) 0).put(rest)
+            .array();
+    }
+
+    /** Concatenates byte arrays (headers into a payload). */
+    public static byte[] concat(final byte[]... parts) {
+        final ByteBuffer b = ByteBuffer.allocate(Arrays.stream(parts).mapToInt(p -> p.length).sum());
+        for (final byte[] p : parts) {
+            b.put(p);
+        }
+        return b.array();
+    }
+
     private static void putMac(final ByteBuffer b, final long mac) {
         b.putInt((int) (mac >>> 16)).putShort((short) mac);
     }
