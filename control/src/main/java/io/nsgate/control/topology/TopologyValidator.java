@@ -233,17 +233,8 @@ public final class TopologyValidator {
             if (ns == null || to == null || !viaOk) {
                 continue;
             }
-            DesiredState.Iface dev = null;
-            if (r.dev() != null) {
-                dev = ns.links.get(r.dev());
-                if (dev == null) {
-                    problem(f + ".dev", r.dev(), "no interface of that name in namespace " + ns.name
-                        + " (declared there: " + String.join(", ", ns.links.keySet()) + ")");
-                    continue;
-                }
-            }
-            if (r.via() == null && r.dev() == null) {
-                problem(f + ".via", null, "missing; give a gateway (via) or an interface (dev)");
+            DesiredState.Iface dev = routeDevice(f, r, ns);
+            if (dev == NO_DEVICE) {
                 continue;
             }
             if (via != 0 && !incomplete.contains(ns.name)) {
@@ -276,6 +267,30 @@ public final class TopologyValidator {
             }
             ns.routes.add(spec);
         }
+    }
+
+    /** {@link #routeDevice}'s answer when the route cannot stand (a problem was reported). */
+    private static final DesiredState.Iface NO_DEVICE = new DesiredState.Iface(null, "", "none");
+
+    /**
+     * The interface a route names (null when it names none), or {@link #NO_DEVICE} after reporting that it names no
+     * declared interface, or that the route has neither a gateway nor an interface.
+     */
+    private DesiredState.Iface routeDevice(String f, Topology.RouteEntry r, DesiredState.Ns ns) {
+        if (r.dev() == null) {
+            if (r.via() == null) {
+                problem(f + ".via", null, "missing; give a gateway (via) or an interface (dev)");
+                return NO_DEVICE;
+            }
+            return null;
+        }
+        DesiredState.Iface dev = ns.links.get(r.dev());
+        if (dev == null) {
+            problem(f + ".dev", r.dev(), "no interface of that name in namespace " + ns.name
+                + " (declared there: " + String.join(", ", ns.links.keySet()) + ")");
+            return NO_DEVICE;
+        }
+        return dev;
     }
 
     /** A route is IPv6 when its destination or its gateway is written as IPv6 ({@code default via fd15::5}). */
@@ -323,17 +338,8 @@ public final class TopologyValidator {
         if (ns == null || to == null || !viaOk) {
             return;
         }
-        DesiredState.Iface dev = null;
-        if (r.dev() != null) {
-            dev = ns.links.get(r.dev());
-            if (dev == null) {
-                problem(f + ".dev", r.dev(), "no interface of that name in namespace " + ns.name
-                    + " (declared there: " + String.join(", ", ns.links.keySet()) + ")");
-                return;
-            }
-        }
-        if (via == null && r.dev() == null) {
-            problem(f + ".via", null, "missing; give a gateway (via) or an interface (dev)");
+        DesiredState.Iface dev = routeDevice(f, r, ns);
+        if (dev == NO_DEVICE) {
             return;
         }
         if (via != null && via.isLinkLocal() && dev == null) {

@@ -151,6 +151,48 @@ public final class Checksums {
     }
 
     /**
+     * The IPv6 pseudo-header sum (RFC 8200 8.1), folded and un-complemented: both addresses' sixteen words, the
+     * upper-layer length (32 bits) and the next header. TCP, UDP and ICMPv6 all cover it.
+     */
+    public static int pseudoHeaderSum6(final long srcHigh, final long srcLow, final long dstHigh, final long dstLow,
+                                       final int nextHeader, final int upperLength) {
+        // at most 18 x 0xFFFF + 0xFF: far below 2^31
+        return fold((int) (words(srcHigh) + words(srcLow) + words(dstHigh) + words(dstLow)) + (upperLength >>> 16)
+            + (upperLength & 0xFFFF) + nextHeader);
+    }
+
+    /** The sum of a long's four 16-bit words (at most 4 x 0xFFFF: no overflow). */
+    private static long words(final long v) {
+        return ((v >>> 48) & 0xFFFF) + ((v >>> 32) & 0xFFFF) + ((v >>> 16) & 0xFFFF) + (v & 0xFFFF);
+    }
+
+    /**
+     * The TCP, UDP or ICMPv6 checksum to store in an IPv6 packet: {@code ~fold(pseudoHeaderSum6 + Σ words)} with the
+     * checksum field (TCP 16, UDP 6, ICMPv6 2) counted as 0. A computed 0 for UDP is stored as 0xFFFF (over IPv6 the
+     * UDP checksum is mandatory, RFC 8200 8.1).
+     *
+     * @param proto {@link IpProtocol#TCP}, {@link IpProtocol#UDP} or {@link IpProtocol#ICMPV6}
+     */
+    public static int l4Checksum6(final DirectBuffer buf, final int l4Offset, final int l4Length, final long srcHigh,
+                                  final long srcLow, final long dstHigh, final long dstLow, final int proto) {
+        final int fieldOffset = proto == IpProtocol.UDP ? UDP_CHECKSUM_OFFSET
+            : proto == IpProtocol.ICMPV6 ? ICMP_CHECKSUM_OFFSET : TCP_CHECKSUM_OFFSET;
+        int s = pseudoHeaderSum6(srcHigh, srcLow, dstHigh, dstLow, proto, l4Length);
+        s = sum(buf, l4Offset, fieldOffset, s);
+        s = sum(buf, l4Offset + fieldOffset + 2, l4Length - fieldOffset - 2, s);
+        final int checksum = ~fold(s) & 0xFFFF;
+        return checksum == 0 && proto == IpProtocol.UDP ? 0xFFFF : checksum;
+    }
+
+    /**
+     * The RFC 1624 delta of rewriting a 128-bit IPv6 address from {@code (oldHigh, oldLow)} to {@code (newHigh,
+     * newLow)}: the one's-complement sum of the new words and the complemented old ones.
+     */
+    public static int delta128(final long oldHigh, final long oldLow, final long newHigh, final long newLow) {
+        return fold((int) (words(~oldHigh) + words(~oldLow) + words(newHigh) + words(newLow))); // < 16 x 0xFFFF
+    }
+
+    /**
      * The ICMP checksum to store: {@code ~fold(Σ message words)} over the whole ICMP message (no pseudo-header),
      * with the checksum field (bytes 2-3) counted as 0.
      *

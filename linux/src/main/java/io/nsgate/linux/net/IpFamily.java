@@ -32,6 +32,26 @@ public enum IpFamily {
         return addressBytes * 8;
     }
 
+    /**
+     * The prefix length after a prefix's '/', 0 .. {@link #maxPrefixLength()}.
+     *
+     * @throws IllegalArgumentException {@code prefix length "x" is not a number}, {@code prefix length 33 is not in 0..32}
+     */
+    public int parsePrefixLength(String lengthText) {
+        if (!lengthText.matches("[0-9]{1,3}")) {
+            throw new IllegalArgumentException("prefix length \"" + lengthText + "\" is not a number");
+        }
+        if (Integer.parseInt(lengthText) > maxPrefixLength()) {
+            throw new IllegalArgumentException(prefixLengthProblem(lengthText));
+        }
+        return Integer.parseInt(lengthText);
+    }
+
+    /** The message for a prefix length out of range. */
+    String prefixLengthProblem(String lengthText) {
+        return "prefix length " + lengthText + " is not in 0.." + maxPrefixLength();
+    }
+
     /** "IPv4" or "IPv6", as people write it. */
     @Override
     public String toString() {

@@ -12,7 +12,7 @@ public record Ipv4Prefix(int address, int length) implements IpPrefix {
 
     public Ipv4Prefix {
         if (length < 0 || length > IpFamily.IPV4.maxPrefixLength()) {
-            throw new IllegalArgumentException(lengthProblem(Integer.toString(length)));
+            throw new IllegalArgumentException(IpFamily.IPV4.prefixLengthProblem(Integer.toString(length)));
         }
     }
 
@@ -32,18 +32,7 @@ public record Ipv4Prefix(int address, int length) implements IpPrefix {
         if (slash < 0) {
             return new Ipv4Prefix(address, IpFamily.IPV4.maxPrefixLength());
         }
-        String lengthText = text.substring(slash + 1);
-        if (!lengthText.matches("[0-9]{1,3}")) {
-            throw new IllegalArgumentException("prefix length \"" + lengthText + "\" is not a number");
-        }
-        if (Integer.parseInt(lengthText) > IpFamily.IPV4.maxPrefixLength()) {
-            throw new IllegalArgumentException(lengthProblem(lengthText));
-        }
-        return new Ipv4Prefix(address, Integer.parseInt(lengthText));
-    }
-
-    private static String lengthProblem(String lengthText) {
-        return "prefix length " + lengthText + " is not in 0.." + IpFamily.IPV4.maxPrefixLength();
+        return new Ipv4Prefix(address, IpFamily.IPV4.parsePrefixLength(text.substring(slash + 1)));
     }
 
     /** The netmask as an int (/24 = 0xffffff00). */

@@ -12,7 +12,7 @@ public record Ipv6Prefix(Ipv6Address address, int length) implements IpPrefix {
     public Ipv6Prefix {
         java.util.Objects.requireNonNull(address, "address");
         if (length < 0 || length > IpFamily.IPV6.maxPrefixLength()) {
-            throw new IllegalArgumentException(lengthProblem(Integer.toString(length)));
+            throw new IllegalArgumentException(IpFamily.IPV6.prefixLengthProblem(Integer.toString(length)));
         }
     }
 
@@ -30,18 +30,7 @@ public record Ipv6Prefix(Ipv6Address address, int length) implements IpPrefix {
         if (slash < 0) {
             return new Ipv6Prefix(address, IpFamily.IPV6.maxPrefixLength());
         }
-        String lengthText = text.substring(slash + 1);
-        if (!lengthText.matches("[0-9]{1,3}")) {
-            throw new IllegalArgumentException("prefix length \"" + lengthText + "\" is not a number");
-        }
-        if (Integer.parseInt(lengthText) > IpFamily.IPV6.maxPrefixLength()) {
-            throw new IllegalArgumentException(lengthProblem(lengthText));
-        }
-        return new Ipv6Prefix(address, Integer.parseInt(lengthText));
-    }
-
-    private static String lengthProblem(String lengthText) {
-        return "prefix length " + lengthText + " is not in 0.." + IpFamily.IPV6.maxPrefixLength();
+        return new Ipv6Prefix(address, IpFamily.IPV6.parsePrefixLength(text.substring(slash + 1)));
     }
 
     private long highMask() {
