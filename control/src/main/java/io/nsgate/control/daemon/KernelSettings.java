@@ -7,15 +7,18 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.linux.sys.AbstractSocketLock;
 
 /**
- * Forwarding off: {@code net.ipv4.ip_forward}, {@code net.ipv6.conf.all.forwarding} and (kernels from 6.17)
- * {@code net.ipv6.conf.all.force_forwarding} go to 0 (the data plane forwards, not the kernel: with both, every
+ * Forwarding off: {@code net.ipv4.ip_forward}, {@code net.ipv6.conf.all.forwarding} and (kernels from 6.17) every
+ * interface's {@code force_forwarding}, which forwards IPv6 arriving on that interface whatever {@code all} says, go
+ * to 0 (the data plane forwards, not the kernel: with both, every
  * transit frame would leave twice, and IPv6 would cross past nsgate's default deny); a kernel without IPv6 has no
  * IPv6 sysctls, and that is fine. And the NAT port range is added to {@code net.ipv4.ip_local_reserved_ports}, so
  * the host's own connections never pick a port nsgate translates to. The reserved ports are restored on
@@ -32,7 +35,8 @@ final class KernelSettings {
     static final String RESERVED_PORTS = "net.ipv4.ip_local_reserved_ports";
     static final String IP_FORWARD = "net.ipv4.ip_forward";
     static final String IPV6_FORWARDING = "net.ipv6.conf.all.forwarding";
-    static final String IPV6_FORCE_FORWARDING = "net.ipv6.conf.all.force_forwarding";
+    /** Where the IPv6 per-interface settings are, seen from inside the namespace. */
+    private static final Path IPV6_CONF = Path.of("/proc/sys/net/ipv6/conf");
     static final Path DEFAULT_STATE_DIR = Path.of("/run/nsgate/kernel-settings");
 
     private final HostNamespace host;
@@ -56,7 +60,7 @@ final class KernelSettings {
     void apply(PortRange natPorts) {
         forwardingOff(IP_FORWARD, true);
         forwardingOff(IPV6_FORWARDING, false);
-        forwardingOff(IPV6_FORCE_FORWARDING, false);
+        forceForwardingOff();
         String current = host.sysctl(RESERVED_PORTS);
         reservedPortsBefore = current;
         String identity = host.call(KernelSettings::namespaceIdentity);
@@ -98,6 +102,34 @@ final class KernelSettings {
         if (!"0".equals(value)) {
             host.setSysctl(key, "0");
             log.accept("  set " + key + "=0 (was " + value + "): the data plane forwards, not the kernel");
+        }
+    }
+
+    /**
+     * {@code force_forwarding} (kernel 6.17+) off for {@code all}, {@code default} (interfaces to come) and every
+     * interface of the namespace: with it on, the kernel forwards IPv6 arriving on that interface even with
+     * {@code all.forwarding} 0. A kernel without it has no such files.
+     */
+    private void forceForwardingOff() {
+        List<String> changed = host.call(() -> {
+            List<String> out = new ArrayList<>();
+            if (!Files.isDirectory(IPV6_CONF)) {
+                return out;
+            }
+            try (Stream<Path> dirs = Files.list(IPV6_CONF)) {
+                for (Path dir : dirs.sorted().toList()) {
+                    Path knob = dir.resolve("force_forwarding");
+                    if (Files.isRegularFile(knob) && !"0".equals(Files.readString(knob).strip())) {
+                        Files.writeString(knob, "0");
+                        out.add(dir.getFileName().toString());
+                    }
+                }
+            }
+            return out;
+        });
+        for (String dev : changed) {
+            log.accept("  set net.ipv6.conf." + dev + ".force_forwarding=0 (was on): the data plane forwards, not the "
+                + "kernel");
         }
     }
 

@@ -241,9 +241,11 @@ public final class RtNetlink implements AutoCloseable {
             int scope = Byte.toUnsignedInt(buf.get(base + 3));
             int index = buf.getInt(base + 4);
             NetlinkAttributes a = new NetlinkAttributes(buf, base + Rtnl.IFADDRMSG_LEN, off + len);
+            int flags = a.u32(Rtnl.IFA_FLAGS, Byte.toUnsignedInt(buf.get(base + 2)));
             byte[] addr = a.has(Rtnl.IFA_LOCAL) ? a.bytes(Rtnl.IFA_LOCAL) : a.bytes(Rtnl.IFA_ADDRESS);
             if (addr != null && addr.length == 16) {
-                out.add(new InterfaceAddress6(index, new Ipv6Prefix(Ipv6Address.fromBytes(addr, 0), prefix), scope));
+                out.add(new InterfaceAddress6(index, new Ipv6Prefix(Ipv6Address.fromBytes(addr, 0), prefix), scope,
+                    flags));
             }
         }, out::clear);
         return out;

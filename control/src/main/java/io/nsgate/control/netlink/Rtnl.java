@@ -106,6 +106,8 @@ public final class Rtnl {
     public static final int RTPROT_RA = 9;
     /** ifa_flags: no duplicate address detection (the address is usable at once). */
     public static final int IFA_F_NODAD = 0x02;
+    /** ifa_flags: configured (ip addr add), not learnt from router advertisements (SLAAC, temporary addresses). */
+    public static final int IFA_F_PERMANENT = 0x80;
     public static final int RT_SCOPE_UNIVERSE = 0;
     public static final int RT_SCOPE_LINK = 253;
     public static final int RT_SCOPE_HOST = 254;

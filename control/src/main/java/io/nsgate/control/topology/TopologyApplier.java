@@ -507,8 +507,8 @@ public final class TopologyApplier {
                 }
             }
             for (InterfaceAddress6 a : o.addresses6) {
-                if (a.index() == cur.index() && !a.prefix().address().isLinkLocal()) {
-                    have.add(a.prefix()); // link-local addresses are the kernel's own
+                if (a.index() == cur.index() && !a.prefix().address().isLinkLocal() && a.isPermanent()) {
+                    have.add(a.prefix()); // link-local and router-advertised (SLAAC) addresses are the kernel's own
                 }
             }
         }

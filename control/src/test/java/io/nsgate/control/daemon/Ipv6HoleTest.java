@@ -69,10 +69,20 @@ class Ipv6HoleTest {
         return r.ok() && r.output().contains(" 2 received");
     }
 
+    private static final boolean FORCE_FORWARDING =
+        java.nio.file.Files.exists(java.nio.file.Path.of("/proc/sys/net/ipv6/conf/all/force_forwarding"));
+
     @Test
     @Order(1)
     void withoutNsgateTheKernelRoutesIpv6AcrossTheEdge() {
         assertTrue(ping("lan", "fd15::2"), "the hole this test is about: lan reaches blue through edge's kernel");
+        if (FORCE_FORWARDING) {
+            // kernel 6.17+: forwarding per ingress interface, whatever all.forwarding says
+            LAB.netns("edge").setSysctl(FORWARDING, "0");
+            LAB.netns("edge").setSysctl("net.ipv6.conf.lan0.force_forwarding", "1");
+            LAB.netns("edge").setSysctl("net.ipv6.conf.v-net-0.force_forwarding", "1");
+            assertTrue(ping("lan", "fd15::2"), "the same hole through force_forwarding alone");
+        }
     }
 
     @Test
@@ -84,7 +94,15 @@ class Ipv6HoleTest {
             }
         });
         assertEquals("0", LAB.netns("edge").sysctl(FORWARDING));
-        assertTrue(logged("  set " + FORWARDING + "=0 (was 1)"), String.join("\n", log));
+        if (FORCE_FORWARDING) {
+            for (String dev : new String[] {"lan0", "v-net-0"}) {
+                assertEquals("0", LAB.netns("edge").sysctl("net.ipv6.conf." + dev + ".force_forwarding"));
+                assertTrue(logged("  set net.ipv6.conf." + dev + ".force_forwarding=0 (was on)"),
+                    String.join("\n", log));
+            }
+        } else {
+            assertTrue(logged("  set " + FORWARDING + "=0 (was 1)"), String.join("\n", log));
+        }
         long deniedBefore = denied();
         assertFalse(ping("lan", "fd15::2"), "lan -> blue over IPv6");
         assertFalse(ping("blue", "fd01::3"), "blue -> lan over IPv6");

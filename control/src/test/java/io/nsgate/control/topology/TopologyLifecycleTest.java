@@ -119,6 +119,11 @@ class TopologyLifecycleTest {
         ping(prefix.ns("red"), "fd15::5");
         String link = Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "show", "dev", "eth0");
         assertTrue(link.contains("fe80::"), "the kernel's link-local address stays: " + link);
+        // an address with a lifetime, as SLAAC makes them, is the kernel's too: not removed, no churn
+        Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "add", "fd15::abcd/64", "dev", "eth0", "nodad",
+            "valid_lft", "600", "preferred_lft", "600");
+        assertEquals("no changes", TopologyApplier.apply(lab, prefix.get()).render());
+        assertTrue(Commands.ip("-n", prefix.ns("blue"), "-6", "addr", "show", "dev", "eth0").contains("fd15::abcd/64"));
     }
 
     @Test

@@ -243,6 +243,8 @@ public final class GuardProgram {
             a.label(next);
         }
 
+        a.ja("pass"); // no forward entry matched
+
         a.comment("IPv6: the fixed header within the frame, version 6");
         a.label("ipv6");
         a.mov(R1, R7).add(R1, IP6_MIN_END);

@@ -710,12 +710,6 @@ public final class Translator {
     }
 
     /**
-     * ARP: a sender on the ingress interface's subnet is a neighbour to learn. Refused (counted, the table untouched):
-     * a sender outside that subnet (an inside address claimed from the LAN), one of the gateway's own addresses, or a
-     * group MAC; an ARP probe (sender 0.0.0.0) teaches nothing. Only an ARP addressed to the gateway may add an entry;
-     * gratuitous ARP and ARP between others refresh existing ones, so a flood of them cannot fill the table.
-     */
-    /**
      * IPv6: what is addressed to the host (multicast, link-local, the gateway's own addresses) is the kernel's; every
      * other frame is transit, which the data plane does not forward yet: denied ({@code NO_RULE}), as the guard drops
      * it before the kernel could route it.
@@ -734,6 +728,12 @@ public final class Translator {
         return drop(out, packetType != Linux.PACKET_HOST ? DropReason.LINK_BROADCAST.id : DropReason.NO_RULE.id);
     }
 
+    /**
+     * ARP: a sender on the ingress interface's subnet is a neighbour to learn. Refused (counted, the table untouched):
+     * a sender outside that subnet (an inside address claimed from the LAN), one of the gateway's own addresses, or a
+     * group MAC; an ARP probe (sender 0.0.0.0) teaches nothing. Only an ARP addressed to the gateway may add an entry;
+     * gratuitous ARP and ARP between others refresh existing ones, so a flood of them cannot fill the table.
+     */
     private int arp(MutableDirectBuffer buf, int ingress, Verdict out) {
         counters.increment(Counter.ARP_FRAMES);
         final RuleSet rs = rules;
