@@ -97,24 +97,24 @@ public final class ControlBenchmark {
         Path dir = Files.createTempDirectory("nsgate-control-bench");
         Path socket = dir.resolve("control.sock");
         Processes processes = new Processes(dir);
-        SeedLab lab = null;
-        Gateway gateway = null;
-        ControlServer server = null;
-        Process trafgen = null;
+        Run run = new Run(processes, dir);
+        // SIGTERM or Ctrl-C: the same clean-up as a normal end (namespaces, processes, files), once
+        Thread hook = new Thread(run::cleanUp, "control-bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
-            lab = SeedLab.create(TestPrefix.Kind.BENCHMARK, processes);
+            SeedLab lab = run.lab = SeedLab.create(TestPrefix.Kind.BENCHMARK, processes);
             int capacity = flows + flows / 10 + 65536;
             GatewayConfig config = new GatewayConfig(lab.ns("edge"), "lan0", List.of("v-net-0"),
                 List.of(Ipv4Prefix.parse(SeedLab.INSIDE_NET)),
                 List.of(ForwardRule.parse("udp:" + FORWARD_PORT + "=" + SeedLab.BLUE + ":" + FORWARD_PORT)), 2,
                 PortRange.DEFAULT_NAT, capacity, FlowTimeouts.DEFAULTS);
-            gateway = Gateway.start(config, line -> { });
+            Gateway gateway = run.gateway = Gateway.start(config, line -> { });
             long t0 = System.nanoTime();
             SyntheticFlows.insertDnat(gateway.dataPlane().flowTable(), flows, Ipv4Address.parse("10.64.0.0"));
             System.out.printf(Locale.ROOT, "setup: seed lab %s{edge,red,blue,lan}, gateway with 2 workers, flow table "
                     + "of %,d with %,d established flows (inserted in %.2f s), %d CPUs%n", lab.prefix(), capacity,
                 flows, (System.nanoTime() - t0) / 1e9, Runtime.getRuntime().availableProcessors());
-            server = ControlServer.start(ControlServer.Settings.of(socket), ControlTarget.of(gateway, null),
+            run.server = ControlServer.start(ControlServer.Settings.of(socket), ControlTarget.of(gateway, null),
                 line -> { });
 
             statusRate(socket, 1, 3);
@@ -125,7 +125,7 @@ public final class ControlBenchmark {
             // the real tool, as an operator runs it: its own JVM, JSON to /dev/null
             List<String> ctl = NsgateProcess.Launch.of("ctl", "--socket", socket.toString(), "--json", "flows")
                 .command();
-            trafgen = startTrafgen(lab, 0);
+            run.trafgen = startTrafgen(lab, 0);
             String saturated = "at full speed (saturation: trafgen and both workers share the 2 vCPUs)";
             double[] full = dip(gateway, processes, rounds, saturated, ctl,
                 "`nsgate ctl --json flows` (JVM start included)");
@@ -134,34 +134,19 @@ public final class ControlBenchmark {
             dip(gateway, processes, rounds, saturated, List.of("timeout", Long.toString(floorSeconds), "chrt", "--idle",
                 "0", "sh", "-c", "while :; do :; done"), "a SCHED_IDLE busy loop for " + floorSeconds
                 + " s instead (reference: what any background process costs here)");
-            processes.stop(trafgen, TRAFGEN_GRACE);
-            trafgen = null;
+            processes.stop(run.trafgen, TRAFGEN_GRACE);
+            run.trafgen = null;
             System.out.println();
             long offered = Math.round(full[0] * 0.5 / 1000) * 1000;
-            trafgen = startTrafgen(lab, offered);
+            run.trafgen = startTrafgen(lab, offered);
             dip(gateway, processes, rounds, "offered at " + String.format(Locale.ROOT, "%,d", offered)
                 + " frames/s (half of the quiet full-speed rate)", ctl, "`nsgate ctl --json flows`");
         } finally {
-            if (trafgen != null) {
-                processes.stop(trafgen, TRAFGEN_GRACE);
-            }
-            if (server != null) {
-                server.close();
-            }
-            if (gateway != null) {
-                gateway.close();
-            }
+            run.cleanUp();
             try {
-                if (lab != null) {
-                    lab.close();
-                }
-            } finally {
-                try (var files = Files.list(dir)) {
-                    for (Path p : files.toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-                Files.deleteIfExists(dir);
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // the hook runs (or ran) the same clean-up
             }
         }
     }
@@ -414,5 +399,54 @@ public final class ControlBenchmark {
         }
         long frames = gateway.dataPlane().stats().total(Counter.FORWARDED) - before;
         return new double[] {0, (System.nanoTime() - start) / 1e9, frames};
+    }
+
+    /** What a run holds, cleaned up once: at the end, on failure, or by the shutdown hook (SIGTERM, Ctrl-C). */
+    private static final class Run {
+        private final Processes processes;
+        private final Path dir;
+        SeedLab lab;
+        Gateway gateway;
+        ControlServer server;
+        Process trafgen;
+        private boolean cleaned;
+
+        Run(Processes processes, Path dir) {
+            this.processes = processes;
+            this.dir = dir;
+        }
+
+        synchronized void cleanUp() {
+            if (cleaned) {
+                return;
+            }
+            cleaned = true;
+            try {
+                if (trafgen != null) {
+                    processes.stop(trafgen, TRAFGEN_GRACE);
+                }
+                if (server != null) {
+                    server.close();
+                }
+                if (gateway != null) {
+                    gateway.close();
+                }
+            } finally {
+                try {
+                    if (lab != null) {
+                        lab.close();
+                    }
+                } finally {
+                    try (var files = Files.list(dir)) {
+                        for (Path p : files.toList()) {
+                            Files.deleteIfExists(p);
+                        }
+                        Files.deleteIfExists(dir);
+                    } catch (java.io.IOException e) {
+                        System.err.println("control bench: could not remove " + dir + ": " + e.getMessage());
+                    }
+                }
+            }
+        }
     }
 }
