@@ -496,6 +496,16 @@ public final class FlowTable implements AutoCloseable {
         return generation(records.getLongAcquire(rec + STATE_WORD_OFFSET)) == generationOf(handle);
     }
 
+    /**
+     * Whether flow {@code handle} is still that generation: what was read about it since its lookup (a load fence
+     * orders those reads first) belonged to it, not to a flow that took its record since.
+     */
+    public boolean isCurrent(long handle) {
+        UnsafeApi.loadFence();
+        final long word = records.getLongAcquire(offset(flowIdOf(handle)) + STATE_WORD_OFFSET);
+        return generation(word) == generationOf(handle);
+    }
+
     /** True when a live flow or mapping holds this key (a probe for port allocation). */
     public boolean contains(int proto, int srcIp, int dstIp, int srcPort, int dstPort) {
         return lookup(proto, srcIp, dstIp, srcPort, dstPort, null) != NOT_FOUND;
@@ -642,6 +652,21 @@ public final class FlowTable implements AutoCloseable {
      * @return the new handle, or {@link #ORIG_EXISTS}, {@link #REPLY_TAKEN}, {@link #TABLE_FULL}
      */
     public long insert(FlowDraft draft, long nowNs, FlowView view) {
+        return insert(draft, nowNs, view, null);
+    }
+
+    /** Writes what a record keeps beside the table (IPv6 addresses, {@link FlowTable6}) before the flow goes live. */
+    @FunctionalInterface
+    public interface BeforePublish {
+        /** Called once per successful record allocation, before the flow's keys can be found. */
+        void write(int flowId);
+    }
+
+    /**
+     * As {@link #insert(FlowDraft, long, FlowView)}, calling {@code beforePublish} with the new record's id after its
+     * fields are written and before any lookup can find it (a lookup that finds it sees what the callback wrote).
+     */
+    public long insert(FlowDraft draft, long nowNs, FlowView view, BeforePublish beforePublish) {
         final boolean mapping = (draft.natFlags & KIND_MAPPING) != 0;
         final int proto = mapping ? draft.proto | MAPPING_PROTO_BIT : draft.proto;
         final int origPorts = ports(draft.origSrcPort, draft.origDstPort);
@@ -662,6 +687,9 @@ public final class FlowTable implements AutoCloseable {
         final int rec = offset(id);
         final int generation = generation(records.getLongVolatile(rec + STATE_WORD_OFFSET));
         writeRecord(rec, draft, proto, origPorts, replyPorts, mapping, nowNs);
+        if (beforePublish != null) {
+            beforePublish.write(id);
+        }
         // INIT while its keys go in: lookups skip it, expiry and eviction leave it alone
         records.putLongRelease(rec + STATE_WORD_OFFSET, stateWord(generation, 0, draft.protoState, INIT));
 
@@ -701,7 +729,9 @@ public final class FlowTable implements AutoCloseable {
         // original direction rewrite: src := reply dst, dst := reply src, sport := reply dport, dport := reply sport
         int ipDelta = 0;
         int l4Delta = 0;
-        if (!mapping) {
+        if (d.l4DeltaOverride >= 0) {
+            l4Delta = d.l4DeltaOverride;
+        } else if (!mapping) {
             ipDelta = Checksums.addDeltas(
                 Checksums.delta32(d.origSrcIp, d.replyDstIp), Checksums.delta32(d.origDstIp, d.replySrcIp));
             final int portDelta = Checksums.addDeltas(

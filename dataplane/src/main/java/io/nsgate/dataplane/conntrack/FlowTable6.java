@@ -1,0 +1,333 @@
+// IPv6 flows in the IPv4 table's lock-free design: keys of address digests, two full addresses beside each record.
+package io.nsgate.dataplane.conntrack;
+
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+import io.nsgate.dataplane.packet.Checksums;
+import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.sys.OffHeapMemory;
+
+/**
+ * The IPv6 connection table: a {@link FlowTable} of its own whose 32-bit address fields hold keyed digests of the
+ * IPv6 addresses, and beside each record a 32-byte <b>sidecar</b> with the two full addresses a digest cannot give
+ * back.
+ *
+ * <h2>Theory of operation</h2>
+ * <p>In every flow nsgate makes, one address of each direction is the gateway's own: masquerade rewrites the
+ * source to a gateway address (the reply's destination), a forward is addressed to one (the original destination),
+ * a hairpin both. The gateway's addresses are few ({@link #gatewayAddresses}) and known by digest, so a flow needs
+ * only two addresses kept in full: the originator (the original source) and the far end (the original destination
+ * when only the source is translated, else the reply's source: the backend). Which positions are the gateway's
+ * follows from the NAT flags:
+ * <pre>
+ *             orig src   orig dst       reply src      reply dst
+ *  SNAT       A          B              B              gateway
+ *  DNAT       A          gateway        B              A
+ *  both       A          gateway        B              gateway
+ *  mapping    A          B (::)         B (::)         gateway      (endpoint-independent mapping records)
+ * </pre>
+ * Memory per connection: the table's 160 bytes and the 32-byte sidecar: <b>192 bytes</b>.
+ *
+ * <p><b>Lookups</b> find the flow by digests, read its sidecar, rebuild the tuple of the packet's direction and
+ * compare it with the packet's full addresses, then check that the record is still the generation the lookup saw
+ * ({@link FlowTable#isCurrent}): the sidecar is written before the flow's keys can be found
+ * ({@link FlowTable.BeforePublish}) and only rewritten after the record was freed, which moves its generation, so a
+ * sidecar read under an unchanged generation is the flow's own. <b>Digest collisions</b> (two different tuples with
+ * the same digests and ports: with a random 64-bit seed about one new flow in 2^44 at a million flows) fail safe:
+ * the lookup answers "not found" and counts it ({@link #collisions()}), and inserting the second tuple is refused
+ * ({@link FlowTable#ORIG_EXISTS}) as if its key were taken: a connection is refused, never joined to another.
+ *
+ * <p>The record's checksum delta is the IPv6 one ({@link FlowDraft#l4DeltaOverride}): worked out here from the full
+ * addresses and the ports. Deletion, expiry, eviction, TCP tracking and listing are the inner table's
+ * ({@link #table()}).
+ */
+public final class FlowTable6 implements AutoCloseable {
+    /** Bytes kept beside each record: two IPv6 addresses. */
+    public static final int SIDECAR_SIZE = 32;
+    /** Gateway addresses a table resolves by digest. */
+    public static final int MAX_GATEWAY_ADDRESSES = 64;
+
+    private final FlowTable table;
+    private final OffHeapMemory sidecarMemory;
+    private final UnsafeBuffer sidecar;
+    private final long seed;
+    private volatile Gateways gateways = new Gateways(new int[0], new long[0], new long[0]);
+    private final LongAdder collisions = new LongAdder();
+
+    /** The rewrite of a packet found in the table: its new addresses (the ports are in the {@link FlowView}). */
+    public static final class Rewrite {
+        public long newSrcHigh;
+        public long newSrcLow;
+        public long newDstHigh;
+        public long newDstLow;
+    }
+
+    /** A draft bound to this table: one per worker, reused ({@link #insert} allocates nothing). */
+    public Draft newDraft() {
+        return new Draft();
+    }
+
+    /**
+     * A new IPv6 flow: everything but the addresses in {@link #flow}, the four addresses here. It also writes the
+     * new record's sidecar when the inner table asks ({@link FlowTable.BeforePublish}), so an insert allocates
+     * nothing.
+     */
+    public final class Draft implements FlowTable.BeforePublish {
+        /** Protocol, ports, egress, next hops, NAT flags and state, as for IPv4 (its addresses are ignored). */
+        public final FlowDraft flow = new FlowDraft();
+        public long origSrcHigh;
+        public long origSrcLow;
+        public long origDstHigh;
+        public long origDstLow;
+        public long replySrcHigh;
+        public long replySrcLow;
+        public long replyDstHigh;
+        public long replyDstLow;
+        private long keptHigh;
+        private long keptLow;
+
+        private Draft() {
+        }
+
+        @Override
+        public void write(int flowId) {
+            final int at = flowId * SIDECAR_SIZE;
+            sidecar.putLong(at, origSrcHigh);
+            sidecar.putLong(at + 8, origSrcLow);
+            sidecar.putLong(at + 16, keptHigh);
+            sidecar.putLong(at + 24, keptLow);
+        }
+    }
+
+    private record Gateways(int[] digests, long[] high, long[] low) {
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder("[");
+            for (int i = 0; i < digests.length; i++) {
+                b.append(i == 0 ? "" : ", ").append(new Ipv6Address(high[i], low[i]));
+            }
+            return b.append(']').toString();
+        }
+
+        int indexOf(int digest) {
+            for (int i = 0; i < digests.length; i++) {
+                if (digests[i] == digest) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+    }
+
+    public FlowTable6(int capacity, FlowTimeouts timeouts, long epochNs) {
+        this(capacity, timeouts, epochNs, ThreadLocalRandom.current().nextLong());
+    }
+
+    /** As above with a fixed seed for the digests and the table's hash (tests). */
+    public FlowTable6(int capacity, FlowTimeouts timeouts, long epochNs, long seed) {
+        this.table = new FlowTable(capacity, timeouts, epochNs, seed * 0x9E37_79B9_7F4A_7C15L + 1);
+        this.seed = seed;
+        this.sidecarMemory = OffHeapMemory.allocate((long) capacity * SIDECAR_SIZE, "IPv6 flow table addresses");
+        this.sidecar = new UnsafeBuffer(sidecarMemory.address(), capacity * SIDECAR_SIZE);
+    }
+
+    /** The inner table: deletion, expiry, eviction, per-packet state, listing. */
+    public FlowTable table() {
+        return table;
+    }
+
+    /** Bytes of off-heap memory per connection: the table's and the sidecar. */
+    public static int bytesPerConnection() {
+        return FlowTable.bytesPerConnection() + SIDECAR_SIZE;
+    }
+
+    /** Lookups that matched digests but not the full addresses (counted, answered "not found"). */
+    public long collisions() {
+        return collisions.sum();
+    }
+
+    /**
+     * Replaces the gateway's own IPv6 addresses: those the NAT rewrites to or is addressed on. Flows keep working for
+     * the addresses they were made with only while those stay listed.
+     *
+     * @throws IllegalArgumentException more than {@value #MAX_GATEWAY_ADDRESSES}, or two with the same digest
+     */
+    public void gatewayAddresses(List<Ipv6Address> addresses) {
+        if (addresses.size() > MAX_GATEWAY_ADDRESSES) {
+            throw new IllegalArgumentException(addresses.size() + " gateway IPv6 addresses, at most "
+                + MAX_GATEWAY_ADDRESSES);
+        }
+        int[] digests = new int[addresses.size()];
+        long[] high = new long[digests.length];
+        long[] low = new long[digests.length];
+        for (int i = 0; i < digests.length; i++) {
+            Ipv6Address a = addresses.get(i);
+            digests[i] = digest(a.high(), a.low());
+            high[i] = a.high();
+            low[i] = a.low();
+            for (int j = 0; j < i; j++) {
+                if (digests[j] == digests[i] && !addresses.get(j).equals(a)) {
+                    throw new IllegalArgumentException("gateway addresses " + addresses.get(j) + " and " + a
+                        + " have the same digest; restart to draw another seed");
+                }
+            }
+        }
+        gateways = new Gateways(digests, high, low);
+    }
+
+    /** The 32-bit keyed digest of an address that stands for it in the inner table's keys. */
+    public int digest(long high, long low) {
+        long h = (high ^ seed) * 0x9E37_79B9_7F4A_7C15L;
+        h = Long.rotateLeft(h, 31) + (low ^ Long.rotateLeft(seed, 17)) * 0xC2B2_AE3D_27D4_EB4FL;
+        h ^= h >>> 29;
+        h *= 0xBF58_476D_1CE4_E5B9L;
+        h ^= h >>> 32;
+        return (int) h;
+    }
+
+    // ================================================================= insertion (slow path)
+
+    /**
+     * Creates a flow (or mapping record) from {@code d}: its inner draft gets the digests and the IPv6 checksum
+     * delta, the sidecar the two kept addresses.
+     *
+     * @return the handle, or {@link FlowTable#ORIG_EXISTS} (also for a digest collision), {@link FlowTable#REPLY_TAKEN},
+     *     {@link FlowTable#TABLE_FULL}
+     * @throws IllegalArgumentException when a position the NAT flags give to the gateway holds no gateway address, or
+     *     the tuples do not fit the flags (the translator's bug, never the traffic's)
+     */
+    public long insert(Draft d, long nowNs, FlowView view) {
+        final FlowDraft f = d.flow;
+        final boolean snat = (f.natFlags & (FlowRecord.NAT_SNAT | FlowRecord.KIND_MAPPING)) != 0;
+        final boolean dnat = (f.natFlags & FlowRecord.NAT_DNAT) != 0;
+        if (dnat) {
+            requireGateway(d.origDstHigh, d.origDstLow, "original destination");
+            d.keptHigh = d.replySrcHigh;
+            d.keptLow = d.replySrcLow;
+        } else {
+            requireSame(d.replySrcHigh, d.replySrcLow, d.origDstHigh, d.origDstLow, "reply source",
+                "original destination");
+            d.keptHigh = d.origDstHigh;
+            d.keptLow = d.origDstLow;
+        }
+        if (snat) {
+            requireGateway(d.replyDstHigh, d.replyDstLow, "reply destination");
+        } else {
+            requireSame(d.replyDstHigh, d.replyDstLow, d.origSrcHigh, d.origSrcLow, "reply destination",
+                "original source");
+        }
+        f.origSrcIp = digest(d.origSrcHigh, d.origSrcLow);
+        f.origDstIp = digest(d.origDstHigh, d.origDstLow);
+        f.replySrcIp = digest(d.replySrcHigh, d.replySrcLow);
+        f.replyDstIp = digest(d.replyDstHigh, d.replyDstLow);
+        f.l4DeltaOverride = (f.natFlags & FlowRecord.KIND_MAPPING) != 0 ? 0 : Checksums.addDeltas(
+            Checksums.addDeltas(Checksums.delta128(d.origSrcHigh, d.origSrcLow, d.replyDstHigh, d.replyDstLow),
+                Checksums.delta128(d.origDstHigh, d.origDstLow, d.replySrcHigh, d.replySrcLow)),
+            Checksums.addDeltas(Checksums.delta16(f.origSrcPort, f.replyDstPort),
+                Checksums.delta16(f.origDstPort, f.replySrcPort)));
+        return table.insert(f, nowNs, view, d);
+    }
+
+    private void requireGateway(long high, long low, String position) {
+        final Gateways g = gateways;
+        final int i = g.indexOf(digest(high, low));
+        if (i < 0 || g.high[i] != high || g.low[i] != low) {
+            throw new IllegalArgumentException("the " + position + " " + new Ipv6Address(high, low)
+                + " is not one of the gateway's addresses " + g);
+        }
+    }
+
+    private static void requireSame(long aHigh, long aLow, long bHigh, long bLow, String a, String b) {
+        if (aHigh != bHigh || aLow != bLow) {
+            throw new IllegalArgumentException("the " + a + " " + new Ipv6Address(aHigh, aLow) + " is not the " + b
+                + " " + new Ipv6Address(bHigh, bLow) + ", and no NAT flag says why");
+        }
+    }
+
+    // ================================================================= lookup (fast path)
+
+    private static final int MAX_RETRIES = 8;
+
+    /**
+     * Finds the flow of a packet from {@code src} to {@code dst} and fills {@code view} (ports, state, direction) and
+     * {@code rewrite} (its new addresses). Lock-free, allocation-free.
+     *
+     * @return the flow's handle, or {@link FlowTable#NOT_FOUND} (also when only the digests matched)
+     */
+    public long lookup(int proto, long srcHigh, long srcLow, long dstHigh, long dstLow, int srcPort, int dstPort,
+                       FlowView view, Rewrite rewrite) {
+        final int srcDigest = digest(srcHigh, srcLow);
+        final int dstDigest = digest(dstHigh, dstLow);
+        for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+            final long h = table.lookup(proto, srcDigest, dstDigest, srcPort, dstPort, view);
+            if (h < 0) {
+                return h;
+            }
+            final int at = view.flowId * SIDECAR_SIZE;
+            final long aHigh = sidecar.getLong(at);
+            final long aLow = sidecar.getLong(at + 8);
+            final long bHigh = sidecar.getLong(at + 16);
+            final long bLow = sidecar.getLong(at + 24);
+            if (!table.isCurrent(h)) {
+                continue; // the record was recycled while we read: look again
+            }
+            final boolean snat = (view.natFlags & (FlowRecord.NAT_SNAT | FlowRecord.KIND_MAPPING)) != 0;
+            final boolean dnat = (view.natFlags & FlowRecord.NAT_DNAT) != 0;
+            final Gateways g = gateways;
+            // the packet's own tuple, rebuilt: direction 0 is (orig src, orig dst), direction 1 (reply src, reply dst)
+            final boolean matches;
+            if (view.direction == 0) {
+                // orig src = A; orig dst = the gateway (DNAT) or B
+                matches = srcHigh == aHigh && srcLow == aLow && (dnat ? isGateway(g, dstDigest, dstHigh, dstLow)
+                    : dstHigh == bHigh && dstLow == bLow);
+                // new source = reply dst: the gateway (SNAT) or A; new destination = reply src = B
+                if (snat) {
+                    final int i = g.indexOf(view.newSrcIp);
+                    rewrite.newSrcHigh = i < 0 ? 0 : g.high[i];
+                    rewrite.newSrcLow = i < 0 ? 0 : g.low[i];
+                } else {
+                    rewrite.newSrcHigh = aHigh;
+                    rewrite.newSrcLow = aLow;
+                }
+                rewrite.newDstHigh = bHigh;
+                rewrite.newDstLow = bLow;
+            } else {
+                // reply src = B; reply dst = the gateway (SNAT) or A
+                matches = srcHigh == bHigh && srcLow == bLow && (snat ? isGateway(g, dstDigest, dstHigh, dstLow)
+                    : dstHigh == aHigh && dstLow == aLow);
+                // new source = orig dst: the gateway (DNAT) or B; new destination = orig src = A
+                if (dnat) {
+                    final int i = g.indexOf(view.newSrcIp);
+                    rewrite.newSrcHigh = i < 0 ? 0 : g.high[i];
+                    rewrite.newSrcLow = i < 0 ? 0 : g.low[i];
+                } else {
+                    rewrite.newSrcHigh = bHigh;
+                    rewrite.newSrcLow = bLow;
+                }
+                rewrite.newDstHigh = aHigh;
+                rewrite.newDstLow = aLow;
+            }
+            if (!matches) {
+                collisions.increment();
+                return FlowTable.NOT_FOUND;
+            }
+            return h;
+        }
+        return FlowTable.NOT_FOUND;
+    }
+
+    private static boolean isGateway(Gateways g, int digest, long high, long low) {
+        final int i = g.indexOf(digest);
+        return i >= 0 && g.high[i] == high && g.low[i] == low;
+    }
+
+    @Override
+    public void close() {
+        table.close();
+        sidecarMemory.close();
+    }
+}
