@@ -281,33 +281,19 @@ public final class FlowTable6 implements AutoCloseable {
             // the packet's own tuple, rebuilt: direction 0 is (orig src, orig dst), direction 1 (reply src, reply dst)
             final boolean matches;
             if (view.direction == 0) {
-                // orig src = A; orig dst = the gateway (DNAT) or B
-                matches = srcHigh == aHigh && srcLow == aLow && (dnat ? isGateway(g, dstDigest, dstHigh, dstLow)
-                    : dstHigh == bHigh && dstLow == bLow);
-                // new source = reply dst: the gateway (SNAT) or A; new destination = reply src = B
-                if (snat) {
-                    final int i = g.indexOf(view.newSrcIp);
-                    rewrite.newSrcHigh = i < 0 ? 0 : g.high[i];
-                    rewrite.newSrcLow = i < 0 ? 0 : g.low[i];
-                } else {
-                    rewrite.newSrcHigh = aHigh;
-                    rewrite.newSrcLow = aLow;
-                }
+                // (orig src, orig dst) = (A, the gateway when DNAT else B); new source = reply dst (the gateway when
+                // SNAT, else A), new destination = reply src = B
+                matches = srcHigh == aHigh && srcLow == aLow
+                    && isAddress(dnat, g, dstDigest, dstHigh, dstLow, bHigh, bLow);
+                newSource(rewrite, snat, g, view.newSrcIp, aHigh, aLow);
                 rewrite.newDstHigh = bHigh;
                 rewrite.newDstLow = bLow;
             } else {
-                // reply src = B; reply dst = the gateway (SNAT) or A
-                matches = srcHigh == bHigh && srcLow == bLow && (snat ? isGateway(g, dstDigest, dstHigh, dstLow)
-                    : dstHigh == aHigh && dstLow == aLow);
-                // new source = orig dst: the gateway (DNAT) or B; new destination = orig src = A
-                if (dnat) {
-                    final int i = g.indexOf(view.newSrcIp);
-                    rewrite.newSrcHigh = i < 0 ? 0 : g.high[i];
-                    rewrite.newSrcLow = i < 0 ? 0 : g.low[i];
-                } else {
-                    rewrite.newSrcHigh = bHigh;
-                    rewrite.newSrcLow = bLow;
-                }
+                // (reply src, reply dst) = (B, the gateway when SNAT else A); new source = orig dst (the gateway when
+                // DNAT, else B), new destination = orig src = A
+                matches = srcHigh == bHigh && srcLow == bLow
+                    && isAddress(snat, g, dstDigest, dstHigh, dstLow, aHigh, aLow);
+                newSource(rewrite, dnat, g, view.newSrcIp, bHigh, bLow);
                 rewrite.newDstHigh = aHigh;
                 rewrite.newDstLow = aLow;
             }
@@ -320,9 +306,26 @@ public final class FlowTable6 implements AutoCloseable {
         return FlowTable.NOT_FOUND;
     }
 
-    private static boolean isGateway(Gateways g, int digest, long high, long low) {
+    /** Whether (high, low) is what the position holds: the gateway address of that digest, or the kept one. */
+    private static boolean isAddress(boolean gateway, Gateways g, int digest, long high, long low, long keptHigh,
+                                     long keptLow) {
+        if (!gateway) {
+            return high == keptHigh && low == keptLow;
+        }
         final int i = g.indexOf(digest);
         return i >= 0 && g.high[i] == high && g.low[i] == low;
+    }
+
+    /** The new source: the gateway address of {@code digest}, or the kept address. */
+    private static void newSource(Rewrite r, boolean gateway, Gateways g, int digest, long keptHigh, long keptLow) {
+        if (gateway) {
+            final int i = g.indexOf(digest);
+            r.newSrcHigh = i < 0 ? 0 : g.high[i];
+            r.newSrcLow = i < 0 ? 0 : g.low[i];
+        } else {
+            r.newSrcHigh = keptHigh;
+            r.newSrcLow = keptLow;
+        }
     }
 
     @Override

@@ -40,7 +40,12 @@ class FlowTable6Test {
 
     private FlowTable6.Draft draft(Ipv6Address origSrc, Ipv6Address origDst, int sport, int dport,
                                    Ipv6Address replySrc, Ipv6Address replyDst, int rsport, int rdport, int natFlags) {
-        FlowTable6.Draft d = table.newDraft();
+        return fill(table.newDraft(), origSrc, origDst, sport, dport, replySrc, replyDst, rsport, rdport, natFlags);
+    }
+
+    private static FlowTable6.Draft fill(FlowTable6.Draft d, Ipv6Address origSrc, Ipv6Address origDst, int sport,
+                                         int dport, Ipv6Address replySrc, Ipv6Address replyDst, int rsport, int rdport,
+                                         int natFlags) {
         d.flow.original(IpProtocol.TCP, 0, 0, sport, dport).reply(0, 0, rsport, rdport).route(0, 0, 1, 0);
         d.flow.natFlags = natFlags;
         d.flow.protoState = TcpState.SYN_SENT;
@@ -205,18 +210,8 @@ class FlowTable6Test {
                         small.table().delete(handles[i]);
                         handles[i] = -1;
                     } else {
-                        Ipv6Address src = new Ipv6Address(BLUE.high(), 0x100 + i);
-                        d.flow.original(IpProtocol.TCP, 0, 0, 40000, 443).reply(0, 0, 443, 61000 + i)
-                            .route(0, 0, 1, 0);
-                        d.flow.natFlags = FlowRecord.NAT_SNAT;
-                        d.origSrcHigh = src.high();
-                        d.origSrcLow = src.low();
-                        d.origDstHigh = REMOTE.high();
-                        d.origDstLow = REMOTE.low();
-                        d.replySrcHigh = REMOTE.high();
-                        d.replySrcLow = REMOTE.low();
-                        d.replyDstHigh = GW_LAN.high();
-                        d.replyDstLow = GW_LAN.low();
+                        fill(d, new Ipv6Address(BLUE.high(), 0x100 + i), REMOTE, 40000, 443, REMOTE, GW_LAN, 443,
+                            61000 + i, FlowRecord.NAT_SNAT);
                         handles[i] = small.insert(d, 0, null);
                     }
                 }
