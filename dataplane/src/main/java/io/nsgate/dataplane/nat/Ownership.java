@@ -161,17 +161,12 @@ public final class Ownership {
             || dstLow == 1))) {
             return false;
         }
-        return !isGatewayIpv6(dstHigh, dstLow);
-    }
-
-    /** True when {@code (high, low)} is one of the gateway's own IPv6 addresses (link-local ones are not listed). */
-    public boolean isGatewayIpv6(long high, long low) {
         for (int i = 0; i < ipv6High.length; i++) {
-            if (ipv6High[i] == high && ipv6Low[i] == low) {
-                return true;
+            if (ipv6High[i] == dstHigh && ipv6Low[i] == dstLow) {
+                return false;
             }
         }
-        return false;
+        return true;
     }
 
     /** True for the limited broadcast, multicast and the gateway's subnets' directed broadcasts. */

@@ -21,7 +21,6 @@ import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
 import io.nsgate.dataplane.packet.IcmpHeader;
-import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.Ipv4Header;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.packet.TcpHeader;
@@ -31,7 +30,6 @@ import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
-import io.nsgate.linux.net.Ipv6Address;
 import io.nsgate.linux.sys.Linux;
 
 /**
@@ -209,7 +207,7 @@ public final class Translator {
                 return local(out);
             case ParsedFrame.KIND_IPV6:
             case ParsedFrame.KIND_IPV6_FRAGMENT:
-                return ipv6(buf, ingress, packetType, out);
+                return ipv6(ingress, packetType, out);
             default:
                 break;
         }
@@ -716,21 +714,15 @@ public final class Translator {
      * other frame is transit, which the data plane does not forward yet: denied ({@code NO_RULE}), as the guard drops
      * it before the kernel could route it.
      */
-    private int ipv6(MutableDirectBuffer buf, int ingress, int packetType, Verdict out) {
+    private int ipv6(int ingress, int packetType, Verdict out) {
         if (frame.vlanTci >= 0) {
             return local(out);
         }
         final RuleSet rs = rules;
-        final GatewayInterface iface = rs.iface(ingress);
-        if (iface == null) {
+        if (rs.iface(ingress) == null) {
             return drop(out, DropReason.UNKNOWN_INTERFACE.id);
         }
         if (!rs.ownership().ownsIpv6(frame.dst6High, frame.dst6Low)) {
-            if (frame.kind == ParsedFrame.KIND_IPV6 && frame.ipProto == IpProtocol.ICMPV6
-                && (frame.icmpType == ICMPV6_NEIGHBOUR_SOLICITATION
-                || frame.icmpType == ICMPV6_NEIGHBOUR_ADVERTISEMENT)) {
-                return neighbourDiscovery(buf, iface, out); // the host's, and the data plane learns from it
-            }
             return local(out);
         }
         return drop(out, packetType != Linux.PACKET_HOST ? DropReason.LINK_BROADCAST.id : DropReason.NO_RULE.id);
@@ -763,78 +755,6 @@ public final class Translator {
         out.neighbourMac = senderMac;
         out.neighbourCreate = frame.dstIp == iface.ip();
         return Verdict.ARP;
-    }
-
-    private static final int ICMPV6_NEIGHBOUR_SOLICITATION = 135;
-    private static final int ICMPV6_NEIGHBOUR_ADVERTISEMENT = 136;
-    private static final int NDP_OPTION_SOURCE_LINK_ADDRESS = 1;
-    private static final int NDP_OPTION_TARGET_LINK_ADDRESS = 2;
-    private static final int NDP_NA_SOLICITED = 0x40;
-
-    /**
-     * IPv6 neighbour discovery, as ARP for IPv4 (the kernel has its copy and answers): a solicitation's source
-     * link-layer option tells where its sender is, an advertisement's target link-layer option where its target is.
-     * Checked as RFC 4861 7.1 says a receiver must (hop limit 255, code 0, a valid checksum, a unicast target, whole
-     * options of non-zero length); refused as ARP is: one of the gateway's own addresses, a group MAC. A solicitation
-     * for one of the interface's addresses, or a solicited advertisement, may create an entry; the others only
-     * refresh one (Linux's behaviour with unsolicited advertisements).
-     */
-    private int neighbourDiscovery(MutableDirectBuffer buf, GatewayInterface iface, Verdict out) {
-        counters.increment(Counter.NDP_FRAMES);
-        out.action = Verdict.NDP;
-        out.neighbourMac = 0;
-        final int l4 = frame.l4Offset;
-        final int length = frame.l4Length;
-        final boolean solicitation = frame.icmpType == ICMPV6_NEIGHBOUR_SOLICITATION;
-        if (frame.ttl != 255 || frame.icmpCode != 0 || length < 24
-            || Checksums.fold(Checksums.sum(buf, l4, length, Checksums.pseudoHeaderSum6(frame.src6High,
-                frame.src6Low, frame.dst6High, frame.dst6Low, IpProtocol.ICMPV6, length))) != 0xFFFF) {
-            counters.increment(Counter.NDP_REFUSED);
-            return Verdict.NDP;
-        }
-        final long targetHigh = buf.getLong(l4 + 8, BIG);
-        final long targetLow = buf.getLong(l4 + 16, BIG);
-        final long subjectHigh = solicitation ? frame.src6High : targetHigh;
-        final long subjectLow = solicitation ? frame.src6Low : targetLow;
-        long mac = 0;
-        for (int option = l4 + 24; option + 2 <= l4 + length; ) {
-            final int type = buf.getByte(option) & 0xFF;
-            final int optionLength = (buf.getByte(option + 1) & 0xFF) * 8;
-            if (optionLength == 0 || option + optionLength > l4 + length) {
-                counters.increment(Counter.NDP_REFUSED);
-                return Verdict.NDP;
-            }
-            if (optionLength == 8 && type == (solicitation ? NDP_OPTION_SOURCE_LINK_ADDRESS
-                : NDP_OPTION_TARGET_LINK_ADDRESS)) {
-                mac = ((buf.getInt(option + 2, BIG) & 0xFFFF_FFFFL) << 16) | (buf.getShort(option + 6, BIG) & 0xFFFF);
-            }
-            option += optionLength;
-        }
-        if (mac == 0) {
-            return Verdict.NDP; // no link-layer option (a duplicate address detection probe, say): nothing to learn
-        }
-        if (Ipv6Address.isMulticast(targetHigh) || (subjectHigh == 0 && subjectLow == 0)
-            || (mac & 0x0100_0000_0000L) != 0 || rules.ownership().isGatewayIpv6(subjectHigh, subjectLow)) {
-            counters.increment(Counter.NDP_REFUSED);
-            return Verdict.NDP;
-        }
-        out.neighbourMac = mac;
-        out.neighbour6High = subjectHigh;
-        out.neighbour6Low = subjectLow;
-        out.neighbourCreate = solicitation ? hasIpv6Address(iface, targetHigh, targetLow)
-            : (buf.getByte(l4 + 4) & NDP_NA_SOLICITED) != 0;
-        return Verdict.NDP;
-    }
-
-    private static boolean hasIpv6Address(GatewayInterface iface, long high, long low) {
-        final java.util.List<Ipv6Address> addresses = iface.ipv6Addresses();
-        for (int i = 0; i < addresses.size(); i++) {
-            final Ipv6Address a = addresses.get(i);
-            if (a.high() == high && a.low() == low) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private int local(Verdict out) {

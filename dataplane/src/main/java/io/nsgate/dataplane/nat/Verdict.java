@@ -23,12 +23,6 @@ public final class Verdict {
      * {@link #emitBuffer}: send {@link #emitLength} bytes out of {@link #egressInterface}.
      */
     public static final int EMIT = 5;
-    /**
-     * An IPv6 neighbour solicitation or advertisement (the kernel has its copy too). When {@link #neighbourMac} is not
-     * 0, {@link #neighbour6High}/{@link #neighbour6Low} is a neighbour on the ingress interface at that MAC: learn it
-     * ({@link #neighbourCreate} as for ARP).
-     */
-    public static final int NDP = 6;
 
     public int action;
     public int dropReason;
@@ -36,8 +30,6 @@ public final class Verdict {
     public int nextHopIp;
     public int neighbourIp;
     public long neighbourMac;
-    public long neighbour6High;
-    public long neighbour6Low;
     /**
      * The ARP was addressed to the gateway (a request for its address, a reply to its request): it may create an
      * entry. Otherwise (gratuitous ARP, ARP between others) it only refreshes one the table has (Linux, arp_accept=0).
@@ -59,8 +51,6 @@ public final class Verdict {
                 return "ARP";
             case EMIT:
                 return "EMIT";
-            case NDP:
-                return "NDP";
             default:
                 return "?" + action;
         }

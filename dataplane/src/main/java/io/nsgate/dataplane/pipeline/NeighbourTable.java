@@ -1,4 +1,4 @@
-// Which MAC answers for which next hop on each interface: the data plane's own ARP and IPv6 neighbour cache.
+// Which MAC answers for which next hop on each interface: the data plane's own ARP cache, shared by workers.
 package io.nsgate.dataplane.pipeline;
 
 import org.agrona.UnsafeApi;
@@ -9,16 +9,14 @@ import org.agrona.concurrent.UnsafeBuffer;
  * sees) rather than asking the kernel, which does not resolve for traffic it does not forward. The daemon seeds it
  * from the kernel's neighbour table at start.
  *
- * <p>Open addressing over 64-byte entries (one cache line) keyed by (interface, family, address), IPv4 neighbours
- * (ARP) and IPv6 ones (neighbour discovery) side by side, fixed capacity, shared by every worker: a reply may reach
- * any worker's socket (fanout), and the frame waiting for it may sit on another.
+ * <p>Open addressing over 32-byte entries keyed by (interface, IPv4 address), fixed capacity, shared by every
+ * worker: an ARP reply may reach any worker's socket (fanout), and the frame waiting for it may sit on another.
  * Lookups are lock-free seqlock reads; writers take an entry's sequence number with CAS (odd while writing).
  * Entries are never emptied, only refreshed or, once stale past {@link #STALE_LIMIT_NS}, reused for another
  * neighbour, so a probe stops at the first empty entry.
  *
  * <pre>
- *  0 seq (long, odd while written) | 8 key word: (interface + 1) << 32 | family (4 or 6) | 16 address, high 64 bits
- *  24 address, low 64 bits (IPv4: the address) | 32 mac (48 bits) | 40 confirmed ns | 48..63 unused
+ *  0 seq (long, odd while written) | 8 key: interface << 32 | ip (long) | 16 mac (long, 48 bits) | 24 confirmed ns
  * </pre>
  *
  * <p>An entry confirmed within {@link #REACHABLE_NS} is used as is; an older one is still used (the neighbour has
@@ -32,12 +30,7 @@ public final class NeighbourTable implements AutoCloseable {
     public static final long STALE_LIMIT_NS = 10 * 60_000_000_000L;
     /** One refresh request per neighbour per second at most. */
     public static final long REFRESH_INTERVAL_NS = 1_000_000_000L;
-    private static final int ENTRY = 64;
-    private static final int KEY = 8;
-    private static final int HIGH = 16;
-    private static final int LOW = 24;
-    private static final int MAC = 32;
-    private static final int CONFIRMED = 40;
+    private static final int ENTRY = 32;
     private static final int MAX_PROBE = 64;
 
     /** Lookup results (besides a MAC >= 0). */
@@ -63,14 +56,13 @@ public final class NeighbourTable implements AutoCloseable {
         this.lastRequestNs = new long[capacity];
     }
 
-    /** The key word of an IPv4 (family 4) or IPv6 (family 6) neighbour; +1 keeps it non-zero: 0 marks an empty entry. */
-    private static long keyWord(int iface, int family) {
-        return ((long) (iface + 1) << 32) | family;
+    private static long key(int iface, int ip) {
+        // +1 keeps every real key non-zero: 0 marks an empty entry
+        return ((long) (iface + 1) << 32) | (ip & 0xFFFF_FFFFL);
     }
 
-    private int home(long keyWord, long high, long low) {
-        long h = (keyWord * 0x9E37_79B9_7F4A_7C15L) ^ (high * 0xC2B2_AE3D_27D4_EB4FL) ^ low;
-        h *= 0xBF58_476D_1CE4_E5B9L;
+    private int home(long key) {
+        long h = key * 0x9E37_79B9_7F4A_7C15L;
         return (int) (h >>> 40) & mask;
     }
 
@@ -79,25 +71,15 @@ public final class NeighbourTable implements AutoCloseable {
      * refreshed), or {@link #UNKNOWN}.
      */
     public long lookup(int iface, int ip, long nowNs) {
-        return lookup(keyWord(iface, 4), 0, ip & 0xFFFF_FFFFL, nowNs);
-    }
-
-    /** As {@link #lookup(int, int, long)} for the IPv6 address {@code (high, low)}. */
-    public long lookup6(int iface, long high, long low, long nowNs) {
-        return lookup(keyWord(iface, 6), high, low, nowNs);
-    }
-
-    private long lookup(long keyWord, long high, long low, long nowNs) {
-        int i = home(keyWord, high, low);
+        final long key = key(iface, ip);
+        int i = home(key);
         for (int probe = 0; probe < MAX_PROBE; probe++, i = (i + 1) & mask) {
             final int e = i * ENTRY;
             for (int attempt = 0; attempt < 8; attempt++) {
                 final long seq = entries.getLongAcquire(e);
-                final long k = entries.getLong(e + KEY);
-                final long h = entries.getLong(e + HIGH);
-                final long l = entries.getLong(e + LOW);
-                final long mac = entries.getLong(e + MAC);
-                final long confirmed = entries.getLong(e + CONFIRMED);
+                final long k = entries.getLong(e + 8);
+                final long mac = entries.getLong(e + 16);
+                final long confirmed = entries.getLong(e + 24);
                 UnsafeApi.loadFence();
                 if ((seq & 1) != 0 || entries.getLongAcquire(e) != seq) {
                     continue; // being written: read again
@@ -105,7 +87,7 @@ public final class NeighbourTable implements AutoCloseable {
                 if (k == 0) {
                     return UNKNOWN;
                 }
-                if (k != keyWord || h != high || l != low) {
+                if (k != key) {
                     break;
                 }
                 final long age = nowNs - confirmed;
@@ -131,22 +113,14 @@ public final class NeighbourTable implements AutoCloseable {
      * Lossy under contention, by design.
      */
     public void learn(int iface, int ip, long mac, long nowNs, boolean create) {
-        learn(keyWord(iface, 4), 0, ip & 0xFFFF_FFFFL, mac, nowNs, create);
-    }
-
-    /** As {@link #learn(int, int, long, long, boolean)} for the IPv6 address {@code (high, low)}. */
-    public void learn6(int iface, long high, long low, long mac, long nowNs, boolean create) {
-        learn(keyWord(iface, 6), high, low, mac, nowNs, create);
-    }
-
-    private void learn(long keyWord, long high, long low, long mac, long nowNs, boolean create) {
+        final long key = key(iface, ip);
         int free = -1;
-        int i = home(keyWord, high, low);
+        int i = home(key);
         for (int probe = 0; probe < MAX_PROBE; probe++, i = (i + 1) & mask) {
             final int e = i * ENTRY;
-            final long k = entries.getLongVolatile(e + KEY);
-            if (k == keyWord && entries.getLong(e + HIGH) == high && entries.getLong(e + LOW) == low) {
-                write(e, keyWord, high, low, mac, nowNs, keyWord, high, low);
+            final long k = entries.getLongVolatile(e + 8);
+            if (k == key) {
+                write(e, key, mac, nowNs, key);
                 return;
             }
             if (k == 0) {
@@ -155,36 +129,28 @@ public final class NeighbourTable implements AutoCloseable {
                 }
                 break; // a probe ends at the first empty entry: the key is not further on
             }
-            if (free < 0 && nowNs - entries.getLongVolatile(e + CONFIRMED) > STALE_LIMIT_NS) {
+            if (free < 0 && nowNs - entries.getLongVolatile(e + 24) > STALE_LIMIT_NS) {
                 free = e;
             }
         }
         if (create && free >= 0) {
-            write(free, keyWord, high, low, mac, nowNs, entries.getLongVolatile(free + KEY), entries.getLong(free + HIGH),
-                entries.getLong(free + LOW));
+            write(free, key, mac, nowNs, entries.getLongVolatile(free + 8));
         }
     }
 
-    /**
-     * Writes entry {@code e} if it still holds the expected key (a key word of 0 for empty) and no other writer is on
-     * it.
-     */
-    private void write(int e, long keyWord, long high, long low, long mac, long nowNs, long expectedKeyWord,
-                       long expectedHigh, long expectedLow) {
+    /** Writes entry {@code e} if it still holds {@code expectedKey} (0 for empty) and no other writer is on it. */
+    private void write(int e, long key, long mac, long nowNs, long expectedKey) {
         final long seq = entries.getLongVolatile(e);
         if ((seq & 1) != 0 || !entries.compareAndSetLong(e, seq, seq + 1)) {
             return; // another writer is on it: its answer is as good as ours
         }
-        if (entries.getLong(e + KEY) != expectedKeyWord || entries.getLong(e + HIGH) != expectedHigh
-            || entries.getLong(e + LOW) != expectedLow) {
+        if (entries.getLong(e + 8) != expectedKey) {
             entries.putLongRelease(e, seq + 2); // taken for another key meanwhile: lossy, by design
             return;
         }
-        entries.putLong(e + KEY, keyWord);
-        entries.putLong(e + HIGH, high);
-        entries.putLong(e + LOW, low);
-        entries.putLong(e + MAC, mac & 0xFFFF_FFFF_FFFFL);
-        entries.putLong(e + CONFIRMED, nowNs);
+        entries.putLong(e + 8, key);
+        entries.putLong(e + 16, mac & 0xFFFF_FFFF_FFFFL);
+        entries.putLong(e + 24, nowNs);
         entries.putLongRelease(e, seq + 2); // publish the fields
     }
 
@@ -194,15 +160,7 @@ public final class NeighbourTable implements AutoCloseable {
      * harmless).
      */
     public boolean shouldRequest(int iface, int ip, long nowNs) {
-        return shouldRequest(home(keyWord(iface, 4), 0, ip & 0xFFFF_FFFFL), nowNs);
-    }
-
-    /** As {@link #shouldRequest(int, int, long)} for a neighbour solicitation of {@code (high, low)}. */
-    public boolean shouldRequest6(int iface, long high, long low, long nowNs) {
-        return shouldRequest(home(keyWord(iface, 6), high, low), nowNs);
-    }
-
-    private boolean shouldRequest(int slot, long nowNs) {
+        final int slot = home(key(iface, ip));
         final long last = lastRequestNs[slot];
         if (last != 0 && nowNs - last < REFRESH_INTERVAL_NS) {
             return false;

@@ -188,12 +188,6 @@ public final class Worker implements Agent {
                         verdict.neighbourCreate);
                 }
                 break;
-            case Verdict.NDP:
-                if (verdict.neighbourMac != 0) {
-                    neighbours.learn6(ingress, verdict.neighbour6High, verdict.neighbour6Low, verdict.neighbourMac,
-                        now, verdict.neighbourCreate);
-                }
-                break;
             default:
                 break; // LOCAL: the kernel has its own copy; DROP: counted by the translator
         }

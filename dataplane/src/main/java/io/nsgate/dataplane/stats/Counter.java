@@ -10,9 +10,6 @@ public enum Counter {
     ARP_FRAMES("ARP frames seen"),
     ARP_REFUSED("ARP frames not learnt from: a sender outside the interface's subnet, one of the gateway's own "
         + "addresses, or a group MAC"),
-    NDP_FRAMES("IPv6 neighbour solicitations and advertisements seen"),
-    NDP_REFUSED("neighbour discovery frames not learnt from: hop limit not 255, bad checksum or options, a multicast "
-        + "target, one of the gateway's own addresses, or a group MAC (RFC 4861 7.1)"),
     DROPPED("frames dropped (any reason)"),
     FLOWS_CREATED("flows created"),
     FLOWS_EXPIRED("flows expired by the sweeper"),

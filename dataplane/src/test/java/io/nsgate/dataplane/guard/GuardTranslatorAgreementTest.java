@@ -32,8 +32,7 @@ import io.nsgate.testkit.RequiresBpf;
  * For many random frames (fixed seed) under several rule sets, each frame goes through a Translator with an empty
  * flow table (a fresh one: rebuilt after any frame that created a flow) and through the guard program:
  * <ul>
- *   <li>Translator LOCAL or NDP (the host's; the data plane only learns from neighbour discovery) ⇒ the program
- *       passes it: the guard never steals the host's traffic;</li>
+ *   <li>Translator LOCAL (the host's) ⇒ the program passes it: the guard never steals the host's traffic;</li>
  *   <li>Translator FORWARD, DROP or EMIT for a well-formed, unfragmented (or first-fragment), untagged TCP or UDP
  *       frame to one of the gateway's addresses ⇒ the program drops it: otherwise the kernel would answer it;</li>
  *   <li>a well-formed, untagged IPv6 frame that the Translator does not leave to the host (transit: denied) ⇒ the
@@ -124,8 +123,7 @@ class GuardTranslatorAgreementTest {
                 }
                 boolean wellFormed = parser.parse(new UnsafeBuffer(frame), 0, frame.length, parsed) == 0;
                 boolean ipv6 = wellFormed && parsed.kind == ParsedFrame.KIND_IPV6 && parsed.vlanTci < 0;
-                boolean hosts = action == Verdict.LOCAL || action == Verdict.NDP; // the kernel must have these
-                if (ipv6 && hosts) {
+                if (ipv6 && action == Verdict.LOCAL) {
                     ipv6Local++;
                 } else if (ipv6) {
                     ipv6Denied++;
@@ -134,7 +132,7 @@ class GuardTranslatorAgreementTest {
                             "IPv6 transit the data plane denies, the guard lets the kernel route it"));
                     }
                 }
-                if (hosts) {
+                if (action == Verdict.LOCAL) {
                     local++;
                     if (program != GuardProgram.PASS) {
                         disagreements.add(describe(frame, ingress, verdict, program,

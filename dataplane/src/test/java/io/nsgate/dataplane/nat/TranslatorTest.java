@@ -25,7 +25,6 @@ import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.conntrack.TcpTracking;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.IcmpHeader;
-import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.Counter;
@@ -33,8 +32,6 @@ import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
-import io.nsgate.linux.net.Ipv6Address;
-import io.nsgate.linux.net.MacAddress;
 import io.nsgate.linux.sys.Linux;
 
 class TranslatorTest {
@@ -379,46 +376,6 @@ class TranslatorTest {
         assertEquals(Verdict.ARP, h.process(Frames.arpRequest("02:00:00:00:01:09", "192.168.1.9", "192.168.1.2"),
             LAN_IF));
         assertTrue(h.verdict.neighbourCreate, "an ARP addressed to the gateway may add one");
-    }
-
-    @Test
-    void neighbourDiscoveryTeachesWhereIpv6NeighboursAreAndIsCheckedAsRfc4861Says() {
-        // blue solicits the bridge's address: blue is at its source link-layer address, and may be added
-        assertEquals(Verdict.NDP, h.process(Frames.ndp(135, "fd15::2", "ff02::1:ff00:5", "fd15::5", 1,
-            "02:00:00:00:01:02", 0), INSIDE_IF));
-        assertEquals(Ipv6Address.parse("fd15::2"), new Ipv6Address(h.verdict.neighbour6High, h.verdict.neighbour6Low));
-        assertEquals(MacAddress.parse("02:00:00:00:01:02"), h.verdict.neighbourMac);
-        assertTrue(h.verdict.neighbourCreate, "a solicitation for the gateway's address may add an entry");
-        // a solicited advertisement from lan: lan's target is at its target link-layer address
-        assertEquals(Verdict.NDP, h.process(Frames.ndp(136, "fd01::3", "fd01::2", "fd01::3", 2,
-            "02:00:00:00:00:03", 0x60), LAN_IF));
-        assertEquals(Ipv6Address.parse("fd01::3"), new Ipv6Address(h.verdict.neighbour6High, h.verdict.neighbour6Low));
-        assertTrue(h.verdict.neighbourCreate);
-        // an unsolicited one only refreshes; a solicitation for someone else too
-        h.process(Frames.ndp(136, "fd01::3", "ff02::1", "fd01::3", 2, "02:00:00:00:00:03", 0x20), LAN_IF);
-        assertFalse(h.verdict.neighbourCreate);
-        h.process(Frames.ndp(135, "fd15::2", "ff02::1:ff00:1", "fd15::1", 1, "02:00:00:00:01:02", 0), INSIDE_IF);
-        assertFalse(h.verdict.neighbourCreate);
-        assertEquals(0, h.counters.get(Counter.NDP_REFUSED));
-
-        byte[] hopped = Frames.ndp(136, "fd01::3", "fd01::2", "fd01::3", 2, "02:00:00:00:00:03", 0x60);
-        hopped[14 + 7] = 64; // routed from afar: RFC 4861 wants 255
-        byte[] corrupted = Frames.ndp(136, "fd01::3", "fd01::2", "fd01::3", 2, "02:00:00:00:00:03", 0x60);
-        corrupted[corrupted.length - 1] ^= 1; // the MAC changed after the checksum
-        for (byte[] bad : List.of(hopped, corrupted,
-            Frames.ndp(136, "fd01::3", "fd01::2", "fd01::2", 2, "02:00:00:00:66:66", 0x60), // claims the gateway's address
-            Frames.ndp(136, "fd01::3", "fd01::2", "fd01::3", 2, "03:00:00:00:00:03", 0x60), // a group MAC
-            Frames.ndp(135, "fd15::2", "ff02::1:ff00:5", "ff02::1", 1, "02:00:00:00:01:02", 0))) { // a multicast target
-            assertEquals(Verdict.NDP, h.process(bad, LAN_IF));
-            assertEquals(0, h.verdict.neighbourMac, "not learnt: " + Frames.hex(bad));
-        }
-        assertEquals(5, h.counters.get(Counter.NDP_REFUSED));
-        // duplicate address detection: from ::, no option: nothing to learn, nothing wrong
-        assertEquals(Verdict.NDP, h.process(Frames.ndp(135, "::", "ff02::1:ff00:2", "fd15::2", 0, null, 0),
-            INSIDE_IF));
-        assertEquals(0, h.verdict.neighbourMac);
-        assertEquals(5, h.counters.get(Counter.NDP_REFUSED));
-        assertEquals(10, h.counters.get(Counter.NDP_FRAMES));
     }
 
     @Test

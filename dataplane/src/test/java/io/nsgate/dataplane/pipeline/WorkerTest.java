@@ -34,7 +34,6 @@ import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.dataplane.testsupport.Frames;
 import io.nsgate.linux.net.Ipv4Address;
-import io.nsgate.linux.net.Ipv6Address;
 import io.nsgate.linux.net.MacAddress;
 
 class WorkerTest {
@@ -201,20 +200,6 @@ class WorkerTest {
         assertEquals(1, out.size());
         assertEquals(MacAddress.parse(LAN_MAC), dstMac(out.get(0).bytes()));
         assertEquals(ParsedFrame.KIND_IPV4, parse(out.get(0).bytes()).kind);
-    }
-
-    @Test
-    void ipv6NeighboursAreLearntFromNeighbourDiscovery() {
-        long blue6 = Ipv6Address.parse("fd15::2").low();
-        long inside6 = Ipv6Address.parse("fd15::2").high();
-        byte[] solicitation = Frames.ndp(135, "fd15::2", "ff02::1:ff00:5", "fd15::5", 1, BLUE_MAC, 0);
-        System.arraycopy(new byte[] {0x33, 0x33, (byte) 0xff, 0, 0, 5}, 0, solicitation, 0, 6); // solicited-node MAC
-        inside.enqueue(solicitation);
-        worker.doWork();
-        assertEquals(MacAddress.parse(BLUE_MAC), neighbours.lookup6(1, inside6, blue6, clock.nanoTime()));
-        assertEquals(NeighbourTable.UNKNOWN, neighbours.lookup6(0, inside6, blue6, clock.nanoTime()),
-            "on the interface it came from only");
-        assertEquals(0, lan.takeSent().size() + inside.takeSent().size(), "the kernel answers, not the data plane");
     }
 
     @Test

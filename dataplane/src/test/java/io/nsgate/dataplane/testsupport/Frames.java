@@ -9,7 +9,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.TcpHeader;
 import io.nsgate.linux.net.Ipv4Address;
@@ -283,28 +282,6 @@ public final class Frames {
             b.put(p);
         }
         return b.array();
-    }
-
-    /**
-     * A neighbour solicitation (135) or advertisement (136) with a valid ICMPv6 checksum and hop limit 255: a
-     * link-layer address option of {@code optionType} (1 source, 2 target; 0 for none) carrying {@code mac}, and the
-     * advertisement's flag byte ({@code 0x40} solicited, {@code 0x20} override).
-     */
-    public static byte[] ndp(int type, String src, String dst, String target, int optionType, String mac, int flags) {
-        byte[] option = optionType == 0 ? new byte[0] : ByteBuffer.allocate(8).put((byte) optionType)
-            .put((byte) 1).putInt((int) (MacAddress.parse(mac) >>> 16)).putShort((short) MacAddress.parse(mac))
-            .array();
-        byte[] icmp = Frames.concat(new byte[] {(byte) type, 0, 0, 0, (byte) flags, 0, 0, 0},
-            Ipv6Address.parse(target).toBytes(), option);
-        Ipv6Address s6 = Ipv6Address.parse(src);
-        Ipv6Address d6 = Ipv6Address.parse(dst);
-        int checksum = Checksums.l4Checksum6(new UnsafeBuffer(icmp), 0, icmp.length, s6.high(), s6.low(),
-            d6.high(), d6.low(), IpProtocol.ICMPV6);
-        icmp[2] = (byte) (checksum >>> 8);
-        icmp[3] = (byte) checksum;
-        byte[] frame = Frames.ipv6(58, src, dst, icmp);
-        frame[14 + 7] = (byte) 255;
-        return frame;
     }
 
     private static void putMac(final ByteBuffer b, final long mac) {
