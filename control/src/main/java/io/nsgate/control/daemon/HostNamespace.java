@@ -57,8 +57,12 @@ final class HostNamespace implements AutoCloseable {
         }
     }
 
-    /** Runs {@code query} on an rtnetlink socket of the namespace (the named namespace's stays open, for reuse). */
-    <T> T rtnetlink(Function<RtNetlink, T> query) {
+    /**
+     * Runs {@code query} on an rtnetlink socket of the namespace (the named namespace's stays open, for reuse).
+     * Synchronized: the link watcher and the maintenance thread both ask, and an RtNetlink is not thread-safe (one
+     * message writer, one receive buffer).
+     */
+    synchronized <T> T rtnetlink(Function<RtNetlink, T> query) {
         if (netns != null) {
             return query.apply(netns.rtnetlink());
         }
