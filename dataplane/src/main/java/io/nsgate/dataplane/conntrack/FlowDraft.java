@@ -31,11 +31,11 @@ public final class FlowDraft {
     /** For a UDP/ICMP flow using an endpoint-independent mapping: the mapping's record id, else -1. */
     public int mappingId = -1;
     /**
-     * The L4 checksum delta of the original-direction rewrite when the tuples' addresses are not the packet's (an IPv6
-     * flow keyed by address digests, {@link FlowTable6}), else -1: worked out from the tuples. With it the IP header
-     * delta is 0 (IPv6 has no header checksum).
+     * The checksum delta of the original direction's address rewrite when the tuples' address fields are not the
+     * packet's addresses (an IPv6 flow keyed by address digests, {@link FlowTable6}), else -1: worked out from the
+     * tuples. The ports' delta and the L4 delta that combines both are worked out as for IPv4 either way.
      */
-    public int l4DeltaOverride = -1;
+    public int addressDelta = -1;
 
     /** Sets the original tuple and, as a starting point, a reply tuple that is its plain inverse (no NAT). */
     public FlowDraft original(int proto, int srcIp, int dstIp, int srcPort, int dstPort) {
@@ -52,7 +52,7 @@ public final class FlowDraft {
         this.protoState = 0;
         this.windowFlags = 0;
         this.mappingId = -1;
-        this.l4DeltaOverride = -1;
+        this.addressDelta = -1;
         return this;
     }
 

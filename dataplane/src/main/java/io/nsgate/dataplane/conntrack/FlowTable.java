@@ -492,8 +492,7 @@ public final class FlowTable implements AutoCloseable {
             return false;
         }
         fillView(rec, id, direction, before, view);
-        UnsafeApi.loadFence();
-        return generation(records.getLongAcquire(rec + STATE_WORD_OFFSET)) == generationOf(handle);
+        return isCurrent(handle);
     }
 
     /**
@@ -533,14 +532,6 @@ public final class FlowTable implements AutoCloseable {
     public int onPacket(FlowView view, TcpSegment segment, int bytes, long nowNs) {
         final int rec = offset(view.flowId);
         final int direction = view.direction;
-        final int c = countersOffset(view.flowId) + (direction == 0 ? ORIG_PACKETS_OFFSET : REPLY_PACKETS_OFFSET);
-        // release stores: the control socket reads counters and lastSeen while workers write them
-        counters.putLongRelease(c, counters.getLong(c) + 1);
-        counters.putLongRelease(c + 8, counters.getLong(c + 8) + bytes);
-        final long last = records.getLong(rec + LAST_SEEN_OFFSET);
-        if (nowNs - last > TOUCH_GRANULARITY_NS) {
-            records.putLongRelease(rec + LAST_SEEN_OFFSET, nowNs);
-        }
         final int stateWordOffset = rec + STATE_WORD_OFFSET;
         long word = records.getLongVolatile(stateWordOffset);
         if (generation(word) != view.generation) {
@@ -550,12 +541,15 @@ public final class FlowTable implements AutoCloseable {
         final int tcpFlags = tcp ? segment.flags : 0;
         boolean keepState = false;
         boolean ignored = false;
+        int firstNext = NO_STATE; // the TCP transition judged below, reused by the loop's first pass
         if (tcp) {
             final int state = protoState(word);
             final int next = TcpState.next(state, direction, tcpFlags);
             if (next == TcpState.INVALID) {
+                account(rec, view, bytes, nowNs); // forwarded all the same (liberal)
                 return PACKET_OUT_OF_STATE;
             }
+            firstNext = next;
             if (next == TcpState.IGNORE) {
                 // netfilter's ignored segments (a SYN on an established connection, a retransmitted SYN/ACK): passed,
                 // for the endpoint to answer (a challenge ACK); no window check and no state change
@@ -572,11 +566,12 @@ public final class FlowTable implements AutoCloseable {
                 final int verdict = TcpWindow.check(counters, windowBase, direction, state, segment,
                     tcpTracking.liberal());
                 if (verdict == TcpWindow.INVALID) {
-                    return PACKET_OUT_OF_WINDOW; // refused: not even "replied"
+                    return PACKET_OUT_OF_WINDOW; // refused: neither counted nor keeping the flow alive, as in netfilter
                 }
                 ignored = verdict == TcpWindow.IGNORE;
             }
         }
+        account(rec, view, bytes, nowNs);
         final int result = ignored ? PACKET_IGNORED : PACKET_OK;
         while (true) {
             final int state = protoState(word);
@@ -584,7 +579,8 @@ public final class FlowTable implements AutoCloseable {
             int nextState = state;
             int nextFlags = flags | (direction == 1 ? FLAG_REPLIED : 0);
             if (tcp && !ignored) {
-                final int next = TcpState.next(state, direction, tcpFlags);
+                final int next = firstNext != NO_STATE ? firstNext : TcpState.next(state, direction, tcpFlags);
+                firstNext = NO_STATE; // a failed CAS reloaded the word: judge again
                 if (next == TcpState.INVALID) {
                     return PACKET_OUT_OF_STATE; // another worker moved the state meanwhile
                 }
@@ -618,6 +614,19 @@ public final class FlowTable implements AutoCloseable {
             if (generation(word) != view.generation) {
                 return PACKET_STALE;
             }
+        }
+    }
+
+    private static final int NO_STATE = -1;
+
+    /** Counts a packet to its direction of the flow and marks the flow seen (release stores: the control socket reads). */
+    private void account(int rec, FlowView view, int bytes, long nowNs) {
+        final int c = countersOffset(view.flowId) + (view.direction == 0 ? ORIG_PACKETS_OFFSET : REPLY_PACKETS_OFFSET);
+        counters.putLongRelease(c, counters.getLong(c) + 1);
+        counters.putLongRelease(c + 8, counters.getLong(c + 8) + bytes);
+        final long last = records.getLong(rec + LAST_SEEN_OFFSET);
+        if (nowNs - last > TOUCH_GRANULARITY_NS) {
+            records.putLongRelease(rec + LAST_SEEN_OFFSET, nowNs);
         }
     }
 
@@ -729,10 +738,9 @@ public final class FlowTable implements AutoCloseable {
         // original direction rewrite: src := reply dst, dst := reply src, sport := reply dport, dport := reply sport
         int ipDelta = 0;
         int l4Delta = 0;
-        if (d.l4DeltaOverride >= 0) {
-            l4Delta = d.l4DeltaOverride;
-        } else if (!mapping) {
-            ipDelta = Checksums.addDeltas(
+        if (!mapping) {
+            // the addresses' delta: IPv4's header checksum, and every pseudo header (an IPv6 table gives its own)
+            ipDelta = d.addressDelta >= 0 ? d.addressDelta : Checksums.addDeltas(
                 Checksums.delta32(d.origSrcIp, d.replyDstIp), Checksums.delta32(d.origDstIp, d.replySrcIp));
             final int portDelta = Checksums.addDeltas(
                 Checksums.delta16(d.origSrcPort, d.replyDstPort), Checksums.delta16(d.origDstPort, d.replySrcPort));

@@ -41,8 +41,9 @@ import io.nsgate.linux.sys.OffHeapMemory;
  * the lookup answers "not found" and counts it ({@link #collisions()}), and inserting the second tuple is refused
  * ({@link FlowTable#ORIG_EXISTS}) as if its key were taken: a connection is refused, never joined to another.
  *
- * <p>The record's checksum delta is the IPv6 one ({@link FlowDraft#l4DeltaOverride}): worked out here from the full
- * addresses and the ports. Deletion, expiry, eviction, TCP tracking and listing are the inner table's
+ * <p>The record's checksum deltas are the IPv6 ones: the addresses' delta is worked out here from the full addresses
+ * ({@link FlowDraft#addressDelta}: the pseudo header's, which a frame with a partial checksum needs alone), the ports'
+ * and the L4 delta by the table as for IPv4. Deletion, expiry, eviction, TCP tracking and listing are the inner table's
  * ({@link #table()}).
  */
 public final class FlowTable6 implements AutoCloseable {
@@ -224,11 +225,9 @@ public final class FlowTable6 implements AutoCloseable {
         f.origDstIp = digest(d.origDstHigh, d.origDstLow);
         f.replySrcIp = digest(d.replySrcHigh, d.replySrcLow);
         f.replyDstIp = digest(d.replyDstHigh, d.replyDstLow);
-        f.l4DeltaOverride = (f.natFlags & FlowRecord.KIND_MAPPING) != 0 ? 0 : Checksums.addDeltas(
-            Checksums.addDeltas(Checksums.delta128(d.origSrcHigh, d.origSrcLow, d.replyDstHigh, d.replyDstLow),
-                Checksums.delta128(d.origDstHigh, d.origDstLow, d.replySrcHigh, d.replySrcLow)),
-            Checksums.addDeltas(Checksums.delta16(f.origSrcPort, f.replyDstPort),
-                Checksums.delta16(f.origDstPort, f.replySrcPort)));
+        f.addressDelta = Checksums.addDeltas(
+            Checksums.delta128(d.origSrcHigh, d.origSrcLow, d.replyDstHigh, d.replyDstLow),
+            Checksums.delta128(d.origDstHigh, d.origDstLow, d.replySrcHigh, d.replySrcLow));
         return table.insert(f, nowNs, view, d);
     }
 
@@ -279,6 +278,13 @@ public final class FlowTable6 implements AutoCloseable {
             final boolean dnat = (view.natFlags & FlowRecord.NAT_DNAT) != 0;
             final Gateways g = gateways;
             // the packet's own tuple, rebuilt: direction 0 is (orig src, orig dst), direction 1 (reply src, reply dst)
+            // a gateway position whose digest no longer names a listed address: the flow is not used (not counted as
+            // a collision), as a masqueraded flow ends when the address it was made with goes
+            final boolean srcGone = (view.direction == 0 ? snat : dnat) && g.indexOf(view.newSrcIp) < 0;
+            final boolean dstGone = (view.direction == 0 ? dnat : snat) && g.indexOf(dstDigest) < 0;
+            if (srcGone || dstGone) {
+                return FlowTable.NOT_FOUND;
+            }
             final boolean matches;
             if (view.direction == 0) {
                 // (orig src, orig dst) = (A, the gateway when DNAT else B); new source = reply dst (the gateway when
@@ -298,7 +304,7 @@ public final class FlowTable6 implements AutoCloseable {
                 rewrite.newDstLow = aLow;
             }
             if (!matches) {
-                collisions.increment();
+                collisions.increment(); // the digests matched, the addresses did not
                 return FlowTable.NOT_FOUND;
             }
             return h;
@@ -312,16 +318,16 @@ public final class FlowTable6 implements AutoCloseable {
         if (!gateway) {
             return high == keptHigh && low == keptLow;
         }
-        final int i = g.indexOf(digest);
-        return i >= 0 && g.high[i] == high && g.low[i] == low;
+        final int i = g.indexOf(digest); // listed: checked before
+        return g.high[i] == high && g.low[i] == low;
     }
 
-    /** The new source: the gateway address of {@code digest}, or the kept address. */
+    /** Sets the new source: the (listed) gateway address of {@code digest}, or the kept address. */
     private static void newSource(Rewrite r, boolean gateway, Gateways g, int digest, long keptHigh, long keptLow) {
         if (gateway) {
             final int i = g.indexOf(digest);
-            r.newSrcHigh = i < 0 ? 0 : g.high[i];
-            r.newSrcLow = i < 0 ? 0 : g.low[i];
+            r.newSrcHigh = g.high[i];
+            r.newSrcLow = g.low[i];
         } else {
             r.newSrcHigh = keptHigh;
             r.newSrcLow = keptLow;
