@@ -70,7 +70,7 @@ public final class FlowSnapshot {
         origBytes = counters.getLongVolatile(c + ORIG_BYTES_OFFSET);
         replyPackets = counters.getLongVolatile(c + REPLY_PACKETS_OFFSET);
         replyBytes = counters.getLongVolatile(c + REPLY_BYTES_OFFSET);
-        final boolean tcp = !mapping && proto == io.nsgate.dataplane.packet.IpProtocol.TCP;
+        final boolean tcp = !mapping && proto == IpProtocol.TCP;
         origSeqEnd = tcp ? TcpWindow.end(counters, c + WINDOW_OFFSET, 0) : 0;
         replySeqEnd = tcp ? TcpWindow.end(counters, c + WINDOW_OFFSET, 1) : 0;
     }

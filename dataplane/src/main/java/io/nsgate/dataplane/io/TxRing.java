@@ -111,14 +111,6 @@ final class TxRing {
     }
 
     /**
-     * Copies a frame and its virtio-net header ({@code vnetOffset} -1: zeroes) into the next slot and publishes it.
-     * A frame the kernel would refuse (longer than a slot, shorter than an Ethernet header, or whose header's
-     * checksum position lies beyond it) is dropped and counted ({@link PortCounter#TX_REJECTED}): true is returned all
-     * the same, for trying again would not help.
-     *
-     * @return false when the next slot is still busy: the ring is full
-     */
-    /**
      * Whether frames that are not GSO super-frames are copied whole into the skb ({@code -Dnsgate.txLinear}, off).
      * Measured alternately twice on the 2-vCPU AMD EPYC: 64-byte UDP +20 % (246-251k to 290-302k frames/s), new
      * connections unchanged, HTTP keep-alive -15 to -18 % (72-74k to 59-64k req/s): off, since keep-alive is the
@@ -132,6 +124,14 @@ final class TxRing {
         this.linear = on;
     }
 
+    /**
+     * Copies a frame and its virtio-net header ({@code vnetOffset} -1: zeroes) into the next slot and publishes it.
+     * A frame the kernel would refuse (longer than a slot, shorter than an Ethernet header, or whose header's
+     * checksum position lies beyond it) is dropped and counted ({@link PortCounter#TX_REJECTED}): true is returned all
+     * the same, for trying again would not help.
+     *
+     * @return false when the next slot is still busy: the ring is full
+     */
     boolean offer(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength) {
         if (frameLength > maxFrameLength || frameLength < Linux.ETH_HLEN
             || vnetOffset >= 0 && !kernelWouldAccept(source, vnetOffset, frameLength)) {

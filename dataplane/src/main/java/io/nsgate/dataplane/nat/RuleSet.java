@@ -240,35 +240,24 @@ public final class RuleSet {
 
         /** Changes the MTU of interface {@code name} (the router checks use the egress MTU). */
         public Builder mtu(String name, int mtu) {
-            for (int i = 0; i < interfaceSpecs.size(); i++) {
-                GatewayInterface g = interfaceSpecs.get(i);
-                if (g.name().equals(name)) {
-                    interfaceSpecs.set(i, g.with(g.index(), g.address(), g.ipv6Addresses(), mtu));
-                    return this;
-                }
-            }
-            throw new IllegalArgumentException("no interface \"" + name + "\"");
+            return change(name, g -> g.with(g.index(), g.address(), g.ipv6Addresses(), mtu));
         }
 
         /** Sets the IPv6 addresses of interface {@code name} (link-local ones are dropped: never routed). */
         public Builder ipv6Addresses(String name, List<Ipv6Address> addresses) {
             List<Ipv6Address> routable = addresses.stream().filter(a -> !a.isLinkLocal()).toList();
-            for (int i = 0; i < interfaceSpecs.size(); i++) {
-                GatewayInterface g = interfaceSpecs.get(i);
-                if (g.name().equals(name)) {
-                    interfaceSpecs.set(i, g.with(g.index(), g.address(), routable, g.mtu()));
-                    return this;
-                }
-            }
-            throw new IllegalArgumentException("no interface \"" + name + "\"");
+            return change(name, g -> g.with(g.index(), g.address(), routable, g.mtu()));
         }
 
         /** Changes the address of interface {@code name} (the kernel's changed). */
         public Builder address(String name, Ipv4Prefix address) {
+            return change(name, g -> g.with(g.index(), address, g.ipv6Addresses(), g.mtu()));
+        }
+
+        private Builder change(String name, java.util.function.UnaryOperator<GatewayInterface> change) {
             for (int i = 0; i < interfaceSpecs.size(); i++) {
-                GatewayInterface g = interfaceSpecs.get(i);
-                if (g.name().equals(name)) {
-                    interfaceSpecs.set(i, g.with(g.index(), address, g.ipv6Addresses(), g.mtu()));
+                if (interfaceSpecs.get(i).name().equals(name)) {
+                    interfaceSpecs.set(i, change.apply(interfaceSpecs.get(i)));
                     return this;
                 }
             }

@@ -143,11 +143,8 @@ public final class Checksums {
         final DirectBuffer buf, final int l4Offset, final int l4Length, final int srcIp, final int dstIp,
         final int proto) {
         final int fieldOffset = proto == IpProtocol.UDP ? UDP_CHECKSUM_OFFSET : TCP_CHECKSUM_OFFSET;
-        int s = pseudoHeaderSum(srcIp, dstIp, proto, l4Length);
-        s = sum(buf, l4Offset, fieldOffset, s);
-        s = sum(buf, l4Offset + fieldOffset + 2, l4Length - fieldOffset - 2, s);
-        final int checksum = ~fold(s) & 0xFFFF;
-        return checksum == 0 && proto == IpProtocol.UDP ? 0xFFFF : checksum;
+        return finish(buf, l4Offset, l4Length, fieldOffset, pseudoHeaderSum(srcIp, dstIp, proto, l4Length),
+            proto == IpProtocol.UDP);
     }
 
     /**
@@ -177,11 +174,20 @@ public final class Checksums {
                                   final long srcLow, final long dstHigh, final long dstLow, final int proto) {
         final int fieldOffset = proto == IpProtocol.UDP ? UDP_CHECKSUM_OFFSET
             : proto == IpProtocol.ICMPV6 ? ICMP_CHECKSUM_OFFSET : TCP_CHECKSUM_OFFSET;
-        int s = pseudoHeaderSum6(srcHigh, srcLow, dstHigh, dstLow, proto, l4Length);
-        s = sum(buf, l4Offset, fieldOffset, s);
-        s = sum(buf, l4Offset + fieldOffset + 2, l4Length - fieldOffset - 2, s);
+        return finish(buf, l4Offset, l4Length, fieldOffset,
+            pseudoHeaderSum6(srcHigh, srcLow, dstHigh, dstLow, proto, l4Length), proto == IpProtocol.UDP);
+    }
+
+    /**
+     * {@code ~fold(initial + Σ words)} over {@code length} bytes at {@code offset}, the checksum field at
+     * {@code fieldOffset} counted as 0; for UDP a computed 0 is returned as 0xFFFF (0 means "no checksum").
+     */
+    private static int finish(final DirectBuffer buf, final int offset, final int length, final int fieldOffset,
+                              final int initial, final boolean udp) {
+        int s = sum(buf, offset, fieldOffset, initial);
+        s = sum(buf, offset + fieldOffset + 2, length - fieldOffset - 2, s);
         final int checksum = ~fold(s) & 0xFFFF;
-        return checksum == 0 && proto == IpProtocol.UDP ? 0xFFFF : checksum;
+        return checksum == 0 && udp ? 0xFFFF : checksum;
     }
 
     /**
@@ -199,9 +205,7 @@ public final class Checksums {
      * @param length bytes of the ICMP message (header and data), at least 4
      */
     public static int icmpChecksum(final DirectBuffer buf, final int offset, final int length) {
-        int s = sum(buf, offset, ICMP_CHECKSUM_OFFSET, 0);
-        s = sum(buf, offset + ICMP_CHECKSUM_OFFSET + 2, length - ICMP_CHECKSUM_OFFSET - 2, s);
-        return ~fold(s) & 0xFFFF;
+        return finish(buf, offset, length, ICMP_CHECKSUM_OFFSET, 0, false);
     }
 
     /**

@@ -22,6 +22,8 @@ public final class IpProtocol {
                 return "udp";
             case ICMP:
                 return "icmp";
+            case ICMPV6:
+                return "icmpv6";
             default:
                 return "proto" + proto;
         }

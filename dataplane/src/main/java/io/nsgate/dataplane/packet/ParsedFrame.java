@@ -147,14 +147,8 @@ public final class ParsedFrame {
         innerL4Available = 0;
         innerSrcPort = 0;
         innerDstPort = 0;
-        src6High = 0;
-        src6Low = 0;
-        dst6High = 0;
-        dst6Low = 0;
-        innerSrc6High = 0;
-        innerSrc6Low = 0;
-        innerDst6High = 0;
-        innerDst6Low = 0;
+        // the IPv6 addresses are not cleared: the parser writes them for every IPv6 frame (the quoted ones with
+        // icmpError), and nothing reads them otherwise
     }
 
     /** True when this is the first (or only) fragment of a fragmented datagram. */

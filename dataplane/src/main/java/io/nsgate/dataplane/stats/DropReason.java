@@ -27,7 +27,6 @@ public enum DropReason {
     ZERO_PORT(17, "TCP or UDP port 0"),
     TRUNCATED_ARP(18, "ARP packet cut short"),
     FRAGMENT_TOO_LONG(19, "fragment reaching past 65535 bytes of datagram (\"ping of death\")"),
-    TRUNCATED_IPV6(28, "frame shorter than an IPv6 header"),
     FRAGMENT_OVERLAPS_HEADER(26, "TCP fragment at offset 8 or 16: it would overwrite the TCP header at reassembly "
         + "(RFC 1858)"),
 
@@ -65,6 +64,7 @@ public enum DropReason {
     DIRECTED_BROADCAST(54, "directed broadcast of another interface's subnet (RFC 1812 5.3.5.2): never forwarded"),
 
     // --- IPv6 parser (packet) ---
+    TRUNCATED_IPV6(64, "frame shorter than an IPv6 header"),
     IPV6_BAD_PAYLOAD_LENGTH(60, "IPv6 payload length reaches beyond the frame"),
     IPV6_EXTENSION_TRUNCATED(61, "IPv6 extension header cut short, or a first fragment without the whole header "
         + "chain (RFC 7112)"),
