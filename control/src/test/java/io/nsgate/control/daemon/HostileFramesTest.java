@@ -27,6 +27,8 @@ import io.nsgate.control.cli.LabCommand;
 import io.nsgate.control.lab.EchoHttpService;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.dataplane.conntrack.FlowCursor;
+import io.nsgate.dataplane.conntrack.FlowSnapshot;
+import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.io.AfPacketOptions;
 import io.nsgate.dataplane.io.AfPacketPort;
@@ -55,6 +57,8 @@ class HostileFramesTest {
     private static AfPacketPort lanPort;
     private static AfPacketPort bluePort;
     private static Socket live;
+    /** The live connection's flow (id and generation) before any hostile frame: it must be the same one at the end. */
+    private static long liveFlow;
     private static String lanMac;
     private static String gatewayLanMac;
     private static String blueMac;
@@ -78,6 +82,8 @@ class HostileFramesTest {
             return s;
         });
         assertTrue(request().startsWith("hello from blue"));
+        FlowSnapshot flow = liveFlow();
+        liveFlow = FlowTable.handle(flow.flowId, flow.generation);
     }
 
     @AfterAll
@@ -186,14 +192,19 @@ class HostileFramesTest {
         assertDropped(DropReason.SPOOFED_SOURCE, bluePort, fromBlue().src("192.168.1.77", 40002).build());
     }
 
-    /** The live connection's flow: where lan's sequence numbers stand (seq + length of what it sent last). */
-    private static long liveClientSeqEnd() {
+    /** The live connection's flow, as listed now. */
+    private static FlowSnapshot liveFlow() {
         for (FlowCursor flows = gateway.dataPlane().flowTable().cursor(); flows.next(); ) {
             if (flows.flow().origSrcPort == live.getLocalPort() && flows.flow().origDstPort == 80) {
-                return flows.flow().origSeqEnd & 0xFFFF_FFFFL;
+                return flows.flow();
             }
         }
         throw new AssertionError("no flow for the live connection");
+    }
+
+    /** Where lan's sequence numbers stand on the live connection (seq + length of what it sent last). */
+    private static long liveClientSeqEnd() {
+        return liveFlow().origSeqEnd & 0xFFFF_FFFFL;
     }
 
     @Test
@@ -251,12 +262,9 @@ class HostileFramesTest {
     void theLiveConnectionOutlivesItAllAfterLongerThanTheCloseTimeout() throws Exception {
         Thread.sleep(11_000); // CLOSE lives 10 s: a flow any frame above had closed would be gone now
         assertTrue(request().startsWith("hello from blue"), "the connection still answers");
-        int state = -1;
-        for (FlowCursor flows = gateway.dataPlane().flowTable().cursor(); flows.next(); ) {
-            if (flows.flow().origSrcPort == live.getLocalPort() && flows.flow().origDstPort == 80) {
-                state = flows.flow().protoState;
-            }
-        }
-        assertEquals(TcpState.ESTABLISHED, state);
+        FlowSnapshot flow = liveFlow();
+        assertEquals(TcpState.ESTABLISHED, flow.protoState);
+        // the same flow, not one loose tracking picked up mid-stream after the first was closed and expired
+        assertEquals(liveFlow, FlowTable.handle(flow.flowId, flow.generation), "the flow the connection began with");
     }
 }

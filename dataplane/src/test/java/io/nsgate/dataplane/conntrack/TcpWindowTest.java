@@ -64,6 +64,11 @@ class TcpWindowTest {
         return verdict;
     }
 
+    /** Data the check must accept (a setup step: its verdict is asserted, so the sequence numbers stay true). */
+    private void accept(int direction, int bytes) {
+        assertEquals(TcpWindow.ACCEPT, data(direction, bytes), "setup: " + bytes + " bytes in direction " + direction);
+    }
+
     private byte[] snapshot() {
         byte[] copy = new byte[TcpWindow.SIZE];
         state.getBytes(0, copy);
@@ -88,7 +93,7 @@ class TcpWindowTest {
     @ValueSource(ints = {1000, 0xFFFF_FF00, 0x7FFF_FF00})
     void aBlindResetFarOutsideTheWindowIsInvalidAndChangesNothing(int isn) {
         handshake(isn, isn + 0x1234_5678);
-        data(ORIG, 500);
+        accept(ORIG, 500);
         byte[] before = snapshot();
         assertEquals(TcpWindow.INVALID,
             send(REPLY, TcpState.ESTABLISHED, RST, next[REPLY] + 0x4000_0000, 0, 0, 0, -1));
@@ -101,8 +106,8 @@ class TcpWindowTest {
     @ValueSource(ints = {1000, 0xFFFF_FFF0})
     void aResetInTheWindowIsAcceptedAndOnlyTheExactOneClosesEstablished(int isn) {
         handshake(isn, isn + 99);
-        data(ORIG, 100);
-        data(REPLY, 100);
+        accept(ORIG, 100);
+        accept(REPLY, 100);
         assertFalse(TcpWindow.isExactReset(state, 0, REPLY, next[REPLY] + 1000),
             "in the window but not at the expected sequence number: a challenge ACK, not a close (RFC 5961)");
         assertTrue(TcpWindow.isExactReset(state, 0, REPLY, next[REPLY]));
@@ -135,7 +140,7 @@ class TcpWindowTest {
     @ValueSource(ints = {1000, 0xFFFF_FFF0, 0x7FFF_FFF0})
     void ruleThreeAnAcknowledgementOfDataNeverSentIsInvalid(int isn) {
         handshake(isn, isn + 3);
-        data(REPLY, 100);
+        accept(REPLY, 100);
         assertEquals(TcpWindow.INVALID,
             send(ORIG, TcpState.ESTABLISHED, ACK, next[ORIG], next[REPLY] + 1, 0, WINDOW, -1));
         assertEquals(TcpWindow.ACCEPT, send(ORIG, TcpState.ESTABLISHED, ACK, next[ORIG], next[REPLY], 0, WINDOW, -1));
@@ -146,7 +151,8 @@ class TcpWindowTest {
     void ruleTwoARetransmissionOfLongAcknowledgedDataIsIgnored(int isn) {
         handshake(isn, isn + 3);
         for (int i = 0; i < 70; i++) {
-            data(ORIG, 1000); // 70 KB: further than the receiver's largest window
+            accept(ORIG, 1000); // 70 KB, each acknowledged: further back than the receiver's largest window
+            accept(REPLY, 0);
         }
         byte[] before = snapshot();
         assertEquals(TcpWindow.IGNORE,
@@ -159,7 +165,8 @@ class TcpWindowTest {
     void ruleFourAnOverlyDelayedAcknowledgementIsIgnored(int isn) {
         handshake(isn, isn + 3);
         for (int i = 0; i < 70; i++) {
-            data(REPLY, 1000);
+            accept(REPLY, 1000); // 70 KB, each acknowledged
+            accept(ORIG, 0);
         }
         assertEquals(TcpWindow.IGNORE,
             send(ORIG, TcpState.ESTABLISHED, ACK, next[ORIG], next[REPLY] - 67_000, 0, WINDOW, -1));
@@ -213,7 +220,7 @@ class TcpWindowTest {
             offerSack = permitted;
             handshake(isn, isn + 50);
             assertEquals(permitted, (TcpWindow.flags(state, 0, ORIG) & TcpWindow.FLAG_SACK_PERMITTED) != 0);
-            data(REPLY, 3000);
+            accept(REPLY, 3000);
             // the client SACKs bytes the server never sent: invalid only when the SACK blocks count
             seg.seq = next[ORIG];
             seg.ack = next[REPLY] - 3000;
