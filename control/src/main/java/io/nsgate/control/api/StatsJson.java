@@ -57,16 +57,25 @@ public final class StatsJson {
                 put(po.putObject("counters"), PortCounter.values(), p::get);
             }
         }
-        StatsSnapshot.FlowTableFigures t = s.flowTable();
-        ObjectNode table = n.putObject("flow_table");
+        figures(n.putObject("flow_table"), s.flowTable());
+        figures(n.putObject("flow_table6"), s.flowTable6());
+        n.put("worker_errors", s.workerErrors());
+        return n;
+    }
+
+    private static void figures(ObjectNode table, StatsSnapshot.FlowTableFigures t) {
         table.put("size", t.size());
         table.put("capacity", t.capacity());
         table.put("inserted", t.inserted());
         table.put("deleted", t.deleted());
         table.put("evicted", t.evicted());
         table.put("probe_window_full", t.probeWindowFull());
-        n.put("worker_errors", s.workerErrors());
-        return n;
+    }
+
+    private static StatsSnapshot.FlowTableFigures figures(JsonNode t) {
+        return new StatsSnapshot.FlowTableFigures(t.path("size").asLong(), t.path("capacity").asLong(),
+            t.path("inserted").asLong(), t.path("deleted").asLong(), t.path("evicted").asLong(),
+            t.path("probe_window_full").asLong());
     }
 
     /** The snapshot a {@link #write} answer describes; counters it does not name are 0. */
@@ -81,10 +90,8 @@ public final class StatsJson {
             workers.add(new StatsSnapshot.Worker(w.path("worker").asInt(), values(w.path("counters"),
                 Counter.values()), values(w.path("drops"), DropReason.values()), ports));
         }
-        JsonNode t = n.path("flow_table");
-        return new StatsSnapshot(workers, new StatsSnapshot.FlowTableFigures(t.path("size").asLong(),
-            t.path("capacity").asLong(), t.path("inserted").asLong(), t.path("deleted").asLong(),
-            t.path("evicted").asLong(), t.path("probe_window_full").asLong()), n.path("worker_errors").asLong());
+        return new StatsSnapshot(workers, figures(n.path("flow_table")), figures(n.path("flow_table6")),
+            n.path("worker_errors").asLong());
     }
 
     private static <E extends Enum<E>> void put(ObjectNode object, E[] keys, ToLongFunction<E> value) {

@@ -28,13 +28,18 @@ final class CtlOutput {
         rows.add(new String[] {"workers", r.path("workers").asText()});
         boolean first = true;
         for (JsonNode i : r.path("interfaces")) {
-            rows.add(new String[] {first ? "interfaces" : "", String.format(Locale.ROOT, "%-10s %-7s %-18s mtu %d",
-                i.path("name").asText(), i.path("role").asText(), i.path("address").asText(), i.path("mtu").asInt())});
+            List<String> ipv6 = new ArrayList<>();
+            i.path("ipv6").forEach(a -> ipv6.add(a.asText()));
+            rows.add(new String[] {first ? "interfaces" : "", String.format(Locale.ROOT, "%-10s %-7s %-18s mtu %d%s",
+                i.path("name").asText(), i.path("role").asText(), i.path("address").asText(), i.path("mtu").asInt(),
+                ipv6.isEmpty() ? "" : "  " + String.join(" ", ipv6))});
             first = false;
         }
-        JsonNode f = r.path("flows");
-        rows.add(new String[] {"flows", f.path("size").asLong() + " of " + f.path("capacity").asLong() + " ("
-            + f.path("fill_percent").asText() + " %)"});
+        for (String family : new String[] {"flows", "flows6"}) {
+            JsonNode f = r.path(family);
+            rows.add(new String[] {family.equals("flows") ? "flows" : "IPv6 flows", f.path("size").asLong() + " of "
+                + f.path("capacity").asLong() + " (" + f.path("fill_percent").asText() + " %)"});
+        }
         rows.add(new String[] {"rules", plural(r.path("forwards").asInt(), "forward") + ", "
             + r.path("masquerade").asInt() + " masquerade, " + r.path("lingering_forwards").asInt()
             + " removed forward(s) still carrying connections; NAT ports " + r.path("nat_ports").asText()});
@@ -90,9 +95,13 @@ final class CtlOutput {
             out.println((headed ? "(" + hidden + " other drop reasons" : "no drops (all " + hidden + " reasons")
                 + " at 0; --all lists them)");
         }
-        StatsSnapshot.FlowTableFigures t = s.flowTable();
         out.println();
-        out.println("flow table: " + t.size() + " of " + t.capacity() + " in use; " + t.inserted() + " created, "
+        flowTable(out, "flow table", s.flowTable());
+        flowTable(out, "IPv6 flow table", s.flowTable6());
+    }
+
+    private static void flowTable(PrintWriter out, String name, StatsSnapshot.FlowTableFigures t) {
+        out.println(name + ": " + t.size() + " of " + t.capacity() + " in use; " + t.inserted() + " created, "
             + t.deleted() + " deleted, " + t.evicted() + " evicted (table full)"
             + (t.probeWindowFull() > 0 ? "; " + t.probeWindowFull()
                 + " new flows refused: every index slot their key may take was in use" : ""));
@@ -165,8 +174,13 @@ final class CtlOutput {
     }
 
     private static String tuple(JsonNode t) {
-        return t.path("src").asText() + ":" + t.path("sport").asInt() + " -> " + t.path("dst").asText() + ":"
-            + t.path("dport").asInt();
+        return endpoint(t.path("src").asText()) + ":" + t.path("sport").asInt() + " -> "
+            + endpoint(t.path("dst").asText()) + ":" + t.path("dport").asInt();
+    }
+
+    /** An address as written before ":port": IPv6 in brackets. */
+    private static String endpoint(String address) {
+        return address.indexOf(':') >= 0 ? "[" + address + "]" : address;
     }
 
     /** 1534 → 1.5K, 8911222 → 8.5M (binary units, like ip -h). */

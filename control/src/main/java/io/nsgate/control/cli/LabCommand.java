@@ -17,7 +17,7 @@ import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyReport;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.nat.ForwardRule;
-import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.dataplane.nat.PortRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
     description = {
         "Builds the seed lab (namespaces red, blue, lan and the gateway's edge, joined by a bridge and veths),",
         "starts a web service in blue and one in lan, runs the gateway in edge (MASQUERADE for 192.168.15.0/24",
-        "and a port forward tcp:80 -> blue), proves both directions with real requests, prints what to try",
+        "and fd15::/64, port forwards tcp:80 -> blue over IPv4 and IPv6), proves both directions in both",
+        "families with real requests, prints what to try",
         "next, and runs until Ctrl-C; then removes everything it created. Needs root.",
         "The gateway's control socket is /run/nsgate/PREFIXlab.sock (/run/nsgate/nsgate-lab.sock by default):",
         "try `nsgate ctl --socket /run/nsgate/nsgate-lab.sock status` while it runs.",
@@ -43,6 +44,9 @@ import picocli.CommandLine.Option;
     })
 public final class LabCommand implements Callable<Integer> {
     static final String BLUE = "192.168.15.2";
+    static final String BLUE6 = "fd15::2";
+    static final String LAN6 = "fd01::3";
+    static final String GATEWAY_LAN6 = "fd01::2";
     static final String LAN = "192.168.1.3";
     static final String GATEWAY_LAN = "192.168.1.2";
     static final int LAN_SERVICE_PORT = 8080;
@@ -74,7 +78,10 @@ public final class LabCommand implements Callable<Integer> {
             lan = NetNs.open(prefix + "lan");
             blueService = EchoHttpService.start(blue, "blue", BLUE, 80);
             lanService = EchoHttpService.start(lan, "lan", LAN, LAN_SERVICE_PORT);
-            System.out.println("nsgate lab: web services: blue " + BLUE + ":80, lan " + LAN + ":" + LAN_SERVICE_PORT);
+            services6.add(EchoHttpService.start(blue, "blue", BLUE6, 80));
+            services6.add(EchoHttpService.start(lan, "lan", LAN6, LAN_SERVICE_PORT));
+            System.out.println("nsgate lab: web services: blue " + BLUE + ":80 and [" + BLUE6 + "]:80, lan " + LAN
+                + ":" + LAN_SERVICE_PORT + " and [" + LAN6 + "]:" + LAN_SERVICE_PORT);
             gateway = Gateway.start(labConfig(prefix, workers), line -> System.out.println("nsgate lab: " + line));
             ok = prove(lan, blue);
             if (ok && !check) {
@@ -116,7 +123,8 @@ public final class LabCommand implements Callable<Integer> {
     /** The gateway configuration of the seed lab. */
     public static GatewayConfig labConfig(String prefix, int workers) {
         return new GatewayConfig(prefix + "edge", "lan0", List.of("v-net-0"),
-            List.of(Ipv4Prefix.parse("192.168.15.0/24")), List.of(ForwardRule.parse("tcp:80=" + BLUE + ":80")),
+            List.of(IpPrefix.parse("192.168.15.0/24"), IpPrefix.parse("fd15::/64")),
+            List.of(ForwardRule.parse("tcp:80=" + BLUE + ":80"), ForwardRule.parse("tcp:80=[" + BLUE6 + "]:80")),
             workers, PortRange.DEFAULT_NAT, 1 << 16, FlowTimeouts.DEFAULTS);
     }
 
@@ -134,7 +142,24 @@ public final class LabCommand implements Callable<Integer> {
                 ? "lan saw " + seen + ": the gateway's address and a port from " + PortRange.DEFAULT_NAT
                 : "unexpected answer: " + r.body();
         });
-        return in && out;
+        boolean in6 = check("lan -> [" + GATEWAY_LAN6 + "]:80 (IPv6 port forward)", () -> {
+            HttpProbe.Response r = HttpProbe.get(lan, GATEWAY_LAN6, 80, 3000);
+            String seen = seenAddress(r);
+            return r.status() == 200 && r.body().contains("hello from blue") && seen.equals(LAN6)
+                ? "answered by blue, which saw the real client " + LAN6 : "unexpected answer: " + r.body();
+        });
+        boolean out6 = check("blue -> [" + LAN6 + "]:" + LAN_SERVICE_PORT + " (IPv6 masquerade)", () -> {
+            HttpProbe.Response r = HttpProbe.get(blue, LAN6, LAN_SERVICE_PORT, 3000);
+            return r.status() == 200 && seenAddress(r).equals(GATEWAY_LAN6)
+                ? "lan saw the gateway's " + GATEWAY_LAN6 : "unexpected answer: " + r.body();
+        });
+        return in && out && in6 && out6;
+    }
+
+    /** The client address an echo service reports ("you are ADDRESS:PORT"), IPv6 in its short form. */
+    public static String seenAddress(HttpProbe.Response r) {
+        String seen = r.body().replaceAll("(?s).*you are ([0-9a-f.:]+):[0-9]+.*", "$1");
+        return seen.contains(":") ? io.nsgate.linux.net.Ipv6Address.parse(seen).toString() : seen;
     }
 
     private interface Probe {
@@ -162,6 +187,8 @@ public final class LabCommand implements Callable<Integer> {
             + "/       # masquerade: lan sees the gateway");
         System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN + "                     # ping through the NAT");
         System.out.println("  ip netns exec " + p + "lan curl -s --max-time 2 http://192.168.15.2/  # default deny: nothing");
+        System.out.println("  ip netns exec " + p + "lan curl -s http://[" + GATEWAY_LAN6 + "]/             # the same over IPv6");
+        System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN6 + "                        # ping6 through NAT66");
         if (socket != null) {
             String[][] ctl = {
                 {"export NSGATE_SOCKET=" + socket, "nsgate ctl finds the lab's control socket"},
@@ -178,6 +205,8 @@ public final class LabCommand implements Callable<Integer> {
     }
 
     private boolean tornDown;
+    /** The IPv6 web services of blue and lan. */
+    private final List<EchoHttpService> services6 = new java.util.ArrayList<>();
     /** The control socket, once the lab proved itself (not with --check). */
     private DaemonServices services;
 
@@ -199,6 +228,7 @@ public final class LabCommand implements Callable<Integer> {
         if (lanService != null) {
             lanService.close();
         }
+        services6.forEach(EchoHttpService::close);
         if (blue != null) {
             blue.close();
         }

@@ -30,8 +30,8 @@ import io.nsgate.control.api.Protocol;
     footer = {
         "",
         "Examples:",
-        "  nsgate run --netns edge --lan lan0 --inside v-net-0 --masquerade 192.168.15.0/24 \\",
-        "             --forward tcp:80=192.168.15.2:80",
+        "  nsgate run --netns edge --lan lan0 --inside v-net-0 --masquerade 192.168.15.0/24 fd15::/64 \\",
+        "             --forward tcp:80=192.168.15.2:80 'tcp:80=[fd15::2]:80'",
         "  nsgate run --config /etc/nsgate/gateway.yaml",
         "  nsgate run --config gateway.yaml --workers 1        (flags override the file)",
         "  nsgate run --config gateway.yaml --control-group nsgate-ops --metrics-port 9469",
@@ -57,7 +57,8 @@ public final class RunCommand implements Callable<Integer> {
     List<String> masquerade;
 
     @Option(names = "--forward", paramLabel = "SPEC", arity = "1..*",
-        description = "Port forward: PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]")
+        description = "Port forward: PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]; IPv6 addresses in "
+            + "brackets: tcp:80=[fd15::2]:80")
     List<String> forward;
 
     @Option(names = "--workers", paramLabel = "N", description = "Worker threads (default: the number of CPUs).")

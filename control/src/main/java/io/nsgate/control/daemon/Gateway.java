@@ -27,8 +27,10 @@ import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 import io.nsgate.linux.net.MacAddress;
 
 /**
@@ -108,7 +110,7 @@ public final class Gateway implements AutoCloseable {
         linkEvents = host.call(() -> LinkEvents.open(host.describe(), LINK_POLL_MS));
         RuleSet.Builder b = RuleSet.builder().natPorts(config.natPorts()).reversePathFilter(config.reversePathFilter());
         InterfaceScan interfaces = host.rtnetlink(rt -> InterfaceScan.scan(rt, config, host.describe(), b));
-        for (Ipv4Prefix source : config.masquerade()) {
+        for (IpPrefix source : config.masquerade()) {
             b.masquerade(MasqueradeRule.masquerade(source, config.lan()));
         }
         config.forwards().forEach(b::forward);
@@ -197,6 +199,7 @@ public final class Gateway implements AutoCloseable {
                 return poller::poll;
             });
         dataPlane.flowTable().tcpTracking(config.tcp());
+        dataPlane.flowTable6().table().tcpTracking(config.tcp());
         dataPlane.start();
     }
 
@@ -267,7 +270,7 @@ public final class Gateway implements AutoCloseable {
         }
         List<InterfaceAddress6> addresses6 = host.rtnetlink(RtNetlink::addresses6);
         Map<String, Ipv4Prefix> current = new java.util.HashMap<>();
-        Map<String, List<Ipv6Address>> current6 = new java.util.HashMap<>();
+        Map<String, List<Ipv6Prefix>> current6 = new java.util.HashMap<>();
         for (Link link : host.rtnetlink(RtNetlink::links)) {
             Ipv4Prefix p = byIndex.get(link.index());
             if (p != null) {
@@ -321,11 +324,11 @@ public final class Gateway implements AutoCloseable {
         return changes.removeForward(forward);
     }
 
-    public void addMasquerade(Ipv4Prefix source) {
+    public void addMasquerade(IpPrefix source) {
         changes.addMasquerade(source);
     }
 
-    public boolean removeMasquerade(Ipv4Prefix source) {
+    public boolean removeMasquerade(IpPrefix source) {
         return changes.removeMasquerade(source);
     }
 

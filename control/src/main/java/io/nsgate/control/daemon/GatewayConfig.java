@@ -21,7 +21,7 @@ import io.nsgate.dataplane.conntrack.TcpTracking;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.ReversePathFilter;
-import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.IpPrefix;
 
 /**
  * The gateway's configuration. The file form, with every field:
@@ -30,12 +30,15 @@ import io.nsgate.linux.net.Ipv4Prefix;
  * netns: edge                       # optional: run inside this named network namespace (else the current one)
  * lan: lan0                         # the LAN-side interface, carrying the host's address
  * inside: [v-net-0]                 # interfaces towards the namespaces (bridges, veths)
- * masquerade: [192.168.15.0/24]     # sources translated to the LAN interface's address when leaving through it
- * forwards:                         # PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]
+ * masquerade: [192.168.15.0/24, "fd15::/64"]  # sources translated to the LAN interface's address (IPv4, or its
+ *                                   # first IPv6 address: NAT66) when leaving through it
+ * forwards:                         # PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]; IPv6 in brackets
  *   - tcp:80=192.168.15.2:80
+ *   - tcp:80=[fd15::2]:80           # IPv6 clients, on every LAN IPv6 address ([fd01::2]:80 for one)
  * workers: 2                        # default: the number of CPUs
  * natPorts: 61000-65535             # default; reserved from the kernel's ephemeral ports while running
- * flowTableSize: 1048576            # connections tracked at once (128 bytes each)
+ * flowTableSize: 1048576            # IPv4 connections tracked at once (160 bytes each); IPv6 a quarter as many
+ *                                   # (192 bytes each)
  * timeouts:                         # seconds; defaults are netfilter's
  *   udp: 30
  *   udpReplied: 120
@@ -51,7 +54,7 @@ import io.nsgate.linux.net.Ipv4Prefix;
  * A configuration is checked whole: every problem is reported, each naming the field and the value, and nothing
  * runs until all are fixed.
  */
-public record GatewayConfig(String netns, String lan, List<String> inside, List<Ipv4Prefix> masquerade,
+public record GatewayConfig(String netns, String lan, List<String> inside, List<IpPrefix> masquerade,
                             List<ForwardRule> forwards, int workers, PortRange natPorts, int flowTableSize,
                             FlowTimeouts timeouts, ReversePathFilter reversePathFilter, TcpTracking tcp) {
     public static final int DEFAULT_FLOW_TABLE_SIZE = 1 << 20;
@@ -66,7 +69,7 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
     }
 
     /** A configuration with the router's defaults: strict reverse-path filter, netfilter's TCP tracking. */
-    public GatewayConfig(String netns, String lan, List<String> inside, List<Ipv4Prefix> masquerade,
+    public GatewayConfig(String netns, String lan, List<String> inside, List<IpPrefix> masquerade,
                          List<ForwardRule> forwards, int workers, PortRange natPorts, int flowTableSize,
                          FlowTimeouts timeouts) {
         this(netns, lan, inside, masquerade, forwards, workers, natPorts, flowTableSize, timeouts,
@@ -133,10 +136,10 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
                     errors.add(field + " \"" + name + "\": listed twice (or also the lan interface)");
                 }
             }
-            List<Ipv4Prefix> prefixes = new ArrayList<>();
+            List<IpPrefix> prefixes = new ArrayList<>();
             for (int i = 0; i < masquerade.size(); i++) {
                 try {
-                    prefixes.add(Ipv4Prefix.parse(masquerade.get(i)));
+                    prefixes.add(IpPrefix.parse(masquerade.get(i)));
                 } catch (IllegalArgumentException e) {
                     errors.add("masquerade[" + i + "] \"" + masquerade.get(i) + "\": " + e.getMessage());
                 }
@@ -299,7 +302,7 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
             timeouts, reversePathFilter, tcp);
     }
 
-    public GatewayConfig withMasquerade(List<Ipv4Prefix> newMasquerade) {
+    public GatewayConfig withMasquerade(List<IpPrefix> newMasquerade) {
         return new GatewayConfig(netns, lan, inside, newMasquerade, forwards, workers, natPorts, flowTableSize,
             timeouts, reversePathFilter, tcp);
     }

@@ -7,11 +7,12 @@ import java.util.List;
 import io.nsgate.control.netlink.InterfaceAddress;
 import io.nsgate.control.netlink.InterfaceAddress6;
 import io.nsgate.control.netlink.KernelRoute;
+import io.nsgate.control.netlink.KernelRoute6;
 import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.RtNetlink;
 import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.RuleSet;
-import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * The LAN interface and the inside ones, in the configuration's order (which becomes the data plane's interface
@@ -61,13 +62,22 @@ record InterfaceScan(List<Link> links) {
                 }
             }
         }
+        for (KernelRoute6 r : rt.routes6()) {
+            for (Link l : found) {
+                // routes through a router (a default route learnt from router advertisements too); link-local
+                // routers are neighbours of the link like any other
+                if (r.outputIndex() == l.index() && r.gateway() != null) {
+                    rules.route6(r.destination(), l.name(), r.gateway());
+                }
+            }
+        }
         return new InterfaceScan(List.copyOf(found));
     }
 
     /** The IPv6 addresses of interface {@code ifindex}, link-local ones left out (never routed). */
-    static List<Ipv6Address> ipv6Of(List<InterfaceAddress6> addresses, int ifindex) {
-        return addresses.stream().filter(a -> a.index() == ifindex).map(a -> a.prefix().address())
-            .filter(a -> !a.isLinkLocal()).distinct().toList();
+    static List<Ipv6Prefix> ipv6Of(List<InterfaceAddress6> addresses, int ifindex) {
+        return addresses.stream().filter(a -> a.index() == ifindex).map(InterfaceAddress6::prefix)
+            .filter(a -> !a.address().isLinkLocal()).distinct().toList();
     }
 
     /** The data-plane index of the interface with kernel ifindex {@code ifindex}, or -1. */

@@ -17,8 +17,10 @@ import io.nsgate.dataplane.nat.GatewayInterface;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * The rules change in two places that do not change together: the kernel guards ({@link KernelGuard#update}, which
@@ -98,12 +100,12 @@ final class RuleChanges {
         return true;
     }
 
-    synchronized void addMasquerade(Ipv4Prefix source) {
+    synchronized void addMasquerade(IpPrefix source) {
         checkOpen();
         commit(build(rules.toBuilder().masquerade(MasqueradeRule.masquerade(source, lan))));
     }
 
-    synchronized boolean removeMasquerade(Ipv4Prefix source) {
+    synchronized boolean removeMasquerade(IpPrefix source) {
         checkOpen();
         RuleSet.Builder b = rules.toBuilder();
         if (!b.removeMasquerade(MasqueradeRule.masquerade(source, lan))) {
@@ -143,7 +145,7 @@ final class RuleChanges {
      *
      * @param current each served interface's first IPv4 address now, by name (absent: none)
      */
-    synchronized void followAddresses(Map<String, Ipv4Prefix> current, Map<String, List<Ipv6Address>> current6) {
+    synchronized void followAddresses(Map<String, Ipv4Prefix> current, Map<String, List<Ipv6Prefix>> current6) {
         if (closed) {
             return;
         }
@@ -151,9 +153,9 @@ final class RuleChanges {
         List<Integer> gone = new ArrayList<>();
         boolean ipv6Changed = false;
         for (GatewayInterface i : rules.interfaces()) {
-            List<Ipv6Address> now6 = current6.getOrDefault(i.name(), List.of());
-            if (!new java.util.HashSet<>(now6).equals(new java.util.HashSet<>(i.ipv6Addresses()))) {
-                log.accept("interface " + i.name() + ": IPv6 addresses " + i.ipv6Addresses() + " -> " + now6);
+            List<Ipv6Prefix> now6 = current6.getOrDefault(i.name(), List.of());
+            if (!new java.util.HashSet<>(now6).equals(new java.util.HashSet<>(i.ipv6()))) {
+                log.accept("interface " + i.name() + ": IPv6 addresses " + i.ipv6() + " -> " + now6);
                 b.ipv6Addresses(i.name(), now6);
                 ipv6Changed = true;
             }
@@ -211,18 +213,8 @@ final class RuleChanges {
             return;
         }
         List<ForwardRule> stillUsed = new ArrayList<>();
-        for (FlowCursor flows = dataPlane.flowTable().cursor(); stillUsed.size() < scanned.size() && flows.next(); ) {
-            FlowSnapshot s = flows.flow();
-            if (s.mapping || (s.natFlags & FlowRecord.NAT_DNAT) == 0) {
-                continue;
-            }
-            for (ForwardRule f : scanned) {
-                // a flow of an address-less forward was made to a LAN address: it matched then
-                if (!stillUsed.contains(f) && f.matches(s.proto, s.origDstIp, s.origDstPort, true)) {
-                    stillUsed.add(f);
-                }
-            }
-        }
+        collectUsed(dataPlane.flowTable(), false, scanned, stillUsed);
+        collectUsed(dataPlane.flowTable6().table(), true, scanned, stillUsed);
         if (stillUsed.size() == scanned.size()) {
             return;
         }
@@ -235,6 +227,34 @@ final class RuleChanges {
                 commit(next);
             } finally {
                 updateGuards(next); // as removeForward: the guards follow the rules even when the workers are late
+            }
+        }
+    }
+
+    /**
+     * Adds to {@code stillUsed} the forwards of {@code scanned} (of the table's family) that a live DNAT flow of
+     * {@code table} was made by. The IPv6 table's addresses are digests: a forward bound to an address is matched by
+     * its digest, an address-less one by protocol and port (a LAN address then).
+     */
+    private void collectUsed(FlowTable table, boolean ipv6, List<ForwardRule> scanned, List<ForwardRule> stillUsed) {
+        for (FlowCursor flows = table.cursor(); stillUsed.size() < scanned.size() && flows.next(); ) {
+            FlowSnapshot s = flows.flow();
+            if (s.mapping || (s.natFlags & FlowRecord.NAT_DNAT) == 0) {
+                continue;
+            }
+            for (ForwardRule f : scanned) {
+                if (stillUsed.contains(f) || f.ipv6() != ipv6) {
+                    continue;
+                }
+                // a flow of an address-less forward was made to a LAN address: it matched then
+                boolean used = ipv6
+                    ? f.proto() == s.proto && f.externalPorts().contains(s.origDstPort) && (f.external().address6() == null
+                        || dataPlane.flowTable6().digest(f.external().address6().high(),
+                            f.external().address6().low()) == s.origDstIp)
+                    : f.matches(s.proto, s.origDstIp, s.origDstPort, true);
+                if (used) {
+                    stillUsed.add(f);
+                }
             }
         }
     }

@@ -58,21 +58,36 @@ public final class PrometheusText {
                 }
             }
         }
-        StatsSnapshot.FlowTableFigures t = stats.flowTable();
+        // one series per table: {family="ipv4"} and {family="ipv6"}
+        StatsSnapshot.FlowTableFigures[] tables = {stats.flowTable(), stats.flowTable6()};
+        String[] families = {"{family=\"ipv4\"}", "{family=\"ipv6\"}"};
         family(b, "nsgate_flows", "gauge", "Flows (and UDP/ICMP port mappings) in the connection tracking table.");
-        sample(b, "nsgate_flows", "", Long.toString(t.size()));
+        for (int i = 0; i < 2; i++) {
+            sample(b, "nsgate_flows", families[i], Long.toString(tables[i].size()));
+        }
         family(b, "nsgate_flow_table_capacity", "gauge", "Flows the table can hold.");
-        sample(b, "nsgate_flow_table_capacity", "", Long.toString(t.capacity()));
+        for (int i = 0; i < 2; i++) {
+            sample(b, "nsgate_flow_table_capacity", families[i], Long.toString(tables[i].capacity()));
+        }
         family(b, "nsgate_flow_table_inserted_total", "counter", "Records created in the flow table.");
-        sample(b, "nsgate_flow_table_inserted_total", "", Long.toString(t.inserted()));
+        for (int i = 0; i < 2; i++) {
+            sample(b, "nsgate_flow_table_inserted_total", families[i], Long.toString(tables[i].inserted()));
+        }
         family(b, "nsgate_flow_table_deleted_total", "counter", "Records deleted (expired, closed, flushed).");
-        sample(b, "nsgate_flow_table_deleted_total", "", Long.toString(t.deleted()));
+        for (int i = 0; i < 2; i++) {
+            sample(b, "nsgate_flow_table_deleted_total", families[i], Long.toString(tables[i].deleted()));
+        }
         family(b, "nsgate_flow_table_evicted_total", "counter",
             "Unreplied flows evicted to make room when the table was full.");
-        sample(b, "nsgate_flow_table_evicted_total", "", Long.toString(t.evicted()));
+        for (int i = 0; i < 2; i++) {
+            sample(b, "nsgate_flow_table_evicted_total", families[i], Long.toString(tables[i].evicted()));
+        }
         family(b, "nsgate_flow_table_probe_window_full_total", "counter",
             "New flows refused because every index slot their key may take was in use (should stay 0).");
-        sample(b, "nsgate_flow_table_probe_window_full_total", "", Long.toString(t.probeWindowFull()));
+        for (int i = 0; i < 2; i++) {
+            sample(b, "nsgate_flow_table_probe_window_full_total", families[i],
+                Long.toString(tables[i].probeWindowFull()));
+        }
         family(b, "nsgate_worker_errors_total", "counter", "Exceptions caught in workers (a bug; they keep going).");
         sample(b, "nsgate_worker_errors_total", "", Long.toString(stats.workerErrors()));
         family(b, "nsgate_forwards", "gauge", "Port forwards configured.");

@@ -200,7 +200,7 @@ abstract class BadInputContract {
             assertError(send(c, "{\"v\":1,\"op\":\"flows.count\",\"args\":{\"filter\":{\"dport\":70000}}}\n"),
                 "bad_request", "args.filter.dport 70000: not a port 0..65535");
             assertError(send(c, "{\"v\":1,\"op\":\"flows.flush\",\"args\":{\"filter\":{\"proto\":\"sctp\","
-                + "\"src\":\"10.0.0.300\"}}}\n"), "bad_request", "args.filter.proto \"sctp\": not tcp, udp or icmp");
+                + "\"src\":\"10.0.0.300\"}}}\n"), "bad_request", "args.filter.proto \"sctp\": not tcp, udp, icmp or icmpv6");
             assertError(send(c, "{\"v\":1,\"op\":\"forward.add\",\"args\":{\"spec\":\"tcp:80=1.2.3.300:80\"}}\n"),
                 "bad_request", "1.2.3.300 is not an IPv4 address");
             assertError(send(c, "{\"v\":1,\"op\":\"forward.add\",\"args\":{\"spec\":80}}\n"), "bad_request",

@@ -185,6 +185,31 @@ class CtlEndToEndTest {
     }
 
     @Test
+    void ipv6FlowsAreListedWithTheirRealAddressesFilteredCountedAndFlushed() throws Exception {
+        try (io.nsgate.control.lab.EchoHttpService web = io.nsgate.control.lab.EchoHttpService.start(
+            LAB.netns("blue"), "blue", "fd15::2", 80)) {
+            io.nsgate.control.lab.HttpProbe.Response r = io.nsgate.control.lab.HttpProbe.get(LAB.netns("lan"),
+                "fd01::2", 80, 3000);
+            assertTrue(r.body().startsWith("hello from blue"), r.body());
+        }
+        List<JsonNode> mine = flows("-p", "tcp", "--src", "fd01::3");
+        assertEquals(1, mine.size(), mine.toString());
+        JsonNode f = mine.get(0);
+        assertEquals("dnat", f.path("nat").asText(), f.toString());
+        assertEquals("fd01::3", f.path("orig").path("src").asText());
+        assertEquals("fd01::2", f.path("orig").path("dst").asText());
+        assertEquals(80, f.path("orig").path("dport").asInt());
+        assertEquals("fd15::2", f.path("reply").path("src").asText(), "the backend, in full");
+        assertEquals("fd01::3", f.path("reply").path("dst").asText());
+        assertEquals(1, flows("--dst", "fd15::2/64", "-p", "tcp").size(), "found by its backend's prefix");
+        assertEquals(List.of(), flows("--src", "192.168.1.3", "--dport", "80", "-p", "tcp").stream()
+            .filter(x -> x.path("orig").path("src").asText().contains(":")).toList(), "an IPv4 prefix: no IPv6 flow");
+        assertEquals("1", ok("flows", "count", "-p", "tcp", "--src", "fd01::3").out.trim());
+        assertEquals("deleted 1 flow", ok("flows", "flush", "-p", "tcp", "--src", "fd01::3").out.trim());
+        assertEquals(List.of(), flows("-p", "tcp", "--src", "fd01::3"));
+    }
+
+    @Test
     void aLiveIperfFlowIsListedWithGrowingCountersAndFlushRemovesIt() throws Exception {
         LAB.awaitListening(LAB.ns("lan"), 5201,
             LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"), Duration.ofSeconds(10));
@@ -247,17 +272,24 @@ class CtlEndToEndTest {
     @Test
     void configSaveWritesTheLiveChangesToTheDaemonsFile() throws Exception {
         ok("forward", "add", "udp:5353=192.168.15.2:53");
+        ok("forward", "add", "tcp:[fd01::2]:8443=[fd15::2]:443");
         ok("masquerade", "add", "10.7.0.0/16");
+        ok("masquerade", "add", "fd07::/64");
         try {
             Run saved = ok("config", "save");
             assertTrue(saved.out.startsWith("saved the running configuration to " + configFile), saved.out);
             GatewayConfig reloaded = GatewayConfig.load(configFile);
             assertTrue(reloaded.forwards().contains(ForwardRule.parse("udp:5353=192.168.15.2:53")));
-            assertEquals(2, reloaded.masquerade().size());
+            assertTrue(reloaded.forwards().contains(ForwardRule.parse("tcp:[fd01::2]:8443=[fd15::2]:443")),
+                "an IPv6 forward added by ctl, saved and read back: " + reloaded.forwards());
+            assertEquals(List.of("192.168.15.0/24", "fd15::/64", "10.7.0.0/16", "fd07::/64"),
+                reloaded.masquerade().stream().map(Object::toString).toList());
             assertEquals(LAB.ns("edge"), reloaded.netns());
         } finally {
             ok("forward", "del", "udp:5353");
+            ok("forward", "del", "tcp:[fd01::2]:8443");
             ok("masquerade", "del", "10.7.0.0/16");
+            ok("masquerade", "del", "fd07::/64");
         }
     }
 
@@ -291,7 +323,7 @@ class CtlEndToEndTest {
             HttpProbe.Response r = HttpProbe.get(edge, "127.0.0.1", metrics.port(), 3000);
             assertEquals(200, r.status());
             assertTrue(r.body().contains("# TYPE nsgate_forwarded_total counter\n"), r.body());
-            assertTrue(r.body().contains("nsgate_flow_table_capacity 65536\n"), r.body());
+            assertTrue(r.body().contains("nsgate_flow_table_capacity{family=\"ipv4\"} 65536\n"), r.body());
             assertTrue(r.body().contains("nsgate_control_connections "), r.body());
             assertFalse(connectsFromLan("192.168.1.2", metrics.port()), "loopback only: not on the LAN address");
         } finally {

@@ -53,6 +53,21 @@ class GatewayConfigTest {
     }
 
     @Test
+    void takesIpv6MasqueradeAndForwardsWrittenPlainInYaml() {
+        GatewayConfig c = GatewayConfig.parse("lan: lan0\ninside: [br0]\nmasquerade: [192.168.15.0/24, fd15::/64]\n"
+            + "forwards:\n  - tcp:80=[fd15::2]:80\n  - tcp:[fd01::2]:8080=[fd15::2]:80\n", "v6.yaml");
+        assertEquals("fd15::/64", c.masquerade().get(1).toString());
+        assertEquals(List.of("tcp:80=[fd15::2]:80", "tcp:[fd01::2]:8080=[fd15::2]:80"),
+            c.forwards().stream().map(Object::toString).toList());
+        assertEquals(c.forwards(), GatewayConfig.parse(c.toYaml(), "saved").forwards(), "saved and read back");
+        GatewayConfigException e = assertThrows(GatewayConfigException.class, () -> GatewayConfig.parse(
+            "lan: lan0\ninside: [br0]\nmasquerade: [fd15::/129]\nforwards: [tcp:80=fd15::2:80]\n", "bad.yaml"));
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith("masquerade[0] \"fd15::/129\"")), e.problems().toString());
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith("forwards[0]") && p.contains("brackets")),
+            e.problems().toString());
+    }
+
+    @Test
     void defaultsFillWhatIsLeftOut() {
         GatewayConfig c = GatewayConfig.parse("lan: lan0\ninside: [br0]\n", "min.yaml");
         assertNull(c.netns());

@@ -117,40 +117,17 @@ class GatewayEndToEndTest {
 
     @Test
     void portUnreachableForAUdpFlowReachesRed() throws Exception {
-        Exception error = LAB.netns("red").call(() -> {
-            try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("192.168.15.1", 0))) {
-                s.connect(new InetSocketAddress("192.168.1.3", 9)); // nothing listens on lan's port 9
-                s.setSoTimeout(2000);
-                byte[] probe = "probe".getBytes();
-                try {
-                    for (int i = 0; i < 3; i++) {
-                        s.send(new DatagramPacket(probe, probe.length));
-                        s.receive(new DatagramPacket(new byte[64], 64));
-                    }
-                    return null;
-                } catch (PortUnreachableException | SocketTimeoutException e) {
-                    return e;
-                }
-            }
-        });
+        Exception error = LabTraffic.udpToAClosedPort(LAB, "192.168.15.1", "192.168.1.3");
         assertInstanceOf(PortUnreachableException.class, error,
             "lan's ICMP port unreachable came back translated to red's own socket");
     }
 
     @Test
     void fragmentationNeededReachesRedAfterTheLanLinkMtuIsLowered() throws Exception {
-        String edge = LAB.ns("edge");
-        Commands.ip("-n", edge, "link", "set", "lan0", "mtu", "1400");
-        try {
-            Thread.sleep(2500); // the gateway follows MTU changes every 2 s
-            Commands.Result ping = LAB.tryExec(LAB.ns("red"), "ping", "-M", "do", "-s", "1450",
-                "-c", "2", "-i", "0.5", "-W", "2", "192.168.1.3");
-            assertTrue(ping.output().contains("mtu=1400") || ping.output().contains("mtu = 1400"),
-                "red learnt the path MTU from the gateway's ICMP fragmentation-needed: " + ping.output());
-            assertTrue(gateway.dataPlane().stats().total(Counter.ICMP_ERRORS_SENT) > 0);
-        } finally {
-            Commands.ip("-n", edge, "link", "set", "lan0", "mtu", "1500");
-        }
+        String ping = LabTraffic.pingPastALoweredMtu(LAB, false, "192.168.1.3");
+        assertTrue(ping.contains("mtu=1400") || ping.contains("mtu = 1400"),
+            "red learnt the path MTU from the gateway's ICMP fragmentation-needed: " + ping);
+        assertTrue(gateway.dataPlane().stats().total(Counter.ICMP_ERRORS_SENT) > 0);
     }
 
     @Test
@@ -209,18 +186,7 @@ class GatewayEndToEndTest {
 
     @Test
     void changingAnUnrelatedForwardDoesNotInterruptARunningFlow() throws Exception {
-        LAB.awaitListening(LAB.ns("lan"), 5201,
-            LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"), Duration.ofSeconds(10));
-        Process client = LAB.start(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "4", "-J");
-        ForwardRule unrelated = ForwardRule.parse("udp:9999=192.168.15.1:9999");
-        for (int i = 0; i < 10; i++) {
-            Thread.sleep(250);
-            gateway.addForward(unrelated);
-            Thread.sleep(100);
-            assertTrue(gateway.removeForward(unrelated));
-        }
-        String out = LAB.await(client, Duration.ofSeconds(30));
-        assertTrue(out.contains("\"bits_per_second\""), out);
-        assertFalse(out.contains("\"error\""), out);
+        LabTraffic.churnAnUnrelatedForwardUnderALiveFlow(LAB, gateway, "192.168.1.3",
+            ForwardRule.parse("udp:9999=192.168.15.1:9999"));
     }
 }

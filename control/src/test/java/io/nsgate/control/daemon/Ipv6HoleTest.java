@@ -17,6 +17,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.nsgate.control.cli.LabCommand;
+import io.nsgate.control.lab.EchoHttpService;
+import io.nsgate.control.lab.HttpProbe;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.testkit.Commands;
@@ -25,8 +27,9 @@ import io.nsgate.testkit.Commands;
  * A dual-stack seed lab of its own (edge lan0 fd01::2, the bridge fd15::5, lan fd01::3, blue fd15::2 with a default
  * route through the bridge), lan given a route to fd15::/64 through the edge, and IPv6 forwarding switched on in edge,
  * as Docker or an operator might have left it. Without nsgate the kernel routes lan ↔ blue; with nsgate nothing
- * crosses, while the gateway's own IPv6 addresses stay reachable, also when forwarding is switched on again behind
- * nsgate's back (the guard) and for an address added while it runs (followed).
+ * crosses but what nsgate translates (blue's requests to lan, masqueraded), while the gateway's own IPv6 addresses
+ * stay reachable, also when forwarding is switched on again behind nsgate's back (the guard) and for an address added
+ * while it runs (followed).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class Ipv6HoleTest {
@@ -108,7 +111,7 @@ class Ipv6HoleTest {
         }
         long deniedBefore = denied();
         assertFalse(ping("lan", "fd15::2"), "lan -> blue over IPv6");
-        assertFalse(ping("blue", "fd01::3"), "blue -> lan over IPv6");
+        assertEquals("fd01::2", lanSeesBlueAs(), "blue -> lan crosses only through nsgate's NAT66");
         assertTrue(denied() > deniedBefore, "the data plane counted the denied IPv6 as no_rule");
         assertTrue(ping("lan", "fd01::2"), "the gateway's own LAN address answers");
         assertTrue(ping("blue", "fd15::5"), "the gateway's own inside address answers");
@@ -120,7 +123,7 @@ class Ipv6HoleTest {
         LAB.netns("edge").setSysctl(FORWARDING, "1");
         try {
             assertFalse(ping("lan", "fd15::2"), "lan -> blue: the guard drops what the kernel would route");
-            assertFalse(ping("blue", "fd01::3"), "blue -> lan");
+            assertEquals("fd01::2", lanSeesBlueAs(), "blue -> lan: only through NAT66, never routed by the kernel");
             assertTrue(ping("lan", "fd01::2"), "the gateway's own address still answers");
         } finally {
             LAB.netns("edge").setSysctl(FORWARDING, "0");
@@ -142,6 +145,15 @@ class Ipv6HoleTest {
             assertFalse(ping("lan", "fd15::2"), "and transit is still dropped");
         } finally {
             LAB.netns("edge").setSysctl(FORWARDING, "0");
+        }
+    }
+
+    /** The address lan's web service sees a request from blue come from. */
+    private static String lanSeesBlueAs() {
+        try (EchoHttpService web = EchoHttpService.start(LAB.netns("lan"), "lan", "fd01::3", 8080)) {
+            return LabCommand.seenAddress(HttpProbe.get(LAB.netns("blue"), "fd01::3", 8080, 3000));
+        } catch (Exception e) {
+            throw new AssertionError("blue -> lan over HTTP: " + e, e);
         }
     }
 

@@ -53,8 +53,9 @@ class PrometheusTextTest {
             for (Counter c : Counter.values()) {
                 assertTrue(types.containsKey("nsgate_" + c.name().toLowerCase() + "_total"), c.name());
             }
-            assertTrue(text.contains("\nnsgate_flows 7\n"), text);
-            assertTrue(text.contains("\nnsgate_flow_table_capacity 4096\n"));
+            assertTrue(text.contains("\nnsgate_flows{family=\"ipv4\"} 7\n"), text);
+            assertTrue(text.contains("\nnsgate_flow_table_capacity{family=\"ipv4\"} 4096\n"));
+            assertTrue(text.contains("\nnsgate_flow_table_capacity{family=\"ipv6\"} "), "the IPv6 table too");
             assertTrue(text.contains("nsgate_drops_total{reason=\"table_full\",worker=\"1\"} 0\n"));
             for (PortCounter p : PortCounter.values()) {
                 assertEquals(2 * 2, samples.get("nsgate_port_" + p.name().toLowerCase() + "_total"),

@@ -50,6 +50,11 @@ public final class SeedLab extends NetnsLab implements BeforeAllCallback, AfterA
     public static final String LAN = "192.168.1.3";
     /** The inside network, masqueraded out of lan0. */
     public static final String INSIDE_NET = "192.168.15.0/24";
+    /** The IPv6 twins: blue, the gateway on the LAN, lan, and the inside network. */
+    public static final String BLUE6 = "fd15::2";
+    public static final String GATEWAY_LAN6 = "fd01::2";
+    public static final String LAN6 = "fd01::3";
+    public static final String INSIDE_NET6 = "fd15::/64";
 
     private final Topology topology;
     private final Map<String, NetNs> handles = new HashMap<>();

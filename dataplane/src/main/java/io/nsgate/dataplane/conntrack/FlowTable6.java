@@ -51,6 +51,8 @@ public final class FlowTable6 implements AutoCloseable {
     public static final int SIDECAR_SIZE = 32;
     /** Gateway addresses a table resolves by digest. */
     public static final int MAX_GATEWAY_ADDRESSES = 64;
+    /** Distinct routers (next hops other than the destination itself) flows may go through. */
+    public static final int MAX_ROUTERS = 255;
 
     private final FlowTable table;
     private final OffHeapMemory sidecarMemory;
@@ -58,6 +60,10 @@ public final class FlowTable6 implements AutoCloseable {
     private final long seed;
     private volatile Gateways gateways = new Gateways(new int[0], new long[0], new long[0]);
     private final LongAdder collisions = new LongAdder();
+    /** Router addresses by id 1..{@link #MAX_ROUTERS} (0: on the link); appended, never removed. */
+    private final long[] routerHigh = new long[MAX_ROUTERS + 1];
+    private final long[] routerLow = new long[MAX_ROUTERS + 1];
+    private volatile int routers;
 
     /** The rewrite of a packet found in the table: its new addresses (the ports are in the {@link FlowView}). */
     public static final class Rewrite {
@@ -291,18 +297,13 @@ public final class FlowTable6 implements AutoCloseable {
                 // SNAT, else A), new destination = reply src = B
                 matches = srcHigh == aHigh && srcLow == aLow
                     && isAddress(dnat, g, dstDigest, dstHigh, dstLow, bHigh, bLow);
-                newSource(rewrite, snat, g, view.newSrcIp, aHigh, aLow);
-                rewrite.newDstHigh = bHigh;
-                rewrite.newDstLow = bLow;
             } else {
                 // (reply src, reply dst) = (B, the gateway when SNAT else A); new source = orig dst (the gateway when
                 // DNAT, else B), new destination = orig src = A
                 matches = srcHigh == bHigh && srcLow == bLow
                     && isAddress(snat, g, dstDigest, dstHigh, dstLow, aHigh, aLow);
-                newSource(rewrite, dnat, g, view.newSrcIp, bHigh, bLow);
-                rewrite.newDstHigh = aHigh;
-                rewrite.newDstLow = aLow;
             }
+            fillRewrite(view, snat, dnat, g, aHigh, aLow, bHigh, bLow, rewrite);
             if (!matches) {
                 collisions.increment(); // the digests matched, the addresses did not
                 return FlowTable.NOT_FOUND;
@@ -310,6 +311,132 @@ public final class FlowTable6 implements AutoCloseable {
             return h;
         }
         return FlowTable.NOT_FOUND;
+    }
+
+    /** The new addresses of a packet of {@code view}'s direction. */
+    private static void fillRewrite(FlowView view, boolean snat, boolean dnat, Gateways g, long aHigh, long aLow,
+                                    long bHigh, long bLow, Rewrite rewrite) {
+        if (view.direction == 0) {
+            newSource(rewrite, snat, g, view.newSrcIp, aHigh, aLow);
+            rewrite.newDstHigh = bHigh;
+            rewrite.newDstLow = bLow;
+        } else {
+            newSource(rewrite, dnat, g, view.newSrcIp, bHigh, bLow);
+            rewrite.newDstHigh = aHigh;
+            rewrite.newDstLow = aLow;
+        }
+    }
+
+    /**
+     * Fills {@code view} and {@code rewrite} for direction {@code direction} of flow {@code handle} (a fragment's flow,
+     * found by id): false when the flow is gone or its gateway address no longer listed.
+     */
+    public boolean view(long handle, int direction, FlowView view, Rewrite rewrite) {
+        if (!table.view(handle, direction, view)) {
+            return false;
+        }
+        final int at = view.flowId * SIDECAR_SIZE;
+        final long aHigh = sidecar.getLong(at);
+        final long aLow = sidecar.getLong(at + 8);
+        final long bHigh = sidecar.getLong(at + 16);
+        final long bLow = sidecar.getLong(at + 24);
+        if (!table.isCurrent(handle)) {
+            return false;
+        }
+        final boolean snat = (view.natFlags & (FlowRecord.NAT_SNAT | FlowRecord.KIND_MAPPING)) != 0;
+        final boolean dnat = (view.natFlags & FlowRecord.NAT_DNAT) != 0;
+        final Gateways g = gateways;
+        if ((direction == 0 ? snat : dnat) && g.indexOf(view.newSrcIp) < 0) {
+            return false;
+        }
+        fillRewrite(view, snat, dnat, g, aHigh, aLow, bHigh, bLow, rewrite);
+        return true;
+    }
+
+    // ================================================================= listing
+
+    /**
+     * The full addresses of a flow copied from {@link #table()}'s cursor, for listing: {@code out} gets (high, low) of
+     * the original source, original destination, reply source and reply destination, in that order (8 longs). A
+     * gateway address no longer listed reads as {@code ::}. Allocation-free.
+     *
+     * @return false when the record was recycled since it was copied (skip it)
+     */
+    public boolean addresses(FlowSnapshot s, long[] out) {
+        final int at = s.flowId * SIDECAR_SIZE;
+        final long aHigh = sidecar.getLong(at);
+        final long aLow = sidecar.getLong(at + 8);
+        final long bHigh = sidecar.getLong(at + 16);
+        final long bLow = sidecar.getLong(at + 24);
+        if (!table.isCurrent(FlowTable.handle(s.flowId, s.generation))) {
+            return false;
+        }
+        final boolean snat = (s.natFlags & (FlowRecord.NAT_SNAT | FlowRecord.KIND_MAPPING)) != 0 || s.mapping;
+        final boolean dnat = (s.natFlags & FlowRecord.NAT_DNAT) != 0;
+        final Gateways g = gateways;
+        out[0] = aHigh;
+        out[1] = aLow;
+        if (dnat) {
+            gateway(g, s.origDstIp, out, 2);
+        } else {
+            out[2] = bHigh;
+            out[3] = bLow;
+        }
+        out[4] = bHigh;
+        out[5] = bLow;
+        if (snat) {
+            gateway(g, s.replyDstIp, out, 6);
+        } else {
+            out[6] = aHigh;
+            out[7] = aLow;
+        }
+        return true;
+    }
+
+    private static void gateway(Gateways g, int digest, long[] out, int at) {
+        final int i = g.indexOf(digest);
+        out[at] = i < 0 ? 0 : g.high[i];
+        out[at + 1] = i < 0 ? 0 : g.low[i];
+    }
+
+    // ================================================================= routers
+
+    /**
+     * The id (1..{@value #MAX_ROUTERS}) a flow record keeps as its next hop for the router at this address, assigned
+     * on first use and kept for the table's life; -1 when all ids are taken. Lock-free for a known router; the first
+     * sighting of a new one takes a lock (slow path, as often as there are routers).
+     */
+    public int routerId(long high, long low) {
+        final int known = routers;
+        for (int i = 1; i <= known; i++) {
+            if (routerHigh[i] == high && routerLow[i] == low) {
+                return i;
+            }
+        }
+        synchronized (routerHigh) {
+            final int n = routers;
+            for (int i = known + 1; i <= n; i++) {
+                if (routerHigh[i] == high && routerLow[i] == low) {
+                    return i;
+                }
+            }
+            if (n == MAX_ROUTERS) {
+                return -1;
+            }
+            routerHigh[n + 1] = high;
+            routerLow[n + 1] = low;
+            routers = n + 1; // publishes the entry before any flow can carry its id
+            return n + 1;
+        }
+    }
+
+    /** The router of id {@code id} (from a flow record made after {@link #routerId} gave it). */
+    public long routerHigh(int id) {
+        return routerHigh[id];
+    }
+
+    public long routerLow(int id) {
+        return routerLow[id];
     }
 
     /** Whether (high, low) is what the position holds: the gateway address of that digest, or the kept one. */

@@ -48,9 +48,11 @@ import io.nsgate.linux.sys.Bpf;
  *   <li><b>Otherwise → NEXT</b>: the host's own services.</li>
  * </ol>
  * <b>IPv6</b> ({@code Ownership.ownsIpv6}): a frame too short for the fixed header or of another version → NEXT;
- * a multicast, link-local, unspecified or loopback destination → NEXT; one of the gateway's IPv6 addresses → NEXT;
- * anything else is transit → DROP. The data plane forwards no IPv6 yet, so IPv6 between the LAN and the inside is
- * denied, even if IPv6 forwarding is switched on in the namespace while nsgate runs.
+ * a multicast, link-local, unspecified or loopback destination → NEXT; not one of the gateway's IPv6 addresses:
+ * transit → DROP (the kernel never routes IPv6 past nsgate, even with IPv6 forwarding switched on behind its back).
+ * To a gateway address: TCP or UDP right after the fixed header (extension headers first: NEXT, the host's), its
+ * ports within the frame, to a NAT port or an IPv6 forward entry's port on that address (or any LAN IPv6 address)
+ * → DROP; anything else → NEXT.
  *
  * "NEXT" is {@link Bpf#TCX_NEXT}: not ours, let the next tcx program (if any) or the stack have it. "DROP" is
  * {@link Bpf#TCX_DROP}.
@@ -101,6 +103,8 @@ public final class GuardProgram {
     private static final int ETHERTYPE_IPV6 = 0x86DD;
     /** Destination address within an IPv6 frame (Ethernet 14 + 24). */
     private static final int IP6_DESTINATION = IP + 24;
+    /** Next header within an IPv6 frame. */
+    private static final int IP6_NEXT_HEADER = IP + 6;
     /** End of the fixed IPv6 header. */
     private static final int IP6_MIN_END = IP + 40;
     private static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
@@ -111,6 +115,37 @@ public final class GuardProgram {
     private static final int KEY_SLOT = -4;
 
     private GuardProgram() {
+    }
+
+    /**
+     * Steps 5 and 6 for a frame to one of the gateway's addresses, IPv4's or IPv6's: r3 = destination port, r5 = the
+     * protocol as forward entries hold it, r0 = 1 for a LAN address, {@code address} = the address as entries name it
+     * (IPv4: in network order; IPv6: its 1-based index). A NAT port or a matching entry → DROP; otherwise → PASS.
+     */
+    private static void ownedPorts(BpfAssembler a, String labels, BpfAssembler.Reg address) {
+        a.loadW(R1, R9, GuardSlot.NAT_FIRST_OFFSET);
+        a.jgt(R1, R3, labels + "forwards");
+        a.loadW(R1, R9, GuardSlot.NAT_LAST_OFFSET);
+        a.jge(R1, R3, "drop");
+        a.label(labels + "forwards");
+        a.loadW(R1, R9, GuardSlot.FORWARD_COUNT_OFFSET);
+        for (int i = 0; i < GuardSlot.MAX_FORWARDS; i++) {
+            int entry = GuardSlot.FORWARDS_OFFSET + i * GuardSlot.FORWARD_ENTRY_SIZE;
+            String next = labels + "forward_" + (i + 1);
+            a.jle(R1, i, "pass");
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_PROTO_OFFSET);
+            a.jne(R4, R5, next);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_FIRST_OFFSET);
+            a.jgt(R4, R3, next);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_LAST_OFFSET);
+            a.jlt(R4, R3, next);
+            a.loadW(R4, R9, entry + GuardSlot.FORWARD_ADDRESS_OFFSET);
+            a.jeq(R4, address, "drop");
+            a.jne(R4, 0, next);
+            a.jne(R0, 0, "drop");
+            a.label(next);
+        }
+        a.ja("pass"); // no forward entry matched
     }
 
     /**
@@ -217,33 +252,9 @@ public final class GuardProgram {
         a.jgt(R3, R8, "pass");
         a.loadH(R3, R2, L4_DESTINATION_PORT).be16(R3); // r3 = destination port
 
-        a.comment("5. NAT range: replies to masqueraded and hairpinned flows");
-        a.loadW(R1, R9, GuardSlot.NAT_FIRST_OFFSET);
-        a.jgt(R1, R3, "forwards");
-        a.loadW(R1, R9, GuardSlot.NAT_LAST_OFFSET);
-        a.jge(R1, R3, "drop");
-
-        a.label("forwards");
-        a.comment("6. forward entries: protocol, port range, and the entry's address or (none) any LAN address");
-        a.loadW(R1, R9, GuardSlot.FORWARD_COUNT_OFFSET);
-        for (int i = 0; i < GuardSlot.MAX_FORWARDS; i++) {
-            int entry = GuardSlot.FORWARDS_OFFSET + i * GuardSlot.FORWARD_ENTRY_SIZE;
-            String next = "forward_" + (i + 1);
-            a.jle(R1, i, "pass");
-            a.loadW(R4, R9, entry + GuardSlot.FORWARD_PROTO_OFFSET);
-            a.jne(R4, R5, next);
-            a.loadW(R4, R9, entry + GuardSlot.FORWARD_FIRST_OFFSET);
-            a.jgt(R4, R3, next);
-            a.loadW(R4, R9, entry + GuardSlot.FORWARD_LAST_OFFSET);
-            a.jlt(R4, R3, next);
-            a.loadW(R4, R9, entry + GuardSlot.FORWARD_ADDRESS_OFFSET);
-            a.jeq(R4, R6, "drop");
-            a.jne(R4, 0, next);
-            a.jne(R0, 0, "drop");
-            a.label(next);
-        }
-
-        a.ja("pass"); // no forward entry matched
+        a.comment("5. NAT range: replies to masqueraded and hairpinned flows; 6. forward entries: protocol, port range,"
+            + " and the entry's address or (none) any LAN address");
+        ownedPorts(a, "", R6);
 
         a.comment("IPv6: the fixed header within the frame, version 6");
         a.label("ipv6");
@@ -281,10 +292,27 @@ public final class GuardProgram {
             a.loadW(R1, R9, entry + 8);
             a.jne(R1, R5, next);
             a.loadW(R1, R9, entry + 12);
-            a.jeq(R1, R6, "pass");
+            a.jne(R1, R6, next);
+            a.loadW(R0, R9, GuardSlot.IPV6_LAN_OFFSET + i * 4);
+            a.mov(R2, i + 1);
+            a.ja("ipv6_to_gateway");
             a.label(next);
         }
         a.ja("drop");
+
+        a.label("ipv6_to_gateway");
+        a.comment("to the gateway (r0 = its lan flag, r2 = its 1-based index): TCP or UDP right after the header");
+        a.loadB(R5, R7, IP6_NEXT_HEADER);
+        a.jeq(R5, IpProtocol.TCP, "ipv6_ports");
+        a.jne(R5, IpProtocol.UDP, "pass");
+        a.label("ipv6_ports");
+        a.mov(R1, R7).add(R1, IP6_MIN_END + 4);
+        a.jgt(R1, R8, "pass");
+        a.loadH(R3, R7, IP6_MIN_END + L4_DESTINATION_PORT).be16(R3); // r3 = destination port
+        a.comment("NAT range, then IPv6 forward entries: protocol | 0x100, port range, address index or (0) any LAN"
+            + " address");
+        a.or(R5, GuardSlot.FORWARD_IPV6_FLAG);
+        ownedPorts(a, "ipv6_", R2);
 
         a.comment("7. the host's own traffic");
         a.label("pass");

@@ -29,12 +29,14 @@ import io.nsgate.linux.net.Ipv6Address;
  *      20     4  generation (written by KernelGuard for diagnostics; the program ignores it)
  *      24   512  64 x address:   { u32 address, u32 lan (1: a LAN interface's address, else 0) }
  *     536   256  64 x directed broadcast address
- *     792  1024  64 x forward:   { u32 protocol (6, 17), u32 first port, u32 last port,
- *                                  u32 address (0: every LAN address) }
+ *     792  1024  64 x forward:   { u32 protocol (6, 17; | 0x100 for an IPv6 forward), u32 first port,
+ *                                  u32 last port, u32 address (0: every LAN address; an IPv6 forward's: the
+ *                                  1-based index of its IPv6 address below, in host order) }
  *    1816     4  IPv6 address count (0..64)
  *    1820     4  (zero)
  *    1824  1024  64 x IPv6 address: 16 bytes in network order, as in the IPv6 header
- *    2848        end
+ *    2848   256  64 x u32 lan flag of the IPv6 address of the same index
+ *    3104        end
  * </pre>
  */
 public final class GuardSlot {
@@ -65,7 +67,10 @@ public final class GuardSlot {
     public static final int IPV6_ENTRY_SIZE = 16;
     /** IPv6 addresses the program scans. */
     public static final int MAX_IPV6_ADDRESSES = Ownership.MAX_IPV6_ADDRESSES;
-    public static final int ENCODED_SIZE = IPV6_ADDRESSES_OFFSET + MAX_IPV6_ADDRESSES * IPV6_ENTRY_SIZE;
+    public static final int IPV6_LAN_OFFSET = IPV6_ADDRESSES_OFFSET + MAX_IPV6_ADDRESSES * IPV6_ENTRY_SIZE;
+    /** Or'ed into an IPv6 forward entry's protocol. */
+    public static final int FORWARD_IPV6_FLAG = 0x100;
+    public static final int ENCODED_SIZE = IPV6_LAN_OFFSET + MAX_IPV6_ADDRESSES * 4;
 
     private static final ByteOrder HOST = ByteOrder.nativeOrder();
     private static final ByteOrder NETWORK = ByteOrder.BIG_ENDIAN;
@@ -93,10 +98,17 @@ public final class GuardSlot {
         for (int i = 0; i < ownership.forwards().size(); i++) {
             ForwardedPorts f = ownership.forwards().get(i);
             int at = offset + FORWARDS_OFFSET + i * FORWARD_ENTRY_SIZE;
-            out.putInt(at + FORWARD_PROTO_OFFSET, f.proto(), HOST);
+            out.putInt(at + FORWARD_PROTO_OFFSET, f.proto() | (f.ipv6() ? FORWARD_IPV6_FLAG : 0), HOST);
             out.putInt(at + FORWARD_FIRST_OFFSET, f.ports().first(), HOST);
             out.putInt(at + FORWARD_LAST_OFFSET, f.ports().last(), HOST);
-            out.putInt(at + FORWARD_ADDRESS_OFFSET, f.address(), NETWORK);
+            if (f.ipv6()) {
+                // an address the gateway lost is no address: a never-matching index, as the translator never
+                // matches it either
+                int index = f.address6() == null ? 0 : ownership.ipv6Addresses().indexOf(f.address6()) + 1;
+                out.putInt(at + FORWARD_ADDRESS_OFFSET, index == 0 && f.address6() != null ? -1 : index, HOST);
+            } else {
+                out.putInt(at + FORWARD_ADDRESS_OFFSET, f.address(), NETWORK);
+            }
         }
         out.putInt(offset + IPV6_COUNT_OFFSET, ownership.ipv6Addresses().size(), HOST);
         for (int i = 0; i < ownership.ipv6Addresses().size(); i++) {
@@ -104,6 +116,7 @@ public final class GuardSlot {
             int at = offset + IPV6_ADDRESSES_OFFSET + i * IPV6_ENTRY_SIZE;
             out.putLong(at, a.high(), NETWORK);
             out.putLong(at + 8, a.low(), NETWORK);
+            out.putInt(offset + IPV6_LAN_OFFSET + i * 4, ownership.ipv6Lan(i) ? 1 : 0, HOST);
         }
     }
 
@@ -120,16 +133,31 @@ public final class GuardSlot {
         for (int i = 0; i < broadcastCount; i++) {
             b.broadcast(in.getInt(offset + BROADCASTS_OFFSET + i * BROADCAST_ENTRY_SIZE, NETWORK));
         }
+        int ipv6Count = count(in, offset + IPV6_COUNT_OFFSET, MAX_IPV6_ADDRESSES, "IPv6 address");
+        java.util.List<Ipv6Address> ipv6 = new java.util.ArrayList<>();
+        for (int i = 0; i < ipv6Count; i++) {
+            int at = offset + IPV6_ADDRESSES_OFFSET + i * IPV6_ENTRY_SIZE;
+            ipv6.add(new Ipv6Address(in.getLong(at, NETWORK), in.getLong(at + 8, NETWORK)));
+            b.ipv6Address(ipv6.get(i), in.getInt(offset + IPV6_LAN_OFFSET + i * 4, HOST) != 0);
+        }
         int forwardCount = count(in, offset + FORWARD_COUNT_OFFSET, MAX_FORWARDS, "forward");
         for (int i = 0; i < forwardCount; i++) {
             int at = offset + FORWARDS_OFFSET + i * FORWARD_ENTRY_SIZE;
-            b.forward(in.getInt(at + FORWARD_PROTO_OFFSET, HOST), in.getInt(at + FORWARD_ADDRESS_OFFSET, NETWORK),
-                new PortRange(in.getInt(at + FORWARD_FIRST_OFFSET, HOST), in.getInt(at + FORWARD_LAST_OFFSET, HOST)));
-        }
-        int ipv6Count = count(in, offset + IPV6_COUNT_OFFSET, MAX_IPV6_ADDRESSES, "IPv6 address");
-        for (int i = 0; i < ipv6Count; i++) {
-            int at = offset + IPV6_ADDRESSES_OFFSET + i * IPV6_ENTRY_SIZE;
-            b.ipv6Address(new Ipv6Address(in.getLong(at, NETWORK), in.getLong(at + 8, NETWORK)));
+            int proto = in.getInt(at + FORWARD_PROTO_OFFSET, HOST);
+            PortRange ports = new PortRange(in.getInt(at + FORWARD_FIRST_OFFSET, HOST),
+                in.getInt(at + FORWARD_LAST_OFFSET, HOST));
+            if ((proto & FORWARD_IPV6_FLAG) != 0) {
+                int index = in.getInt(at + FORWARD_ADDRESS_OFFSET, HOST);
+                if (index < -1 || index > ipv6Count) {
+                    throw new IllegalArgumentException("guard slot: forward " + i + " names IPv6 address " + index
+                        + " of " + ipv6Count);
+                }
+                if (index >= 0) { // -1: an address the gateway no longer has (matches nothing)
+                    b.forward(new ForwardedPorts(proto & 0xFF, index == 0 ? null : ipv6.get(index - 1), ports));
+                }
+            } else {
+                b.forward(proto, in.getInt(at + FORWARD_ADDRESS_OFFSET, NETWORK), ports);
+            }
         }
         return b.build();
     }

@@ -32,11 +32,14 @@ import io.nsgate.linux.net.Ipv6Address;
  * Everything else addressed elsewhere is transit: the data plane forwards it or drops it (the kernel's forwarding
  * is off).
  *
- * <p><b>IPv6</b> ({@link #ownsIpv6}): multicast (ff00::/8: neighbour discovery, MLD), link-local destinations
- * (fe80::/10: never routed), the unspecified and loopback addresses, and the gateway's own IPv6 addresses
- * ({@link #ipv6Addresses()}) are the host's; every other IPv6 frame is transit and the data plane's, which forwards
- * none of it yet: IPv6 between the LAN and the inside is denied, and the guard keeps the kernel from routing it even
- * when IPv6 forwarding is switched on behind nsgate's back. Forward entries include <em>lingering</em> ones, forwards removed from the rules whose flows are still
+ * <p><b>IPv6</b> ({@link #ownsIpv6}): the same rule. Multicast (ff00::/8: neighbour discovery, MLD), link-local
+ * destinations (fe80::/10: never routed), the unspecified and loopback addresses are the host's; so is what is
+ * addressed to the gateway's own IPv6 addresses ({@link #ipv6Addresses()}) unless it is TCP or UDP (the upper-layer
+ * header right after the fixed header) to a NAT port or to an IPv6 forward's port. Every other IPv6 frame is
+ * transit and the data plane's: the guard keeps the kernel from routing it even when IPv6 forwarding is switched on
+ * behind nsgate's back.
+ *
+ * <p>Forward entries include <em>lingering</em> ones, forwards removed from the rules whose flows are still
  * alive, so that their packets stay hidden from the kernel until the last flow ends.
  *
  * <h2>Who uses it</h2>
@@ -74,11 +77,13 @@ public final class Ownership {
     private final ForwardedPorts[] forwardArray;
     private final long[] ipv6High;
     private final long[] ipv6Low;
+    private final boolean[] ipv6Lan;
 
     private Ownership(List<Address> addresses, List<Integer> broadcasts, PortRange natPorts,
-                      List<ForwardedPorts> forwards, List<Ipv6Address> ipv6Addresses) {
+                      List<ForwardedPorts> forwards, List<Ipv6Address> ipv6Addresses, boolean[] ipv6Lan) {
         this.addresses = List.copyOf(addresses);
         this.ipv6Addresses = List.copyOf(ipv6Addresses);
+        this.ipv6Lan = ipv6Lan.clone();
         if (this.ipv6Addresses.size() > MAX_IPV6_ADDRESSES) {
             throw new IllegalArgumentException(this.ipv6Addresses.size() + " gateway IPv6 addresses, at most "
                 + MAX_IPV6_ADDRESSES);
@@ -121,7 +126,8 @@ public final class Ownership {
             if (i.address().hasBroadcast()) {
                 b.broadcast(i.address().broadcast());
             }
-            i.ipv6Addresses().forEach(b::ipv6Address);
+            boolean lan = i.role() == GatewayInterface.Role.LAN;
+            i.ipv6Addresses().forEach(a -> b.ipv6Address(a, lan));
         }
         forwards.forEach(f -> b.forward(f.external()));
         lingering.forEach(f -> b.forward(f.external()));
@@ -153,20 +159,58 @@ public final class Ownership {
     }
 
     /**
-     * Whether the data plane owns an IPv6 frame to the address {@code (dstHigh, dstLow)}: everything but multicast,
-     * link-local, unspecified and loopback destinations and the gateway's own addresses (see the class comment).
+     * Whether the data plane owns an IPv6 frame to {@code (dstHigh, dstLow)} whose upper-layer protocol is
+     * {@code proto} (for TCP and UDP, to {@code dstPort}); {@code nonFirstFragment} for a fragment other than the
+     * first. {@code proto} is the one right after the fixed header: a frame to the gateway with extension headers
+     * before its TCP or UDP header is the host's, as the guard, which does not walk the chain, decides it too.
      */
-    public boolean ownsIpv6(long dstHigh, long dstLow) {
+    public boolean ownsIpv6(int proto, long dstHigh, long dstLow, int dstPort, boolean nonFirstFragment) {
         if (Ipv6Address.isMulticast(dstHigh) || Ipv6Address.isLinkLocal(dstHigh) || (dstHigh == 0 && (dstLow == 0
             || dstLow == 1))) {
             return false;
         }
+        final int local = ipv6Index(dstHigh, dstLow);
+        if (local < 0) {
+            return true; // transit
+        }
+        if (nonFirstFragment || (proto != IpProtocol.TCP && proto != IpProtocol.UDP)) {
+            return false;
+        }
+        return natPorts.contains(dstPort) || servedByForward6(proto, dstHigh, dstLow, dstPort, ipv6Lan[local]);
+    }
+
+    /** True when the address is one of the gateway's own IPv6 addresses. */
+    public boolean isGatewayIpv6(long high, long low) {
+        return ipv6Index(high, low) >= 0;
+    }
+
+    /** True when the address is one of the gateway's IPv6 addresses on a LAN interface. */
+    public boolean isLanIpv6(long high, long low) {
+        final int i = ipv6Index(high, low);
+        return i >= 0 && ipv6Lan[i];
+    }
+
+    /** Whether {@link #ipv6Addresses()}' entry {@code i} is a LAN interface's. */
+    public boolean ipv6Lan(int i) {
+        return ipv6Lan[i];
+    }
+
+    private int ipv6Index(long high, long low) {
         for (int i = 0; i < ipv6High.length; i++) {
-            if (ipv6High[i] == dstHigh && ipv6Low[i] == dstLow) {
-                return false;
+            if (ipv6High[i] == high && ipv6Low[i] == low) {
+                return i;
             }
         }
-        return true;
+        return -1;
+    }
+
+    private boolean servedByForward6(int proto, long dstHigh, long dstLow, int dstPort, boolean lan) {
+        for (ForwardedPorts f : forwardArray) {
+            if (f.matches6(proto, dstHigh, dstLow, dstPort, lan)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True for the limited broadcast, multicast and the gateway's subnets' directed broadcasts. */
@@ -239,12 +283,14 @@ public final class Ownership {
     @Override
     public boolean equals(Object o) {
         return o instanceof Ownership s && addresses.equals(s.addresses) && broadcasts.equals(s.broadcasts)
-            && natPorts.equals(s.natPorts) && forwards.equals(s.forwards) && ipv6Addresses.equals(s.ipv6Addresses);
+            && natPorts.equals(s.natPorts) && forwards.equals(s.forwards) && ipv6Addresses.equals(s.ipv6Addresses)
+            && java.util.Arrays.equals(ipv6Lan, s.ipv6Lan);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(addresses, broadcasts, natPorts, forwards, ipv6Addresses);
+        return Objects.hash(addresses, broadcasts, natPorts, forwards, ipv6Addresses,
+            java.util.Arrays.hashCode(ipv6Lan));
     }
 
     @Override
@@ -259,7 +305,7 @@ public final class Ownership {
         private final List<Address> addresses = new ArrayList<>();
         private final Set<Integer> broadcasts = new LinkedHashSet<>();
         private final Set<ForwardedPorts> forwards = new LinkedHashSet<>();
-        private final Set<Ipv6Address> ipv6Addresses = new LinkedHashSet<>();
+        private final java.util.Map<Ipv6Address, Boolean> ipv6Addresses = new java.util.LinkedHashMap<>();
         private PortRange natPorts = PortRange.DEFAULT_NAT;
 
         private Builder() {
@@ -270,9 +316,14 @@ public final class Ownership {
             return this;
         }
 
-        /** One of the gateway's IPv6 addresses (duplicates merged). */
+        /** One of the gateway's IPv6 addresses, not a LAN interface's (duplicates merged). */
         public Builder ipv6Address(Ipv6Address address) {
-            ipv6Addresses.add(address);
+            return ipv6Address(address, false);
+        }
+
+        /** One of the gateway's IPv6 addresses; {@code lan} when a LAN interface has it (duplicates merged). */
+        public Builder ipv6Address(Ipv6Address address, boolean lan) {
+            ipv6Addresses.merge(address, lan, Boolean::logicalOr);
             return this;
         }
 
@@ -298,8 +349,13 @@ public final class Ownership {
 
         /** @throws IllegalArgumentException when a list exceeds its maximum */
         public Ownership build() {
+            boolean[] lan = new boolean[ipv6Addresses.size()];
+            int i = 0;
+            for (boolean l : ipv6Addresses.values()) {
+                lan[i++] = l;
+            }
             return new Ownership(addresses, new ArrayList<>(broadcasts), natPorts, new ArrayList<>(forwards),
-                new ArrayList<>(ipv6Addresses));
+                new ArrayList<>(ipv6Addresses.keySet()), lan);
         }
     }
 }

@@ -4,6 +4,7 @@ package io.nsgate.dataplane.nat;
 import io.nsgate.dataplane.conntrack.FlowDraft;
 import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTable6;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.WorkerCounters;
@@ -22,7 +23,8 @@ import io.nsgate.dataplane.stats.WorkerCounters;
  *   <li>Other candidates start at a hashed offset and go up, at most {@link #MAX_ATTEMPTS} of them (Linux tries
  *       at most 128 as well), then the flow is refused with PORTS_EXHAUSTED.</li>
  * </ul>
- * One instance per worker.
+ * IPv6 flows (NAT66) are allocated the same way in the {@link FlowTable6}: the same candidates, mappings and
+ * reference counts, the table's digests standing in for the addresses. One instance per worker.
  */
 public final class PortAllocator {
     /** Result: no port left after MAX_ATTEMPTS candidates. */
@@ -33,13 +35,114 @@ public final class PortAllocator {
     private final FlowTable table;
     private final WorkerCounters counters;
     private final long seed;
-    private final FlowDraft mappingDraft = new FlowDraft();
     private final FlowView mappingView = new FlowView();
+    private final Slots v4;
+    private final Slots6 v6;
+
+    /**
+     * Where flows and mappings go: the IPv4 table, or the IPv6 one with the draft's full addresses. {@code natIp} is
+     * the NAT address (IPv4) or its digest (IPv6).
+     */
+    private interface Slots {
+        FlowTable table();
+
+        long insert(FlowDraft draft, long nowNs, FlowView view);
+
+        long findMapping(FlowDraft draft, int natIp, FlowView view);
+
+        /** Inserts a mapping record of the draft's inside endpoint holding {@code port} on the NAT address. */
+        long insertMapping(FlowDraft draft, int natIp, int port, long nowNs);
+    }
+
+    private static final class Slots4 implements Slots {
+        private final FlowTable table;
+        private final FlowDraft mapping = new FlowDraft();
+
+        Slots4(FlowTable table) {
+            this.table = table;
+        }
+
+        @Override
+        public FlowTable table() {
+            return table;
+        }
+
+        @Override
+        public long insert(FlowDraft draft, long nowNs, FlowView view) {
+            return table.insert(draft, nowNs, view);
+        }
+
+        @Override
+        public long findMapping(FlowDraft d, int natIp, FlowView view) {
+            return table.lookup(d.proto | FlowRecord.MAPPING_PROTO_BIT, d.origSrcIp, natIp, d.origSrcPort, 0, view);
+        }
+
+        @Override
+        public long insertMapping(FlowDraft d, int natIp, int port, long nowNs) {
+            mapping.original(d.proto, d.origSrcIp, natIp, d.origSrcPort, 0).reply(0, natIp, 0, port);
+            mapping.natFlags = FlowRecord.KIND_MAPPING;
+            return table.insert(mapping, nowNs, null);
+        }
+    }
+
+    /** The IPv6 table; {@link #draft} is the flow being allocated for, {@link #natHigh}/{@link #natLow} its address. */
+    private static final class Slots6 implements Slots {
+        private final FlowTable6 table6;
+        private final FlowTable6.Draft mapping;
+        private final FlowTable6.Rewrite rewrite = new FlowTable6.Rewrite();
+        FlowTable6.Draft draft;
+        long natHigh;
+        long natLow;
+
+        Slots6(FlowTable6 table6) {
+            this.table6 = table6;
+            this.mapping = table6.newDraft();
+        }
+
+        @Override
+        public FlowTable table() {
+            return table6.table();
+        }
+
+        @Override
+        public long insert(FlowDraft flow, long nowNs, FlowView view) {
+            return table6.insert(draft, nowNs, view);
+        }
+
+        @Override
+        public long findMapping(FlowDraft d, int natIp, FlowView view) {
+            return table6.lookup(d.proto | FlowRecord.MAPPING_PROTO_BIT, draft.origSrcHigh, draft.origSrcLow, natHigh,
+                natLow, d.origSrcPort, 0, view, rewrite);
+        }
+
+        @Override
+        public long insertMapping(FlowDraft d, int natIp, int port, long nowNs) {
+            // the NAT address stands as the far end too: the record's keys are per inside endpoint and NAT address
+            mapping.flow.original(d.proto, 0, 0, d.origSrcPort, 0).reply(0, 0, 0, port);
+            mapping.flow.natFlags = FlowRecord.KIND_MAPPING;
+            mapping.origSrcHigh = draft.origSrcHigh;
+            mapping.origSrcLow = draft.origSrcLow;
+            mapping.origDstHigh = natHigh;
+            mapping.origDstLow = natLow;
+            mapping.replySrcHigh = natHigh;
+            mapping.replySrcLow = natLow;
+            mapping.replyDstHigh = natHigh;
+            mapping.replyDstLow = natLow;
+            return table6.insert(mapping, nowNs, null);
+        }
+    }
 
     public PortAllocator(FlowTable table, WorkerCounters counters, long seed) {
+        this(table, null, counters, seed);
+    }
+
+    /** @param table6 the IPv6 table, or null when this worker translates IPv4 only */
+    public PortAllocator(FlowTable table, FlowTable6 table6, WorkerCounters counters, long seed) {
         this.table = table;
         this.counters = counters;
         this.seed = seed;
+        this.v4 = new Slots4(table);
+        this.v6 = table6 == null ? null : new Slots6(table6);
     }
 
     /**
@@ -51,15 +154,37 @@ public final class PortAllocator {
     public long insertWithPort(FlowDraft draft, int natIp, PortRange range, boolean endpointIndependent,
                                long nowNs, FlowView view) {
         draft.replyDstIp = natIp;
+        return allocate(v4, draft, natIp, range, endpointIndependent, nowNs, view);
+    }
+
+    /**
+     * As {@link #insertWithPort} for an IPv6 flow: its reply destination becomes {@code (natHigh, natLow)}, one of
+     * the gateway's IPv6 addresses. The draft's original tuple, route and reply source must be filled in.
+     */
+    public long insertWithPort6(FlowTable6.Draft d, long natHigh, long natLow, PortRange range,
+                                boolean endpointIndependent, long nowNs, FlowView view) {
+        d.replyDstHigh = natHigh;
+        d.replyDstLow = natLow;
+        v6.draft = d;
+        v6.natHigh = natHigh;
+        v6.natLow = natLow;
+        // the digests stand in for the addresses in the candidates' hash (the table writes them again on insert)
+        d.flow.origSrcIp = v6.table6.digest(d.origSrcHigh, d.origSrcLow);
+        d.flow.origDstIp = v6.table6.digest(d.origDstHigh, d.origDstLow);
+        return allocate(v6, d.flow, v6.table6.digest(natHigh, natLow), range, endpointIndependent, nowNs, view);
+    }
+
+    private long allocate(Slots slots, FlowDraft draft, int natIp, PortRange range, boolean endpointIndependent,
+                          long nowNs, FlowView view) {
         if (endpointIndependent) {
-            return insertWithMapping(draft, natIp, range, nowNs, view);
+            return insertWithMapping(slots, draft, natIp, range, nowNs, view);
         }
         final int attempts = Math.min(range.size(), MAX_ATTEMPTS);
         final boolean keep = range.contains(draft.origSrcPort);
         final int start = start(draft, natIp, range, true);
         for (int i = 0; i < attempts; i++) {
             draft.replyDstPort = candidate(range, keep, draft.origSrcPort, start, i);
-            final long h = table.insert(draft, nowNs, view);
+            final long h = slots.insert(draft, nowNs, view);
             if (h != FlowTable.REPLY_TAKEN) {
                 return h;
             }
@@ -67,12 +192,13 @@ public final class PortAllocator {
         return PORTS_EXHAUSTED;
     }
 
-    private long insertWithMapping(FlowDraft draft, int natIp, PortRange range, long nowNs, FlowView view) {
-        final int mappingProto = draft.proto | FlowRecord.MAPPING_PROTO_BIT;
+    private long insertWithMapping(Slots slots, FlowDraft draft, int natIp, PortRange range, long nowNs,
+                                   FlowView view) {
+        final FlowTable table = slots.table();
         for (int round = 0; round < MAPPING_ROUNDS; round++) {
             int port;
             int mappingId;
-            final long existing = table.lookup(mappingProto, draft.origSrcIp, natIp, draft.origSrcPort, 0, mappingView);
+            final long existing = slots.findMapping(draft, natIp, mappingView);
             if (existing >= 0) {
                 if (!table.acquireMapping(existing)) {
                     continue; // dying under us: its port is being released, look again
@@ -80,7 +206,7 @@ public final class PortAllocator {
                 port = mappingView.newSrcPort;
                 mappingId = FlowTable.flowIdOf(existing);
             } else {
-                final long created = createMapping(draft, natIp, range, nowNs);
+                final long created = createMapping(slots, draft, natIp, range, nowNs);
                 if (created == FlowTable.ORIG_EXISTS) {
                     continue; // another worker created it first: use theirs
                 }
@@ -93,7 +219,7 @@ public final class PortAllocator {
             // the reference we hold (created or acquired) passes to the flow
             draft.replyDstPort = port;
             draft.mappingId = mappingId;
-            final long h = table.insert(draft, nowNs, view);
+            final long h = slots.insert(draft, nowNs, view);
             draft.mappingId = -1;
             if (h >= 0) {
                 return h;
@@ -105,16 +231,13 @@ public final class PortAllocator {
     }
 
     /** @return {@code (port << 32) | mappingId}, or ORIG_EXISTS / TABLE_FULL / PORTS_EXHAUSTED */
-    private long createMapping(FlowDraft draft, int natIp, PortRange range, long nowNs) {
-        final FlowDraft m = mappingDraft.original(draft.proto, draft.origSrcIp, natIp, draft.origSrcPort, 0);
-        m.natFlags = FlowRecord.KIND_MAPPING;
+    private long createMapping(Slots slots, FlowDraft draft, int natIp, PortRange range, long nowNs) {
         final int attempts = Math.min(range.size(), MAX_ATTEMPTS);
         final boolean keep = range.contains(draft.origSrcPort);
         final int start = start(draft, natIp, range, false);
         for (int i = 0; i < attempts; i++) {
             final int port = candidate(range, keep, draft.origSrcPort, start, i);
-            m.reply(0, natIp, 0, port);
-            final long h = table.insert(m, nowNs, null);
+            final long h = slots.insertMapping(draft, natIp, port, nowNs);
             if (h >= 0) {
                 counters.increment(Counter.MAPPINGS_CREATED);
                 return ((long) port << 32) | FlowTable.flowIdOf(h);

@@ -12,6 +12,7 @@ import java.util.function.Predicate;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * The configuration a worker translates with. Immutable: a change builds a new RuleSet and workers swap to it
@@ -19,8 +20,8 @@ import io.nsgate.linux.net.Ipv6Address;
  * they were created with). Built and validated by {@link Builder}: a bad rule set is rejected whole, with the
  * offending value named.
  *
- * <p>Besides the rules it holds what follows from them: the routing table ({@link Route}s: the interfaces' connected
- * subnets and the {@link StaticRoute}s, longest prefix first), the forwards removed but still carrying flows
+ * <p>Besides the rules it holds what follows from them: the routing tables ({@link Route}s: the interfaces' connected
+ * subnets and the {@link StaticRoute}s, longest prefix first; {@link Route6}s likewise for IPv6), the forwards removed but still carrying flows
  * ({@link #lingeringForwards()}), and the {@link Ownership} of frames that both the translator and the kernel guard
  * decide by.
  */
@@ -30,6 +31,7 @@ public final class RuleSet {
 
     private final GatewayInterface[] interfaces;
     private final Route[] routes;
+    private final Route6[] routes6;
     private final List<MasqueradeRule> masquerade;
     private final int[] masqueradeEgress;
     private final List<ForwardRule> forwards;
@@ -38,10 +40,11 @@ public final class RuleSet {
     private final ReversePathFilter reversePathFilter;
     private final Ownership ownership;
 
-    private RuleSet(Builder b, GatewayInterface[] interfaces, Route[] routes, int[] masqueradeEgress,
+    private RuleSet(Builder b, GatewayInterface[] interfaces, Route[] routes, Route6[] routes6, int[] masqueradeEgress,
                     Ownership ownership) {
         this.interfaces = interfaces;
         this.routes = routes;
+        this.routes6 = routes6;
         this.masquerade = List.copyOf(b.masquerade);
         this.masqueradeEgress = masqueradeEgress;
         this.forwards = List.copyOf(b.forwards);
@@ -60,6 +63,12 @@ public final class RuleSet {
         Builder b = new Builder();
         b.interfaceSpecs.addAll(List.of(interfaces));
         b.staticRoutes.addAll(staticRoutes());
+        for (Route6 r : routes6) {
+            if (!r.connected()) {
+                b.staticRoutes6.add(new StaticRoute6(r.destination(), interfaces[r.interfaceIndex()].name(),
+                    r.gateway()));
+            }
+        }
         b.masquerade.addAll(masquerade);
         b.forwards.addAll(forwards);
         b.lingering.addAll(lingering);
@@ -131,6 +140,25 @@ public final class RuleSet {
         return -1;
     }
 
+    /** Longest-prefix IPv6 route to the address, or null when unroutable. Allocation-free. */
+    public Route6 route6(long dstHigh, long dstLow) {
+        for (Route6 r : routes6) {
+            if (r.destination().contains(dstHigh, dstLow)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * True for IPv6 sources no packet may carry across the gateway (RFC 4291, Linux's martians): the unspecified and
+     * loopback addresses, multicast, link-local (never routed), and IPv4-mapped addresses (::ffff:0:0/96).
+     */
+    public static boolean isMartianSource6(long high, long low) {
+        return (high == 0 && (low == 0 || low == 1 || (low >>> 32) == 0xFFFFL))
+            || Ipv6Address.isMulticast(high) || Ipv6Address.isLinkLocal(high);
+    }
+
     public static int routeInterface(long route) {
         return (int) (route >>> 32);
     }
@@ -142,7 +170,17 @@ public final class RuleSet {
     /** The masquerade rule for traffic from {@code srcIp} leaving through interface {@code egress}, or null. */
     public MasqueradeRule matchMasquerade(int srcIp, int egress) {
         for (int i = 0; i < masqueradeEgress.length; i++) {
-            if (masqueradeEgress[i] == egress && masquerade.get(i).source().contains(srcIp)) {
+            if (masqueradeEgress[i] == egress && masquerade.get(i).contains(srcIp)) {
+                return masquerade.get(i);
+            }
+        }
+        return null;
+    }
+
+    /** The IPv6 masquerade rule for traffic from the address leaving through interface {@code egress}, or null. */
+    public MasqueradeRule matchMasquerade6(long srcHigh, long srcLow, int egress) {
+        for (int i = 0; i < masqueradeEgress.length; i++) {
+            if (masqueradeEgress[i] == egress && masquerade.get(i).contains(srcHigh, srcLow)) {
                 return masquerade.get(i);
             }
         }
@@ -159,6 +197,17 @@ public final class RuleSet {
         final boolean lan = ownership.isLanAddress(dstIp);
         for (ForwardRule f : forwards) {
             if (f.matches(proto, dstIp, dstPort, lan)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /** The IPv6 forward rule serving {@code [dst]:dstPort} (dst is one of the gateway's IPv6 addresses), or null. */
+    public ForwardRule matchForward6(int proto, long dstHigh, long dstLow, int dstPort) {
+        final boolean lan = ownership.isLanIpv6(dstHigh, dstLow);
+        for (ForwardRule f : forwards) {
+            if (f.matches6(proto, dstHigh, dstLow, dstPort, lan)) {
                 return f;
             }
         }
@@ -205,6 +254,9 @@ public final class RuleSet {
         for (Route r : routes) {
             sb.append("route ").append(r).append('\n');
         }
+        for (Route6 r : routes6) {
+            sb.append("route ").append(r).append('\n');
+        }
         for (MasqueradeRule m : masquerade) {
             sb.append("masquerade ").append(m).append('\n');
         }
@@ -223,6 +275,7 @@ public final class RuleSet {
     public static final class Builder {
         private final List<GatewayInterface> interfaceSpecs = new ArrayList<>();
         private final List<StaticRoute> staticRoutes = new ArrayList<>();
+        private final List<StaticRoute6> staticRoutes6 = new ArrayList<>();
         private final List<MasqueradeRule> masquerade = new ArrayList<>();
         private final List<ForwardRule> forwards = new ArrayList<>();
         private final List<ForwardRule> lingering = new ArrayList<>();
@@ -240,18 +293,18 @@ public final class RuleSet {
 
         /** Changes the MTU of interface {@code name} (the router checks use the egress MTU). */
         public Builder mtu(String name, int mtu) {
-            return change(name, g -> g.with(g.index(), g.address(), g.ipv6Addresses(), mtu));
+            return change(name, g -> g.with(g.index(), g.address(), g.ipv6(), mtu));
         }
 
         /** Sets the IPv6 addresses of interface {@code name} (link-local ones are dropped: never routed). */
-        public Builder ipv6Addresses(String name, List<Ipv6Address> addresses) {
-            List<Ipv6Address> routable = addresses.stream().filter(a -> !a.isLinkLocal()).toList();
+        public Builder ipv6Addresses(String name, List<Ipv6Prefix> addresses) {
+            List<Ipv6Prefix> routable = addresses.stream().filter(a -> !a.address().isLinkLocal()).toList();
             return change(name, g -> g.with(g.index(), g.address(), routable, g.mtu()));
         }
 
         /** Changes the address of interface {@code name} (the kernel's changed). */
         public Builder address(String name, Ipv4Prefix address) {
-            return change(name, g -> g.with(g.index(), address, g.ipv6Addresses(), g.mtu()));
+            return change(name, g -> g.with(g.index(), address, g.ipv6(), g.mtu()));
         }
 
         private Builder change(String name, java.util.function.UnaryOperator<GatewayInterface> change) {
@@ -266,6 +319,12 @@ public final class RuleSet {
 
         public Builder route(Ipv4Prefix destination, String interfaceName, int gateway) {
             staticRoutes.add(new StaticRoute(destination, interfaceName, gateway));
+            return this;
+        }
+
+        /** An IPv6 route through a router on {@code interfaceName} ({@code gateway} null: on the link). */
+        public Builder route6(Ipv6Prefix destination, String interfaceName, Ipv6Address gateway) {
+            staticRoutes6.add(new StaticRoute6(destination, interfaceName, gateway));
             return this;
         }
 
@@ -328,7 +387,7 @@ public final class RuleSet {
             }
             for (int i = 0; i < ifaces.length; i++) {
                 GatewayInterface g = interfaceSpecs.get(i);
-                GatewayInterface indexed = g.with(i, g.address(), g.ipv6Addresses(), g.mtu());
+                GatewayInterface indexed = g.with(i, g.address(), g.ipv6(), g.mtu());
                 if (byName.put(g.name(), indexed) != null) {
                     throw new IllegalArgumentException("interface \"" + g.name() + "\" listed twice");
                 }
@@ -357,6 +416,21 @@ public final class RuleSet {
                 routes.add(new Route(spec.destination(), g.index(), spec.gateway(), false));
             }
             routes.sort(Comparator.comparingInt((Route r) -> -r.destination().length()));
+            List<Route6> routes6 = new ArrayList<>();
+            for (GatewayInterface g : ifaces) {
+                for (Ipv6Prefix p : g.ipv6()) {
+                    routes6.add(new Route6(p.networkPrefix(), g.index(), null, true));
+                }
+            }
+            for (StaticRoute6 spec : staticRoutes6) {
+                GatewayInterface g = byName.get(spec.interfaceName());
+                if (g == null) {
+                    throw new IllegalArgumentException("route " + spec + ": no interface \"" + spec.interfaceName()
+                        + "\" (known: " + byName.keySet() + ")");
+                }
+                routes6.add(new Route6(spec.destination(), g.index(), spec.gateway(), false));
+            }
+            routes6.sort(Comparator.comparingInt((Route6 r) -> -r.destination().length()));
 
             int[] egress = new int[masquerade.size()];
             for (int i = 0; i < egress.length; i++) {
@@ -374,6 +448,11 @@ public final class RuleSet {
                     throw new IllegalArgumentException("forward " + f + ": "
                         + Ipv4Address.format(f.externalAddress()) + " is not an address of the gateway");
                 }
+                Ipv6Address at6 = f.external().address6();
+                if (at6 != null && Arrays.stream(ifaces).noneMatch(g -> g.ipv6Addresses().contains(at6))) {
+                    throw new IllegalArgumentException("forward " + f + ": " + at6
+                        + " is not an IPv6 address of the gateway");
+                }
                 if (f.externalPorts().overlaps(natPorts)) {
                     throw new IllegalArgumentException("forward " + f + ": external ports overlap the NAT port range "
                         + natPorts);
@@ -386,7 +465,16 @@ public final class RuleSet {
                 }
             }
             Ownership ownership = Ownership.of(List.of(ifaces), natPorts, forwards, lingering);
-            return new RuleSet(this, ifaces, routes.toArray(new Route[0]), egress, ownership);
+            return new RuleSet(this, ifaces, routes.toArray(new Route[0]), routes6.toArray(new Route6[0]), egress,
+                ownership);
+        }
+    }
+
+    /** An IPv6 route as found in the namespace's table, before its interface name becomes an index. */
+    record StaticRoute6(Ipv6Prefix destination, String interfaceName, Ipv6Address gateway) {
+        @Override
+        public String toString() {
+            return destination + " dev " + interfaceName + (gateway != null ? " via " + gateway : "");
         }
     }
 }

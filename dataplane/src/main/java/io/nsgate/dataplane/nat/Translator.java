@@ -14,6 +14,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import io.nsgate.dataplane.conntrack.FlowDraft;
 import io.nsgate.dataplane.conntrack.FlowRecord;
 import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTable6;
 import io.nsgate.dataplane.conntrack.FlowView;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.conntrack.TcpWindow;
@@ -21,6 +22,7 @@ import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
 import io.nsgate.dataplane.packet.IcmpHeader;
+import io.nsgate.dataplane.packet.IpProtocol;
 import io.nsgate.dataplane.packet.Ipv4Header;
 import io.nsgate.dataplane.packet.ParsedFrame;
 import io.nsgate.dataplane.packet.TcpHeader;
@@ -40,8 +42,8 @@ import io.nsgate.linux.sys.Linux;
  *   <li><b>Admission</b>: a frame for another host's MAC is dropped; IPv4 in a link-layer broadcast or multicast
  *       is never routed.</li>
  *   <li><b>Parse</b> ({@link FrameParser}): malformed frames are dropped with their reason; ARP goes to the
- *       neighbour cache (only from senders on the interface's subnet); anything not IPv4 (or VLAN-tagged) is the
- *       kernel's.</li>
+ *       neighbour cache (only from senders on the interface's subnet); IPv6 goes to {@link Translator6}, which does
+ *       all of this for IPv6 in its own table; anything else (or VLAN-tagged) is the kernel's.</li>
  *   <li><b>Fast path</b>: look the 5-tuple up in the {@link FlowTable}. A hit carries the rewrite for this
  *       direction, with checksum deltas worked out when the flow was created: check that the frame came in where
  *       the flow's other direction leaves (strict reverse-path filter), TTL and MTU as a router does, advance the
@@ -83,15 +85,24 @@ public final class Translator {
     private final ArpPacket arp = new ArpPacket();
     private final IcmpErrorWriter icmpErrorWriter = new IcmpErrorWriter();
     private final IcmpErrorTranslator icmpErrors = new IcmpErrorTranslator();
-    private final UnsafeBuffer emitBuffer = new UnsafeBuffer(new byte[IcmpErrorWriter.MAX_DATAGRAM + 64]);
+    private final UnsafeBuffer emitBuffer = new UnsafeBuffer(new byte[IcmpErrorWriter.MAX_DATAGRAM6 + 64]);
+    private final Translator6 v6;
     private RuleSet rules;
 
+    /** A translator of IPv4 only: IPv6 transit is denied. */
     public Translator(FlowTable table, FragmentTable fragments, WorkerCounters counters, RuleSet rules, long seed) {
+        this(table, null, fragments, counters, rules, seed);
+    }
+
+    /** @param table6 the IPv6 flow table (shared by the workers as {@code table} is), or null to deny IPv6 transit */
+    public Translator(FlowTable table, FlowTable6 table6, FragmentTable fragments, WorkerCounters counters,
+                      RuleSet rules, long seed) {
         this.table = table;
         this.fragments = fragments;
         this.counters = counters;
         this.rules = rules;
-        this.ports = new PortAllocator(table, counters, seed);
+        this.ports = new PortAllocator(table, table6, counters, seed);
+        this.v6 = new Translator6(this, table6, fragments, counters, ports, frame, view, icmpErrorWriter, emitBuffer);
     }
 
     /** Swaps the rule set; called by the worker between frames. */
@@ -207,7 +218,7 @@ public final class Translator {
                 return local(out);
             case ParsedFrame.KIND_IPV6:
             case ParsedFrame.KIND_IPV6_FRAGMENT:
-                return ipv6(ingress, packetType, out);
+                return v6.process(buf, rules, ingress, packetType, vnetFlags, gsoType, gsoSize, nowNs, out);
             default:
                 break;
         }
@@ -267,33 +278,48 @@ public final class Translator {
 
     /** Accounts the packet to the flow in {@link #view}, rewrites it and forwards it. */
     private int translateAndForward(MutableDirectBuffer buf, boolean partial, int gsoSize, long nowNs, Verdict out) {
-        if (frame.ipProto == TCP) {
-            readSegment(buf);
-        }
-        switch (table.onPacket(view, segment, frame.ipTotalLength, nowNs)) {
-            case FlowTable.PACKET_OUT_OF_STATE:
-                counters.increment(Counter.TCP_OUT_OF_STATE);
-                break;
-            case FlowTable.PACKET_OUT_OF_WINDOW:
-                return drop(out, DropReason.TCP_OUT_OF_WINDOW.id);
-            case FlowTable.PACKET_IGNORED:
-                counters.increment(Counter.TCP_IGNORED);
-                break;
-            default:
-                break;
+        final int verdict = account(table, buf, nowNs, out);
+        if (verdict != 0) {
+            return verdict;
         }
         rewrite(buf, partial);
         if (frame.isFirstFragment()) {
             fragments.remember(frame.srcIp, frame.dstIp, frame.ipProto, frame.ipId,
                 (view.flowId << 1) | view.direction, view.generation, nowNs);
         }
+        countOffloads(partial, gsoSize);
+        return forward(out, view.egressInterface, view.nextHopIp);
+    }
+
+    /**
+     * Accounts the packet to the flow in {@link #view} of {@code flows} (state, TCP window): 0 to go on, or the drop
+     * verdict of a segment outside the window.
+     */
+    int account(FlowTable flows, MutableDirectBuffer buf, long nowNs, Verdict out) {
+        if (frame.ipProto == TCP) {
+            readSegment(buf);
+        }
+        switch (flows.onPacket(view, segment, frame.ipTotalLength, nowNs)) {
+            case FlowTable.PACKET_OUT_OF_STATE:
+                counters.increment(Counter.TCP_OUT_OF_STATE);
+                return 0;
+            case FlowTable.PACKET_OUT_OF_WINDOW:
+                return drop(out, DropReason.TCP_OUT_OF_WINDOW.id);
+            case FlowTable.PACKET_IGNORED:
+                counters.increment(Counter.TCP_IGNORED);
+                return 0;
+            default:
+                return 0;
+        }
+    }
+
+    void countOffloads(boolean partial, int gsoSize) {
         if (gsoSize > 0) {
             counters.increment(Counter.GSO_FRAMES);
         }
         if (partial) {
             counters.increment(Counter.PARTIAL_CHECKSUM_FRAMES);
         }
-        return forward(out, view.egressInterface, view.nextHopIp);
     }
 
     /**
@@ -389,7 +415,7 @@ public final class Translator {
     }
 
     /** IP length of one segment of a GSO super-frame. */
-    private int segmentSize(int gsoType, int gsoSize) {
+    int segmentSize(int gsoType, int gsoSize) {
         final int l4Header = frame.ipProto == TCP ? frame.tcpHeaderLength : UdpHeader.LENGTH;
         return frame.ipHeaderLength + l4Header + gsoSize;
     }
@@ -464,7 +490,7 @@ public final class Translator {
         draft.reply(frame.dstIp, 0, frame.dstPort, 0);
         routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
         draft.natFlags = FlowRecord.NAT_SNAT;
-        firstTcpState(proto);
+        firstTcpState(draft);
         final long handle = ports.insertWithPort(draft, rs.masqueradeAddress(masquerade, egressIndex), rs.natPorts(),
             proto != TCP, nowNs, view);
         return created(handle, buf, Counter.SNAT_FLOWS, partial, gsoSize, nowNs, out);
@@ -486,7 +512,7 @@ public final class Translator {
         final int proto = frame.ipProto;
         draft.original(proto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort);
         routeBoth(rs, egressIndex, RuleSet.routeNextHop(route), ingress);
-        firstTcpState(proto);
+        firstTcpState(draft);
 
         // Hairpin: client and backend behind the same interface. Without SNAT the backend would answer the
         // client directly, bypassing the translation; with it the reply comes back through the gateway.
@@ -557,7 +583,7 @@ public final class Translator {
      * A new flow starts only with a packet that may start one: no port 0, and for TCP a bare SYN, or a bare ACK when
      * the tracking is loose (a connection picked up mid-stream, netfilter's nf_conntrack_tcp_loose).
      */
-    private int refuseAsFirstPacket() {
+    int refuseAsFirstPacket() {
         if (frame.ipProto == TCP) {
             if (!TcpState.validFlags(frame.tcpFlags)) {
                 return DropReason.TCP_INVALID_FLAGS.id;
@@ -567,21 +593,21 @@ public final class Translator {
                 return DropReason.TCP_NO_FLOW.id;
             }
         }
-        if (frame.ipProto != ICMP && (frame.srcPort == 0 || frame.dstPort == 0)) {
+        if (frame.ipProto != ICMP && frame.ipProto != IpProtocol.ICMPV6 && (frame.srcPort == 0 || frame.dstPort == 0)) {
             return DropReason.ZERO_PORT.id;
         }
         return 0;
     }
 
     /** The draft's TCP state: SYN_SENT after a SYN; ESTABLISHED, with liberal windows, for a mid-stream pickup. */
-    private void firstTcpState(int proto) {
-        if (proto != TCP) {
-            draft.protoState = 0;
+    void firstTcpState(FlowDraft d) {
+        if (frame.ipProto != TCP) {
+            d.protoState = 0;
         } else if (TcpState.opensConnection(frame.tcpFlags)) {
-            draft.protoState = TcpState.SYN_SENT;
+            d.protoState = TcpState.SYN_SENT;
         } else {
-            draft.protoState = TcpState.ESTABLISHED;
-            draft.windowFlags = TcpWindow.FLAG_LIBERAL | TcpWindow.FLAG_SACK_PERMITTED;
+            d.protoState = TcpState.ESTABLISHED;
+            d.windowFlags = TcpWindow.FLAG_LIBERAL | TcpWindow.FLAG_SACK_PERMITTED;
             counters.increment(Counter.TCP_PICKUPS);
         }
     }
@@ -682,7 +708,12 @@ public final class Translator {
             return drop(out, reason.id);
         }
         out.emitLength = icmpErrorWriter.write(buf, frame, type, code, mtu, rs.iface(ingress).ip(), emitBuffer);
-        out.emitBuffer = emitBuffer;
+        return emitted(out, emitBuffer, ingress, reason);
+    }
+
+    /** The frame is dropped for {@code reason}; the ICMP error in {@code error} ({@code out.emitLength}) goes back. */
+    int emitted(Verdict out, DirectBuffer error, int ingress, DropReason reason) {
+        out.emitBuffer = error;
         out.egressInterface = ingress;
         out.dropReason = reason.id;
         out.action = Verdict.EMIT;
@@ -693,39 +724,21 @@ public final class Translator {
 
     // ================================================================ verdicts
 
-    private int forward(Verdict out, int egress, int nextHop) {
+    int forward(Verdict out, int egress, int nextHop) {
         counters.increment(Counter.FORWARDED);
         counters.add(Counter.FORWARDED_BYTES, frame.ipTotalLength);
         out.action = Verdict.FORWARD;
         out.egressInterface = egress;
         out.nextHopIp = nextHop;
+        out.ipv6 = false;
         return Verdict.FORWARD;
     }
 
-    private int drop(Verdict out, int reason) {
+    int drop(Verdict out, int reason) {
         counters.drop(reason);
         out.action = Verdict.DROP;
         out.dropReason = reason;
         return Verdict.DROP;
-    }
-
-    /**
-     * IPv6: what is addressed to the host (multicast, link-local, the gateway's own addresses) is the kernel's; every
-     * other frame is transit, which the data plane does not forward yet: denied ({@code NO_RULE}), as the guard drops
-     * it before the kernel could route it.
-     */
-    private int ipv6(int ingress, int packetType, Verdict out) {
-        if (frame.vlanTci >= 0) {
-            return local(out);
-        }
-        final RuleSet rs = rules;
-        if (rs.iface(ingress) == null) {
-            return drop(out, DropReason.UNKNOWN_INTERFACE.id);
-        }
-        if (!rs.ownership().ownsIpv6(frame.dst6High, frame.dst6Low)) {
-            return local(out);
-        }
-        return drop(out, packetType != Linux.PACKET_HOST ? DropReason.LINK_BROADCAST.id : DropReason.NO_RULE.id);
     }
 
     /**
@@ -741,6 +754,7 @@ public final class Translator {
         final int sender = frame.srcIp;
         out.action = Verdict.ARP;
         out.neighbourIp = 0;
+        out.neighbour6 = false;
         if (iface == null || sender == 0) {
             return Verdict.ARP;
         }
@@ -757,7 +771,7 @@ public final class Translator {
         return Verdict.ARP;
     }
 
-    private int local(Verdict out) {
+    int local(Verdict out) {
         counters.increment(Counter.PASSED_TO_KERNEL);
         out.action = Verdict.LOCAL;
         return Verdict.LOCAL;

@@ -16,6 +16,7 @@ public final class Verdict {
     /**
      * An ARP frame (the kernel has its copy too). When {@link #neighbourIp} is not 0, its sender is a neighbour on
      * the ingress interface's subnet: learn {@link #neighbourMac} for it (requests and replies alike, as Linux does).
+     * Also an IPv6 neighbour advertisement ({@link #neighbour6}) answering the data plane's solicitation.
      */
     public static final int ARP = 4;
     /**
@@ -28,8 +29,19 @@ public final class Verdict {
     public int dropReason;
     public int egressInterface;
     public int nextHopIp;
+    /** FORWARD of an IPv6 frame: the next hop is {@link #nextHop6High}/{@link #nextHop6Low}, not nextHopIp. */
+    public boolean ipv6;
+    public long nextHop6High;
+    public long nextHop6Low;
     public int neighbourIp;
     public long neighbourMac;
+    /**
+     * ARP: an IPv6 neighbour advertisement's target to learn (with {@link #neighbourMac}) instead of neighbourIp, when
+     * {@link #neighbour6}.
+     */
+    public boolean neighbour6;
+    public long neighbour6High;
+    public long neighbour6Low;
     /**
      * The ARP was addressed to the gateway (a request for its address, a reply to its request): it may create an
      * entry. Otherwise (gratuitous ARP, ARP between others) it only refreshes one the table has (Linux, arp_accept=0).

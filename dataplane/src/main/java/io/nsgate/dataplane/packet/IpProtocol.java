@@ -29,7 +29,7 @@ public final class IpProtocol {
         }
     }
 
-    /** The number of "tcp", "udp" or "icmp" (any case), or -1 for anything else. */
+    /** The number of "tcp", "udp", "icmp" or "icmpv6" (any case), or -1 for anything else. */
     public static int byName(String name) {
         switch (name.toLowerCase(Locale.ROOT)) {
             case "tcp":
@@ -38,6 +38,8 @@ public final class IpProtocol {
                 return UDP;
             case "icmp":
                 return ICMP;
+            case "icmpv6":
+                return ICMPV6;
             default:
                 return -1;
         }

@@ -153,6 +153,6 @@ public final class ParsedFrame {
 
     /** True when this is the first (or only) fragment of a fragmented datagram. */
     public boolean isFirstFragment() {
-        return kind == KIND_IPV4 && moreFragments && fragmentOffset == 0;
+        return (kind == KIND_IPV4 || kind == KIND_IPV6) && moreFragments && fragmentOffset == 0;
     }
 }

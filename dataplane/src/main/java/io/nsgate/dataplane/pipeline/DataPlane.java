@@ -16,6 +16,7 @@ import org.agrona.concurrent.SystemNanoClock;
 
 import io.nsgate.dataplane.conntrack.ExpirySweeper;
 import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTable6;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.io.PacketPort;
 import io.nsgate.dataplane.nat.FragmentTable;
@@ -28,7 +29,8 @@ import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.dataplane.stats.WorkerCounters;
 
 /**
- * Owns what workers share (the {@link FlowTable}, the {@link FragmentTable}, the {@link NeighbourTable}) and the
+ * Owns what workers share (the {@link FlowTable} and the IPv6 {@link FlowTable6}, the {@link FragmentTable}, the
+ * {@link NeighbourTable}s of each family) and the
  * workers themselves, each on its own thread (an Agrona {@link AgentRunner}). The control plane talks to workers
  * only through commands ({@link #rules(RuleSet)}): it never writes their state, so a change never stops traffic.
  */
@@ -42,13 +44,23 @@ public final class DataPlane implements AutoCloseable {
         public Settings withFlowCapacity(int capacity) {
             return new Settings(capacity, timeouts, fragmentEntries, neighbourEntries);
         }
+
+        /**
+         * The IPv6 table's capacity: a quarter of the IPv4 table's (at least 1024). Edge hosts carry most connections
+         * over IPv4 still; a quarter keeps the two tables' memory near the IPv4 table's alone plus 30 %.
+         */
+        public int flow6Capacity() {
+            return Math.max(1024, Integer.highestOneBit(Math.max(1, flowCapacity / 4)));
+        }
     }
 
     private static final long COMMAND_TIMEOUT_MS = 5_000;
 
     private final FlowTable table;
+    private final FlowTable6 table6;
     private final FragmentTable fragments;
     private final NeighbourTable neighbours;
+    private final NeighbourTable neighbours6;
     private final Worker[] workers;
     private final List<AgentRunner> runners = new ArrayList<>();
     private final Function<PacketPort[], PollingIdleStrategy.Waiter> waiters;
@@ -79,16 +91,20 @@ public final class DataPlane implements AutoCloseable {
         this.openingPorts = openingPorts;
         this.waiters = waiters;
         this.table = new FlowTable(settings.flowCapacity(), settings.timeouts(), clock.nanoTime());
+        this.table6 = new FlowTable6(settings.flow6Capacity(), settings.timeouts(), clock.nanoTime());
+        this.table6.gatewayAddresses(rules.ownership().ipv6Addresses());
         this.fragments = new FragmentTable(settings.fragmentEntries());
         this.neighbours = new NeighbourTable(settings.neighbourEntries());
+        this.neighbours6 = new NeighbourTable(settings.neighbourEntries());
         this.workers = new Worker[ports.length];
         for (int w = 0; w < ports.length; w++) {
             WorkerCounters counters = new WorkerCounters();
-            Translator translator = new Translator(table, fragments, counters, rules,
+            Translator translator = new Translator(table, table6, fragments, counters, rules,
                 ThreadLocalRandom.current().nextLong());
             ExpirySweeper sweeper = ExpirySweeper.forWorker(table, w, ports.length);
+            ExpirySweeper sweeper6 = ExpirySweeper.forWorker(table6.table(), w, ports.length);
             workers[w] = new Worker(w, ports[w], openingPorts == null ? null : openingPorts[w], translator, rules,
-                counters, sweeper, neighbours, clock);
+                counters, sweeper, neighbours, sweeper6, neighbours6, clock);
         }
     }
 
@@ -144,6 +160,8 @@ public final class DataPlane implements AutoCloseable {
      * their translation.
      */
     public synchronized void rules(RuleSet newRules) {
+        // the IPv6 table resolves the new gateway addresses before any worker makes a flow with them
+        table6.gatewayAddresses(newRules.ownership().ipv6Addresses());
         if (runners.isEmpty()) {
             for (Worker w : workers) {
                 w.rules(newRules);
@@ -208,6 +226,15 @@ public final class DataPlane implements AutoCloseable {
         return neighbours;
     }
 
+    /** The IPv6 flow table (flows of IPv6 forwards and NAT66 masquerade). */
+    public FlowTable6 flowTable6() {
+        return table6;
+    }
+
+    public NeighbourTable neighbours6() {
+        return neighbours6;
+    }
+
     public int workerCount() {
         return workers.length;
     }
@@ -240,10 +267,12 @@ public final class DataPlane implements AutoCloseable {
             }
             snapshot.add(new StatsSnapshot.Worker(w, counters, drops, portStats));
         }
-        StatsSnapshot.FlowTableFigures figures = new StatsSnapshot.FlowTableFigures(Math.max(0, table.size()),
-            table.capacity(), table.insertedTotal(), table.deletedTotal(), table.evictedTotal(),
-            table.probeWindowFullTotal());
-        return new StatsSnapshot(snapshot, figures, workerErrors.get());
+        return new StatsSnapshot(snapshot, figures(table), figures(table6.table()), workerErrors.get());
+    }
+
+    private static StatsSnapshot.FlowTableFigures figures(FlowTable t) {
+        return new StatsSnapshot.FlowTableFigures(Math.max(0, t.size()), t.capacity(), t.insertedTotal(),
+            t.deletedTotal(), t.evictedTotal(), t.probeWindowFullTotal());
     }
 
     /** Appended to an interface's name for the counters of its opening ring ("lan0/opening"). */
@@ -286,7 +315,9 @@ public final class DataPlane implements AutoCloseable {
             r.close();
         }
         table.close();
+        table6.close();
         fragments.close();
         neighbours.close();
+        neighbours6.close();
     }
 }

@@ -26,12 +26,27 @@ final class PendingFrames {
     final int[] length = new int[SLOTS];
     final int[] egress = new int[SLOTS];
     final int[] nextHop = new int[SLOTS];
+    /** An IPv6 frame's next hop (then nextHop is unused). */
+    final boolean[] ipv6 = new boolean[SLOTS];
+    final long[] nextHop6High = new long[SLOTS];
+    final long[] nextHop6Low = new long[SLOTS];
     final long[] since = new long[SLOTS];
     int count;
 
     /** Copies a frame (and its virtio-net header, if any) in; false when it does not fit. */
     boolean hold(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength, int egressInterface,
                  int nextHopIp, long nowNs) {
+        return hold(source, vnetOffset, frameOffset, frameLength, egressInterface, nextHopIp, false, 0, 0, nowNs);
+    }
+
+    /** As above for an IPv6 frame waiting for {@code (high, low)}'s MAC. */
+    boolean hold6(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength, int egressInterface,
+                  long high, long low, long nowNs) {
+        return hold(source, vnetOffset, frameOffset, frameLength, egressInterface, 0, true, high, low, nowNs);
+    }
+
+    private boolean hold(DirectBuffer source, int vnetOffset, int frameOffset, int frameLength, int egressInterface,
+                         int nextHopIp, boolean v6, long high, long low, long nowNs) {
         if (frameLength > SLOT_BYTES || count == SLOTS) {
             return false;
         }
@@ -46,6 +61,9 @@ final class PendingFrames {
                 length[s] = frameLength;
                 egress[s] = egressInterface;
                 nextHop[s] = nextHopIp;
+                ipv6[s] = v6;
+                nextHop6High[s] = high;
+                nextHop6Low[s] = low;
                 since[s] = nowNs;
                 count++;
                 return true;

@@ -18,6 +18,7 @@ import io.nsgate.dataplane.nat.Translator;
 import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.EthernetHeader;
+import io.nsgate.dataplane.packet.NeighbourSolicitation;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
@@ -65,6 +66,9 @@ public final class Worker implements Agent {
     private final WorkerCounters counters;
     private final ExpirySweeper sweeper;
     private final NeighbourTable neighbours;
+    /** IPv6 flows' expiry and next hops; null when the worker translates IPv4 only. */
+    private final ExpirySweeper sweeper6;
+    private final NeighbourTable neighbours6;
     private final NanoClock clock;
     private final ManyToOneConcurrentArrayQueue<WorkerCommand> commands = new ManyToOneConcurrentArrayQueue<>(64);
     private final RxBatch batch = new RxBatch();
@@ -74,6 +78,7 @@ public final class Worker implements Agent {
     private final boolean[] inPlaceQueued;
     private final PendingFrames pending = new PendingFrames();
     private final UnsafeBuffer arpFrame = new UnsafeBuffer(new byte[EthernetHeader.LENGTH + ArpPacket.LENGTH]);
+    private final UnsafeBuffer solicitation = new UnsafeBuffer(new byte[NeighbourSolicitation.LENGTH]);
     private final EthernetHeader eth = new EthernetHeader();
     private final ArpPacket arp = new ArpPacket();
     private final java.util.function.Consumer<WorkerCommand> runCommand = command -> command.run(this);
@@ -85,7 +90,19 @@ public final class Worker implements Agent {
      */
     public Worker(int index, PacketPort[] ports, PacketPort[] openingPorts, Translator translator, RuleSet rules,
                   WorkerCounters counters, ExpirySweeper sweeper, NeighbourTable neighbours, NanoClock clock) {
+        this(index, ports, openingPorts, translator, rules, counters, sweeper, neighbours, null, null, clock);
+    }
+
+    /**
+     * @param sweeper6    this worker's slice of the IPv6 table's expiry, or null (IPv4 only)
+     * @param neighbours6 the IPv6 neighbours, or null (IPv4 only)
+     */
+    public Worker(int index, PacketPort[] ports, PacketPort[] openingPorts, Translator translator, RuleSet rules,
+                  WorkerCounters counters, ExpirySweeper sweeper, NeighbourTable neighbours, ExpirySweeper sweeper6,
+                  NeighbourTable neighbours6, NanoClock clock) {
         this.index = index;
+        this.sweeper6 = sweeper6;
+        this.neighbours6 = neighbours6;
         this.rules = rules;
         this.ports = ports.clone();
         this.openingPorts = openingPorts == null ? new PacketPort[ports.length] : openingPorts.clone();
@@ -141,7 +158,7 @@ public final class Worker implements Agent {
             work += retryPending(now);
         }
         flush();
-        final int expired = sweeper.sweep(now);
+        final int expired = sweeper.sweep(now) + (sweeper6 != null ? sweeper6.sweep(now) : 0);
         if (expired > 0) {
             counters.add(Counter.FLOWS_EXPIRED, expired);
             work++;
@@ -177,7 +194,12 @@ public final class Worker implements Agent {
         switch (translator.process(buffer, frameOffset, frameLength, ingress, packetType, vnetFlags, gsoType, gsoSize,
             now, verdict)) {
             case Verdict.FORWARD:
-                send(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHopIp, now);
+                if (verdict.ipv6) {
+                    send6(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHop6High,
+                        verdict.nextHop6Low, now);
+                } else {
+                    send(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHopIp, now);
+                }
                 break;
             case Verdict.EMIT:
                 transmit(verdict.egressInterface, verdict.emitBuffer, -1, 0, verdict.emitLength);
@@ -185,6 +207,9 @@ public final class Worker implements Agent {
             case Verdict.ARP:
                 if (verdict.neighbourIp != 0) {
                     neighbours.learn(ingress, verdict.neighbourIp, verdict.neighbourMac, now,
+                        verdict.neighbourCreate);
+                } else if (verdict.neighbour6 && neighbours6 != null) {
+                    neighbours6.learn(ingress, verdict.neighbour6High, verdict.neighbour6Low, verdict.neighbourMac, now,
                         verdict.neighbourCreate);
                 }
                 break;
@@ -213,6 +238,34 @@ public final class Worker implements Agent {
             mac &= ~NeighbourTable.STALE_BIT;
             requestMac(egress, nextHop, now); // refresh, while still using what we know
         }
+        sendTo(port, buffer, vnetOffset, frameOffset, frameLength, egress, mac);
+    }
+
+    /** As {@link #send} for an IPv6 frame: the next hop's MAC by neighbour discovery. */
+    private void send6(MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength, int egress,
+                       long high, long low, long now) {
+        final PacketPort port = egress < ports.length ? ports[egress] : null;
+        if (port == null || neighbours6 == null) {
+            counters.drop(DropReason.NO_ROUTE);
+            return;
+        }
+        long mac = neighbours6.lookup(egress, high, low, now);
+        if (mac == NeighbourTable.UNKNOWN) {
+            if (!pending.hold6(buffer, vnetOffset, frameOffset, frameLength, egress, high, low, now)) {
+                counters.drop(DropReason.NO_NEIGHBOUR);
+            }
+            solicit(egress, high, low, now);
+            return;
+        }
+        if ((mac & NeighbourTable.STALE_BIT) != 0) {
+            mac &= ~NeighbourTable.STALE_BIT;
+            solicit(egress, high, low, now);
+        }
+        sendTo(port, buffer, vnetOffset, frameOffset, frameLength, egress, mac);
+    }
+
+    private void sendTo(PacketPort port, MutableDirectBuffer buffer, int vnetOffset, int frameOffset, int frameLength,
+                        int egress, long mac) {
         EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.DESTINATION_MAC_OFFSET, mac);
         EthernetHeader.putMac(buffer, frameOffset + EthernetHeader.SOURCE_MAC_OFFSET, port.mac());
         // Large frames leave from the receive slot (no Java copy), small ones through the transmit ring. A port's two
@@ -283,7 +336,9 @@ public final class Worker implements Agent {
                 continue;
             }
             final int egress = pending.egress[s];
-            final long mac = neighbours.lookup(egress, pending.nextHop[s], now);
+            final boolean v6 = pending.ipv6[s];
+            final long mac = v6 ? neighbours6.lookup(egress, pending.nextHop6High[s], pending.nextHop6Low[s], now)
+                : neighbours.lookup(egress, pending.nextHop[s], now);
             if (mac != NeighbourTable.UNKNOWN) {
                 final int frame = pending.frameOffset(s);
                 EthernetHeader.putMac(pending.data, frame + EthernetHeader.DESTINATION_MAC_OFFSET,
@@ -295,6 +350,8 @@ public final class Worker implements Agent {
             } else if (now - pending.since[s] > PendingFrames.HOLD_NS) {
                 pending.release(s);
                 counters.drop(DropReason.NO_NEIGHBOUR);
+            } else if (v6) {
+                solicit(egress, pending.nextHop6High[s], pending.nextHop6Low[s], now);
             } else {
                 requestMac(egress, pending.nextHop[s], now);
             }
@@ -350,6 +407,22 @@ public final class Worker implements Agent {
         arp.targetMac(0);
         arp.targetIp(targetIp);
         transmit(egress, arpFrame, -1, 0, EthernetHeader.LENGTH + ArpPacket.LENGTH);
+    }
+
+    /**
+     * Sends a neighbour solicitation for {@code (high, low)} on {@code egress} (RFC 4861 7.2.2), at most once a second
+     * per neighbour, from the interface's first IPv6 address.
+     */
+    private void solicit(int egress, long high, long low, long now) {
+        final GatewayInterface iface = rules.iface(egress);
+        final PacketPort port = egress < ports.length ? ports[egress] : null;
+        if (iface == null || port == null || iface.ipv6().isEmpty() || !neighbours6.shouldRequest(egress, high, low,
+            now)) {
+            return;
+        }
+        final io.nsgate.linux.net.Ipv6Address from = iface.ipv6Address();
+        final int length = NeighbourSolicitation.write(solicitation, port.mac(), from.high(), from.low(), high, low);
+        transmit(egress, solicitation, -1, 0, length);
     }
 
     /** Sends {@code command} and returns a latch counted down once applied. */

@@ -98,14 +98,25 @@ public final class StatsSnapshot {
                                    long probeWindowFull) {
     }
 
+    /** No table (an IPv4-only snapshot). */
+    public static final FlowTableFigures NO_TABLE = new FlowTableFigures(0, 0, 0, 0, 0, 0);
+
     private final List<Worker> workers;
     private final FlowTableFigures flowTable;
+    private final FlowTableFigures flowTable6;
     private final long workerErrors;
 
     /** @param workerErrors exceptions the workers caught and survived (a bug) */
     public StatsSnapshot(List<Worker> workers, FlowTableFigures flowTable, long workerErrors) {
+        this(workers, flowTable, NO_TABLE, workerErrors);
+    }
+
+    /** @param flowTable6 the IPv6 flow table's figures */
+    public StatsSnapshot(List<Worker> workers, FlowTableFigures flowTable, FlowTableFigures flowTable6,
+                         long workerErrors) {
         this.workers = List.copyOf(workers);
         this.flowTable = Objects.requireNonNull(flowTable, "flowTable");
+        this.flowTable6 = Objects.requireNonNull(flowTable6, "flowTable6");
         this.workerErrors = workerErrors;
     }
 
@@ -113,8 +124,14 @@ public final class StatsSnapshot {
         return workers;
     }
 
+    /** The IPv4 flow table's figures. */
     public FlowTableFigures flowTable() {
         return flowTable;
+    }
+
+    /** The IPv6 flow table's figures. */
+    public FlowTableFigures flowTable6() {
+        return flowTable6;
     }
 
     public long workerErrors() {

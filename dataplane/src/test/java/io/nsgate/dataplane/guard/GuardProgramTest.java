@@ -140,9 +140,9 @@ class GuardProgramTest {
     @Test
     void scansEveryIpv6AddressToTheLast() {
         RuleSet.Builder b = SeedLabRules.base();
-        List<Ipv6Address> many = new java.util.ArrayList<>();
+        List<io.nsgate.linux.net.Ipv6Prefix> many = new java.util.ArrayList<>();
         for (int i = 1; i <= Ownership.MAX_IPV6_ADDRESSES; i++) {
-            many.add(Ipv6Address.parse("2001:db8::" + Integer.toHexString(i)));
+            many.add(io.nsgate.linux.net.Ipv6Prefix.parse("2001:db8::" + Integer.toHexString(i) + "/64"));
         }
         b.ipv6Addresses("lan0", many).ipv6Addresses("v-net-0", List.of());
         try (KernelGuard full = KernelGuard.load(b.build().ownership())) {

@@ -52,7 +52,30 @@ class GuardSlotTest {
         for (int i = 808; i < GuardSlot.ENCODED_SIZE; i++) {
             assertEquals(0, bytes[i], "unused entries are zero, offset " + i);
         }
-        assertEquals(2848, GuardSlot.ENCODED_SIZE);
+        assertEquals(3104, GuardSlot.ENCODED_SIZE);
         assertEquals(ownership, GuardSlot.decode(slot, 4));
+    }
+
+    @Test
+    void ipv6ForwardsNameTheirAddressByIndexAndRoundTrip() {
+        io.nsgate.linux.net.Ipv6Address a = io.nsgate.linux.net.Ipv6Address.parse("fd01::2");
+        io.nsgate.linux.net.Ipv6Address b = io.nsgate.linux.net.Ipv6Address.parse("fd15::5");
+        Ownership ownership = Ownership.builder().ipv6Address(a, true).ipv6Address(b, false)
+            .forward(new io.nsgate.dataplane.nat.ForwardedPorts(6, b, PortRange.single(8080)))
+            .forward(new io.nsgate.dataplane.nat.ForwardedPorts(17, (io.nsgate.linux.net.Ipv6Address) null,
+                PortRange.single(53)))
+            .build();
+        org.agrona.concurrent.UnsafeBuffer slot = new org.agrona.concurrent.UnsafeBuffer(
+            new byte[GuardSlot.ENCODED_SIZE]);
+        GuardSlot.encode(ownership, slot, 0);
+        java.nio.ByteOrder host = java.nio.ByteOrder.nativeOrder();
+        assertEquals(6 | GuardSlot.FORWARD_IPV6_FLAG, slot.getInt(GuardSlot.FORWARDS_OFFSET, host));
+        assertEquals(2, slot.getInt(GuardSlot.FORWARDS_OFFSET + GuardSlot.FORWARD_ADDRESS_OFFSET, host),
+            "the second IPv6 address");
+        assertEquals(0, slot.getInt(GuardSlot.FORWARDS_OFFSET + GuardSlot.FORWARD_ENTRY_SIZE
+            + GuardSlot.FORWARD_ADDRESS_OFFSET, host), "every LAN IPv6 address");
+        assertEquals(1, slot.getInt(GuardSlot.IPV6_LAN_OFFSET, host));
+        assertEquals(0, slot.getInt(GuardSlot.IPV6_LAN_OFFSET + 4, host));
+        assertEquals(ownership, GuardSlot.decode(slot, 0));
     }
 }

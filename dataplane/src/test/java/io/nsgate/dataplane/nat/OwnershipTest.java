@@ -31,7 +31,26 @@ class OwnershipTest {
             o.addresses());
         assertEquals(List.of(ip("192.168.1.255"), ip("192.168.15.255")), o.broadcasts());
         assertEquals(new PortRange(61000, 65535), o.natPorts());
-        assertEquals(List.of(new ForwardedPorts(6, 0, PortRange.single(80))), o.forwards());
+        assertEquals(List.of(new ForwardedPorts(6, 0, PortRange.single(80)),
+            new ForwardedPorts(6, (io.nsgate.linux.net.Ipv6Address) null, PortRange.single(80))), o.forwards());
+        assertEquals(List.of(SeedLabRules.GW_LAN6, SeedLabRules.GW_INSIDE6), o.ipv6Addresses(), "link-local ones left out");
+        assertTrue(o.ipv6Lan(0) && !o.ipv6Lan(1));
+    }
+
+    @Test
+    void ownsIpv6TransitAndOnlyTheNatAndForwardedPortsOfItsOwnAddresses() {
+        Ownership o = SeedLabRules.rules().ownership();
+        long lanHigh = SeedLabRules.GW_LAN6.high();
+        long lanLow = SeedLabRules.GW_LAN6.low();
+        assertTrue(o.ownsIpv6(6, SeedLabRules.BLUE6.high(), SeedLabRules.BLUE6.low(), 22, false), "transit");
+        assertTrue(o.ownsIpv6(58, SeedLabRules.BLUE6.high(), SeedLabRules.BLUE6.low(), 0, true), "transit, a later fragment too");
+        assertTrue(o.ownsIpv6(6, lanHigh, lanLow, 80, false), "the IPv6 forward on a LAN address");
+        assertFalse(o.ownsIpv6(6, SeedLabRules.GW_INSIDE6.high(), SeedLabRules.GW_INSIDE6.low(), 80, false), "not on an inside address");
+        assertTrue(o.ownsIpv6(17, lanHigh, lanLow, 62000, false), "a NAT port");
+        assertFalse(o.ownsIpv6(6, lanHigh, lanLow, 22, false), "the host's ssh");
+        assertFalse(o.ownsIpv6(58, lanHigh, lanLow, 0, false), "pings to the host");
+        assertFalse(o.ownsIpv6(6, lanHigh, lanLow, 80, true), "a later fragment to the host");
+        assertFalse(o.ownsIpv6(6, 0xFF02_0000_0000_0000L, 1, 80, false), "multicast");
     }
 
     @Test
@@ -45,8 +64,9 @@ class OwnershipTest {
         b.forward(alsoHttp); // the same external ports as the lingering HTTP_TO_BLUE: one entry
         RuleSet rules = b.build();
         assertEquals(List.of(dns, HTTP_TO_BLUE), rules.lingeringForwards());
-        assertEquals(List.of(new ForwardedPorts(6, 0, PortRange.single(80)),
-            new ForwardedPorts(17, GW_LAN, PortRange.single(53))), rules.ownership().forwards());
+        assertEquals(List.of(new ForwardedPorts(6, (io.nsgate.linux.net.Ipv6Address) null, PortRange.single(80)),
+            new ForwardedPorts(6, 0, PortRange.single(80)), new ForwardedPorts(17, GW_LAN, PortRange.single(53))),
+            rules.ownership().forwards());
         assertTrue(rules.toBuilder().forward(dns).build().lingeringForwards().equals(List.of(HTTP_TO_BLUE)),
             "a forward added again no longer lingers");
     }

@@ -97,20 +97,47 @@ class RuleSetTest {
 
     @Test
     void aDerivedRuleSetKeepsEverythingElse() {
-        RuleSet rs = lab().route(Ipv4Prefix.ANY, "lan0", Ipv4Address.parse("192.168.1.1")).build();
+        RuleSet rs = lab().route(Ipv4Prefix.ANY, "lan0", Ipv4Address.parse("192.168.1.1"))
+            .route6(io.nsgate.linux.net.Ipv6Prefix.parse("::/0"), "lan0", io.nsgate.linux.net.Ipv6Address.parse("fe80::1"))
+            .build();
         RuleSet.Builder b = rs.toBuilder();
         assertTrue(b.removeForward(rs.forwards().get(0)));
+        assertTrue(b.removeForward(rs.forwards().get(1)));
         RuleSet derived = b.build();
         assertTrue(derived.forwards().isEmpty());
         assertEquals(rs.masquerade(), derived.masquerade());
         assertEquals(rs.staticRoutes(), derived.staticRoutes());
+        assertEquals(rs.toString().replaceAll("(?m)^(forward|lingering).*\n", ""),
+            derived.toString().replaceAll("(?m)^(forward|lingering).*\n", ""), "IPv6 routes kept too");
         assertEquals(rs.interfaces(), derived.interfaces());
+    }
+
+    @Test
+    void ipv6ForwardsNameWhatIsWrong() {
+        assertTrue(refusalOf("tcp:80=fd15::2:80").contains("write an IPv6 address in brackets"));
+        assertTrue(refusalOf("tcp:80=[fd15::2]:80,192.168.15.2:80").contains("backends of both families"));
+        assertTrue(refusalOf("tcp:192.168.1.2:80=[fd15::2]:80").contains("an IPv4 address for IPv6 backends"));
+        assertEquals("tcp:80=[fd15::2]:80", ForwardRule.parse("tcp:[::]:80=[fd15::2]:80").toString(),
+            "[::] is every LAN IPv6 address, as Docker writes it");
+        assertTrue(refusalOf("tcp:[fd01::2]:80=192.168.15.2:80").contains("not served yet"));
+        assertTrue(refusalOf("tcp:80=[fe80::2]:80").contains("not a routable unicast IPv6 address"));
+        assertTrue(refusalOf("tcp:80=[fd15::2:80").contains("is not [IPV6]:PORT"));
+        assertTrue(refusal(lab().forward(ForwardRule.parse("tcp:[fd01::9]:81=[fd15::2]:80")))
+            .contains("fd01::9 is not an IPv6 address of the gateway"));
+        assertTrue(refusal(lab().forward(ForwardRule.parse("tcp:[fd01::2]:80=[fd15::3]:80")))
+            .contains("overlaps forward"), "the IPv6 forward on every LAN address serves fd01::2:80 already");
+        lab().forward(ForwardRule.parse("tcp:[fd15::5]:81=[fd15::3]:80")).build(); // another port: fine
+    }
+
+    private static String refusalOf(String forward) {
+        return assertThrows(IllegalArgumentException.class, () -> ForwardRule.parse(forward)).getMessage();
     }
 
     @Test
     void forwardRulesParseFromTextAndBack() {
         for (String text : List.of("tcp:80=192.168.15.2:80", "tcp:192.168.1.2:8000-8010=192.168.15.2:9000-9010",
-            "udp:53=192.168.15.2:53,192.168.15.3:53")) {
+            "udp:53=192.168.15.2:53,192.168.15.3:53", "tcp:80=[fd15::2]:80", "tcp:[fd01::2]:8080=[fd15::2]:80",
+            "udp:5000-5010=[fd15::2]:6000-6010,[fd15::3]:6000-6010")) {
             assertEquals(text, ForwardRule.parse(text).toString());
         }
         assertEquals(6, ForwardRule.parse("TCP:80=10.0.0.1:8080").proto());

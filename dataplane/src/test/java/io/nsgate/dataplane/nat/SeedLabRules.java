@@ -9,6 +9,7 @@ import java.util.List;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTable6;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
 import io.nsgate.dataplane.packet.Checksums;
 import io.nsgate.dataplane.packet.FrameParser;
@@ -17,11 +18,13 @@ import io.nsgate.dataplane.stats.WorkerCounters;
 import io.nsgate.linux.net.Ipv4Address;
 import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * Interfaces as in the seed lab: #0 lan0 (LAN, 192.168.1.2/24), #1 v-net-0 (inside, 192.168.15.5/24);
- * masquerade 192.168.15.0/24 out of lan0; forward tcp:80 to blue (192.168.15.2:80); NAT ports 61000-65535. Used by
- * the NAT tests and the kernel guard's.
+ * masquerade 192.168.15.0/24 out of lan0; forward tcp:80 to blue (192.168.15.2:80); NAT ports 61000-65535. Dual
+ * stack: lan0 fd01::2/64, v-net-0 fd15::5/64, masquerade fd15::/64, forward tcp:80=[fd15::2]:80. Used by the NAT
+ * tests and the kernel guard's.
  */
 public final class SeedLabRules {
     public static final int LAN_IF = 0;
@@ -38,6 +41,12 @@ public final class SeedLabRules {
     /** The seed lab's forward: tcp:80=192.168.15.2:80, on every LAN address. */
     public static final ForwardRule HTTP_TO_BLUE = forward(6, 0, PortRange.single(80), BLUE, PortRange.single(80));
 
+    public static final Ipv6Address LAN6 = Ipv6Address.parse("fd01::3");
+    public static final Ipv6Address RED6 = Ipv6Address.parse("fd15::1");
+    public static final Ipv6Address BLUE6 = Ipv6Address.parse("fd15::2");
+    /** The seed lab's IPv6 forward: tcp:80=[fd15::2]:80, on every LAN IPv6 address. */
+    public static final ForwardRule HTTP6_TO_BLUE = ForwardRule.parse("tcp:80=[fd15::2]:80");
+
     private SeedLabRules() {
     }
 
@@ -53,14 +62,15 @@ public final class SeedLabRules {
         return RuleSet.builder()
             .iface("lan0", GatewayInterface.Role.LAN, Ipv4Prefix.parse("192.168.1.2/24"), 1500)
             .iface("v-net-0", GatewayInterface.Role.INSIDE, Ipv4Prefix.parse("192.168.15.5/24"), 1500)
-            .ipv6Addresses("lan0", List.of(GW_LAN6, Ipv6Address.parse("fe80::2")))
-            .ipv6Addresses("v-net-0", List.of(GW_INSIDE6))
-            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"));
+            .ipv6Addresses("lan0", List.of(Ipv6Prefix.parse("fd01::2/64"), Ipv6Prefix.parse("fe80::2/64")))
+            .ipv6Addresses("v-net-0", List.of(Ipv6Prefix.parse("fd15::5/64")))
+            .masquerade(MasqueradeRule.masquerade(Ipv4Prefix.parse("192.168.15.0/24"), "lan0"))
+            .masquerade(MasqueradeRule.masquerade(Ipv6Prefix.parse("fd15::/64"), "lan0"));
     }
 
-    /** The seed lab's rules, open for more. */
+    /** The seed lab's rules, open for more: both forwards to blue's port 80, over IPv4 and IPv6. */
     public static RuleSet.Builder builder() {
-        return base().forward(HTTP_TO_BLUE);
+        return base().forward(HTTP_TO_BLUE).forward(HTTP6_TO_BLUE);
     }
 
     public static RuleSet rules() {
@@ -88,6 +98,7 @@ public final class SeedLabRules {
     /** One worker's translator over its own table, with helpers to push frames through it. */
     public static final class Harness implements AutoCloseable {
         public final FlowTable table;
+        public final FlowTable6 table6 = new FlowTable6(4096, FlowTimeouts.DEFAULTS, 0, 7);
         public final FragmentTable fragments = new FragmentTable(1024);
         public final WorkerCounters counters = new WorkerCounters();
         public final Translator translator;
@@ -102,7 +113,14 @@ public final class SeedLabRules {
 
         public Harness(RuleSet rules, FlowTable table) {
             this.table = table;
-            this.translator = new Translator(table, fragments, counters, rules, 99);
+            this.table6.gatewayAddresses(rules.ownership().ipv6Addresses());
+            this.translator = new Translator(table, table6, fragments, counters, rules, 99);
+        }
+
+        /** Swaps the rules, as the data plane does (the IPv6 table learns the gateway's addresses first). */
+        public void rules(RuleSet rules) {
+            table6.gatewayAddresses(rules.ownership().ipv6Addresses());
+            translator.rules(rules);
         }
 
         /** Runs {@code frame} (rewritten in place) through the translator. */
@@ -150,9 +168,19 @@ public final class SeedLabRules {
             }
         }
 
+        /** Recomputes the TCP, UDP or ICMPv6 checksum of an IPv6 frame in full and checks the stored one. */
+        void assertChecksumsValid6(byte[] frame) {
+            ParsedFrame p = parse(frame);
+            UnsafeBuffer b = new UnsafeBuffer(frame);
+            int sum = Checksums.fold(Checksums.sum(b, p.l4Offset, p.l4Length, Checksums.pseudoHeaderSum6(p.src6High,
+                p.src6Low, p.dst6High, p.dst6Low, p.ipProto, p.l4Length)));
+            assertEquals(0xFFFF, sum, "upper-layer checksum over IPv6 verifies");
+        }
+
         @Override
         public void close() {
             table.close();
+            table6.close();
             fragments.close();
         }
     }

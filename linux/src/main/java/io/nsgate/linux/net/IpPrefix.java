@@ -22,6 +22,12 @@ public sealed interface IpPrefix permits Ipv4Prefix, Ipv6Prefix {
     /** This prefix with the host bits cleared. */
     IpPrefix networkPrefix();
 
+    /** Whether both name the same network: the same family, length and network bits. */
+    default boolean sameNetwork(IpPrefix other) {
+        return family() == other.family() && length() == other.length()
+            && java.util.Arrays.equals(networkBytes(), other.networkBytes());
+    }
+
     /**
      * Parses either family: text with a colon is IPv6 ({@code fd15::1/64}), else IPv4 ({@code 192.168.15.1/24}); a
      * bare address is a host prefix (/32 or /128).

@@ -70,7 +70,12 @@ public record Ipv6Prefix(Ipv6Address address, int length) implements IpPrefix {
 
     /** Whether {@code ip} lies inside this prefix. */
     public boolean contains(Ipv6Address ip) {
-        return ((ip.high() ^ address.high()) & highMask()) == 0 && ((ip.low() ^ address.low()) & lowMask()) == 0;
+        return contains(ip.high(), ip.low());
+    }
+
+    /** Whether the address of the two big-endian halves lies inside this prefix (allocation-free). */
+    public boolean contains(long high, long low) {
+        return ((high ^ address.high()) & highMask()) == 0 && ((low ^ address.low()) & lowMask()) == 0;
     }
 
     @Override

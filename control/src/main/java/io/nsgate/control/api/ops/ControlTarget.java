@@ -8,6 +8,7 @@ import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
@@ -32,9 +33,9 @@ public interface ControlTarget {
 
     boolean removeForward(ForwardRule forward);
 
-    void addMasquerade(Ipv4Prefix source);
+    void addMasquerade(IpPrefix source);
 
-    boolean removeMasquerade(Ipv4Prefix source);
+    boolean removeMasquerade(IpPrefix source);
 
     /** The file the daemon loaded its configuration from ({@code --config}): where config.save writes; or null. */
     Path configFile();
@@ -78,12 +79,12 @@ public interface ControlTarget {
             }
 
             @Override
-            public void addMasquerade(Ipv4Prefix source) {
+            public void addMasquerade(IpPrefix source) {
                 gateway.addMasquerade(source);
             }
 
             @Override
-            public boolean removeMasquerade(Ipv4Prefix source) {
+            public boolean removeMasquerade(IpPrefix source) {
                 return gateway.removeMasquerade(source);
             }
 

@@ -10,7 +10,9 @@ import io.nsgate.control.api.ErrorCode;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.TcpState;
 import io.nsgate.dataplane.packet.IpProtocol;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * The filter of the flow operations. Addresses and ports are matched the way an operator thinks of a connection,
@@ -43,14 +45,14 @@ public final class FlowFilter {
     public static final FlowFilter ALL = new FlowFilter(-1, null, null, -1, -1, null, false);
 
     private final int proto;
-    private final Ipv4Prefix src;
-    private final Ipv4Prefix dst;
+    private final IpPrefix src;
+    private final IpPrefix dst;
     private final int sport;
     private final int dport;
     private final String state;
     private final boolean mappings;
 
-    private FlowFilter(int proto, Ipv4Prefix src, Ipv4Prefix dst, int sport, int dport, String state,
+    private FlowFilter(int proto, IpPrefix src, IpPrefix dst, int sport, int dport, String state,
                        boolean mappings) {
         this.proto = proto;
         this.src = src;
@@ -75,11 +77,11 @@ public final class FlowFilter {
         if (args.proto != null) {
             p = IpProtocol.byName(args.proto);
             if (p < 0) {
-                problems.add("args.filter.proto \"" + args.proto + "\": not tcp, udp or icmp");
+                problems.add("args.filter.proto \"" + args.proto + "\": not tcp, udp, icmp or icmpv6");
             }
         }
-        Ipv4Prefix s = prefix("src", args.src, problems);
-        Ipv4Prefix d = prefix("dst", args.dst, problems);
+        IpPrefix s = prefix("src", args.src, problems);
+        IpPrefix d = prefix("dst", args.dst, problems);
         int sp = port("sport", args.sport, problems);
         int dp = port("dport", args.dport, problems);
         String st = null;
@@ -99,12 +101,12 @@ public final class FlowFilter {
         return new FlowFilter(p, s, d, sp, dp, st, withMappings);
     }
 
-    private static Ipv4Prefix prefix(String field, String text, List<String> problems) {
+    private static IpPrefix prefix(String field, String text, List<String> problems) {
         if (text == null) {
             return null;
         }
         try {
-            return Ipv4Prefix.parse(text);
+            return IpPrefix.parse(text);
         } catch (IllegalArgumentException e) {
             problems.add("args.filter." + field + " \"" + text + "\": " + e.getMessage());
             return null;
@@ -122,18 +124,26 @@ public final class FlowFilter {
         return port;
     }
 
-    /** Whether a flow copied from the table is one of those meant. */
+    /** Whether an IPv4 flow copied from the table is one of those meant. */
     public boolean matches(FlowSnapshot f) {
+        return matches(f, null);
+    }
+
+    /**
+     * Whether a flow copied from the table is one of those meant; an IPv6 flow's addresses are {@code v6}
+     * ({@code FlowTable6.addresses}), null for an IPv4 flow. A prefix of one family matches no flow of the other.
+     */
+    public boolean matches(FlowSnapshot f, long[] v6) {
         if (f.mapping && !mappings) {
             return false;
         }
         if (proto >= 0 && f.proto != proto) {
             return false;
         }
-        if (src != null && !src.contains(f.origSrcIp)) {
+        if (src != null && !contains(src, f.origSrcIp, v6, 0)) {
             return false;
         }
-        if (dst != null && !dst.contains(f.origDstIp) && !dst.contains(f.replySrcIp)) {
+        if (dst != null && !contains(dst, f.origDstIp, v6, 2) && !contains(dst, f.replySrcIp, v6, 4)) {
             return false;
         }
         if (sport >= 0 && f.origSrcPort != sport) {
@@ -143,6 +153,13 @@ public final class FlowFilter {
             return false;
         }
         return state == null || state.equals(f.stateName());
+    }
+
+    private static boolean contains(IpPrefix prefix, int ip, long[] v6, int at) {
+        if (v6 == null) {
+            return prefix instanceof Ipv4Prefix p && p.contains(ip);
+        }
+        return prefix instanceof Ipv6Prefix p && p.contains(v6[at], v6[at + 1]);
     }
 
     /** True when it matches every flow. */

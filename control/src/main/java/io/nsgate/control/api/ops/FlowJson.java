@@ -42,6 +42,7 @@ public final class FlowJson {
     private static final byte[] TCP = ascii("tcp");
     private static final byte[] UDP = ascii("udp");
     private static final byte[] ICMP = ascii("icmp");
+    private static final byte[] ICMPV6 = ascii("icmpv6");
     private static final byte[] UNREPLIED = ascii("UNREPLIED");
     private static final byte[] REPLIED = ascii("REPLIED");
     private static final byte[] MAPPING = ascii("MAPPING");
@@ -68,11 +69,19 @@ public final class FlowJson {
      * @param timeouts the table's timeouts, for {@code expires_s}
      */
     public static void write(ByteBuf out, FlowSnapshot f, long nowNs, FlowTimeouts timeouts) {
+        write(out, f, null, nowNs, timeouts);
+    }
+
+    /**
+     * Writes one flow as a JSON object; an IPv6 flow's addresses are {@code v6} (original source, original
+     * destination, reply source, reply destination: high and low each, {@code FlowTable6.addresses}).
+     */
+    public static void write(ByteBuf out, FlowSnapshot f, long[] v6, long nowNs, FlowTimeouts timeouts) {
         out.writeBytes(ID);
         writeLong(out, f.flowId);
         out.writeBytes(PROTO);
         out.writeBytes(f.proto == IpProtocol.TCP ? TCP : f.proto == IpProtocol.UDP ? UDP : f.proto == IpProtocol.ICMP ? ICMP
-            : ascii(IpProtocol.name(f.proto)));
+            : f.proto == IpProtocol.ICMPV6 ? ICMPV6 : ascii(IpProtocol.name(f.proto)));
         out.writeBytes(STATE);
         out.writeBytes(state(f));
         out.writeBytes(NAT);
@@ -80,9 +89,9 @@ public final class FlowJson {
         out.writeBytes(ASSURED);
         out.writeBytes(f.assured() ? TRUE : FALSE);
         out.writeBytes(ORIG_SRC);
-        tuple(out, f.origSrcIp, f.origSrcPort, f.origDstIp, f.origDstPort, f.origPackets, f.origBytes);
+        tuple(out, f.origSrcIp, f.origSrcPort, f.origDstIp, f.origDstPort, f.origPackets, f.origBytes, v6, 0);
         out.writeBytes(REPLY_SRC);
-        tuple(out, f.replySrcIp, f.replySrcPort, f.replyDstIp, f.replyDstPort, f.replyPackets, f.replyBytes);
+        tuple(out, f.replySrcIp, f.replySrcPort, f.replyDstIp, f.replyDstPort, f.replyPackets, f.replyBytes, v6, 4);
         out.writeBytes(AGE);
         writeLong(out, Math.max(0, (nowNs - f.createdNs) / 1_000_000_000L));
         long idle = Math.max(0, nowNs - f.lastSeenNs);
@@ -107,12 +116,21 @@ public final class FlowJson {
         return f.replied() ? REPLIED : UNREPLIED;
     }
 
-    private static void tuple(ByteBuf out, int src, int sport, int dst, int dport, long packets, long bytes) {
-        writeIp(out, src);
+    private static void tuple(ByteBuf out, int src, int sport, int dst, int dport, long packets, long bytes, long[] v6,
+                              int at) {
+        if (v6 == null) {
+            writeIp(out, src);
+        } else {
+            writeIp6(out, v6[at], v6[at + 1]);
+        }
         out.writeBytes(SPORT);
         writeLong(out, sport);
         out.writeBytes(DST);
-        writeIp(out, dst);
+        if (v6 == null) {
+            writeIp(out, dst);
+        } else {
+            writeIp6(out, v6[at + 2], v6[at + 3]);
+        }
         out.writeBytes(DPORT);
         writeLong(out, dport);
         out.writeBytes(PACKETS);
@@ -130,6 +148,54 @@ public final class FlowJson {
         writeLong(out, (ip >>> 8) & 0xFF);
         out.writeByte('.');
         writeLong(out, ip & 0xFF);
+    }
+
+    /** An IPv6 address in its short form (RFC 5952: lower case, the longest run of two or more zero groups as ::). */
+    static void writeIp6(ByteBuf out, long high, long low) {
+        int bestStart = -1;
+        int bestLength = 1;
+        for (int i = 0; i < 8; ) {
+            if (group(high, low, i) != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && group(high, low, j) == 0) {
+                j++;
+            }
+            if (j - i > bestLength) {
+                bestStart = i;
+                bestLength = j - i;
+            }
+            i = j;
+        }
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                out.writeByte(':');
+                if (i == 0) {
+                    out.writeByte(':');
+                }
+                i += bestLength - 1;
+                continue;
+            }
+            int g = group(high, low, i);
+            boolean started = false;
+            for (int shift = 12; shift >= 0; shift -= 4) {
+                int digit = (g >>> shift) & 0xF;
+                if (digit != 0 || started || shift == 0) {
+                    out.writeByte(digit < 10 ? '0' + digit : 'a' + digit - 10);
+                    started = true;
+                }
+            }
+            if (i < 7) {
+                out.writeByte(':');
+            }
+        }
+    }
+
+    private static int group(long high, long low, int i) {
+        long half = i < 4 ? high : low;
+        return (int) (half >>> (48 - 16 * (i & 3))) & 0xFFFF;
     }
 
     /** A non-negative decimal number. */

@@ -1,6 +1,8 @@
 // The flows operations: the connection tracking table listed, counted and flushed, like conntrack -L/-C/-F.
 package io.nsgate.control.api.ops;
 
+import java.util.List;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.ControlException;
@@ -9,6 +11,7 @@ import io.nsgate.control.api.Request;
 import io.nsgate.dataplane.conntrack.FlowCursor;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
+import io.nsgate.dataplane.conntrack.FlowTable6;
 
 /**
  * flows.list streams one item per flow (a lock-free copy per record: workers never wait for a listing, whatever its
@@ -46,34 +49,61 @@ final class FlowOps {
         if (limit < 0) {
             throw ControlException.badRequest("args.limit " + a.limit + ": must be 0 or more");
         }
-        FlowTable table = target.dataPlane().flowTable();
         long sent = 0;
-        for (FlowCursor flows = table.cursor(); sent < limit && flows.next(); ) {
-            if (!filter.matches(flows.flow())) {
-                continue;
-            }
-            FlowJson.write(sink.begin(), flows.flow(), System.nanoTime(), table.timeouts());
-            sent++;
-            if (!sink.end()) {
-                break;
+        long[] v6 = new long[8];
+        for (Family family : families()) {
+            for (FlowCursor flows = family.table.cursor(); sent < limit && flows.next(); ) {
+                FlowSnapshot s = flows.flow();
+                long[] addresses = family.addresses(s, v6);
+                if (addresses == SKIP || !filter.matches(s, addresses)) {
+                    continue;
+                }
+                FlowJson.write(sink.begin(), s, addresses, System.nanoTime(), family.table.timeouts());
+                sent++;
+                if (!sink.end()) {
+                    return sent;
+                }
             }
         }
         return sent;
     }
 
+    /** Returned by {@link Family#addresses} for a flow recycled since it was copied. */
+    private static final long[] SKIP = new long[0];
+
+    /** One of the data plane's flow tables: IPv4's, whose snapshots hold the addresses, or IPv6's. */
+    private record Family(FlowTable table, FlowTable6 table6) {
+        /** The flow's IPv6 addresses in {@code v6}, null for an IPv4 flow, or {@link #SKIP}. */
+        long[] addresses(FlowSnapshot s, long[] v6) {
+            if (table6 == null) {
+                return null;
+            }
+            return table6.addresses(s, v6) ? v6 : SKIP;
+        }
+    }
+
+    private List<Family> families() {
+        FlowTable6 t6 = target.dataPlane().flowTable6();
+        return List.of(new Family(target.dataPlane().flowTable(), null), new Family(t6.table(), t6));
+    }
+
     private Object flowsCount(Request r, Peer peer) {
         FlowsArgs a = r.args(FlowsArgs.class);
         FlowFilter filter = FlowFilter.of(a.filter, false);
-        FlowTable table = target.dataPlane().flowTable();
         long count = 0;
-        for (FlowCursor flows = table.cursor(); flows.next(); ) {
-            if (filter.matches(flows.flow())) {
-                count++;
+        long[] v6 = new long[8];
+        for (Family family : families()) {
+            for (FlowCursor flows = family.table.cursor(); flows.next(); ) {
+                long[] addresses = family.addresses(flows.flow(), v6);
+                if (addresses != SKIP && filter.matches(flows.flow(), addresses)) {
+                    count++;
+                }
             }
         }
         ObjectNode n = Protocol.JSON.createObjectNode();
         n.put("count", count);
-        n.put("capacity", table.capacity());
+        n.put("capacity", target.dataPlane().flowTable().capacity());
+        n.put("capacity6", target.dataPlane().flowTable6().table().capacity());
         return n;
     }
 
@@ -85,15 +115,18 @@ final class FlowOps {
     private Object flowsFlush(Request r, Peer peer) {
         FlowsArgs a = r.args(FlowsArgs.class);
         FlowFilter filter = FlowFilter.of(a.filter, false);
-        FlowTable table = target.dataPlane().flowTable();
         long deleted = 0;
         long matched = 0;
-        for (FlowCursor flows = table.cursor(); flows.next(); ) {
-            FlowSnapshot s = flows.flow();
-            if (!s.mapping && filter.matches(s)) {
-                matched++;
-                if (table.delete(FlowTable.handle(s.flowId, s.generation))) {
-                    deleted++;
+        long[] v6 = new long[8];
+        for (Family family : families()) {
+            for (FlowCursor flows = family.table.cursor(); flows.next(); ) {
+                FlowSnapshot s = flows.flow();
+                long[] addresses = family.addresses(s, v6);
+                if (!s.mapping && addresses != SKIP && filter.matches(s, addresses)) {
+                    matched++;
+                    if (family.table.delete(FlowTable.handle(s.flowId, s.generation))) {
+                        deleted++;
+                    }
                 }
             }
         }

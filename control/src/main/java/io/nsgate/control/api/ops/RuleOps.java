@@ -14,6 +14,7 @@ import io.nsgate.control.daemon.GatewayConfigException;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.MasqueradeRule;
 import io.nsgate.dataplane.nat.RuleSet;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
@@ -72,14 +73,19 @@ final class RuleOps {
         return n;
     }
 
+    /** Backends appended to a forward's external side alone, to parse it (never shown). */
+    private static final String PROBE = "=0.0.0.0:1";
+    private static final String PROBE6 = "=[2001:db8::1]:1";
+
     private Object forwardDel(Request r, Peer peer) {
         String spec = Operations.required(r.args(ForwardArgs.class).spec, "spec",
             "tcp:8080 or tcp:8080=192.168.15.2:80");
         ForwardRule rule = null;
         List<ForwardRule> current = target.rules().forwards();
         if (spec.indexOf('=') < 0) {
-            // the external side alone names the forward, like `ip route del PREFIX`
-            ForwardRule probe = parseForward(spec + "=0.0.0.0:1");
+            // the external side alone names the forward, like `ip route del PREFIX`; an IPv6 one is written with its
+            // address in brackets ("tcp:[::]:80": the IPv6 forward on every LAN address)
+            ForwardRule probe = parseForward(spec + (spec.contains("[") ? PROBE6 : PROBE));
             for (ForwardRule f : current) {
                 if (f.external().equals(probe.external())) {
                     rule = f;
@@ -126,12 +132,12 @@ final class RuleOps {
         try {
             return ForwardRule.parse(spec);
         } catch (IllegalArgumentException e) {
-            throw ControlException.badRequest(e.getMessage().replace("=0.0.0.0:1", ""));
+            throw ControlException.badRequest(e.getMessage().replace(PROBE, "").replace(PROBE6, ""));
         }
     }
 
     private Object masqueradeAdd(Request r, Peer peer) {
-        Ipv4Prefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source",
+        IpPrefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source",
             "10.0.0.0/24"));
         for (MasqueradeRule m : target.rules().masquerade()) {
             if (m.source().sameNetwork(source)) {
@@ -152,9 +158,9 @@ final class RuleOps {
     }
 
     private Object masqueradeDel(Request r, Peer peer) {
-        Ipv4Prefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source",
+        IpPrefix source = parsePrefix(Operations.required(r.args(MasqueradeArgs.class).source, "source",
             "10.0.0.0/24"));
-        Ipv4Prefix existing = null;
+        IpPrefix existing = null;
         for (MasqueradeRule m : target.rules().masquerade()) {
             if (m.source().sameNetwork(source)) {
                 existing = m.source();
@@ -171,7 +177,7 @@ final class RuleOps {
         return n;
     }
 
-    private boolean removeMasquerade(Ipv4Prefix existing) {
+    private boolean removeMasquerade(IpPrefix existing) {
         try {
             return target.removeMasquerade(existing);
         } catch (IllegalStateException e) {
@@ -195,9 +201,9 @@ final class RuleOps {
         }
     }
 
-    private static Ipv4Prefix parsePrefix(String text) {
+    private static IpPrefix parsePrefix(String text) {
         try {
-            return Ipv4Prefix.parse(text);
+            return IpPrefix.parse(text);
         } catch (IllegalArgumentException e) {
             throw ControlException.badRequest("masquerade \"" + text + "\": " + e.getMessage());
         }

@@ -49,14 +49,12 @@ final class StatusOps {
             o.put("name", i.name());
             o.put("role", i.role().name().toLowerCase(Locale.ROOT));
             o.put("address", i.address().toString());
+            ArrayNode ipv6 = o.putArray("ipv6");
+            i.ipv6().forEach(p -> ipv6.add(p.toString()));
             o.put("mtu", i.mtu());
         }
-        FlowTable table = dp.flowTable();
-        ObjectNode flows = n.putObject("flows");
-        long size = Math.max(0, table.size());
-        flows.put("size", size);
-        flows.put("capacity", table.capacity());
-        flows.put("fill_percent", Math.round(size * 10000.0 / table.capacity()) / 100.0);
+        flows(n.putObject("flows"), dp.flowTable());
+        flows(n.putObject("flows6"), dp.flowTable6().table());
         n.put("forwards", rules.forwards().size());
         n.put("masquerade", rules.masquerade().size());
         n.put("lingering_forwards", rules.lingeringForwards().size());
@@ -64,6 +62,13 @@ final class StatusOps {
         n.put("worker_errors", dp.workerErrors());
         n.putObject("control").put("connections", connections.getAsInt());
         return n;
+    }
+
+    private static void flows(ObjectNode flows, FlowTable table) {
+        long size = Math.max(0, table.size());
+        flows.put("size", size);
+        flows.put("capacity", table.capacity());
+        flows.put("fill_percent", Math.round(size * 10000.0 / table.capacity()) / 100.0);
     }
 
     private Object stats(Request r, Peer peer) {

@@ -118,12 +118,12 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
     }
 
     @Override
-    public synchronized void addMasquerade(Ipv4Prefix source) {
+    public synchronized void addMasquerade(io.nsgate.linux.net.IpPrefix source) {
         apply(rules.toBuilder().masquerade(MasqueradeRule.masquerade(source, "lan0")));
     }
 
     @Override
-    public synchronized boolean removeMasquerade(Ipv4Prefix source) {
+    public synchronized boolean removeMasquerade(io.nsgate.linux.net.IpPrefix source) {
         RuleSet.Builder b = rules.toBuilder();
         if (!b.removeMasquerade(MasqueradeRule.masquerade(source, "lan0"))) {
             return false;
