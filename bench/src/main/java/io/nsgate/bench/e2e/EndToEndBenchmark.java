@@ -250,12 +250,7 @@ public final class EndToEndBenchmark {
     }
 
     private Measurement run(Workload w, int seconds, Meter meter) throws Exception {
-        return switch (w) {
-            case PING_RTT -> PingRtt.run(lab, meter);
-            case TCP_IN, TCP_OUT -> TcpThroughput.run(lab, w, seconds, meter);
-            case HTTP_KEEPALIVE, HTTP_CLOSE -> HttpLoad.run(lab, w, seconds, options.connections, meter);
-            case UDP -> UdpFrames.run(lab, seconds, meter);
-        };
+        return w.run(lab, seconds, options.connections, meter);
     }
 
     /** Both directions work before anything is measured (and the neighbour entries on the way are resolved). */
@@ -273,7 +268,16 @@ public final class EndToEndBenchmark {
                 + "/ from lan through " + s.name() + " did not reach nginx in blue"
                 + CommandException.tail(curl.output()));
         }
-        say(s.name() + ": ping out (masquerade) and HTTP in (port forward) work");
+        Commands.Result ping6 = procs.run(Duration.ofSeconds(15),
+            Commands.inNetns(lab.ns("blue"), "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", SeedLab.LAN6));
+        Commands.Result curl6 = procs.run(Duration.ofSeconds(15), Commands.inNetns(lab.ns("lan"), "curl", "-s", "-S",
+            "-g", "-m", "5", "http://[" + SeedLab.GATEWAY_LAN6 + "]/"));
+        if (ping6.exitCode() != 0 || curl6.exitCode() != 0 || !curl6.output().contains("hello from blue")) {
+            throw new IllegalStateException("IPv6 does not work through " + s.name() + ": ping -6 blue → "
+                + SeedLab.LAN6 + " exit " + ping6.exitCode() + ", curl lan → [" + SeedLab.GATEWAY_LAN6 + "] exit "
+                + curl6.exitCode() + CommandException.tail(ping6.output() + curl6.output()));
+        }
+        say(s.name() + ": ping out (masquerade) and HTTP in (port forward) work, over IPv4 and IPv6");
     }
 
     /** What the gateway printed beyond its start-up lines (warnings, errors) goes to the remarks. */
@@ -309,10 +313,12 @@ public final class EndToEndBenchmark {
         String forwards = NatRules.FORWARDS.stream().map(f -> f.proto() + " " + f.port())
             .collect(Collectors.joining(", "));
         report.header("kernel: ip_forward=1, iptables MASQUERADE " + SeedLab.INSIDE_NET + " -o lan0, DNAT "
-            + SeedLab.GATEWAY_LAN + " " + forwards + " → " + SeedLab.BLUE + " · nsgate: `nsgate run --netns "
-            + prefix + "edge --lan lan0 --inside v-net-0 --masquerade " + SeedLab.INSIDE_NET + " --forward "
-            + NatRules.FORWARDS.stream().map(f -> f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port())
-            .collect(Collectors.joining(" ")) + " --workers " + options.workers + "` (ip_forward=0), own JVM");
+            + SeedLab.GATEWAY_LAN + " " + forwards + " → " + SeedLab.BLUE + "; IPv6 forwarding 1, ip6tables MASQUERADE "
+            + SeedLab.INSIDE_NET6 + " -o lan0, DNAT " + SeedLab.GATEWAY_LAN6 + " tcp 80, 5201 → " + SeedLab.BLUE6
+            + " · nsgate: `nsgate run --netns " + prefix + "edge --lan lan0 --inside v-net-0 --masquerade "
+            + SeedLab.INSIDE_NET + " " + SeedLab.INSIDE_NET6 + " --forward "
+            + String.join(" ", NsgateSide.forwardFlags()) + " --workers " + options.workers
+            + "` (ip_forward=0, IPv6 forwarding 0), own JVM");
     }
 
     private static String howMeasured() {
@@ -331,6 +337,8 @@ public final class EndToEndBenchmark {
             "- 64B UDP: trafgen -P 1 in blue, 16 flows of 64-byte frames 192.168.15.2:40000-40015 → 192.168.1.3:9 "
                 + "(masqueraded); received = rx_packets of lan's lan0 over the window / seconds; sent = blue eth0"
                 + " tx_packets.",
+            "- IPv6: the same TCP and keep-alive workloads to fd01::2 (forwards to [fd15::2]) and fd01::3 (NAT66 of"
+                + " fd15::/64), against ip6tables' MASQUERADE and DNAT.",
             "- Ratios are nsgate / kernel; for p99 lower is better (goal: at most 1.2× the kernel's).",
             "");
     }

@@ -35,7 +35,8 @@ final class HttpLoad {
         if (w == Workload.HTTP_CLOSE) {
             cmd.addAll(List.of("-H", "Connection: close"));
         }
-        cmd.add("http://" + SeedLab.GATEWAY_LAN + "/");
+        cmd.add(w == Workload.HTTP_KEEPALIVE6 ? "http://[" + SeedLab.GATEWAY_LAN6 + "]/"
+            : "http://" + SeedLab.GATEWAY_LAN + "/");
         meter.begin();
         String out = lab.processes().check(Duration.ofSeconds(seconds + 30L), Commands.inNetns(lab.ns("lan"), cmd));
         meter.end();

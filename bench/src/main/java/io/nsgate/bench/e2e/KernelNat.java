@@ -10,7 +10,8 @@ import io.nsgate.control.testsupport.SeedLab;
 /**
  * In the lab's edge namespace only: {@code net.ipv4.ip_forward=1},
  * {@code iptables -t nat -A POSTROUTING -s 192.168.15.0/24 -o lan0 -j MASQUERADE} and, per forward of
- * {@link NatRules}, {@code -A PREROUTING -d 192.168.1.2 -p PROTO --dport P -j DNAT --to 192.168.15.2:P}. No hairpin.
+ * {@link NatRules}, {@code -A PREROUTING -d 192.168.1.2 -p PROTO --dport P -j DNAT --to 192.168.15.2:P}; the same with
+ * ip6tables for fd15::/64 and [fd15::2] (IPv6 forwarding 1). No hairpin.
  * Removal flushes edge's whole ruleset (iptables here is the nft backend; nothing else lives in that namespace) and
  * sets ip_forward back to 0; the namespace itself goes with the lab.
  */
@@ -32,11 +33,19 @@ final class KernelNat implements Side {
         started = true;
         try (NetNs edge = NetNs.open(lab.ns("edge"))) {
             edge.setSysctl("net.ipv4.ip_forward", "1");
+            edge.setSysctl("net.ipv6.conf.all.forwarding", "1");
         }
-        iptables("-t", "nat", "-A", "POSTROUTING", "-s", SeedLab.INSIDE_NET, "-o", "lan0", "-j", "MASQUERADE");
+        iptables("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", SeedLab.INSIDE_NET, "-o", "lan0", "-j",
+            "MASQUERADE");
         for (NatRules.Forward f : NatRules.FORWARDS) {
-            iptables("-t", "nat", "-A", "PREROUTING", "-d", SeedLab.GATEWAY_LAN, "-p", f.proto(), "--dport",
+            iptables("iptables", "-t", "nat", "-A", "PREROUTING", "-d", SeedLab.GATEWAY_LAN, "-p", f.proto(), "--dport",
                 String.valueOf(f.port()), "-j", "DNAT", "--to", SeedLab.BLUE + ":" + f.port());
+        }
+        iptables("ip6tables", "-t", "nat", "-A", "POSTROUTING", "-s", SeedLab.INSIDE_NET6, "-o", "lan0", "-j",
+            "MASQUERADE");
+        for (NatRules.Forward f : NatRules.FORWARDS6) {
+            iptables("ip6tables", "-t", "nat", "-A", "PREROUTING", "-d", SeedLab.GATEWAY_LAN6, "-p", f.proto(),
+                "--dport", String.valueOf(f.port()), "-j", "DNAT", "--to", "[" + SeedLab.BLUE6 + "]:" + f.port());
         }
     }
 
@@ -45,8 +54,8 @@ final class KernelNat implements Side {
         return lab.exec(lab.ns("edge"), "iptables", "-t", "nat", "-S");
     }
 
-    private void iptables(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("iptables", "-w"));
+    private void iptables(String tool, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(tool, "-w"));
         cmd.addAll(List.of(args));
         lab.exec(lab.ns("edge"), cmd.toArray(new String[0]));
     }
@@ -74,6 +83,7 @@ final class KernelNat implements Side {
         }
         try (NetNs edge = NetNs.open(lab.ns("edge"))) {
             edge.setSysctl("net.ipv4.ip_forward", "0");
+            edge.setSysctl("net.ipv6.conf.all.forwarding", "0");
         } catch (RuntimeException e) {
             System.err.println("e2e: ip_forward=0 in " + lab.ns("edge") + ": " + e.getMessage());
         }

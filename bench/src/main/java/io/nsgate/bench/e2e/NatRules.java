@@ -17,6 +17,9 @@ final class NatRules {
         new Forward("tcp", 5201, "TCP in (iperf3 server in blue)"),
         new Forward("udp", 9, "a UDP forward, as an equivalent rule set (the frame-rate test goes out, masqueraded)"));
 
+    /** The IPv6 forwards, from the gateway's LAN IPv6 address to blue's: the TCP workloads'. */
+    static final List<Forward> FORWARDS6 = FORWARDS.stream().filter(f -> f.proto().equals("tcp")).toList();
+
     /** The UDP destination port of the frame-rate test (lan has no listener there: frames are counted, not read). */
     static final int UDP_PORT = 9;
     /** The first UDP source port of the frame-rate test (UdpFrames.FLOWS flows from it up). */

@@ -32,7 +32,8 @@ final class NginxServer implements AutoCloseable {
         Path conf = dir.resolve("nginx.conf");
         try {
             Files.createDirectories(dir);
-            Files.writeString(conf, template().replace("@DIR@", dir.toString()).replace("@LISTEN@", ip + ":" + port));
+            Files.writeString(conf, template().replace("@DIR@", dir.toString()).replace("@LISTEN@", ip + ":" + port)
+                .replace("@LISTEN6@", "[" + SeedLab.BLUE6 + "]:" + port));
         } catch (IOException e) {
             throw new IllegalStateException("cannot write " + conf + ": " + e.getMessage());
         }

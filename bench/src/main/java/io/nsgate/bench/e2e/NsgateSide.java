@@ -70,6 +70,18 @@ final class NsgateSide implements Side {
         return this;
     }
 
+    /** The forwards of {@link NatRules}: each to blue over IPv4, and the TCP ones to blue's IPv6 address too. */
+    static List<String> forwardFlags() {
+        List<String> flags = new ArrayList<>();
+        for (NatRules.Forward f : NatRules.FORWARDS) {
+            flags.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
+        }
+        for (NatRules.Forward f : NatRules.FORWARDS6) {
+            flags.add(f.proto() + ":" + f.port() + "=[" + SeedLab.BLUE6 + "]:" + f.port());
+        }
+        return flags;
+    }
+
     @Override
     public String name() {
         return "nsgate";
@@ -98,11 +110,9 @@ final class NsgateSide implements Side {
             flags.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true");
         }
         List<String> args = new ArrayList<>(List.of("run", "--netns", lab.ns("edge"), "--lan", "lan0", "--inside",
-            "v-net-0", "--masquerade", SeedLab.INSIDE_NET, "--workers", String.valueOf(workers),
+            "v-net-0", "--masquerade", SeedLab.INSIDE_NET, SeedLab.INSIDE_NET6, "--workers", String.valueOf(workers),
             "--control-socket", controlSocket().toString(), "--forward"));
-        for (NatRules.Forward f : NatRules.FORWARDS) {
-            args.add(f.proto() + ":" + f.port() + "=" + SeedLab.BLUE + ":" + f.port());
-        }
+        args.addAll(forwardFlags());
         args.addAll(extraArgs);
         String jar = (gatewayJar != null ? gatewayJar : Path.of(System.getProperty("java.class.path").split(":")[0]))
             .toAbsolutePath().toString();

@@ -126,12 +126,7 @@ public final class ProfileBenchmark {
     }
 
     private static Measurement run(SeedLab lab, Workload w, int seconds, Meter meter) throws Exception {
-        return switch (w) {
-            case TCP_IN, TCP_OUT -> TcpThroughput.run(lab, w, seconds, meter);
-            case HTTP_KEEPALIVE, HTTP_CLOSE -> HttpLoad.run(lab, w, seconds, 32, meter);
-            case UDP -> UdpFrames.run(lab, seconds, meter);
-            case PING_RTT -> throw new IllegalArgumentException("ping is not a load");
-        };
+        return w.run(lab, seconds, 32, meter);
     }
 
     /** perf report's flat profile, symbols by their own share (no children), the top {@code top} lines. */

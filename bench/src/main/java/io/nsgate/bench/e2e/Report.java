@@ -27,7 +27,13 @@ final class Report {
         new Row("HTTP new connections (conn/s)", Workload.HTTP_CLOSE, Measurement.RPS, "%,.0f", Goal.AT_LEAST, 1.0),
         new Row("HTTP new connections p99 (ms)", Workload.HTTP_CLOSE, Measurement.P99_MS, "%.2f", Goal.NONE, 0),
         new Row("64B UDP received in lan (frames/s)", Workload.UDP, Measurement.RX_PPS, "%,.0f", Goal.AT_LEAST, 1.0),
-        new Row("64B UDP sent by trafgen (frames/s)", Workload.UDP, Measurement.TX_PPS, "%,.0f", Goal.NONE, 0));
+        new Row("64B UDP sent by trafgen (frames/s)", Workload.UDP, Measurement.TX_PPS, "%,.0f", Goal.NONE, 0),
+        new Row("IPv6 TCP in, port forward (Gbit/s)", Workload.TCP_IN6, Measurement.GBPS, "%.2f", Goal.AT_LEAST, 0.9),
+        new Row("IPv6 TCP out, NAT66 (Gbit/s)", Workload.TCP_OUT6, Measurement.GBPS, "%.2f", Goal.AT_LEAST, 0.9),
+        new Row("IPv6 HTTP keep-alive (req/s)", Workload.HTTP_KEEPALIVE6, Measurement.RPS, "%,.0f", Goal.AT_LEAST,
+            1.0),
+        new Row("IPv6 HTTP keep-alive p99 (ms)", Workload.HTTP_KEEPALIVE6, Measurement.P99_MS, "%.2f", Goal.AT_MOST,
+            1.2));
 
     /** Other processes' CPU (% of one core) above which a measurement is marked noisy. */
     static final double NOISY_PCT = 15;

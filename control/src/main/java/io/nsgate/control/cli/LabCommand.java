@@ -187,8 +187,8 @@ public final class LabCommand implements Callable<Integer> {
             + "/       # masquerade: lan sees the gateway");
         System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN + "                     # ping through the NAT");
         System.out.println("  ip netns exec " + p + "lan curl -s --max-time 2 http://192.168.15.2/  # default deny: nothing");
-        System.out.println("  ip netns exec " + p + "lan curl -s http://[" + GATEWAY_LAN6 + "]/             # the same over IPv6");
-        System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN6 + "                        # ping6 through NAT66");
+        System.out.println("  ip netns exec " + p + "lan curl -s http://[" + GATEWAY_LAN6 + "]/               # the same over IPv6");
+        System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN6 + "                         # ping through NAT66");
         if (socket != null) {
             String[][] ctl = {
                 {"export NSGATE_SOCKET=" + socket, "nsgate ctl finds the lab's control socket"},
