@@ -207,6 +207,25 @@ class CtlEndToEndTest {
         assertEquals("1", ok("flows", "count", "-p", "tcp", "--src", "fd01::3").out.trim());
         assertEquals("deleted 1 flow", ok("flows", "flush", "-p", "tcp", "--src", "fd01::3").out.trim());
         assertEquals(List.of(), flows("-p", "tcp", "--src", "fd01::3"));
+
+        // an IPv6 client of an IPv4-only service: the client's address beside what the backend saw
+        ok("forward", "add", "tcp:[fd01::2]:8082=192.168.15.2:80");
+        try { // blue's IPv4 web service (the class's)
+            assertTrue(io.nsgate.control.lab.HttpProbe.get(LAB.netns("lan"), "fd01::2", 8082, 3000).body()
+                .startsWith("hello from blue"));
+        } finally {
+            ok("forward", "del", "tcp:[fd01::2]:8082");
+        }
+        List<JsonNode> translated = flows("-p", "tcp", "--src", "fd01::3", "--dport", "8082");
+        assertEquals(1, translated.size(), translated.toString());
+        JsonNode t = translated.get(0);
+        assertEquals("dnat64", t.path("nat").asText(), t.toString());
+        assertEquals("fd01::3", t.path("orig").path("src").asText());
+        assertEquals("fd01::2", t.path("orig").path("dst").asText());
+        assertEquals("192.168.15.2", t.path("reply").path("src").asText(), "the IPv4 backend");
+        assertEquals("192.168.1.2", t.path("reply").path("dst").asText(), "the gateway's address the backend saw");
+        assertEquals(1, flows("--dst", "192.168.15.0/24", "--src", "fd01::3", "--dport", "8082").size(),
+            "found by the backend's IPv4 prefix too");
     }
 
     @Test

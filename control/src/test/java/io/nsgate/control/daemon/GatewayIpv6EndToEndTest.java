@@ -43,11 +43,13 @@ class GatewayIpv6EndToEndTest {
 
     private static Gateway gateway;
     private static EchoHttpService blueWeb;
+    private static EchoHttpService blueWeb4;
     private static EchoHttpService lanWeb;
 
     @BeforeAll
     static void startGateway() throws Exception {
         blueWeb = EchoHttpService.start(LAB.netns("blue"), "blue", BLUE6, 80);
+        blueWeb4 = EchoHttpService.start(LAB.netns("blue"), "blue", "192.168.15.2", 80); // IPv4 only
         lanWeb = EchoHttpService.start(LAB.netns("lan"), "lan", LAN6, 8080);
         gateway = Gateway.start(LabCommand.labConfig(LAB.prefix(), 2), line -> System.out.println("[gateway] " + line));
     }
@@ -58,7 +60,7 @@ class GatewayIpv6EndToEndTest {
         if (gateway != null) {
             gateway.close();
         }
-        for (EchoHttpService s : new EchoHttpService[] {blueWeb, lanWeb}) {
+        for (EchoHttpService s : new EchoHttpService[] {blueWeb, blueWeb4, lanWeb}) {
             if (s != null) {
                 s.close();
             }
@@ -182,5 +184,32 @@ class GatewayIpv6EndToEndTest {
         assertFalse(out.contains("\"error\""), "the connection outlived its forward: " + out);
         assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("lan"), GATEWAY_LAN6, 5202, 1500),
             "removed: no new connection");
+    }
+
+    @Test
+    void anIpv6ClientReachesAnIpv4OnlyServiceThroughATranslatingForward() throws Exception {
+        ForwardRule publish = ForwardRule.parse("tcp:[" + GATEWAY_LAN6 + "]:8081=192.168.15.2:80");
+        ForwardRule iperf = ForwardRule.parse("tcp:[::]:5203=192.168.15.2:5203");
+        gateway.addForward(publish);
+        gateway.addForward(iperf);
+        try {
+            HttpProbe.Response r = HttpProbe.get(LAB.netns("lan"), GATEWAY_LAN6, 8081, 3000);
+            assertTrue(r.body().startsWith("hello from blue"), r.body());
+            assertEquals("192.168.1.2", seen(r), "the IPv4 backend sees the gateway's IPv4 LAN address");
+            assertTrue(gateway.dataPlane().stats().total(Counter.TRANSLATED_FLOWS) > 0);
+            // bulk both ways: super-frames translated with their virtio-net headers
+            for (String direction : new String[] {"in", "out"}) {
+                LAB.awaitListening(LAB.ns("blue"), 5203, LAB.start(LAB.ns("blue"), "iperf3", "-s", "-1", "-p", "5203",
+                    "-B", "192.168.15.2"), Duration.ofSeconds(10));
+                Commands.Result run = direction.equals("in")
+                    ? LAB.tryExec(LAB.ns("lan"), "iperf3", "-6", "-c", GATEWAY_LAN6, "-p", "5203", "-t", "2", "-J")
+                    : LAB.tryExec(LAB.ns("lan"), "iperf3", "-6", "-c", GATEWAY_LAN6, "-p", "5203", "-t", "2", "-R",
+                        "-J");
+                assertTrue(run.ok() && run.output().contains("\"bits_per_second\""), direction + ": " + run.output());
+            }
+        } finally {
+            gateway.removeForward(publish);
+            gateway.removeForward(iperf);
+        }
     }
 }

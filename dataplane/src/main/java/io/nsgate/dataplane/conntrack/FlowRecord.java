@@ -116,6 +116,11 @@ public final class FlowRecord {
     public static final int NAT_DNAT = 1 << 1;
     /** Hairpin: DNAT back out of the interface the packet came in on, plus SNAT so the reply comes back. */
     public static final int NAT_HAIRPIN = 1 << 2;
+    /**
+     * An IPv6 client's flow to an IPv4 backend (FlowTable6): the original tuple is IPv6 (digests), the reply tuple
+     * real IPv4 addresses; packets are translated between the families.
+     */
+    public static final int NAT_64 = 1 << 3;
     /** This record is an endpoint-independent UDP/ICMP mapping, not a flow (see {@link FlowTable}). */
     public static final int KIND_MAPPING = 1 << 7;
 

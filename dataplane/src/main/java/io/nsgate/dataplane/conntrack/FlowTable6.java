@@ -237,6 +237,31 @@ public final class FlowTable6 implements AutoCloseable {
         return table.insert(f, nowNs, view, d);
     }
 
+    /**
+     * Creates a translated flow ({@link FlowRecord#NAT_64}): an IPv6 client's flow to an IPv4 backend. The original
+     * tuple is IPv6 ({@code d}'s original addresses: the client and one of the gateway's IPv6 addresses, keyed by
+     * digest as usual); the reply tuple is real IPv4, in {@code d.flow}'s reply fields (the backend, and the gateway's
+     * IPv4 address it answers). The checksum delta is the pseudo headers' change from the IPv6 pair to the IPv4 pair.
+     *
+     * @return as {@link #insert}
+     */
+    public long insert64(Draft d, long nowNs, FlowView view) {
+        final FlowDraft f = d.flow;
+        requireGateway(d.origDstHigh, d.origDstLow, "original destination");
+        f.natFlags = FlowRecord.NAT_DNAT | FlowRecord.NAT_SNAT | FlowRecord.NAT_64;
+        f.origSrcIp = digest(d.origSrcHigh, d.origSrcLow);
+        f.origDstIp = digest(d.origDstHigh, d.origDstLow);
+        d.keptHigh = 0;
+        d.keptLow = IPV4_MAPPED | (f.replySrcIp & 0xFFFF_FFFFL); // the backend, for listings
+        f.addressDelta = Checksums.addDeltas(
+            Checksums.delta128(d.origSrcHigh, d.origSrcLow, 0, f.replyDstIp & 0xFFFF_FFFFL),
+            Checksums.delta128(d.origDstHigh, d.origDstLow, 0, f.replySrcIp & 0xFFFF_FFFFL));
+        return table.insert(f, nowNs, view, d);
+    }
+
+    /** ::ffff:0:0/96, the IPv4-mapped prefix's low half: how an IPv4 address stands among IPv6 ones. */
+    public static final long IPV4_MAPPED = 0x0000_FFFF_0000_0000L;
+
     private void requireGateway(long high, long low, String position) {
         final Gateways g = gateways;
         final int i = g.indexOf(digest(high, low));
@@ -280,9 +305,19 @@ public final class FlowTable6 implements AutoCloseable {
             if (!table.isCurrent(h)) {
                 continue; // the record was recycled while we read: look again
             }
+            final Gateways g = gateways;
+            if ((view.natFlags & FlowRecord.NAT_64) != 0) {
+                // a translated flow: only its IPv6 side (direction 0) is found by IPv6 addresses; the rewrite is to
+                // IPv4 (the view's new addresses)
+                final int gi = g.indexOf(dstDigest);
+                if (view.direction != 0 || srcHigh != aHigh || srcLow != aLow || gi < 0 || g.high[gi] != dstHigh
+                    || g.low[gi] != dstLow) {
+                    return FlowTable.NOT_FOUND;
+                }
+                return h;
+            }
             final boolean snat = (view.natFlags & (FlowRecord.NAT_SNAT | FlowRecord.KIND_MAPPING)) != 0;
             final boolean dnat = (view.natFlags & FlowRecord.NAT_DNAT) != 0;
-            final Gateways g = gateways;
             // the packet's own tuple, rebuilt: direction 0 is (orig src, orig dst), direction 1 (reply src, reply dst)
             // a gateway position whose digest no longer names a listed address: the flow is not used (not counted as
             // a collision), as a masqueraded flow ends when the address it was made with goes
@@ -376,6 +411,15 @@ public final class FlowTable6 implements AutoCloseable {
         final Gateways g = gateways;
         out[0] = aHigh;
         out[1] = aLow;
+        if ((s.natFlags & FlowRecord.NAT_64) != 0) {
+            // the reply side is IPv4: shown as IPv4-mapped addresses
+            gateway(g, s.origDstIp, out, 2);
+            out[4] = 0;
+            out[5] = IPV4_MAPPED | (s.replySrcIp & 0xFFFF_FFFFL);
+            out[6] = 0;
+            out[7] = IPV4_MAPPED | (s.replyDstIp & 0xFFFF_FFFFL);
+            return true;
+        }
         if (dnat) {
             gateway(g, s.origDstIp, out, 2);
         } else {
@@ -437,6 +481,42 @@ public final class FlowTable6 implements AutoCloseable {
 
     public long routerLow(int id) {
         return routerLow[id];
+    }
+
+    /**
+     * Finds the translated flow ({@link FlowRecord#NAT_64}) of an IPv4 packet from its backend: {@code rewrite} gets
+     * the IPv6 addresses it goes back with (from the gateway's IPv6 address the client used, to the client).
+     *
+     * @return the handle, or {@link FlowTable#NOT_FOUND} (also for an IPv4 packet of an IPv6 flow's digests, or when
+     *     the gateway address is no longer listed)
+     */
+    public long lookup4(int proto, int srcIp, int dstIp, int srcPort, int dstPort, FlowView view, Rewrite rewrite) {
+        for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+            final long h = table.lookup(proto, srcIp, dstIp, srcPort, dstPort, view);
+            if (h < 0) {
+                return h;
+            }
+            final int at = view.flowId * SIDECAR_SIZE;
+            final long aHigh = sidecar.getLong(at);
+            final long aLow = sidecar.getLong(at + 8);
+            if (!table.isCurrent(h)) {
+                continue;
+            }
+            if ((view.natFlags & FlowRecord.NAT_64) == 0 || view.direction != 1) {
+                return FlowTable.NOT_FOUND;
+            }
+            final Gateways g = gateways;
+            final int i = g.indexOf(view.newSrcIp); // direction 1's new source: the original destination's digest
+            if (i < 0) {
+                return FlowTable.NOT_FOUND;
+            }
+            rewrite.newSrcHigh = g.high[i];
+            rewrite.newSrcLow = g.low[i];
+            rewrite.newDstHigh = aHigh;
+            rewrite.newDstLow = aLow;
+            return h;
+        }
+        return FlowTable.NOT_FOUND;
     }
 
     /** Whether (high, low) is what the position holds: the gateway address of that digest, or the kept one. */

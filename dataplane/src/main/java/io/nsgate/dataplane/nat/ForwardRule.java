@@ -12,7 +12,9 @@ import io.nsgate.linux.net.Ipv6Address;
  * {@code iptables -t nat -A PREROUTING -p PROTO [-d ADDRESS] --dport PORTS -j DNAT --to BACKEND}, with several
  * backends balanced per client. External ports map onto a backend's ports by offset when both ranges have the
  * same size ({@code 8000-8010=10.0.0.2:9000-9010}), or all onto one backend port. IPv6 forwards
- * ({@code tcp:80=[fd15::2]:80}, {@code ip6tables}' DNAT) have IPv6 backends and serve IPv6 clients.
+ * ({@code tcp:80=[fd15::2]:80}, {@code ip6tables}' DNAT) have IPv6 backends and serve IPv6 clients; an IPv6
+ * external side with IPv4 backends ({@code tcp:[::]:80=192.168.15.2:80}, {@code tcp:[fd01::2]:80=...}) publishes
+ * IPv4-only services to IPv6 clients ({@link #translates()}).
  *
  * @param external what clients reach: the protocol, the external address (0: every LAN interface address) and ports
  */
@@ -43,10 +45,9 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
                 throw new IllegalArgumentException("forward " + external + "=" + b
                     + ": backends of both families (all IPv4 or all IPv6, in brackets)");
             }
-            if ((b.address6 != null) != external.ipv6()) {
-                throw new IllegalArgumentException("forward " + external + "=" + b + ": "
-                    + (external.ipv6() ? "IPv6 clients for IPv4 backends are not served yet"
-                        : "an IPv4 address for IPv6 backends"));
+            if (b.address6 != null && !external.ipv6()) {
+                throw new IllegalArgumentException("forward " + external + "=" + b
+                    + ": an IPv4 address for IPv6 backends");
             }
             if (b.ports.size() != 1 && b.ports.size() != external.ports().size()) {
                 throw new IllegalArgumentException("forward " + external + "=" + b
@@ -61,9 +62,17 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
         this(new ForwardedPorts(proto, externalAddress, externalPorts), backends);
     }
 
-    /** Whether IPv6 clients reach it (its backends are IPv6 too). */
+    /** Whether IPv6 clients reach it (its backends are IPv6 too, or IPv4: {@link #translates()}). */
     public boolean ipv6() {
         return external.ipv6();
+    }
+
+    /**
+     * Whether it publishes IPv4 backends to IPv6 clients ({@code tcp:[::]:80=192.168.15.2:80}): its flows are
+     * translated between the families (RFC 7915's headers, RFC 6146's sessions).
+     */
+    public boolean translates() {
+        return external.ipv6() && backends.get(0).address6 == null;
     }
 
     public int proto() {
@@ -223,10 +232,13 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
         return x;
     }
 
-    /** The text {@link #parse} reads: an IPv6 forward on every LAN address shows no address, as it is written. */
+    /**
+     * The text {@link #parse} reads: an IPv6 forward to IPv6 backends on every LAN address shows no address, as it is
+     * written; one to IPv4 backends shows {@code [::]}, which makes it an IPv6 forward.
+     */
     @Override
     public String toString() {
-        String front = external.ipv6() && external.address6() == null
+        String front = external.ipv6() && external.address6() == null && !translates()
             ? IpProtocol.name(external.proto()) + ":" + external.ports() : external.toString();
         StringBuilder sb = new StringBuilder(front).append('=');
         for (int i = 0; i < backends.size(); i++) {

@@ -38,6 +38,7 @@ public final class PortAllocator {
     private final FlowView mappingView = new FlowView();
     private final Slots v4;
     private final Slots6 v6;
+    private final Slots64 v64;
 
     /**
      * Where flows and mappings go: the IPv4 table, or the IPv6 one with the draft's full addresses. {@code natIp} is
@@ -86,8 +87,8 @@ public final class PortAllocator {
     }
 
     /** The IPv6 table; {@link #draft} is the flow being allocated for, {@link #natHigh}/{@link #natLow} its address. */
-    private static final class Slots6 implements Slots {
-        private final FlowTable6 table6;
+    private static class Slots6 implements Slots {
+        final FlowTable6 table6;
         private final FlowTable6.Draft mapping;
         private final FlowTable6.Rewrite rewrite = new FlowTable6.Rewrite();
         FlowTable6.Draft draft;
@@ -132,6 +133,23 @@ public final class PortAllocator {
         }
     }
 
+    /** Translated flows (IPv6 clients, IPv4 backends) in the IPv6 table: endpoint-dependent, no mappings. */
+    private static final class Slots64 extends Slots6 {
+        Slots64(FlowTable6 table6) {
+            super(table6);
+        }
+
+        @Override
+        public long insert(FlowDraft flow, long nowNs, FlowView view) {
+            return table6.insert64(draft, nowNs, view);
+        }
+
+        @Override
+        public long findMapping(FlowDraft d, int natIp, FlowView view) {
+            throw new UnsupportedOperationException("translated flows have no endpoint-independent mappings");
+        }
+    }
+
     public PortAllocator(FlowTable table, WorkerCounters counters, long seed) {
         this(table, null, counters, seed);
     }
@@ -143,6 +161,7 @@ public final class PortAllocator {
         this.seed = seed;
         this.v4 = new Slots4(table);
         this.v6 = table6 == null ? null : new Slots6(table6);
+        this.v64 = table6 == null ? null : new Slots64(table6);
     }
 
     /**
@@ -172,6 +191,19 @@ public final class PortAllocator {
         d.flow.origSrcIp = v6.table6.digest(d.origSrcHigh, d.origSrcLow);
         d.flow.origDstIp = v6.table6.digest(d.origDstHigh, d.origDstLow);
         return allocate(v6, d.flow, v6.table6.digest(natHigh, natLow), range, endpointIndependent, nowNs, view);
+    }
+
+    /**
+     * Inserts a translated flow ({@code FlowTable6.insert64}): an IPv6 client's flow to an IPv4 backend, whose reply
+     * reaches the gateway's IPv4 address {@code natIp} at a port from {@code range} (endpoint-dependent, as TCP's
+     * masquerade). {@code d}'s original addresses and its flow's reply source and ports must be filled in.
+     */
+    public long insertWithPort64(FlowTable6.Draft d, int natIp, PortRange range, long nowNs, FlowView view) {
+        d.flow.replyDstIp = natIp;
+        v64.draft = d;
+        d.flow.origSrcIp = v64.table6.digest(d.origSrcHigh, d.origSrcLow);
+        d.flow.origDstIp = v64.table6.digest(d.origDstHigh, d.origDstLow);
+        return allocate(v64, d.flow, natIp, range, false, nowNs, view);
     }
 
     private long allocate(Slots slots, FlowDraft draft, int natIp, PortRange range, boolean endpointIndependent,

@@ -39,6 +39,7 @@ public final class RuleSet {
     private final PortRange natPorts;
     private final ReversePathFilter reversePathFilter;
     private final Ownership ownership;
+    private final boolean translatesFamilies;
 
     private RuleSet(Builder b, GatewayInterface[] interfaces, Route[] routes, Route6[] routes6, int[] masqueradeEgress,
                     Ownership ownership) {
@@ -52,6 +53,8 @@ public final class RuleSet {
         this.natPorts = b.natPorts;
         this.reversePathFilter = b.reversePathFilter;
         this.ownership = ownership;
+        this.translatesFamilies = forwards.stream().anyMatch(ForwardRule::translates)
+            || lingering.stream().anyMatch(ForwardRule::translates);
     }
 
     public static Builder builder() {
@@ -103,6 +106,14 @@ public final class RuleSet {
     /** How sources are validated against the routes (rp_filter). */
     public ReversePathFilter reversePathFilter() {
         return reversePathFilter;
+    }
+
+    /**
+     * Whether a forward (current or lingering) publishes IPv4 backends to IPv6 clients: then an IPv4 packet to a NAT
+     * port that no IPv4 flow has may belong to such a flow.
+     */
+    public boolean translatesFamilies() {
+        return translatesFamilies;
     }
 
     /** Which frames are the data plane's and which the host's (the kernel guard enforces the same). */

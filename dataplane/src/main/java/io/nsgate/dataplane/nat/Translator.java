@@ -251,6 +251,14 @@ public final class Translator {
         if (handle != FlowTable.NOT_FOUND) {
             return existingFlow(buf, rs, ingress, partial, gsoType, gsoSize, nowNs, out);
         }
+        if (rs.translatesFamilies() && (frame.ipProto == TCP || frame.ipProto == UDP)
+            && rs.natPorts().contains(frame.dstPort) && rs.ownership().isGatewayAddress(frame.dstIp)) {
+            // perhaps the backend's answer in a flow of an IPv6 client (IPv4 to a NAT port: no other flow has it)
+            final int translated = v6.fromIpv4(buf, rs, ingress, vnetFlags, gsoType, gsoSize, nowNs, out);
+            if (translated != 0) {
+                return translated;
+            }
+        }
         return newFlow(buf, rs, ingress, partial, gsoType, gsoSize, nowNs, out);
     }
 
@@ -258,6 +266,23 @@ public final class Translator {
 
     private int existingFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType,
                              int gsoSize, long nowNs, Verdict out) {
+        final int refused = trackedFlowChecks(rs, ingress, out);
+        if (refused != 0) {
+            return refused;
+        }
+        final GatewayInterface egress = rs.iface(view.egressInterface);
+        final int checked = routerChecks(buf, rs, ingress, egress, gsoType, gsoSize, nowNs, out);
+        if (checked != 0) {
+            return checked;
+        }
+        return translateAndForward(buf, partial, gsoSize, nowNs, out);
+    }
+
+    /**
+     * What a packet of the flow in {@link #view} (either family) is checked for before anything else: valid TCP flags,
+     * the side it came in by (strict reverse path) and an egress interface still there. Returns 0 or the drop verdict.
+     */
+    int trackedFlowChecks(RuleSet rs, int ingress, Verdict out) {
         if (frame.ipProto == TCP && !TcpState.validFlags(frame.tcpFlags)) {
             return drop(out, DropReason.TCP_INVALID_FLAGS.id);
         }
@@ -265,15 +290,10 @@ public final class Translator {
             // the flow's tuple from the wrong side: a spoofed source (rp_filter=1 would not route it either)
             return drop(out, DropReason.SPOOFED_SOURCE.id);
         }
-        final GatewayInterface egress = rs.iface(view.egressInterface);
-        if (egress == null) {
+        if (rs.iface(view.egressInterface) == null) {
             return drop(out, DropReason.NO_ROUTE.id); // the interface went away since the flow was made
         }
-        final int checked = routerChecks(buf, rs, ingress, egress, gsoType, gsoSize, nowNs, out);
-        if (checked != 0) {
-            return checked;
-        }
-        return translateAndForward(buf, partial, gsoSize, nowNs, out);
+        return 0;
     }
 
     /** Accounts the packet to the flow in {@link #view}, rewrites it and forwards it. */
@@ -386,15 +406,22 @@ public final class Translator {
      */
     private int routerChecks(MutableDirectBuffer buf, RuleSet rs, int ingress, GatewayInterface egress,
                              int gsoType, int gsoSize, long nowNs, Verdict out) {
+        return routerChecks(buf, rs, ingress, egress, gsoType, gsoSize, 0, nowNs, out);
+    }
+
+    /** As above for a packet that grows by {@code growth} bytes on its way (translated to IPv6). */
+    int routerChecks(MutableDirectBuffer buf, RuleSet rs, int ingress, GatewayInterface egress, int gsoType,
+                     int gsoSize, int growth, long nowNs, Verdict out) {
         if (frame.ttl <= 1) {
             return emitError(buf, rs, ingress, IcmpHeader.TYPE_TIME_EXCEEDED, IcmpHeader.CODE_TTL_EXCEEDED_IN_TRANSIT,
                 0, DropReason.TTL_EXCEEDED, nowNs, out);
         }
-        final int size = gsoSize > 0 ? segmentSize(gsoType, gsoSize) : frame.ipTotalLength;
+        final int size = (gsoSize > 0 ? segmentSize(gsoType, gsoSize) : frame.ipTotalLength) + growth;
         if (size > egress.mtu()) {
             if (frame.dontFragment) {
                 return emitError(buf, rs, ingress, IcmpHeader.TYPE_DESTINATION_UNREACHABLE,
-                    IcmpHeader.CODE_FRAGMENTATION_NEEDED, egress.mtu(), DropReason.FRAGMENTATION_NEEDED, nowNs, out);
+                    IcmpHeader.CODE_FRAGMENTATION_NEEDED, egress.mtu() - growth, DropReason.FRAGMENTATION_NEEDED,
+                    nowNs, out);
             }
             return drop(out, DropReason.TOO_BIG.id);
         }
@@ -731,6 +758,7 @@ public final class Translator {
         out.egressInterface = egress;
         out.nextHopIp = nextHop;
         out.ipv6 = false;
+        out.frameShift = 0;
         return Verdict.FORWARD;
     }
 

@@ -71,6 +71,7 @@ final class Translator6 {
     private final FlowTable6.Draft draft;
     private final FlowTable6.Rewrite rewrite = new FlowTable6.Rewrite();
     private final IcmpErrorWriter errors;
+    private final FamilyTranslation families = new FamilyTranslation();
     private final UnsafeBuffer emitBuffer;
 
     Translator6(Translator v4, FlowTable6 table6, FragmentTable fragments, WorkerCounters counters, PortAllocator ports,
@@ -123,9 +124,9 @@ final class Translator6 {
         final long handle = table6.lookup(frame.ipProto, frame.src6High, frame.src6Low, frame.dst6High,
             frame.dst6Low, frame.srcPort, frame.dstPort, view, rewrite);
         if (handle != FlowTable.NOT_FOUND) {
-            return existingFlow(buf, rs, ingress, partial, gsoType, gsoSize, nowNs, out);
+            return existingFlow(buf, rs, ingress, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
         }
-        return newFlow(buf, rs, ingress, partial, gsoType, gsoSize, nowNs, out);
+        return newFlow(buf, rs, ingress, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
     }
 
     /** Ownership as the guard judges it: by the protocol right after the fixed header. */
@@ -140,21 +141,19 @@ final class Translator6 {
 
     // ================================================================ fast path
 
-    private int existingFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType,
-                             int gsoSize, long nowNs, Verdict out) {
-        if (frame.ipProto == TCP && !TcpState.validFlags(frame.tcpFlags)) {
-            return v4.drop(out, DropReason.TCP_INVALID_FLAGS.id);
-        }
-        if (ingress != view.ingressInterface && rs.reversePathFilter() == ReversePathFilter.STRICT) {
-            return v4.drop(out, DropReason.SPOOFED_SOURCE.id);
+    private int existingFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int vnetFlags,
+                             int gsoType, int gsoSize, long nowNs, Verdict out) {
+        final int refused = v4.trackedFlowChecks(rs, ingress, out);
+        if (refused != 0) {
+            return refused;
         }
         final GatewayInterface egress = rs.iface(view.egressInterface);
-        if (egress == null) {
-            return v4.drop(out, DropReason.NO_ROUTE.id);
-        }
         final int checked = routerChecks(buf, rs, ingress, egress, gsoType, gsoSize, nowNs, out);
         if (checked != 0) {
             return checked;
+        }
+        if ((view.natFlags & FlowRecord.NAT_64) != 0) {
+            return toIpv4(buf, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
         }
         return translateAndForward(buf, partial, gsoSize, nowNs, out);
     }
@@ -279,8 +278,8 @@ final class Translator6 {
 
     // ================================================================ slow path: new flows
 
-    private int newFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int gsoType, int gsoSize,
-                        long nowNs, Verdict out) {
+    private int newFlow(MutableDirectBuffer buf, RuleSet rs, int ingress, boolean partial, int vnetFlags, int gsoType,
+                        int gsoSize, long nowNs, Verdict out) {
         final Ownership ownership = rs.ownership();
         if (!owned(buf, ownership, false)) {
             return v4.local(out); // the host's: its services, pings to it, neighbour discovery...
@@ -299,6 +298,9 @@ final class Translator6 {
             final int refused = v4.refuseAsFirstPacket();
             if (refused != 0) {
                 return v4.drop(out, refused);
+            }
+            if (forward.translates()) {
+                return newTranslatedFlow(buf, rs, forward, ingress, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
             }
             return newForwardFlow(buf, rs, forward, ingress, partial, gsoType, gsoSize, nowNs, out);
         }
@@ -399,6 +401,122 @@ final class Translator6 {
         return created(handle, buf, Counter.DNAT_FLOWS, partial, gsoSize, nowNs, out);
     }
 
+    // ================================================================ IPv6 clients of IPv4 backends
+
+    /**
+     * A new flow of a forward publishing IPv4 backends to IPv6 clients: the client's IPv6 packet becomes an IPv4
+     * packet from the gateway's IPv4 address on the interface the client came in by, at a port of the NAT range
+     * (RFC 6146's session: one per client address and port), to the backend.
+     */
+    private int newTranslatedFlow(MutableDirectBuffer buf, RuleSet rs, ForwardRule forward, int ingress,
+                                  boolean partial, int vnetFlags, int gsoType, int gsoSize, long nowNs, Verdict out) {
+        if (frame.moreFragments) {
+            return v4.drop(out, DropReason.TRANSLATION_UNSUPPORTED.id);
+        }
+        final ForwardRule.Backend backend = forward.backendFor6(frame.src6High, frame.src6Low);
+        final long route = rs.route(backend.address());
+        if (route < 0) {
+            return v4.drop(out, DropReason.NO_ROUTE.id);
+        }
+        final int egressIndex = RuleSet.routeInterface(route);
+        if (rs.iface(ingress).role() != GatewayInterface.Role.LAN
+            || rs.iface(egressIndex).role() != GatewayInterface.Role.INSIDE) {
+            // the session's IPv4 side is (inside backend, the gateway's LAN address): no IPv4 flow ever has that
+            // reply tuple (masquerade and LAN hairpin answer from the LAN side), so the two tables cannot disagree
+            // on a port. Clients from inside or backends on the LAN would break that: refused.
+            return v4.drop(out, DropReason.TRANSLATION_UNSUPPORTED.id);
+        }
+        final int checked = routerChecks(buf, rs, ingress, rs.iface(egressIndex), gsoType, gsoSize, nowNs, out);
+        if (checked != 0) {
+            return checked;
+        }
+        final Route6 back = rs.route6(frame.src6High, frame.src6Low);
+        final int backNextHop = back == null ? 0 : nextHopId(back);
+        if (backNextHop < 0) {
+            return v4.drop(out, DropReason.NO_ROUTE.id);
+        }
+        draft.flow.original(frame.ipProto, 0, 0, frame.srcPort, frame.dstPort);
+        draft.origSrcHigh = frame.src6High;
+        draft.origSrcLow = frame.src6Low;
+        draft.origDstHigh = frame.dst6High;
+        draft.origDstLow = frame.dst6Low;
+        draft.flow.reply(backend.address(), 0, forward.backendPort(backend, frame.dstPort), 0);
+        draft.flow.route(egressIndex, RuleSet.routeNextHop(route), back == null ? ingress : back.interfaceIndex(),
+            backNextHop);
+        v4.firstTcpState(draft.flow);
+        final long handle = ports.insertWithPort64(draft, rs.iface(ingress).ip(), rs.natPorts(), nowNs, view);
+        if (handle >= 0) {
+            counters.increment(Counter.FLOWS_CREATED);
+            counters.increment(Counter.DNAT_FLOWS);
+            counters.increment(Counter.TRANSLATED_FLOWS);
+            return toIpv4(buf, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
+        }
+        if (handle == FlowTable.ORIG_EXISTS && table6.lookup(frame.ipProto, frame.src6High, frame.src6Low,
+            frame.dst6High, frame.dst6Low, frame.srcPort, frame.dstPort, view, rewrite) != FlowTable.NOT_FOUND) {
+            return toIpv4(buf, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
+        }
+        return v4.drop(out, handle == PortAllocator.PORTS_EXHAUSTED ? DropReason.PORTS_EXHAUSTED.id
+            : DropReason.TABLE_FULL.id);
+    }
+
+    /** An IPv6 packet of a translated flow (in {@link #view}), out as IPv4. */
+    private int toIpv4(MutableDirectBuffer buf, boolean partial, int vnetFlags, int gsoType, int gsoSize, long nowNs,
+                       Verdict out) {
+        if (frame.moreFragments) {
+            return v4.drop(out, DropReason.TRANSLATION_UNSUPPORTED.id); // a first fragment: its others cannot follow
+        }
+        final int verdict = v4.account(table6.table(), buf, nowNs, out);
+        if (verdict != 0) {
+            return verdict;
+        }
+        final int shift = families.toIpv4(buf, frame, view, partial, vnetFlags, gsoType, gsoSize);
+        v4.countOffloads(partial, gsoSize);
+        v4.forward(out, view.egressInterface, view.nextHopIp);
+        out.frameShift = shift;
+        return Verdict.FORWARD;
+    }
+
+    /**
+     * An IPv4 packet the IPv4 table has no flow for, to a NAT port of one of the gateway's addresses: the answer of
+     * a translated flow's backend, out as IPv6 to the client. Returns 0 when it is none (the caller goes on).
+     */
+    int fromIpv4(MutableDirectBuffer buf, RuleSet rs, int ingress, int vnetFlags, int gsoType, int gsoSize,
+                 long nowNs, Verdict out) {
+        if (table6 == null || table6.lookup4(frame.ipProto, frame.srcIp, frame.dstIp, frame.srcPort, frame.dstPort,
+            view, rewrite) == FlowTable.NOT_FOUND) {
+            return 0;
+        }
+        final int refused = v4.trackedFlowChecks(rs, ingress, out);
+        if (refused != 0) {
+            return refused;
+        }
+        final GatewayInterface egress = rs.iface(view.egressInterface);
+        if (frame.ipHeaderLength != 20 || frame.moreFragments || frame.fragmentOffset != 0
+            || frame.frameOffset < FamilyTranslation.HEADROOM) {
+            return v4.drop(out, DropReason.TRANSLATION_UNSUPPORTED.id);
+        }
+        // a router's checks, for the IPv6 packet it becomes (20 bytes longer)
+        final int checked = v4.routerChecks(buf, rs, ingress, egress, gsoType, gsoSize, FamilyTranslation.GROWTH,
+            nowNs, out);
+        if (checked != 0) {
+            return checked;
+        }
+        final int verdict = v4.account(table6.table(), buf, nowNs, out);
+        if (verdict != 0) {
+            return verdict;
+        }
+        final boolean partial = (vnetFlags & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
+        final int nextHop = view.nextHopIp;
+        final int shift = families.toIpv6(buf, frame, view, rewrite, partial, vnetFlags, gsoType, gsoSize);
+        v4.countOffloads(partial, gsoSize);
+        v4.forward(out, view.egressInterface, 0);
+        out.ipv6 = true;
+        out.frameShift = shift;
+        out.nextHop6High = nextHop == 0 ? rewrite.newDstHigh : table6.routerHigh(nextHop);
+        out.nextHop6Low = nextHop == 0 ? rewrite.newDstLow : table6.routerLow(nextHop);
+        return Verdict.FORWARD;
+    }
+
     /**
      * Fills the draft's original tuple and both directions' routes: out by {@code route}, back by the source's route.
      * False when a router address cannot get an id (the table's list of routers is full).
@@ -481,6 +599,9 @@ final class Translator6 {
         if (handle == FlowTable.NOT_FOUND || frame.dst6High != frame.innerSrc6High
             || frame.dst6Low != frame.innerSrc6Low) {
             return owned(buf, rs.ownership(), false) ? v4.drop(out, DropReason.ICMP_ERROR_NO_FLOW.id) : v4.local(out);
+        }
+        if ((view.natFlags & FlowRecord.NAT_64) != 0) {
+            return v4.drop(out, DropReason.TRANSLATION_UNSUPPORTED.id); // errors are not translated between families
         }
         final int refusedSource = admitSource(rs, ingress);
         if (refusedSource != 0) {

@@ -29,6 +29,11 @@ public final class Verdict {
     public int dropReason;
     public int egressInterface;
     public int nextHopIp;
+    /**
+     * FORWARD: how far the frame's start moved (a flow translated between IPv4 and IPv6: positive when the frame
+     * shrank, negative when it grew); its virtio-net header, if it has one, is right in front of the new start.
+     */
+    public int frameShift;
     /** FORWARD of an IPv6 frame: the next hop is {@link #nextHop6High}/{@link #nextHop6Low}, not nextHopIp. */
     public boolean ipv6;
     public long nextHop6High;

@@ -19,6 +19,7 @@ import io.nsgate.dataplane.nat.Verdict;
 import io.nsgate.dataplane.packet.ArpPacket;
 import io.nsgate.dataplane.packet.EthernetHeader;
 import io.nsgate.dataplane.packet.NeighbourSolicitation;
+import io.nsgate.dataplane.packet.VirtioNetHeader;
 import io.nsgate.dataplane.stats.Counter;
 import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.WorkerCounters;
@@ -194,6 +195,12 @@ public final class Worker implements Agent {
         switch (translator.process(buffer, frameOffset, frameLength, ingress, packetType, vnetFlags, gsoType, gsoSize,
             now, verdict)) {
             case Verdict.FORWARD:
+                if (verdict.frameShift != 0) {
+                    // translated between IPv4 and IPv6: the frame starts elsewhere, its virtio-net header in front
+                    frameOffset += verdict.frameShift;
+                    frameLength -= verdict.frameShift;
+                    vnetOffset = vnetOffset >= 0 ? frameOffset - VirtioNetHeader.LENGTH : -1;
+                }
                 if (verdict.ipv6) {
                     send6(buffer, vnetOffset, frameOffset, frameLength, verdict.egressInterface, verdict.nextHop6High,
                         verdict.nextHop6Low, now);

@@ -17,6 +17,7 @@ public enum Counter {
     SNAT_FLOWS("flows created by MASQUERADE/SNAT"),
     DNAT_FLOWS("flows created by a port forward"),
     HAIRPIN_FLOWS("port-forward flows from inside hairpinned back inside"),
+    TRANSLATED_FLOWS("port-forward flows of IPv6 clients to IPv4 backends, translated between the families"),
     TCP_OUT_OF_STATE("TCP segments contradicting the flow state, forwarded anyway (liberal)"),
     TCP_IGNORED("TCP segments that change nothing, forwarded for the endpoint to judge: old retransmissions, late "
         + "ACKs, a SYN on an established connection (netfilter's ignored segments)"),

@@ -70,7 +70,9 @@ public enum DropReason {
         + "chain (RFC 7112)"),
     IPV6_EXTENSION_CHAIN_TOO_LONG(62, "more IPv6 extension headers than the parser walks (8)"),
     IPV6_HOP_BY_HOP_NOT_FIRST(63, "IPv6 hop-by-hop options not directly after the IPv6 header (RFC 8200 4.1)"),
-    IPV6_UDP_ZERO_CHECKSUM(65, "UDP over IPv6 without a checksum (it is mandatory, RFC 8200 8.1)");
+    IPV6_UDP_ZERO_CHECKSUM(65, "UDP over IPv6 without a checksum (it is mandatory, RFC 8200 8.1)"),
+    TRANSLATION_UNSUPPORTED(66, "in a flow translated between IPv6 and IPv4: a fragment, IPv4 options or an ICMP "
+        + "error, which are not translated");
 
     private static final DropReason[] BY_ID;
 

@@ -119,7 +119,9 @@ class RuleSetTest {
         assertTrue(refusalOf("tcp:192.168.1.2:80=[fd15::2]:80").contains("an IPv4 address for IPv6 backends"));
         assertEquals("tcp:80=[fd15::2]:80", ForwardRule.parse("tcp:[::]:80=[fd15::2]:80").toString(),
             "[::] is every LAN IPv6 address, as Docker writes it");
-        assertTrue(refusalOf("tcp:[fd01::2]:80=192.168.15.2:80").contains("not served yet"));
+        assertTrue(ForwardRule.parse("tcp:[fd01::2]:80=192.168.15.2:80").translates());
+        assertEquals("tcp:[::]:80=192.168.15.2:80", ForwardRule.parse("tcp:[::]:80=192.168.15.2:80").toString(),
+            "an IPv6 forward to IPv4 backends keeps its [::]");
         assertTrue(refusalOf("tcp:80=[fe80::2]:80").contains("not a routable unicast IPv6 address"));
         assertTrue(refusalOf("tcp:80=[fd15::2:80").contains("is not [IPV6]:PORT"));
         assertTrue(refusal(lab().forward(ForwardRule.parse("tcp:[fd01::9]:81=[fd15::2]:80")))

@@ -375,4 +375,141 @@ class Translator6Test {
         h.verdict.emitBuffer.getBytes(0, out);
         return out;
     }
+
+    // ---------------------------------------------------------------- IPv6 clients of IPv4 backends
+
+    /** Room in front of a frame, as an RX ring slot has: a translated frame may grow into it. */
+    private static final int HEADROOM = 64;
+
+    /** Processes {@code frame} placed after {@link #HEADROOM} bytes; returns the buffer (the frame moves in it). */
+    private byte[] processWithHeadroom(byte[] frame, int ingress, int vnetFlags, int gsoType, int gsoSize) {
+        byte[] slot = new byte[HEADROOM + frame.length];
+        System.arraycopy(frame, 0, slot, HEADROOM, frame.length);
+        h.translator.process(new UnsafeBuffer(slot), HEADROOM, frame.length, ingress, Linux.PACKET_HOST, vnetFlags,
+            gsoType, gsoSize, h.now, h.verdict);
+        return slot;
+    }
+
+    /** The frame after a FORWARD verdict, from where it starts now. */
+    private byte[] moved(byte[] slot, int originalLength) {
+        int start = HEADROOM + h.verdict.frameShift;
+        return java.util.Arrays.copyOfRange(slot, start, start + originalLength - h.verdict.frameShift);
+    }
+
+    private static final ForwardRule PUBLISH_BLUE_TO_IPV6 = ForwardRule.parse("tcp:[::]:8080=192.168.15.2:80");
+
+    @Test
+    void anIpv6ClientReachesAnIpv4BackendWhichSeesTheGatewayAndTheAnswerGoesBackAsIpv6() {
+        h.rules(builder().forward(PUBLISH_BLUE_TO_IPV6).forward(ForwardRule.parse("udp:[::]:5353=192.168.15.2:53"))
+            .build());
+        byte[] syn = tcp6("fd01::3", 40000, "fd01::2", 8080, SYN, 10);
+        byte[] slot = processWithHeadroom(syn, LAN_IF, 0, 0, 0);
+        assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+        assertFalse(h.verdict.ipv6);
+        assertEquals(INSIDE_IF, h.verdict.egressInterface);
+        assertEquals(BLUE, h.verdict.nextHopIp);
+        assertEquals(20, h.verdict.frameShift, "40 bytes of IPv6 header became 20 of IPv4");
+        byte[] v4 = moved(slot, syn.length);
+        ParsedFrame p = h.parse(v4);
+        assertEquals(ParsedFrame.KIND_IPV4, p.kind);
+        assertEquals(GW_LAN, p.srcIp, "the backend sees the gateway's IPv4 LAN address");
+        assertEquals(BLUE, p.dstIp);
+        assertEquals(80, p.dstPort);
+        assertTrue(p.srcPort >= 61000, "a NAT port: " + p.srcPort);
+        assertEquals(63, p.ttl);
+        assertTrue(p.dontFragment || p.ipTotalLength <= 1260);
+        h.assertChecksumsValid(v4);
+        assertEquals(1, h.counters.get(Counter.TRANSLATED_FLOWS));
+
+        byte[] synAck = Frames.tcp().src(BLUE, 80).dst(GW_LAN, p.srcPort).flags(SYN | ACK).payloadLength(30).build();
+        byte[] back = processWithHeadroom(synAck, INSIDE_IF, 0, 0, 0);
+        assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+        assertTrue(h.verdict.ipv6);
+        assertEquals(LAN_IF, h.verdict.egressInterface);
+        assertEquals(-20, h.verdict.frameShift);
+        assertEquals(LAN6, new Ipv6Address(h.verdict.nextHop6High, h.verdict.nextHop6Low));
+        byte[] v6 = moved(back, synAck.length);
+        assertEquals(GW_LAN6, src(v6), "from the address the client connected to");
+        assertEquals(LAN6, dst(v6));
+        assertEquals(8080, port(v6, 0));
+        assertEquals(40000, port(v6, 2));
+        assertEquals(63, v6[14 + 7] & 0xFF);
+        h.assertChecksumsValid6(v6);
+
+        // a UDP answer without checksum (allowed over IPv4) gets one over IPv6, where it is mandatory
+        byte[] query = udp6("fd01::3", 5000, "fd01::2", 5353, 12);
+        byte[] querySlot = processWithHeadroom(query, LAN_IF, 0, 0, 0);
+        ParsedFrame q = h.parse(moved(querySlot, query.length));
+        byte[] answer = Frames.udp().src(BLUE, 53).dst(GW_LAN, q.srcPort).payloadLength(20).l4Checksum(0).build();
+        byte[] answerSlot = processWithHeadroom(answer, INSIDE_IF, 0, 0, 0);
+        assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+        h.assertChecksumsValid6(moved(answerSlot, answer.length));
+    }
+
+    @Test
+    void aTranslatedSuperFrameCarriesAVirtioHeaderForItsNewFamily() {
+        h.rules(builder().forward(PUBLISH_BLUE_TO_IPV6).build());
+        byte[] syn = tcp6("fd01::3", 40000, "fd01::2", 8080, SYN, 0);
+        int natPort = h.parse(moved(processWithHeadroom(syn, LAN_IF, 0, 0, 0), syn.length)).srcPort;
+        byte[] synAck = Frames.tcp().src(BLUE, 80).dst(GW_LAN, natPort).flags(SYN | ACK).build();
+        processWithHeadroom(synAck, INSIDE_IF, 0, 0, 0);
+        assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+        byte[] data = tcp6("fd01::3", 40000, "fd01::2", 8080, ACK, 3000);
+        byte[] slot = processWithHeadroom(data, LAN_IF, VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV6,
+            1440);
+        assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+        VirtioNetHeader vnet = new VirtioNetHeader().wrap(new UnsafeBuffer(slot),
+            HEADROOM + h.verdict.frameShift - VirtioNetHeader.LENGTH);
+        assertEquals(VirtioNetHeader.GSO_TCPV4, vnet.gsoType());
+        assertEquals(1440, vnet.gsoSize());
+        assertEquals(14 + 20, vnet.csumStart(), "the TCP header right after the new IPv4 header");
+        assertEquals(16, vnet.csumOffset());
+        assertEquals(14 + 20 + 20, vnet.hdrLen());
+        assertEquals(natPort, h.parse(moved(slot, data.length)).srcPort);
+
+        byte[] ack = Frames.tcp().src(BLUE, 80).dst(GW_LAN, natPort).flags(ACK).payloadLength(3000).build();
+        byte[] back = processWithHeadroom(ack, INSIDE_IF, VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4,
+            1400);
+        assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+        vnet.wrap(new UnsafeBuffer(back), HEADROOM + h.verdict.frameShift - VirtioNetHeader.LENGTH);
+        assertEquals(VirtioNetHeader.GSO_TCPV6, vnet.gsoType());
+        assertEquals(14 + 40, vnet.csumStart());
+    }
+
+    @Test
+    void anAnswerTooBigForTheLanOnceTranslatedGetsFragmentationNeededWithRoomForTheIpv6Header() {
+        h.rules(builder().forward(PUBLISH_BLUE_TO_IPV6).build());
+        byte[] syn = tcp6("fd01::3", 40000, "fd01::2", 8080, SYN, 0);
+        int natPort = h.parse(moved(processWithHeadroom(syn, LAN_IF, 0, 0, 0), syn.length)).srcPort;
+        byte[] big = Frames.tcp().src(BLUE, 80).dst(GW_LAN, natPort).flags(SYN | ACK).dontFragment(true)
+            .payloadLength(1500 - 40).build();
+        processWithHeadroom(big, INSIDE_IF, 0, 0, 0);
+        assertEquals(Verdict.EMIT, h.verdict.action, h.verdict::toString);
+        assertEquals(DropReason.FRAGMENTATION_NEEDED.id, h.verdict.dropReason);
+        byte[] error = new byte[h.verdict.emitLength];
+        h.verdict.emitBuffer.getBytes(0, error);
+        assertEquals(1480, ByteBuffer.wrap(error, 14 + 20 + 6, 2).getShort() & 0xFFFF, "1500 less the 20 it grows by");
+    }
+
+    @Test
+    void aTranslatingForwardServesLanClientsOfInsideBackendsOnly() {
+        h.rules(builder().forward(PUBLISH_BLUE_TO_IPV6).build());
+        byte[] fromInside = tcp6("fd15::1", 40000, "fd01::2", 8080, SYN, 0);
+        processWithHeadroom(fromInside, INSIDE_IF, 0, 0, 0);
+        assertEquals(DropReason.TRANSLATION_UNSUPPORTED.id, h.verdict.dropReason,
+            "a hairpinned translation could share an IPv4 flow's reply tuple");
+        assertEquals(0, h.table6.table().size());
+    }
+
+    @Test
+    void withoutHeadroomOrWithIpv4OptionsAnAnswerIsNotTranslated() {
+        h.rules(builder().forward(PUBLISH_BLUE_TO_IPV6).build());
+        byte[] syn = tcp6("fd01::3", 40000, "fd01::2", 8080, SYN, 0);
+        int natPort = h.parse(moved(processWithHeadroom(syn, LAN_IF, 0, 0, 0), syn.length)).srcPort;
+        assertDropped(INSIDE_IF, Frames.tcp().src(BLUE, 80).dst(GW_LAN, natPort).flags(SYN | ACK).build(),
+            DropReason.TRANSLATION_UNSUPPORTED); // at offset 0: nowhere to grow
+        processWithHeadroom(Frames.tcp().src(BLUE, 80).dst(GW_LAN, natPort).flags(SYN | ACK).ipOptions(new byte[4])
+            .build(), INSIDE_IF, 0, 0, 0);
+        assertEquals(DropReason.TRANSLATION_UNSUPPORTED.id, h.verdict.dropReason);
+    }
 }

@@ -159,6 +159,10 @@ public final class FlowFilter {
         if (v6 == null) {
             return prefix instanceof Ipv4Prefix p && p.contains(ip);
         }
+        if (v6[at] == 0 && (v6[at + 1] >>> 32) == 0xFFFFL) {
+            // an IPv4 address in an IPv6 flow (the backend side of a translated flow), IPv4-mapped
+            return prefix instanceof Ipv4Prefix p && p.contains((int) v6[at + 1]);
+        }
         return prefix instanceof Ipv6Prefix p && p.contains(v6[at], v6[at + 1]);
     }
 

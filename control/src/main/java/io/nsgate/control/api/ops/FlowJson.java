@@ -52,6 +52,7 @@ public final class FlowJson {
         ascii("none"), ascii("snat"), ascii("dnat+hairpin"), ascii("dnat+hairpin"),
     };
     private static final byte[] MAPPING_NAT = ascii("mapping");
+    private static final byte[] NAT64 = ascii("dnat64");
 
     static {
         for (int s = 0; s < TcpState.COUNT; s++) {
@@ -85,7 +86,7 @@ public final class FlowJson {
         out.writeBytes(STATE);
         out.writeBytes(state(f));
         out.writeBytes(NAT);
-        out.writeBytes(f.mapping ? MAPPING_NAT : NAT_KINDS[f.natFlags & 7]);
+        out.writeBytes(f.mapping ? MAPPING_NAT : (f.natFlags & FlowRecord.NAT_64) != 0 ? NAT64 : NAT_KINDS[f.natFlags & 7]);
         out.writeBytes(ASSURED);
         out.writeBytes(f.assured() ? TRUE : FALSE);
         out.writeBytes(ORIG_SRC);
@@ -150,8 +151,15 @@ public final class FlowJson {
         writeLong(out, ip & 0xFF);
     }
 
-    /** An IPv6 address in its short form (RFC 5952: lower case, the longest run of two or more zero groups as ::). */
+    /**
+     * An IPv6 address in its short form (RFC 5952: lower case, the longest run of two or more zero groups as ::); an
+     * IPv4-mapped one (the IPv4 side of a translated flow) as the IPv4 address it stands for.
+     */
     static void writeIp6(ByteBuf out, long high, long low) {
+        if (high == 0 && (low >>> 32) == 0xFFFFL) {
+            writeIp(out, (int) low);
+            return;
+        }
         int bestStart = -1;
         int bestLength = 1;
         for (int i = 0; i < 8; ) {
