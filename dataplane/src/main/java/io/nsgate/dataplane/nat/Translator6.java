@@ -174,12 +174,7 @@ final class Translator6 {
 
     /** Hop limit, addresses, then ports (or echo identifier) and the upper-layer checksum, all in place. */
     private void rewrite(MutableDirectBuffer buf, boolean partial) {
-        final int l3 = frame.l3Offset;
-        buf.putByte(l3 + HOP_LIMIT_OFFSET, (byte) (frame.ttl - 1));
-        buf.putLong(l3 + SOURCE_OFFSET, rewrite.newSrcHigh, BIG);
-        buf.putLong(l3 + SOURCE_OFFSET + 8, rewrite.newSrcLow, BIG);
-        buf.putLong(l3 + DESTINATION_OFFSET, rewrite.newDstHigh, BIG);
-        buf.putLong(l3 + DESTINATION_OFFSET + 8, rewrite.newDstLow, BIG);
+        rewriteHeader(buf);
         final int l4 = frame.l4Offset;
         switch (frame.ipProto) {
             case TCP:
@@ -206,6 +201,16 @@ final class Translator6 {
             default:
                 break;
         }
+    }
+
+    /** The fixed header's hop limit (less one) and addresses (the IPv6 header has no checksum to update). */
+    private void rewriteHeader(MutableDirectBuffer buf) {
+        final int l3 = frame.l3Offset;
+        buf.putByte(l3 + HOP_LIMIT_OFFSET, (byte) (frame.ttl - 1));
+        buf.putLong(l3 + SOURCE_OFFSET, rewrite.newSrcHigh, BIG);
+        buf.putLong(l3 + SOURCE_OFFSET + 8, rewrite.newSrcLow, BIG);
+        buf.putLong(l3 + DESTINATION_OFFSET, rewrite.newDstHigh, BIG);
+        buf.putLong(l3 + DESTINATION_OFFSET + 8, rewrite.newDstLow, BIG);
     }
 
     /** A TCP or UDP checksum after a rewrite of {@code delta}; a UDP one never becomes 0 ("none"). */
@@ -715,12 +720,7 @@ final class Translator6 {
         if (frame.ipTotalLength > egress.mtu()) {
             return v4.drop(out, DropReason.TOO_BIG.id);
         }
-        final int l3 = frame.l3Offset;
-        buf.putByte(l3 + HOP_LIMIT_OFFSET, (byte) (frame.ttl - 1));
-        buf.putLong(l3 + SOURCE_OFFSET, rewrite.newSrcHigh, BIG);
-        buf.putLong(l3 + SOURCE_OFFSET + 8, rewrite.newSrcLow, BIG);
-        buf.putLong(l3 + DESTINATION_OFFSET, rewrite.newDstHigh, BIG);
-        buf.putLong(l3 + DESTINATION_OFFSET + 8, rewrite.newDstLow, BIG);
+        rewriteHeader(buf);
         counters.increment(Counter.FRAGMENTS_FORWARDED);
         return forward(out);
     }
