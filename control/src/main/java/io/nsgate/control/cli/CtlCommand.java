@@ -295,10 +295,11 @@ public final class CtlCommand extends CommandGroup {
     // ------------------------------------------------------------------ config
 
     @Command(name = "config", mixinStandardHelpOptions = true,
-        description = {"The running configuration: show, save.",
+        description = {"The running configuration: show, save, reload.",
             "That is the daemon's file (or flags) plus every change made through the control socket since."},
-        footer = {"", "Examples:", "  nsgate ctl config show", "  nsgate ctl config save"},
-        subcommands = {Config.Show.class, Config.Save.class})
+        footer = {"", "Examples:", "  nsgate ctl config show", "  nsgate ctl config save",
+            "  nsgate ctl config reload"},
+        subcommands = {Config.Show.class, Config.Save.class, Config.Reload.class})
     static final class Config extends CommandGroup {
         @Command(name = "show", mixinStandardHelpOptions = true,
             description = "Print the running configuration as YAML (the format of `nsgate run --config`).",
@@ -320,6 +321,26 @@ public final class CtlCommand extends CommandGroup {
             int act(ControlClient client) throws IOException {
                 return request(client, "config.save", null, r -> out.println("saved the running configuration to "
                     + r.path("file").asText() + " (" + r.path("bytes").asLong() + " bytes)"));
+            }
+        }
+
+        @Command(name = "reload", mixinStandardHelpOptions = true,
+            description = {"Read the daemon's --config file again and apply the difference live, as SIGHUP does:",
+                "forwards and masquerade added and removed, policies changed; no connection is dropped. A file that",
+                "does not parse, whose rules do not fit together, or that changes what takes a restart (namespace,",
+                "interfaces, workers, NAT ports, table size, timeouts) is refused whole (exit 2) and nothing changes."},
+            footer = {"", "Examples:", "  nsgate ctl config reload"})
+        static final class Reload extends Action {
+            @Override
+            int act(ControlClient client) throws IOException {
+                return request(client, "config.reload", null, r -> {
+                    if (r.path("changed").isEmpty()) {
+                        out.println("reloaded " + r.path("file").asText() + ": no changes");
+                    } else {
+                        out.println("reloaded " + r.path("file").asText() + ":");
+                        r.path("changed").forEach(c -> out.println("  " + c.asText()));
+                    }
+                });
             }
         }
     }

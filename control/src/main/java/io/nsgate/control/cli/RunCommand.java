@@ -11,8 +11,12 @@ import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
 import io.nsgate.control.daemon.GatewayConfigException;
 import io.nsgate.control.daemon.GatewayException;
+import io.nsgate.control.daemon.ServiceNotifier;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.SystemdNotify;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import sun.misc.Signal;
 import io.nsgate.control.api.Protocol;
 
 /** Exit codes: 0 after a clean shutdown, 1 when the gateway could not start, 2 for bad configuration. */
@@ -99,6 +103,11 @@ public final class RunCommand implements Callable<Integer> {
             + "in; off by default; 0 picks a free port and logs it).")
     Integer metricsPort;
 
+    @Option(names = "--check",
+        description = "Check the configuration (the file with the flags on top) and exit: 0 when it is valid, 2 when "
+            + "not, every problem named; nothing is started or changed (like nginx -t).")
+    boolean check;
+
     @Override
     public Integer call() {
         GatewayConfig cfg;
@@ -107,6 +116,14 @@ public final class RunCommand implements Callable<Integer> {
         } catch (GatewayConfigException e) {
             System.err.println("nsgate: " + e.getMessage());
             return ExitCode.BAD_INPUT;
+        }
+        if (check) {
+            System.out.println("nsgate: configuration " + (config != null ? config : "(flags)") + " is valid: "
+                + cfg.forwards().size() + " forward(s), " + cfg.masquerade().size() + " masquerade prefix(es), "
+                + cfg.workers() + " worker(s), lan " + cfg.lan() + ", inside " + String.join(" ", cfg.inside())
+                + (cfg.netns() != null ? ", in network namespace " + cfg.netns() : "")
+                + " (the interfaces and addresses are checked when it starts)");
+            return ExitCode.OK;
         }
         if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
             System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
@@ -132,23 +149,77 @@ public final class RunCommand implements Callable<Integer> {
         }
         DaemonServices services;
         try {
-            services = DaemonServices.start(control, metricsPort, ControlTarget.of(gateway, config),
-                System.out::println);
+            services = DaemonServices.start(control, metricsPort,
+                ControlTarget.of(gateway, config, config == null ? null : this::configuration), System.out::println);
         } catch (DaemonServices.Failure e) {
             gateway.close();
             System.err.println("nsgate: could not start: " + e.getMessage());
             return e.badInput ? ExitCode.BAD_INPUT : ExitCode.FAILED;
         }
+        ServiceNotifier notifier = serviceNotifier(gateway);
         ShutdownSignals signals = new ShutdownSignals(() -> {
+            if (notifier != null) {
+                notifier.stopping();
+            }
             services.close();
             gateway.close();
         });
-        System.out.println("nsgate: running; SIGTERM or Ctrl-C stops it");
+        reloadOnHangup(gateway);
+        System.out.println("nsgate: running; SIGTERM or Ctrl-C stops it"
+            + (config != null ? ", SIGHUP reads " + config + " again" : ""));
         signals.await();
         System.out.println("nsgate: shutting down (detaching from the kernel, stopping workers)");
+        if (notifier != null) {
+            notifier.stopping();
+        }
         services.close();
         gateway.close();
+        if (notifier != null) {
+            notifier.close();
+        }
         return ExitCode.OK;
+    }
+
+    /**
+     * Under a service manager ($NOTIFY_SOCKET: a Type=notify systemd unit): READY=1 now that the rings, the guard and
+     * the control socket are up, then status lines and watchdog pings (ServiceNotifier); null otherwise.
+     */
+    private static ServiceNotifier serviceNotifier(Gateway gateway) {
+        try {
+            SystemdNotify sd = SystemdNotify.fromEnvironment();
+            return sd == null ? null : ServiceNotifier.ready(sd, gateway.dataPlane(), System.out::println);
+        } catch (IllegalArgumentException | SyscallException e) {
+            System.out.println("nsgate: warning: not telling the service manager: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * SIGHUP, the usual "reload": the file read again (with the flags on top) and its difference applied live, or
+     * refused whole with the reason logged; the gateway keeps running either way. Without --config there is no file:
+     * the signal is logged and ignored.
+     */
+    private void reloadOnHangup(Gateway gateway) {
+        try {
+            Signal.handle(new Signal("HUP"), s -> {
+                if (config == null) {
+                    System.out.println("nsgate: SIGHUP: started without --config, nothing to read again");
+                    return;
+                }
+                try {
+                    List<String> changed = gateway.reload(configuration());
+                    System.out.println("nsgate: SIGHUP: reloaded " + config + (changed.isEmpty() ? ": no changes" : ""));
+                    changed.forEach(c -> System.out.println("  " + c));
+                } catch (GatewayConfigException e) {
+                    System.out.println("nsgate: SIGHUP: " + config + " refused, nothing changed: "
+                        + String.join("; ", e.problems()));
+                } catch (RuntimeException e) {
+                    System.out.println("nsgate: SIGHUP: reload failed: " + e.getMessage());
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            // SIGHUP is ignored by our parent (nohup): nothing to handle
+        }
     }
 
     /** The file (if any) with the flags given on top. */

@@ -315,6 +315,16 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** Adds a forward (guards first, then workers). */
+    /**
+     * Applies a configuration read again (SIGHUP, {@code nsgate ctl config reload}): see {@code RuleChanges.reload}.
+     *
+     * @return what changed, one line each
+     * @throws GatewayConfigException when refused (nothing changed)
+     */
+    public List<String> reload(GatewayConfig next) {
+        return changes.reload(next);
+    }
+
     public void addForward(ForwardRule forward) {
         changes.addForward(forward);
     }

@@ -145,9 +145,11 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
                 }
             }
             List<ForwardRule> rules = new ArrayList<>();
+            List<Integer> ruleIndex = new ArrayList<>();
             for (int i = 0; i < forwards.size(); i++) {
                 try {
                     rules.add(ForwardRule.parse(forwards.get(i)));
+                    ruleIndex.add(i);
                 } catch (IllegalArgumentException e) {
                     errors.add("forwards[" + i + "] " + e.getMessage());
                 }
@@ -165,6 +167,19 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
                     }
                 } catch (IllegalArgumentException e) {
                     errors.add("natPorts \"" + natPorts + "\": " + e.getMessage());
+                }
+            }
+            // what the rules can be checked for without the interfaces (the running gateway checks the rest)
+            for (int i = 0; i < rules.size(); i++) {
+                ForwardRule f = rules.get(i);
+                if (f.externalPorts().overlaps(ports)) {
+                    errors.add("forwards[" + ruleIndex.get(i) + "] " + f + ": external ports overlap natPorts " + ports);
+                }
+                for (int j = 0; j < i; j++) {
+                    if (rules.get(j).external().overlaps(f.external())) {
+                        errors.add("forwards[" + ruleIndex.get(i) + "] " + f + ": overlaps forwards[" + ruleIndex.get(j)
+                            + "] " + rules.get(j));
+                    }
                 }
             }
             int tableSize = flowTableSize == null ? DEFAULT_FLOW_TABLE_SIZE : flowTableSize;
@@ -252,7 +267,7 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         try {
             text = Files.readString(path);
         } catch (IOException e) {
-            throw new GatewayConfigException(path.toString(), List.of("cannot read: " + e.getMessage()));
+            throw new GatewayConfigException(path.toString(), List.of("cannot read: " + ConfigFile.why(e)));
         }
         return parse(text, path.toString());
     }

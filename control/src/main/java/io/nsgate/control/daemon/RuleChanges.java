@@ -259,6 +259,98 @@ final class RuleChanges {
         }
     }
 
+    /**
+     * Makes {@code next} (a configuration file read again) the running configuration, applying the difference live
+     * as forward and masquerade changes do: forwards and masquerade rules added and removed (removed forwards linger
+     * while their flows live), the reverse-path filter and TCP tracking policies changed; no flow is dropped. What only
+     * a start can change (namespace, interfaces, workers, NAT range, table size, timeouts) must be as it runs, or the
+     * whole file is refused; a file whose rules do not build is refused whole too. Either way nothing changes then.
+     *
+     * @return what changed, one line each (empty: nothing)
+     * @throws GatewayConfigException naming every reason the file was refused
+     */
+    synchronized List<String> reload(GatewayConfig next) {
+        checkOpen();
+        GatewayConfig now = config;
+        List<String> fixed = new ArrayList<>();
+        fixedField(fixed, "netns", now.netns(), next.netns());
+        fixedField(fixed, "lan", now.lan(), next.lan());
+        fixedField(fixed, "inside", now.inside(), next.inside());
+        fixedField(fixed, "workers", now.workers(), next.workers());
+        fixedField(fixed, "natPorts", now.natPorts(), next.natPorts());
+        fixedField(fixed, "flowTableSize", now.flowTableSize(), next.flowTableSize());
+        fixedField(fixed, "timeouts", timeouts(now), timeouts(next));
+        if (!fixed.isEmpty()) {
+            throw new GatewayConfigException(null, fixed);
+        }
+        List<String> changed = new ArrayList<>();
+        RuleSet.Builder b = rules.toBuilder();
+        for (ForwardRule f : rules.forwards()) {
+            if (!next.forwards().contains(f)) {
+                b.removeForward(f);
+                changed.add("forward removed: " + f + " (lingers while its connections live)");
+            }
+        }
+        for (ForwardRule f : next.forwards()) {
+            if (!rules.forwards().contains(f)) {
+                b.forward(f);
+                changed.add("forward added: " + f);
+            }
+        }
+        List<IpPrefix> before = now.masquerade();
+        for (IpPrefix p : before) {
+            if (next.masquerade().stream().noneMatch(p::sameNetwork)) {
+                b.removeMasquerade(MasqueradeRule.masquerade(p, lan));
+                changed.add("masquerade removed: " + p);
+            }
+        }
+        for (IpPrefix p : next.masquerade()) {
+            if (before.stream().noneMatch(p::sameNetwork)) {
+                b.masquerade(MasqueradeRule.masquerade(p, lan));
+                changed.add("masquerade added: " + p);
+            }
+        }
+        if (next.reversePathFilter() != now.reversePathFilter()) {
+            b.reversePathFilter(next.reversePathFilter());
+            changed.add("reversePathFilter: " + now.reversePathFilter().id() + " -> " + next.reversePathFilter().id());
+        }
+        if (!next.tcp().equals(now.tcp())) {
+            changed.add("tcp: " + now.tcp() + " -> " + next.tcp());
+        }
+        if (changed.isEmpty()) {
+            return changed;
+        }
+        RuleSet built = build(b);
+        try {
+            updateGuards(built);
+        } catch (RuntimeException e) {
+            restoreGuards(e);
+            throw e;
+        }
+        commit(built);
+        if (!next.tcp().equals(now.tcp())) {
+            dataPlane.flowTable().tcpTracking(next.tcp());
+            dataPlane.flowTable6().table().tcpTracking(next.tcp());
+        }
+        config = next.withForwards(built.forwards())
+            .withMasquerade(built.masquerade().stream().map(MasqueradeRule::source).toList());
+        return changed;
+    }
+
+    /** The timeouts as the file has them, in seconds. */
+    private static String timeouts(GatewayConfig c) {
+        GatewayConfig.File.Timeouts t = c.toFile().timeouts;
+        return "{udp " + t.udp + ", udpReplied " + t.udpReplied + ", icmp " + t.icmp + ", tcpEstablished "
+            + t.tcpEstablished + ", tcpTimeWait " + t.tcpTimeWait + "}";
+    }
+
+    private static void fixedField(List<String> problems, String field, Object now, Object next) {
+        if (!java.util.Objects.equals(now, next)) {
+            problems.add(field + ": " + now + " -> " + next + " takes a restart (a reload changes rules and policies"
+                + " only); nothing was changed");
+        }
+    }
+
     /** No change after this one (the gateway is closing). */
     synchronized void close() {
         closed = true;

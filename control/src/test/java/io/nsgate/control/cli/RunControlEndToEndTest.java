@@ -125,6 +125,101 @@ class RunControlEndToEndTest {
     }
 
     @Test
+    void sighupAndCtlReloadApplyTheFileLiveAndRefuseABrokenOneWhole() throws Exception {
+        Path socket = dir.resolve("reload.sock");
+        Path config = dir.resolve("reload.yaml");
+        String base = "lan: lan0\ninside: [v-net-0]\nmasquerade: [192.168.15.0/24]\nworkers: 1\n";
+        Files.writeString(config, base + "forwards: [\"tcp:80=192.168.15.2:80\"]\n");
+        NsgateProcess p = nsgateInEdge("run", "--config", config.toString(), "--control-socket", socket.toString());
+        String log = p.readUntil("nsgate: running", Duration.ofSeconds(60));
+        assertTrue(log.contains("SIGHUP reads " + config + " again"), log);
+        // a live masqueraded flow through every reload
+        LAB.awaitListening(LAB.ns("lan"), 5201, LAB.start(LAB.ns("lan"), "iperf3", "-s", "-1", "-B", "192.168.1.3"),
+            Duration.ofSeconds(10));
+        Process live = LAB.start(LAB.ns("blue"), "iperf3", "-c", "192.168.1.3", "-t", "5", "-J");
+
+        Files.writeString(config, base + "forwards: [\"tcp:80=192.168.15.2:80\", \"tcp:8081=192.168.15.2:80\"]\n");
+        hangup(p);
+        String reloaded = p.readUntil("forward added: tcp:8081=192.168.15.2:80", Duration.ofSeconds(30));
+        assertTrue(reloaded.contains("nsgate: SIGHUP: reloaded " + config), reloaded);
+        assertTrue(HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 8081, 3000).body().startsWith("hello from blue"));
+
+        Files.writeString(config, base + "forwards: [\"tcp:80=192.168.15.2:80\", \"tcp:8082=nowhere:80\"]\n");
+        hangup(p);
+        String refused = p.readUntil("refused, nothing changed", Duration.ofSeconds(30));
+        assertTrue(refused.contains("forwards[1]"), "the field is named: " + refused);
+        assertTrue(HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 8081, 3000).body().startsWith("hello from blue"),
+            "the running rules stay");
+        CtlRun byCtl = ctl(socket, "config", "reload");
+        assertEquals(2, byCtl.code, byCtl.out + byCtl.err);
+        assertTrue(byCtl.err.contains("config reload refused, nothing changed") && byCtl.err.contains("forwards[1]"),
+            byCtl.err);
+
+        Files.writeString(config, base.replace("workers: 1", "workers: 2") + "forwards: [\"tcp:80=192.168.15.2:80\"]\n");
+        CtlRun restartOnly = ctl(socket, "config", "reload");
+        assertEquals(2, restartOnly.code);
+        assertTrue(restartOnly.err.contains("workers: 1 -> 2 takes a restart"), restartOnly.err);
+
+        Files.writeString(config, base + "forwards: [\"tcp:80=192.168.15.2:80\"]\nreversePathFilter: loose\n");
+        CtlRun applied = ctl(socket, "config", "reload");
+        assertEquals(0, applied.code, applied.err);
+        assertTrue(applied.out.contains("forward removed: tcp:8081=192.168.15.2:80")
+            && applied.out.contains("reversePathFilter: strict -> loose"), applied.out);
+        assertEquals("reloaded " + config.toAbsolutePath() + ": no changes", ctl(socket, "config", "reload").out.trim());
+
+        String out = LAB.await(live, Duration.ofSeconds(30));
+        assertTrue(out.contains("\"bits_per_second\"") && !out.contains("\"error\""),
+            "the live flow went through every reload: " + out);
+        p.terminate();
+        assertTrue(p.waitFor(Duration.ofSeconds(30)));
+        assertEquals(0, p.exitValue(), p.rest());
+    }
+
+    private static void hangup(NsgateProcess p) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).inheritIO().start();
+        assertEquals(0, kill.waitFor());
+    }
+
+    @Test
+    void runCheckValidatesWithoutStartingAnything(@TempDir Path files) throws Exception {
+        Path good = files.resolve("good.yaml");
+        Files.writeString(good, "netns: nowhere-at-all\nlan: lan0\ninside: [v-net-0]\n"
+            + "forwards: [\"tcp:80=[fd15::2]:80\"]\n");
+        CtlRun ok = nsgateInProcess("run", "--check", "--config", good.toString());
+        assertEquals(0, ok.code, ok.err);
+        assertTrue(ok.out.contains("is valid: 1 forward(s)"), ok.out);
+        Path bad = files.resolve("bad.yaml");
+        Files.writeString(bad, "lan: lan0\ninside: [v-net-0]\nforwards: [\"tcp:62000=192.168.15.2:80\", "
+            + "\"tcp:80=192.168.15.2:80\", \"tcp:80=192.168.15.3:80\"]\nworkers: 0\n");
+        CtlRun refused = nsgateInProcess("run", "--check", "--config", bad.toString());
+        assertEquals(2, refused.code);
+        assertTrue(refused.err.contains("forwards[0] tcp:62000=192.168.15.2:80: external ports overlap natPorts"),
+            refused.err);
+        assertTrue(refused.err.contains("forwards[2] tcp:80=192.168.15.3:80: overlaps forwards[1]"), refused.err);
+        assertTrue(refused.err.contains("workers 0"), refused.err);
+        CtlRun missing = nsgateInProcess("run", "--check", "--config", files.resolve("none.yaml").toString());
+        assertEquals(2, missing.code);
+        assertTrue(missing.err.contains("cannot read: no such file"), missing.err);
+    }
+
+    /** nsgate ARGS in this JVM (commands that start nothing). */
+    private static CtlRun nsgateInProcess(String... args) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream oldOut = System.out;
+        java.io.PrintStream oldErr = System.err;
+        System.setOut(new java.io.PrintStream(out, true));
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            int code = Main.commandLine().execute(args);
+            return new CtlRun(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
     void anUnknownControlGroupIsBadConfigurationAndNothingStarts() throws Exception {
         NsgateProcess p = nsgateInEdge("run", "--lan", "lan0", "--inside", "v-net-0", "--control-socket",
             dir.resolve("g.sock").toString(), "--control-group", "no-such-group-x");

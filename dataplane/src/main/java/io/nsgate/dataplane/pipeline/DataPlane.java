@@ -240,6 +240,35 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /**
+     * Each worker's duty cycles so far: an idle worker still runs one per poll timeout (10 ms), so a count that does
+     * not grow for a second means a worker is stuck (a watchdog's question).
+     */
+    public long[] workerCycles() {
+        long[] c = new long[workers.length];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = workers[i].cycles();
+        }
+        return c;
+    }
+
+    /**
+     * Blocks worker {@code index} in a command until {@code release} is counted down (for tests of what watches the
+     * workers: a wedged worker). Returns at once.
+     */
+    public void wedgeWorker(int index, CountDownLatch release) {
+        Worker.send(workers[index], new WorkerCommand(new CountDownLatch(1)) {
+            @Override
+            protected void apply(Worker worker) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+    }
+
+    /**
      * Everything the data plane counts, now: every worker's counters and drops, every port's counters (the kernel's
      * ring drops included: one system call per port, so for the control plane, never a worker) and the flow table's
      * figures.

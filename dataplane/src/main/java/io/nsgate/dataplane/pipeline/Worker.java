@@ -140,8 +140,17 @@ public final class Worker implements Agent {
         return commands.offer(command);
     }
 
+    /** Duty cycles run so far: a watchdog sees the worker alive while it grows (written once per cycle, released). */
+    private final java.util.concurrent.atomic.AtomicLong cycles = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Duty cycles run so far (any thread). */
+    long cycles() {
+        return cycles.get();
+    }
+
     @Override
     public int doWork() {
+        cycles.lazySet(cycles.get() + 1);
         int work = commands.drain(runCommand, COMMANDS_PER_CYCLE);
         final long now = clock.nanoTime();
         for (int p = 0; p < ports.length; p++) {

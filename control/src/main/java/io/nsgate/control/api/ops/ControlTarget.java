@@ -2,14 +2,16 @@
 package io.nsgate.control.api.ops;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Supplier;
 
 import io.nsgate.control.daemon.Gateway;
 import io.nsgate.control.daemon.GatewayConfig;
+import io.nsgate.control.daemon.GatewayConfigException;
 import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.RuleSet;
 import io.nsgate.dataplane.pipeline.DataPlane;
 import io.nsgate.linux.net.IpPrefix;
-import io.nsgate.linux.net.Ipv4Prefix;
 
 /**
  * The daemon as the control socket sees it. {@link #of(Gateway, Path)} adapts a running {@link Gateway}; tests
@@ -40,8 +42,24 @@ public interface ControlTarget {
     /** The file the daemon loaded its configuration from ({@code --config}): where config.save writes; or null. */
     Path configFile();
 
-    /** A running gateway. */
+    /**
+     * Reads the configuration file again (with the flags the daemon was started with on top) and applies the
+     * difference live.
+     *
+     * @return what changed, one line each (empty: nothing did)
+     * @throws GatewayConfigException when the file is unreadable, invalid, or changes what takes a restart (nothing
+     *     changed then)
+     * @throws IllegalStateException when the daemon has no file to read (started without --config)
+     */
+    List<String> reloadConfig();
+
+    /** A running gateway, its configuration read again by {@link GatewayConfig#load} of {@code configFile}. */
     static ControlTarget of(Gateway gateway, Path configFile) {
+        return of(gateway, configFile, configFile == null ? null : () -> GatewayConfig.load(configFile));
+    }
+
+    /** A running gateway; {@code reread} reads its configuration again (null: it has none to read). */
+    static ControlTarget of(Gateway gateway, Path configFile, Supplier<GatewayConfig> reread) {
         return new ControlTarget() {
             @Override
             public DataPlane dataPlane() {
@@ -91,6 +109,15 @@ public interface ControlTarget {
             @Override
             public Path configFile() {
                 return configFile == null ? null : configFile.toAbsolutePath();
+            }
+
+            @Override
+            public List<String> reloadConfig() {
+                if (reread == null) {
+                    throw new IllegalStateException("this daemon was started without --config: there is no file to"
+                        + " read again");
+                }
+                return gateway.reload(reread.get());
             }
         };
     }

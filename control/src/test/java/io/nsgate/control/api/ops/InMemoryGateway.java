@@ -118,6 +118,11 @@ public final class InMemoryGateway implements ControlTarget, AutoCloseable {
     }
 
     @Override
+    public java.util.List<String> reloadConfig() {
+        throw new IllegalStateException("an in-memory gateway has no file to read again");
+    }
+
+    @Override
     public synchronized void addMasquerade(io.nsgate.linux.net.IpPrefix source) {
         apply(rules.toBuilder().masquerade(MasqueradeRule.masquerade(source, "lan0")));
     }
