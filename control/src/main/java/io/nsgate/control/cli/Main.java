@@ -35,6 +35,7 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         standalone = true;
+        JournalPriorities.installIfJournal();
         CommandLine cl = commandLine();
         cl.setOut(stdout());
         System.exit(cl.execute(args));
