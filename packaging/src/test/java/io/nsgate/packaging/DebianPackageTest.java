@@ -114,7 +114,14 @@ class DebianPackageTest {
             List<String> install = new ArrayList<>(env);
             install.addAll(List.of("apt-get", "install", "-y", "-q", deb.toAbsolutePath().toString()));
             check(600, install.toArray(new String[0]));
-            assertTrue(check(60, "/usr/bin/nsgate", "--version").startsWith("nsgate 0.1.0"));
+            String version = check(60, "/usr/bin/nsgate", "--version").strip();
+            assertTrue(version.matches("nsgate 0\\.1\\.0\\S*"), "the version and nothing else: " + version);
+            assertTrue(Files.isRegularFile(Path.of("/var/cache/nsgate/cli.jsa")),
+                "postinst made the class-data-sharing archive of the quick commands");
+            Run ctl = run(60, "/usr/bin/nsgate", "ctl", "--socket", "/var/cache/nsgate/none.sock", "status");
+            assertEquals(3, ctl.code, "no daemon to reach, said plainly: " + ctl.output);
+            assertFalse(ctl.output.toLowerCase().contains("cds") || ctl.output.contains("shared archive"),
+                "the archive is used silently: " + ctl.output);
             String checked = check(60, "/usr/bin/nsgate", "run", "--check", "--config", "/etc/nsgate/gateway.yaml");
             assertTrue(checked.contains("is valid"), checked);
             Run verify = run(60, "systemd-analyze", "verify", "/lib/systemd/system/nsgate.service");
@@ -126,7 +133,7 @@ class DebianPackageTest {
             purge.addAll(List.of("apt-get", "purge", "-y", "-q", "nsgate"));
             check(600, purge.toArray(new String[0]));
         }
-        for (String gone : List.of("/usr/bin/nsgate", "/usr/share/nsgate", "/etc/nsgate",
+        for (String gone : List.of("/usr/bin/nsgate", "/usr/share/nsgate", "/etc/nsgate", "/var/cache/nsgate",
             "/lib/systemd/system/nsgate.service", "/usr/share/man/man1/nsgate.1.gz")) {
             assertFalse(Files.exists(Path.of(gone)), gone + " is gone after purge");
         }
