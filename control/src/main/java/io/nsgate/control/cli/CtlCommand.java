@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.nsgate.control.api.client.ControlClient;
 import io.nsgate.control.api.Protocol;
+import io.nsgate.linux.sys.Errno;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -151,11 +152,29 @@ public final class CtlCommand extends CommandGroup {
                 e.set("error", reply.line().path("error"));
                 err.println(e);
             } else {
-                err.println("nsgate ctl: " + reply.message());
-                reply.details().forEach(d -> err.println("  " + d));
+                err.println("nsgate ctl: " + asTyped(reply.message()));
+                reply.details().forEach(d -> err.println("  " + asTyped(d)));
             }
             return ExitCode.of(reply.error());
         }
+
+        /**
+         * The daemon names a request's fields ({@code args.filter.state "BOGUS"}); the person typed a flag: the
+         * message names that ({@code --state "BOGUS"}). JSON answers keep the protocol's paths.
+         */
+        static String asTyped(String message) {
+            String m = message;
+            for (String[] field : TYPED) {
+                m = m.replace(field[0], field[1]);
+            }
+            return m;
+        }
+
+        private static final String[][] TYPED = {
+            {"args.filter.proto", "--proto"}, {"args.filter.src", "--src"}, {"args.filter.dst", "--dst"},
+            {"args.filter.sport", "--sport"}, {"args.filter.dport", "--dport"}, {"args.filter.state", "--state"},
+            {"args.limit", "--limit"},
+        };
 
         static ObjectNode args() {
             return Protocol.JSON.createObjectNode();
@@ -369,7 +388,7 @@ public final class CtlCommand extends CommandGroup {
                     yaml = Files.readString(topology.file, StandardCharsets.UTF_8);
                     return ExitCode.OK;
                 } catch (IOException e) {
-                    err.println("nsgate ctl: cannot read " + topology.file + ": " + e.getMessage());
+                    err.println("nsgate ctl: cannot read " + topology.file + ": " + Errno.why(e));
                     return ExitCode.BAD_INPUT;
                 }
             }
@@ -408,7 +427,7 @@ public final class CtlCommand extends CommandGroup {
 
     /** Filter options shared by the flows commands. */
     static final class FilterOptions {
-        @Option(names = {"-p", "--proto"}, paramLabel = "PROTO", description = "tcp, udp or icmp.")
+        @Option(names = {"-p", "--proto"}, paramLabel = "PROTO", description = "tcp, udp, icmp or icmpv6.")
         String proto;
 
         @Option(names = {"-s", "--src"}, paramLabel = "ADDR[/LEN]",

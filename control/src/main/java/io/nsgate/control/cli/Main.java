@@ -68,6 +68,16 @@ public final class Main implements Runnable {
     /** The configured command tree; tests call {@code execute} on it directly. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        // a bad value or an unknown option: the problem and where the help is, not the whole usage text again
+        cl.setParameterExceptionHandler((e, args) -> {
+            CommandLine c = e.getCommandLine();
+            PrintWriter err = c.getErr();
+            String command = c.getCommandSpec().qualifiedName();
+            err.println(command + ": " + e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+            err.println("(`" + command + " --help` lists its options)");
+            return ExitCode.BAD_INPUT;
+        });
         cl.getSubcommands().get("ctl").setUsageHelpWidth(120); // its examples carry comments: 80 columns wrap them
         return cl;
     }

@@ -48,23 +48,6 @@ public final class ConfigFile {
     }
 
     /** Replaces {@code file} with {@code text}; returns the bytes written. */
-    /**
-     * Why a file operation failed, in words: "no such file", "permission denied", "is a directory", or the
-     * exception's own message (a bare path says nothing).
-     */
-    public static String why(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("is a directory")) {
-            return "is a directory";
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
     public static int writeAtomically(Path file, String text) throws IOException {
         return writeAtomically(file, text, () -> Long.toUnsignedString(RANDOM.nextLong(), 36));
     }

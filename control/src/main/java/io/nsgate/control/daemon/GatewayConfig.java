@@ -22,6 +22,7 @@ import io.nsgate.dataplane.nat.ForwardRule;
 import io.nsgate.dataplane.nat.PortRange;
 import io.nsgate.dataplane.nat.ReversePathFilter;
 import io.nsgate.linux.net.IpPrefix;
+import io.nsgate.linux.sys.Errno;
 
 /**
  * The gateway's configuration. The file form, with every field:
@@ -267,7 +268,7 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         try {
             text = Files.readString(path);
         } catch (IOException e) {
-            throw new GatewayConfigException(path.toString(), List.of("cannot read: " + ConfigFile.why(e)));
+            throw new GatewayConfigException(path.toString(), List.of("cannot read: " + Errno.why(e)));
         }
         return parse(text, path.toString());
     }

@@ -13,6 +13,8 @@ import java.util.Map;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
+import io.nsgate.linux.sys.Errno;
+
 /**
  * The file format, one record per YAML mapping (see {@code control/TOPOLOGY.md} and the seed lab resource
  * {@code seed-lab.yaml} for an example). Namespace names are given without the {@code --prefix}; interface names
@@ -104,7 +106,7 @@ public record Topology(String name, List<Namespace> namespaces, List<Bridge> bri
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new TopologyException(List.of(file + ": cannot read: " + e.getMessage()));
+            throw new TopologyException(List.of(file + ": cannot read: " + Errno.why(e)));
         }
         return parse(text, file.toString());
     }

@@ -6,6 +6,24 @@ public final class Errno {
     private Errno() {
     }
 
+    /**
+     * Why a file operation failed, in words: "no such file", "permission denied", "is a directory", or the
+     * exception's own message (Java's often is the bare path, which says nothing).
+     */
+    public static String why(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        String message = e.getMessage();
+        if (message != null && message.toLowerCase(java.util.Locale.ROOT).contains("is a directory")) {
+            return "is a directory";
+        }
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;

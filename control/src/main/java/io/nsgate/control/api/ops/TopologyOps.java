@@ -20,6 +20,7 @@ import io.nsgate.control.topology.TopologyApplier;
 import io.nsgate.control.topology.TopologyApplyException;
 import io.nsgate.control.topology.TopologyException;
 import io.nsgate.control.topology.TopologyReport;
+import io.nsgate.linux.sys.Errno;
 
 /** topology.apply/show/destroy: {@code nsgate topology} run by the daemon, from a file's text (or a root's file). */
 final class TopologyOps {
@@ -81,7 +82,7 @@ final class TopologyOps {
             report.notes().forEach(c -> notes.add(c.toString()));
             return n;
         } catch (IOException e) {
-            throw ControlException.badRequest("args.file \"" + a.file + "\": cannot read: " + e.getMessage());
+            throw ControlException.badRequest("args.file \"" + a.file + "\": cannot read: " + Errno.why(e));
         } catch (TopologyException e) {
             throw new ControlException(ErrorCode.BAD_REQUEST, "topology rejected, nothing changed: "
                 + String.join("; ", e.problems()), e.problems());
