@@ -331,6 +331,7 @@ public final class CtlCommand extends CommandGroup {
         }
 
         @Command(name = "save", mixinStandardHelpOptions = true,
+            header = "Write the running configuration to the daemon's --config file, atomically.",
             description = {"Write the running configuration to the file the daemon was started with (--config),",
                 "atomically: readers see the old file or the new one, never a mix. A daemon started without",
                 "--config has no file to write: the command fails (exit 1) and says so."},
@@ -344,6 +345,7 @@ public final class CtlCommand extends CommandGroup {
         }
 
         @Command(name = "reload", mixinStandardHelpOptions = true,
+            header = "Read the daemon's --config file again and apply the difference live (as SIGHUP).",
             description = {"Read the daemon's --config file again and apply the difference live, as SIGHUP does:",
                 "forwards and masquerade added and removed, policies changed; no connection is dropped. A file that",
                 "does not parse, whose rules do not fit together, or that changes what takes a restart (namespace,",

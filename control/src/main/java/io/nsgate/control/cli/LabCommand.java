@@ -25,6 +25,7 @@ import picocli.CommandLine.Option;
 /** Exit codes: 0 the lab worked (and, without --check, was stopped cleanly), 1 it did not. */
 @Command(
     name = "lab",
+    header = "Builds the seed lab, runs the gateway in it and proves it with real requests, over IPv4 and IPv6.",
     mixinStandardHelpOptions = true,
     description = {
         "Builds the seed lab (namespaces red, blue, lan and the gateway's edge, joined by a bridge and veths),",

@@ -78,7 +78,8 @@ public final class Main implements Runnable {
             err.println("(`" + command + " --help` lists its options)");
             return ExitCode.BAD_INPUT;
         });
-        cl.getSubcommands().get("ctl").setUsageHelpWidth(120); // its examples carry comments: 80 columns wrap them
+        // one width everywhere: wide enough for ctl's commented examples, and no CIDR or URL broken across lines
+        cl.setUsageHelpWidth(120);
         return cl;
     }
 

@@ -22,6 +22,7 @@ import io.nsgate.control.api.Protocol;
 /** Exit codes: 0 after a clean shutdown, 1 when the gateway could not start, 2 for bad configuration. */
 @Command(
     name = "run",
+    header = "Runs the gateway: masquerade and port forwards between the LAN and the inside interfaces.",
     mixinStandardHelpOptions = true,
     description = {
         "Runs the gateway: MASQUERADE and port forwards between the LAN interface and the inside interfaces,",

@@ -2,6 +2,8 @@
 package io.nsgate.control.cli;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import io.nsgate.control.topology.Topology;
@@ -36,6 +38,10 @@ public final class TopologyCommand extends CommandGroup {
         @Mixin
         TopologyFileOptions topology;
 
+        @CommandLine.Option(names = "--json", description = "Print the report as one JSON object (changes, notes);"
+            + " a refusal as {\"error\": {...}} on standard error.")
+        boolean json;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
@@ -45,15 +51,26 @@ public final class TopologyCommand extends CommandGroup {
                 // the subcommand's name is the mode's: apply, show, destroy
                 TopologyReport report = TopologyApplier.Mode.of(spec.name())
                     .run(chosen, topology.prefix);
-                out.println(report.render());
+                out.println(json ? report.toJson().toString() : report.render());
                 out.flush();
                 return ExitCode.OK;
             } catch (TopologyException e) {
+                if (json) {
+                    return jsonError(err, "bad_request", topology.source() + " rejected, nothing changed",
+                        e.problems(), ExitCode.BAD_INPUT);
+                }
                 err.println("nsgate: " + topology.source() + " rejected, nothing changed:");
                 e.problems().forEach(p -> err.println("  " + p));
                 err.flush();
                 return ExitCode.BAD_INPUT;
             } catch (TopologyApplyException e) {
+                if (json) {
+                    List<String> details = new ArrayList<>();
+                    e.conflicts().forEach(c -> details.add(c.toString()));
+                    details.addAll(e.rollbackReport());
+                    return jsonError(err, e.conflicts().isEmpty() ? "failed" : "conflict",
+                        e.getMessage().lines().findFirst().orElse(""), details, ExitCode.FAILED);
+                }
                 if (!e.conflicts().isEmpty()) {
                     err.println("nsgate: nothing changed: things nsgate did not create are in the way:");
                     e.conflicts().forEach(c -> err.println("  " + c));
@@ -67,14 +84,31 @@ public final class TopologyCommand extends CommandGroup {
                 err.flush();
                 return ExitCode.FAILED;
             } catch (RuntimeException e) {
+                if (json) {
+                    return jsonError(err, "failed", String.valueOf(e.getMessage()), List.of(), ExitCode.FAILED);
+                }
                 err.println("nsgate: " + e.getMessage());
                 err.flush();
                 return ExitCode.FAILED;
             }
         }
+
+        /** A refusal as the control socket's error object, on one line. */
+        private static int jsonError(PrintWriter err, String code, String message, List<String> details, int exit) {
+            com.fasterxml.jackson.databind.node.ObjectNode n =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            com.fasterxml.jackson.databind.node.ObjectNode e = n.putObject("error");
+            e.put("code", code);
+            e.put("message", message);
+            details.forEach(d -> e.withArray("details").add(d));
+            err.println(n);
+            err.flush();
+            return exit;
+        }
     }
 
     @Command(name = "apply", mixinStandardHelpOptions = true,
+        header = "Make the machine match FILE, and print what changed.",
         description = {"Make the machine match FILE: creates what is missing, repairs drift, removes what nsgate",
             "created and the file no longer declares; prints one line per change, or \"no changes\"."})
     static final class Apply extends TopologyAction {
@@ -86,6 +120,7 @@ public final class TopologyCommand extends CommandGroup {
     }
 
     @Command(name = "destroy", mixinStandardHelpOptions = true,
+        header = "Remove what FILE describes and nsgate created.",
         description = {"Remove what FILE describes and nsgate created (marked with the alias nsgate:NAME);",
             "same-named things created by someone else are left alone, with a message."})
     static final class Destroy extends TopologyAction {

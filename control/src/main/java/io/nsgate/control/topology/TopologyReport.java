@@ -31,6 +31,27 @@ public record TopologyReport(String topology, String prefix, List<Change> change
         return body;
     }
 
+    /**
+     * As JSON (what {@code nsgate topology --json} prints and the control socket's topology operations answer):
+     * {@code {"topology":..., "prefix":..., "changed":true, "changes":["+ netns ..."], "notes":[...]}}.
+     */
+    public com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+        com.fasterxml.jackson.databind.node.ObjectNode n =
+            com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        n.put("topology", topology);
+        n.put("prefix", prefix);
+        n.put("changed", changed());
+        changes.forEach(c -> n.withArray("changes").add(c.toString()));
+        if (changes.isEmpty()) {
+            n.putArray("changes");
+        }
+        notes.forEach(c -> n.withArray("notes").add(c.toString()));
+        if (notes.isEmpty()) {
+            n.putArray("notes");
+        }
+        return n;
+    }
+
     /** The change lines as strings (handy in tests). */
     public List<String> lines() {
         return changes.stream().map(Change::toString).toList();

@@ -42,4 +42,29 @@ class MainTest {
         assertEquals("--state \"BOGUS\": not a state; --src \"10.0.0.300\": bad", CtlCommand.Action.asTyped(
             "args.filter.state \"BOGUS\": not a state; args.filter.src \"10.0.0.300\": bad"));
     }
+
+    @Test
+    void everyCommandListShowsWholeOneLineSummaries() {
+        java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(Main.commandLine()));
+        int lists = 0;
+        java.util.List<String> cut = new java.util.ArrayList<>();
+        while (!todo.isEmpty()) {
+            picocli.CommandLine c = todo.pop();
+            todo.addAll(c.getSubcommands().values());
+            if (c.getSubcommands().isEmpty()) {
+                continue;
+            }
+            assertEquals(120, c.getUsageHelpWidth(), c.getCommandSpec().qualifiedName());
+            String usage = c.getUsageMessage();
+            String list = usage.substring(usage.indexOf("Commands:\n") + "Commands:\n".length());
+            for (String line : list.lines().takeWhile(l -> !l.isBlank()).toList()) {
+                if (!line.matches("  \\S.*[.)]")) {
+                    cut.add(c.getCommandSpec().qualifiedName() + ": \"" + line + "\"");
+                }
+            }
+            lists++;
+        }
+        assertEquals(java.util.List.of(), cut, "summaries cut mid-sentence or wrapped");
+        assertTrue(lists >= 6, "command groups seen: " + lists);
+    }
 }

@@ -81,6 +81,24 @@ class TopologyCommandTest {
     }
 
     @Test
+    void jsonReportsAndRefusals() throws IOException {
+        assertEquals(0, run("topology", "show", "--json", "--prefix", prefix.get()));
+        com.fasterxml.jackson.databind.JsonNode report = new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(out.toString());
+        assertTrue(report.path("changed").asBoolean(), out.toString());
+        assertEquals("+ netns edge (" + prefix.ns("edge") + ")", report.path("changes").get(0).asText());
+        assertEquals(prefix.get(), report.path("prefix").asText());
+        assertEquals(1, out.toString().lines().count(), "one line");
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "name: x\nnamespaces: [{name: a, sysctl: {}}]\n");
+        assertEquals(2, run("topology", "show", "--json", file.toString()));
+        com.fasterxml.jackson.databind.JsonNode error = new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(err.toString()).path("error");
+        assertEquals("bad_request", error.path("code").asText(), err.toString());
+        assertTrue(error.path("details").get(0).asText().contains("unknown field \"sysctl\""), err.toString());
+    }
+
+    @Test
     void failureMidwayExitsWithOneAndListsWhatWasUndone() throws IOException {
         Path file = dir.resolve("knob.yaml");
         Files.writeString(file, Topology.seedLabYaml().replace("net.ipv4.ip_forward: \"0\"",

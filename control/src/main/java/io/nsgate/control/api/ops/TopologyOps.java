@@ -71,16 +71,7 @@ final class TopologyOps {
             } else {
                 topology = Topology.seedLab();
             }
-            TopologyReport report = mode.run(topology, prefix);
-            ObjectNode n = Protocol.JSON.createObjectNode();
-            n.put("topology", report.topology());
-            n.put("prefix", report.prefix());
-            n.put("changed", report.changed());
-            ArrayNode changes = n.putArray("changes");
-            report.changes().forEach(c -> changes.add(c.toString()));
-            ArrayNode notes = n.putArray("notes");
-            report.notes().forEach(c -> notes.add(c.toString()));
-            return n;
+            return mode.run(topology, prefix).toJson();
         } catch (IOException e) {
             throw ControlException.badRequest("args.file \"" + a.file + "\": cannot read: " + Errno.why(e));
         } catch (TopologyException e) {
