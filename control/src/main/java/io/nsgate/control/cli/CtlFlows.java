@@ -38,7 +38,7 @@ final class CtlFlows extends CtlCommand.Action {
     @Mixin
     CtlCommand.FilterOptions filter;
 
-    @Option(names = {"-n", "--limit"}, paramLabel = "N", description = "Show at most N flows.")
+    @Option(names = {"-n", "--limit"}, paramLabel = "N", description = "Show at most N flows (default: all).")
     Long limit;
 
     @Option(names = "--mappings",
@@ -112,7 +112,7 @@ final class CtlFlows extends CtlCommand.Action {
         @Mixin
         CtlCommand.FilterOptions filter;
 
-        @Option(names = {"-n", "--limit"}, paramLabel = "N", description = "Show at most N flows.")
+        @Option(names = {"-n", "--limit"}, paramLabel = "N", description = "Show at most N flows (default: all).")
         Long limit;
 
         @Option(names = "--mappings", description = "Also show the UDP/ICMP port mappings.")

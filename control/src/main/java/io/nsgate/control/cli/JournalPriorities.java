@@ -62,7 +62,8 @@ final class JournalPriorities {
         private void flushLine() throws IOException {
             String text = line.toString(StandardCharsets.UTF_8);
             line.reset();
-            String prefix = errors ? ERROR : text.toLowerCase(java.util.Locale.ROOT).contains("warning") ? WARNING : INFO;
+            boolean warning = text.toLowerCase(java.util.Locale.ROOT).contains("warning");
+            String prefix = errors ? ERROR : warning ? WARNING : INFO;
             out.write((prefix + text).getBytes(StandardCharsets.UTF_8));
             out.flush();
         }

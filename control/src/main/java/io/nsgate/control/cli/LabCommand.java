@@ -56,7 +56,8 @@ public final class LabCommand implements Callable<Integer> {
         description = "Prefix of the lab's namespace names (default: ${DEFAULT-VALUE}).")
     String prefix;
 
-    @Option(names = "--check", description = "Exit after the proof (0 when both directions worked).")
+    @Option(names = "--check",
+        description = "Exit after the proof (0 when all four worked, IPv4 and IPv6 both ways), removing the lab.")
     boolean check;
 
     @Option(names = "--workers", paramLabel = "N", defaultValue = "2", description = "Gateway workers.")

@@ -47,7 +47,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration (see the README).")
     Path config;
 
-    @Option(names = "--netns", paramLabel = "NAME", description = "Run inside this named network namespace.")
+    @Option(names = "--netns", paramLabel = "NAME",
+        description = "Run inside this named network namespace (default: the current one).")
     String netns;
 
     @Option(names = "--lan", paramLabel = "IFACE", description = "The LAN-side interface (carries the host's address).")
@@ -72,7 +73,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--nat-ports", paramLabel = "FIRST-LAST", description = "NAT port range (default 61000-65535).")
     String natPorts;
 
-    @Option(names = "--flow-table-size", paramLabel = "N", description = "Connections tracked at once.")
+    @Option(names = "--flow-table-size", paramLabel = "N",
+        description = "IPv4 connections tracked at once (default 1048576; the IPv6 table holds a quarter as many).")
     Integer flowTableSize;
 
     @Option(names = "--reverse-path-filter", paramLabel = "MODE",
@@ -209,7 +211,8 @@ public final class RunCommand implements Callable<Integer> {
                 }
                 try {
                     List<String> changed = gateway.reload(configuration());
-                    System.out.println("nsgate: SIGHUP: reloaded " + config + (changed.isEmpty() ? ": no changes" : ""));
+                    System.out.println("nsgate: SIGHUP: reloaded " + config
+                        + (changed.isEmpty() ? ": no changes" : ""));
                     changed.forEach(c -> System.out.println("  " + c));
                 } catch (GatewayConfigException e) {
                     System.out.println("nsgate: SIGHUP: " + config + " refused, nothing changed: "

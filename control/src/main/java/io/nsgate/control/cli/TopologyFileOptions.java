@@ -13,7 +13,7 @@ final class TopologyFileOptions {
     Path file;
 
     @Option(names = "--prefix", paramLabel = "P", defaultValue = "",
-        description = "Prefix for every namespace name, so that several copies can live side by side.")
+        description = "Prefix for every namespace name, so that several copies can live side by side (default: none).")
     String prefix;
 
     /** The file's name, or what stands for the seed lab, for messages. */
