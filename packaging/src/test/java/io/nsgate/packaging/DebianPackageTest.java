@@ -32,13 +32,21 @@ class DebianPackageTest {
     record Run(int code, String output) {
     }
 
+    /** Runs a command, its output to a file so a hung one is stopped at the timeout (and killed) instead of read. */
     private static Run run(long timeoutSeconds, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        p.getOutputStream().close();
-        byte[] bytes = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), String.join(" ", command) + ": still running");
-        return new Run(p.exitValue(), new String(bytes, StandardCharsets.UTF_8));
+        Path output = Files.createTempFile("nsgate-package-test", ".out");
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                fail(String.join(" ", command) + ": still running after " + timeoutSeconds + " s, killed:\n"
+                    + Files.readString(output, StandardCharsets.UTF_8));
+            }
+            return new Run(p.exitValue(), Files.readString(output, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(output);
+        }
     }
 
     private static String check(long timeoutSeconds, String... command) throws IOException, InterruptedException {
@@ -90,7 +98,7 @@ class DebianPackageTest {
         check(60, "dpkg-deb", "--extract", deb.toString(), tree.toString());
         String unit = Files.readString(tree.resolve("lib/systemd/system/nsgate.service"));
         for (String line : List.of("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=2",
-            "ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_SYS_ADMIN",
+            "ExecReload=/usr/bin/nsgate ctl config reload", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_SYS_ADMIN",
             "ProtectSystem=strict", "NoNewPrivileges=yes")) {
             assertTrue(unit.contains(line), line + " in\n" + unit);
         }

@@ -20,13 +20,34 @@ final class JournalPriorities {
     private JournalPriorities() {
     }
 
-    /** Installs the prefixes on System.out and System.err when the journal is listening. */
+    /**
+     * Installs the prefixes on System.out and System.err when the journal is listening: $JOURNAL_STREAM names the
+     * journal's socket as DEVICE:INODE, and only a stream that is that socket gets them (a child of the service whose
+     * output was redirected inherits the variable, not the socket: sd-daemon(3)).
+     */
     static void installIfJournal() {
-        if (System.getenv("JOURNAL_STREAM") == null) {
+        String stream = System.getenv("JOURNAL_STREAM");
+        if (stream == null) {
             return;
         }
-        System.setOut(new PrintStream(new Prefixing(System.out, false), true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(new Prefixing(System.err, true), true, StandardCharsets.UTF_8));
+        if (isJournal(stream, "/proc/self/fd/1")) {
+            System.setOut(new PrintStream(new Prefixing(System.out, false), true, StandardCharsets.UTF_8));
+        }
+        if (isJournal(stream, "/proc/self/fd/2")) {
+            System.setErr(new PrintStream(new Prefixing(System.err, true), true, StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Whether the file descriptor's target has the DEVICE:INODE of {@code journalStream}. */
+    static boolean isJournal(String journalStream, String fdPath) {
+        try {
+            java.nio.file.Path fd = java.nio.file.Path.of(fdPath);
+            Object dev = java.nio.file.Files.getAttribute(fd, "unix:dev");
+            Object ino = java.nio.file.Files.getAttribute(fd, "unix:ino");
+            return journalStream.trim().equals(dev + ":" + ino);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Buffers each line and writes it with its priority in front. */

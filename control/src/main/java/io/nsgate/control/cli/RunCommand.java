@@ -120,6 +120,10 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("nsgate: " + e.getMessage());
             return ExitCode.BAD_INPUT;
         }
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
+            return ExitCode.BAD_INPUT;
+        }
         if (check) {
             System.out.println("nsgate: configuration " + (config != null ? config : "(flags)") + " is valid: "
                 + cfg.forwards().size() + " forward(s), " + cfg.masquerade().size() + " masquerade prefix(es), "
@@ -127,10 +131,6 @@ public final class RunCommand implements Callable<Integer> {
                 + (cfg.netns() != null ? ", in network namespace " + cfg.netns() : "")
                 + " (the interfaces and addresses are checked when it starts)");
             return ExitCode.OK;
-        }
-        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
-            System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
-            return ExitCode.BAD_INPUT;
         }
         ControlServer.Settings control = noControlSocket ? null
             : ControlServer.Settings.of(controlSocket).withGroup(controlGroup);
@@ -159,6 +159,7 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println("nsgate: could not start: " + e.getMessage());
             return e.badInput ? ExitCode.BAD_INPUT : ExitCode.FAILED;
         }
+        reloadOnHangup(gateway); // before READY=1: a reload right after start must not meet SIGHUP's default
         ServiceNotifier notifier = serviceNotifier(gateway);
         ShutdownSignals signals = new ShutdownSignals(() -> {
             if (notifier != null) {
@@ -167,7 +168,6 @@ public final class RunCommand implements Callable<Integer> {
             services.close();
             gateway.close();
         });
-        reloadOnHangup(gateway);
         System.out.println("nsgate: running; SIGTERM or Ctrl-C stops it"
             + (config != null ? ", SIGHUP reads " + config + " again" : ""));
         signals.await();

@@ -327,13 +327,16 @@ final class RuleChanges {
             restoreGuards(e);
             throw e;
         }
-        commit(built);
-        if (!next.tcp().equals(now.tcp())) {
-            dataPlane.flowTable().tcpTracking(next.tcp());
-            dataPlane.flowTable6().table().tcpTracking(next.tcp());
+        try {
+            commit(built); // may throw when workers are late: the change stands all the same (see commit)
+        } finally {
+            if (!next.tcp().equals(now.tcp())) {
+                dataPlane.flowTable().tcpTracking(next.tcp());
+                dataPlane.flowTable6().table().tcpTracking(next.tcp());
+            }
+            config = next.withForwards(built.forwards())
+                .withMasquerade(built.masquerade().stream().map(MasqueradeRule::source).toList());
         }
-        config = next.withForwards(built.forwards())
-            .withMasquerade(built.masquerade().stream().map(MasqueradeRule::source).toList());
         return changed;
     }
 

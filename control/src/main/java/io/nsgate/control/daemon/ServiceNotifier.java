@@ -52,8 +52,9 @@ public final class ServiceNotifier implements AutoCloseable {
         ServiceNotifier n = new ServiceNotifier(notify, dataPlane, log);
         n.lastCycles = dataPlane.workerCycles();
         n.lastNs = System.nanoTime();
-        n.lastForwarded = dataPlane.stats().total(Counter.FORWARDED);
-        n.notify.send("READY=1\nSTATUS=" + n.status(0));
+        StatsSnapshot stats = dataPlane.stats();
+        n.lastForwarded = stats.total(Counter.FORWARDED);
+        n.notify.send("READY=1\nSTATUS=" + status(stats, 0));
         long periodMs = notify.watchdogUsec() > 0 ? Math.max(100, notify.watchdogUsec() / 2000) : 2000;
         n.timer.scheduleAtFixedRate(n::tick, periodMs, periodMs, TimeUnit.MILLISECONDS);
         log.accept("told the service manager (" + notify + ") it is ready; status every " + periodMs + " ms"
@@ -72,7 +73,8 @@ public final class ServiceNotifier implements AutoCloseable {
             }
             lastCycles = cycles;
             long now = System.nanoTime();
-            long forwarded = dataPlane.stats().total(Counter.FORWARDED);
+            StatsSnapshot stats = dataPlane.stats(); // a system call per port: once a tick
+            long forwarded = stats.total(Counter.FORWARDED);
             double rate = (forwarded - lastForwarded) * 1e9 / Math.max(1, now - lastNs);
             lastForwarded = forwarded;
             lastNs = now;
@@ -82,18 +84,17 @@ public final class ServiceNotifier implements AutoCloseable {
                         + "watchdog ping until it does (cycles " + Arrays.toString(cycles) + ")");
                 }
                 stalled = true;
-                notify.send("STATUS=worker " + stuck + " stalled; " + status(rate));
+                notify.send("STATUS=worker " + stuck + " stalled; " + status(stats, rate));
                 return;
             }
             stalled = false;
-            notify.send((notify.watchdogUsec() > 0 ? "WATCHDOG=1\n" : "") + "STATUS=" + status(rate));
+            notify.send((notify.watchdogUsec() > 0 ? "WATCHDOG=1\n" : "") + "STATUS=" + status(stats, rate));
         } catch (RuntimeException e) {
             log.accept("warning: service status: " + e.getMessage());
         }
     }
 
-    private String status(double framesPerSecond) {
-        StatsSnapshot s = dataPlane.stats();
+    private static String status(StatsSnapshot s, double framesPerSecond) {
         return String.format(Locale.ROOT, "forwarding: %d flows (%d IPv6), %.0f frames/s", s.flowTable().size()
             + s.flowTable6().size(), s.flowTable6().size(), framesPerSecond);
     }

@@ -41,14 +41,10 @@ public record TopologyReport(String topology, String prefix, List<Change> change
         n.put("topology", topology);
         n.put("prefix", prefix);
         n.put("changed", changed());
-        changes.forEach(c -> n.withArray("changes").add(c.toString()));
-        if (changes.isEmpty()) {
-            n.putArray("changes");
-        }
-        notes.forEach(c -> n.withArray("notes").add(c.toString()));
-        if (notes.isEmpty()) {
-            n.putArray("notes");
-        }
+        com.fasterxml.jackson.databind.node.ArrayNode changeLines = n.putArray("changes");
+        changes.forEach(c -> changeLines.add(c.toString()));
+        com.fasterxml.jackson.databind.node.ArrayNode noteLines = n.putArray("notes");
+        notes.forEach(c -> noteLines.add(c.toString()));
         return n;
     }
 

@@ -27,4 +27,18 @@ class JournalPrioritiesTest {
         assertEquals("<3>nsgate: could not start: x\n<3>no newline at the end\n",
             through(true, "nsgate: could not start: x\nno newline at the end"));
     }
+
+    @Test
+    void onlyAStreamThatIsTheJournalsSocketGetsPrefixes() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("journal", ".txt");
+        try {
+            Object dev = java.nio.file.Files.getAttribute(file, "unix:dev");
+            Object ino = java.nio.file.Files.getAttribute(file, "unix:ino");
+            org.junit.jupiter.api.Assertions.assertTrue(JournalPriorities.isJournal(dev + ":" + ino, file.toString()));
+            org.junit.jupiter.api.Assertions.assertFalse(JournalPriorities.isJournal(dev + ":" + ino + "1",
+                file.toString()), "another inode: a redirected stream");
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
 }

@@ -35,11 +35,11 @@ class GatewayIpv6EndToEndTest {
     @RegisterExtension
     static final SeedLab LAB = new SeedLab();
 
-    private static final String BLUE6 = "fd15::2";
+    private static final String BLUE6 = SeedLab.BLUE6;
     private static final String RED6 = "fd15::1";
     private static final String GATEWAY_INSIDE6 = "fd15::5";
-    private static final String GATEWAY_LAN6 = "fd01::2";
-    private static final String LAN6 = "fd01::3";
+    private static final String GATEWAY_LAN6 = SeedLab.GATEWAY_LAN6;
+    private static final String LAN6 = SeedLab.LAN6;
 
     private static Gateway gateway;
     private static EchoHttpService blueWeb;
@@ -182,8 +182,11 @@ class GatewayIpv6EndToEndTest {
         String out = LAB.await(client, Duration.ofSeconds(30));
         assertTrue(out.contains("\"bits_per_second\""), out);
         assertFalse(out.contains("\"error\""), "the connection outlived its forward: " + out);
-        assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("lan"), GATEWAY_LAN6, 5202, 1500),
-            "removed: no new connection");
+        // a service on the backend's port again: only the removed forward stands between lan and it
+        try (EchoHttpService again = EchoHttpService.start(LAB.netns("blue"), "blue", BLUE6, 5202)) {
+            assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("lan"), GATEWAY_LAN6, 5202, 1500),
+                "removed: no new connection");
+        }
     }
 
     @Test

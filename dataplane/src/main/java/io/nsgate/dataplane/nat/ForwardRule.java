@@ -202,8 +202,10 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
         Backend best = null;
         long bestWeight = Long.MIN_VALUE;
         for (Backend b : backends) {
-            long w = mix(client ^ mix(b.address6.high() ^ Long.rotateLeft(b.address6.low(), 29))
-                ^ ((long) b.ports.first() << 17));
+            // an IPv6 forward's backends are IPv6, a translating one's IPv4
+            long address = b.address6 != null ? mix(b.address6.high() ^ Long.rotateLeft(b.address6.low(), 29))
+                : b.address & 0xFFFF_FFFFL;
+            long w = mix(client ^ address ^ ((long) b.ports.first() << 17));
             if (best == null || w > bestWeight) {
                 best = b;
                 bestWeight = w;

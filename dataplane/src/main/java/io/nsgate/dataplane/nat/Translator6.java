@@ -753,9 +753,11 @@ final class Translator6 {
             o += length;
         }
         final GatewayInterface iface = rs.iface(ingress);
-        boolean onLink = false;
-        for (io.nsgate.linux.net.Ipv6Prefix p : iface.ipv6()) {
-            onLink |= p.contains(high, low);
+        // link-local targets (routers announce themselves by them) are on every link; others on the interface's prefixes
+        boolean onLink = io.nsgate.linux.net.Ipv6Address.isLinkLocal(high);
+        final java.util.List<io.nsgate.linux.net.Ipv6Prefix> prefixes = iface.ipv6();
+        for (int i = 0; i < prefixes.size() && !onLink; i++) { // indexed: no iterator per advertisement
+            onLink = prefixes.get(i).contains(high, low);
         }
         if (mac <= 0 || (mac & 0x0100_0000_0000L) != 0 || !onLink || rs.ownership().isGatewayIpv6(high, low)) {
             counters.increment(Counter.ARP_REFUSED);

@@ -27,6 +27,7 @@ import io.nsgate.dataplane.stats.DropReason;
 import io.nsgate.dataplane.stats.PortCounter;
 import io.nsgate.dataplane.stats.StatsSnapshot;
 import io.nsgate.dataplane.stats.WorkerCounters;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * Owns what workers share (the {@link FlowTable} and the IPv6 {@link FlowTable6}, the {@link FragmentTable}, the
@@ -160,8 +161,17 @@ public final class DataPlane implements AutoCloseable {
      * their translation.
      */
     public synchronized void rules(RuleSet newRules) {
-        // the IPv6 table resolves the new gateway addresses before any worker makes a flow with them
-        table6.gatewayAddresses(newRules.ownership().ipv6Addresses());
+        // The IPv6 table resolves the gateway addresses of both rule sets while workers switch (a worker still on the
+        // old rules may make a flow with an address the new ones dropped); only the new ones once all switched.
+        List<Ipv6Address> now = newRules.ownership().ipv6Addresses();
+        List<Ipv6Address> both = new ArrayList<>(rules.ownership().ipv6Addresses());
+        now.stream().filter(a -> !both.contains(a)).forEach(both::add);
+        table6.gatewayAddresses(both.size() <= FlowTable6.MAX_GATEWAY_ADDRESSES ? both : now);
+        switchRules(newRules); // throws when a worker is late: then the old addresses stay resolvable too
+        table6.gatewayAddresses(now);
+    }
+
+    private void switchRules(RuleSet newRules) {
         if (runners.isEmpty()) {
             for (Worker w : workers) {
                 w.rules(newRules);

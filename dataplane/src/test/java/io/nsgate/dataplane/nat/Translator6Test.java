@@ -307,6 +307,11 @@ class Translator6Test {
         assertEquals(Verdict.ARP, process(offLink, LAN_IF));
         assertFalse(h.verdict.neighbour6, "an inside address claimed from the LAN");
 
+        byte[] router = neighbourAdvertisement("fe80::1", "fd01::2", "fe80::1", true, 0x02_00_00_00_00_01L);
+        assertEquals(Verdict.ARP, process(router, LAN_IF));
+        assertTrue(h.verdict.neighbour6, "a router answering for its link-local address (default routes use them)");
+        assertEquals(Ipv6Address.parse("fe80::1"), new Ipv6Address(h.verdict.neighbour6High, h.verdict.neighbour6Low));
+
         byte[] routed = neighbourAdvertisement("fd01::3", "fd01::2", "fd01::3", true, 0x02_00_00_00_00_03L);
         routed[14 + 7] = 64;
         assertEquals(Verdict.ARP, process(routed, LAN_IF));
@@ -444,6 +449,19 @@ class Translator6Test {
         byte[] answerSlot = processWithHeadroom(answer, INSIDE_IF, 0, 0, 0);
         assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
         h.assertChecksumsValid6(moved(answerSlot, answer.length));
+    }
+
+    @Test
+    void aTranslatingForwardSpreadsClientsOverSeveralIpv4Backends() {
+        h.rules(builder().forward(ForwardRule.parse("tcp:[::]:8080=192.168.15.2:80,192.168.15.3:80")).build());
+        java.util.Set<Integer> backends = new java.util.HashSet<>();
+        for (int i = 0; i < 16; i++) {
+            byte[] syn = tcp6("fd01::" + Integer.toHexString(0x10 + i), 40000, "fd01::2", 8080, SYN, 0);
+            byte[] slot = processWithHeadroom(syn, LAN_IF, 0, 0, 0);
+            assertEquals(Verdict.FORWARD, h.verdict.action, h.verdict::toString);
+            backends.add(h.parse(moved(slot, syn.length)).dstIp);
+        }
+        assertEquals(2, backends.size(), "both backends get clients");
     }
 
     @Test

@@ -20,10 +20,13 @@ public final class SystemdNotify implements AutoCloseable {
     private static final int MAX_PATH = 107;
     private static final int MSG_DONTWAIT = 0x40;
     private static final int MSG_NOSIGNAL = 0x4000;
+    private static final int MAX_MESSAGE = 4096;
 
     private final String socketName;
     private final ByteBuffer address;
     private final long watchdogUsec;
+    /** One datagram's bytes, reused (a state line is short; longer ones are cut at its size). */
+    private final ByteBuffer data = ByteBuffer.allocateDirect(MAX_MESSAGE);
     private int fd;
 
     private SystemdNotify(String socketName, ByteBuffer address, long watchdogUsec) {
@@ -85,8 +88,9 @@ public final class SystemdNotify implements AutoCloseable {
         if (fd < 0) {
             return false;
         }
-        ByteBuffer data = ByteBuffer.allocateDirect(state.length() * 3 + 1);
-        data.put(state.getBytes(StandardCharsets.UTF_8)).flip();
+        byte[] bytes = state.getBytes(StandardCharsets.UTF_8);
+        data.clear();
+        data.put(bytes, 0, Math.min(bytes.length, MAX_MESSAGE)).flip();
         try {
             return Syscalls.sendto(fd, data, MSG_DONTWAIT | MSG_NOSIGNAL, address.duplicate(),
                 "the notification socket " + socketName) > 0;
