@@ -30,7 +30,8 @@ public enum Counter {
     ICMP_RATE_LIMITED("ICMP errors not sent because of the rate limit"),
     TX_FRAMES("frames transmitted"),
     TX_BATCHES("transmit kicks (sendto) issued"),
-    RX_BATCHES("receive blocks processed");
+    RX_BATCHES("receive blocks processed"),
+    DUTY_CYCLES("worker duty cycles run (a watchdog sees the worker alive while this grows)");
 
     /** What a person reads in {@code nsgate ctl stats}. */
     public final String label;
