@@ -99,10 +99,13 @@ class DebianPackageTest {
         String unit = Files.readString(tree.resolve("lib/systemd/system/nsgate.service"));
         for (String line : List.of("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=2",
             "ExecReload=/usr/bin/nsgate ctl config reload", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_SYS_ADMIN",
-            "ProtectSystem=strict", "NoNewPrivileges=yes")) {
+            "ProtectSystem=strict", "NoNewPrivileges=yes", "RuntimeDirectoryPreserve=yes", "CacheDirectory=nsgate")) {
             assertTrue(unit.contains(line), line + " in\n" + unit);
         }
-        for (String page : List.of("nsgate.1.gz", "nsgate-run.1.gz", "nsgate-ctl-flows-list.1.gz")) {
+        assertTrue(Files.readString(tree.resolve("etc/nsgate/gateway.yaml")).contains("\nstateFile: /run/nsgate/flows"),
+            "the packaged gateway keeps its connections across restarts");
+        for (String page : List.of("nsgate.1.gz", "nsgate-run.1.gz", "nsgate-ctl-flows-list.1.gz",
+            "nsgate-state-clear.1.gz")) {
             Run man = run(60, "env", "MANWIDTH=80", "man", "-l", tree.resolve("usr/share/man/man1/" + page).toString());
             assertEquals(0, man.code, man.output);
             assertTrue(man.output.contains("NAME") && man.output.contains("SYNOPSIS"), page + ":\n" + man.output);

@@ -35,6 +35,7 @@ public class NetnsLab implements AutoCloseable {
     private final Processes processes;
     private final List<String> namespaces = new ArrayList<>();
     private final Map<String, NetnsThread> threads = new LinkedHashMap<>();
+    private Path bpfFs;
     private boolean closed;
 
     /** A lab under a fresh prefix of {@code kind}, running its commands through {@code processes}. */
@@ -51,6 +52,27 @@ public class NetnsLab implements AutoCloseable {
     /** A lab under a fresh prefix of {@code kind} whose processes are {@code processes} (a benchmark's run). */
     public static NetnsLab create(TestPrefix.Kind kind, Processes processes) {
         return new NetnsLab(kind, processes);
+    }
+
+    /**
+     * A bpf file system of the lab's own, mounted at {@code /tmp/PREFIXbpf} (a fresh instance: empty, shared with no
+     * one), for pinned guards; unmounted on {@link #close}, which drops every pin in it.
+     */
+    public synchronized Path bpfFileSystem() {
+        if (bpfFs == null) {
+            Path dir = Path.of("/tmp", prefix + "bpf");
+            try {
+                Files.createDirectories(dir);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            Commands.Result r = Commands.run(List.of("mount", "-t", "bpf", "bpf", dir.toString()));
+            if (!r.ok()) {
+                throw new IllegalStateException("mount -t bpf bpf " + dir + ": " + r.stderr().strip());
+            }
+            bpfFs = dir;
+        }
+        return bpfFs;
     }
 
     /** The lab's prefix, e.g. "ngt1a2b-". */
@@ -252,6 +274,18 @@ public class NetnsLab implements AutoCloseable {
             beforeNamespacesAreDeleted();
         } catch (RuntimeException e) {
             problems.add(e.getMessage());
+        }
+        if (bpfFs != null) {
+            Commands.Result r = Commands.run(List.of("umount", bpfFs.toString()));
+            if (!r.ok()) {
+                problems.add("umount " + bpfFs + ": " + r.stderr().strip());
+            } else {
+                try {
+                    Files.deleteIfExists(bpfFs);
+                } catch (java.io.IOException e) {
+                    problems.add("rmdir " + bpfFs + ": " + e.getMessage());
+                }
+            }
         }
         for (int i = namespaces.size() - 1; i >= 0; i--) {
             String ns = namespaces.get(i);

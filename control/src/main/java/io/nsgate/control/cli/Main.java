@@ -24,7 +24,7 @@ import picocli.CommandLine;
         "in user space (AF_PACKET rings): MASQUERADE and DNAT with its own connection tracking."
     },
     subcommands = {CommandLine.HelpCommand.class, LabCommand.class, RunCommand.class, TopologyCommand.class,
-        CtlCommand.class})
+        CtlCommand.class, StateCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -89,6 +89,16 @@ public final class RunCommand implements Callable<Integer> {
         description = "Pick TCP connections up mid-stream (nf_conntrack_tcp_loose; default on).")
     Boolean tcpLoose;
 
+    @Option(names = "--state-file", paramLabel = "FILE",
+        description = "Keep connections across restarts: the flow tables live in FILE (on tmpfs, e.g. "
+            + "/run/nsgate/flows) and the guards stay pinned between two runs; a run with the same FILE takes them over.")
+    String stateFile;
+
+    @Option(names = "--pin-dir", paramLabel = "DIR",
+        description = "With --state-file: where the guards' links are pinned, in a bpf file system (default "
+            + "/sys/fs/bpf/nsgate).")
+    String pinDirectory;
+
     @Option(names = "--control-socket", paramLabel = "PATH", defaultValue = Protocol.DEFAULT_SOCKET,
         description = "The control socket `nsgate ctl` talks to (default: ${DEFAULT-VALUE}); mode 0660, root and "
             + "--control-group only.")
@@ -263,6 +273,12 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (reversePathFilter != null) {
             file.reversePathFilter = reversePathFilter;
+        }
+        if (stateFile != null) {
+            file.stateFile = stateFile;
+        }
+        if (pinDirectory != null) {
+            file.pinDirectory = pinDirectory;
         }
         if (tcpLiberal != null || tcpLoose != null) {
             if (file.tcp == null) {

@@ -1,9 +1,13 @@
 // A running gateway: the data plane attached to real interfaces, the kernel kept out of its flows, rules live.
 package io.nsgate.control.daemon;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +19,7 @@ import io.nsgate.control.netlink.Link;
 import io.nsgate.control.netlink.LinkEvents;
 import io.nsgate.control.netlink.Neighbour;
 import io.nsgate.control.netlink.RtNetlink;
+import io.nsgate.dataplane.conntrack.FlowState;
 import io.nsgate.dataplane.guard.KernelGuard;
 import io.nsgate.dataplane.io.AfPacketOptions;
 import io.nsgate.dataplane.io.AfPacketPort;
@@ -32,6 +37,9 @@ import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
 import io.nsgate.linux.net.Ipv6Prefix;
 import io.nsgate.linux.net.MacAddress;
+import io.nsgate.linux.sys.Linux;
+import io.nsgate.linux.sys.SyscallException;
+import io.nsgate.linux.sys.Syscalls;
 
 /**
  * Starting a gateway, in order (anything failing undoes what was done and says what to check):
@@ -67,6 +75,7 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final long startedNs = System.nanoTime();
     private DataPlane dataPlane;
+    private FlowState flowState;
     private static final int LINK_POLL_MS = 200;
     private LinkEvents linkEvents;
     private Thread linkWatcher;
@@ -129,11 +138,37 @@ public final class Gateway implements AutoCloseable {
                 throw new GatewayException(e.getMessage());
             }
         }
+        Path pins = null;
+        if (config.keepsState()) {
+            pins = config.pinDirectory().resolve(openState(interfaces.links()));
+        }
         kernelSettings.apply(config.natPorts());
         openDataPlane(interfaces.links(), rules);
+        if (flowState != null) {
+            log.accept(flowState.summary()); // the tables were taken over (or not) as the data plane opened them
+        }
         seedNeighbours(interfaces);
         for (Link link : interfaces.links()) {
-            guards.add(host.call(() -> KernelGuard.attach(link.name(), rules.ownership())));
+            if (pins == null) {
+                guards.add(host.call(() -> KernelGuard.attach(link.name(), rules.ownership())));
+                continue;
+            }
+            Path pin = pins.resolve(link.name());
+            KernelGuard guard = KernelGuard.load(rules.ownership());
+            try {
+                KernelGuard.Attachment how = host.call(
+                    () -> guard.attachTo(Syscalls.interfaceIndex(link.name()), link.name(), pin));
+                if (how == KernelGuard.Attachment.TAKEN_OVER) {
+                    log.accept("  guard of " + link.name() + ": the previous run's pinned link taken over (" + pin + ")");
+                }
+            } catch (RuntimeException e) {
+                guard.close();
+                throw e;
+            }
+            guards.add(guard);
+        }
+        if (pins != null) {
+            unpinUnserved(pins, interfaces.links());
         }
         changes = new RuleChanges(rules, config, dataPlane, guards, log);
         log.accept("nsgate running in " + host.describe() + " with " + config.workers() + " worker(s)");
@@ -157,6 +192,70 @@ public final class Gateway implements AutoCloseable {
         linkWatcher.start();
         maintenance.scheduleWithFixedDelay(this::maintain, MAINTENANCE_PERIOD_S, MAINTENANCE_PERIOD_S,
             TimeUnit.SECONDS);
+    }
+
+    /**
+     * Opens the state file (the flow tables a previous run left, or new ones) and checks the pin directory; returns
+     * the namespace's pin subdirectory name ({@code net-INODE}: pins of two gateways in two namespaces never meet).
+     */
+    private String openState(List<Link> links) {
+        long inode = host.call(KernelSettings::namespaceInode);
+        checkBpfFileSystem(config.pinDirectory());
+        try {
+            flowState = FlowState.open(config.stateFile(), config.flowTableSize(),
+                DataPlane.Settings.defaults().withFlowCapacity(config.flowTableSize()).flow6Capacity(),
+                links.stream().map(Link::name).toList(), inode);
+        } catch (IllegalStateException | java.io.UncheckedIOException | SyscallException e) {
+            throw new GatewayException("stateFile " + config.stateFile() + ": " + e.getMessage());
+        }
+        if (!flowState.onTmpfs()) {
+            log.accept("warning: stateFile " + config.stateFile() + " is not on tmpfs: the kernel writes the tables "
+                + "back to disk as they change (use /run)");
+        }
+        return "net-" + inode;
+    }
+
+    /** The pin directory must be (or be made in) a bpf file system: pins cannot live anywhere else. */
+    private static void checkBpfFileSystem(Path dir) {
+        Path existing = dir;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null || Syscalls.fileSystemType(existing.toString()) != Linux.BPF_FS_MAGIC) {
+            throw new GatewayException("pinDirectory " + dir + ": not in a bpf file system (systemd mounts one at "
+                + "/sys/fs/bpf; else mount -t bpf bpf /sys/fs/bpf)");
+        }
+    }
+
+    /**
+     * Pins of interfaces this gateway no longer serves (the configuration changed between two runs) would keep their
+     * old guards forever: each goes, unless another gateway serves that interface now (it holds its lock).
+     */
+    private void unpinUnserved(Path pins, List<Link> links) {
+        Set<String> served = new HashSet<>();
+        links.forEach(l -> served.add(l.name()));
+        try (java.util.stream.Stream<Path> entries = Files.list(pins)) {
+            for (Path pin : entries.toList()) {
+                String name = pin.getFileName().toString();
+                if (served.contains(name)) {
+                    continue;
+                }
+                InterfaceLock lock;
+                try {
+                    lock = host.call(() -> InterfaceLock.acquire(name));
+                } catch (IllegalStateException e) {
+                    continue; // another gateway's
+                }
+                try {
+                    KernelGuard.unpin(pin);
+                    log.accept("  guard of " + name + " (no longer served) removed: the kernel sees its frames again");
+                } finally {
+                    lock.close();
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            log.accept("warning: looking for guards of interfaces no longer served in " + pins + ": " + e.getMessage());
+        }
     }
 
     /**
@@ -193,7 +292,8 @@ public final class Gateway implements AutoCloseable {
             }
             throw e;
         }
-        dataPlane = new DataPlane(new DataPlane.Settings(config.flowTableSize(), config.timeouts(), 4096, 1024),
+        dataPlane = new DataPlane(new DataPlane.Settings(config.flowTableSize(), config.timeouts(), 4096, 1024,
+            flowState),
             rules, ports, opening, workerPorts -> {
                 PortPoller poller = new PortPoller(workerPorts);
                 return poller::poll;
@@ -342,7 +442,12 @@ public final class Gateway implements AutoCloseable {
         return changes.removeMasquerade(source);
     }
 
-    /** Detaches the guards first (the kernel sees everything again), then stops the workers, then restores sysctls. */
+    /**
+     * Detaches the guards first (the kernel sees everything again), then stops the workers, then restores sysctls.
+     * With a state file, the guards stay pinned and the tables stay in the file: the next run takes them over. The
+     * reserved ports are given back all the same (the kernel's default ephemeral range, 32768-60999, does not meet the
+     * NAT range in the gap anyway).
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -381,6 +486,11 @@ public final class Gateway implements AutoCloseable {
         guards.clear();
         if (dataPlane != null) {
             dataPlane.close();
+        }
+        if (flowState != null) {
+            flowState.close();
+            log.accept("nsgate: connections kept in " + config.stateFile() + " for the next run; the guards stay "
+                + "pinned in " + config.pinDirectory() + " (nsgate state clear removes both)");
         }
         kernelSettings.restore();
         locks.forEach(InterfaceLock::close);

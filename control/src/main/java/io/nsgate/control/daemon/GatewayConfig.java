@@ -50,6 +50,9 @@ import io.nsgate.linux.sys.Errno;
  * tcp:
  *   liberal: false                  # pass segments outside the window (nf_conntrack_tcp_be_liberal)
  *   loose: true                     # pick connections up mid-stream (nf_conntrack_tcp_loose)
+ * stateFile: /run/nsgate/flows      # optional: keep connections across restarts: the flow tables live in this file
+ *                                   # (put it on tmpfs) and the guards stay pinned between two runs
+ * pinDirectory: /sys/fs/bpf/nsgate  # with stateFile: where the guards' links are pinned (a bpf file system)
  * </pre>
  *
  * A configuration is checked whole: every problem is reported, each naming the field and the value, and nothing
@@ -57,8 +60,10 @@ import io.nsgate.linux.sys.Errno;
  */
 public record GatewayConfig(String netns, String lan, List<String> inside, List<IpPrefix> masquerade,
                             List<ForwardRule> forwards, int workers, PortRange natPorts, int flowTableSize,
-                            FlowTimeouts timeouts, ReversePathFilter reversePathFilter, TcpTracking tcp) {
+                            FlowTimeouts timeouts, ReversePathFilter reversePathFilter, TcpTracking tcp,
+                            Path stateFile, Path pinDirectory) {
     public static final int DEFAULT_FLOW_TABLE_SIZE = 1 << 20;
+    public static final Path DEFAULT_PIN_DIRECTORY = Path.of("/sys/fs/bpf/nsgate");
     public static final int MAX_WORKERS = 64;
 
     public GatewayConfig {
@@ -67,6 +72,14 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         forwards = List.copyOf(forwards);
         Objects.requireNonNull(reversePathFilter, "reversePathFilter");
         Objects.requireNonNull(tcp, "tcp");
+        if (stateFile != null && pinDirectory == null) {
+            pinDirectory = DEFAULT_PIN_DIRECTORY;
+        }
+    }
+
+    /** True when connections are kept across restarts ({@code stateFile} set). */
+    public boolean keepsState() {
+        return stateFile != null;
     }
 
     /** A configuration with the router's defaults: strict reverse-path filter, netfilter's TCP tracking. */
@@ -74,12 +87,12 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
                          List<ForwardRule> forwards, int workers, PortRange natPorts, int flowTableSize,
                          FlowTimeouts timeouts) {
         this(netns, lan, inside, masquerade, forwards, workers, natPorts, flowTableSize, timeouts,
-            ReversePathFilter.STRICT, TcpTracking.DEFAULTS);
+            ReversePathFilter.STRICT, TcpTracking.DEFAULTS, null, null);
     }
 
     /** The file form: plain fields Jackson fills, strings parsed and checked by {@link #toConfig}. */
     @JsonPropertyOrder({"netns", "lan", "inside", "masquerade", "forwards", "workers", "natPorts", "flowTableSize",
-        "timeouts", "reversePathFilter", "tcp"})
+        "timeouts", "reversePathFilter", "tcp", "stateFile", "pinDirectory"})
     public static final class File {
         public String netns;
         public String lan;
@@ -92,6 +105,8 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         public Timeouts timeouts;
         public String reversePathFilter;
         public Tcp tcp;
+        public String stateFile;
+        public String pinDirectory;
 
         /** TCP tracking switches, netfilter's. */
         @JsonPropertyOrder({"liberal", "loose"})
@@ -204,11 +219,28 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
                 tracking = new TcpTracking(tcp.liberal != null ? tcp.liberal : tracking.liberal(),
                     tcp.loose != null ? tcp.loose : tracking.loose());
             }
+            Path state = absolutePath("stateFile", stateFile, errors);
+            Path pins = absolutePath("pinDirectory", pinDirectory, errors);
+            if (pins != null && state == null) {
+                errors.add("pinDirectory \"" + pinDirectory + "\": only used with stateFile (pins keep the guards "
+                    + "between two runs that share a state file)");
+            }
             if (!errors.isEmpty()) {
                 throw new GatewayConfigException(source, errors);
             }
             return new GatewayConfig(netns, lanName, inside, prefixes, rules, workerCount, ports, tableSize,
-                flowTimeouts, filter, tracking);
+                flowTimeouts, filter, tracking, state, pins);
+        }
+
+        private static Path absolutePath(String field, String value, List<String> errors) {
+            if (value == null) {
+                return null;
+            }
+            if (!value.startsWith("/") || value.contains("\0") || value.length() > 200) {
+                errors.add(field + " \"" + value + "\": must be an absolute path (of at most 200 characters)");
+                return null;
+            }
+            return Path.of(value).normalize();
         }
 
         private FlowTimeouts timeouts(List<String> errors) {
@@ -305,6 +337,8 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
         f.tcp = new File.Tcp();
         f.tcp.liberal = tcp.liberal();
         f.tcp.loose = tcp.loose();
+        f.stateFile = stateFile == null ? null : stateFile.toString();
+        f.pinDirectory = stateFile == null ? null : pinDirectory.toString();
         return f;
     }
 
@@ -315,11 +349,11 @@ public record GatewayConfig(String netns, String lan, List<String> inside, List<
 
     public GatewayConfig withForwards(List<ForwardRule> newForwards) {
         return new GatewayConfig(netns, lan, inside, masquerade, newForwards, workers, natPorts, flowTableSize,
-            timeouts, reversePathFilter, tcp);
+            timeouts, reversePathFilter, tcp, stateFile, pinDirectory);
     }
 
     public GatewayConfig withMasquerade(List<IpPrefix> newMasquerade) {
         return new GatewayConfig(netns, lan, inside, newMasquerade, forwards, workers, natPorts, flowTableSize,
-            timeouts, reversePathFilter, tcp);
+            timeouts, reversePathFilter, tcp, stateFile, pinDirectory);
     }
 }

@@ -152,6 +152,11 @@ final class KernelSettings {
         }
     }
 
+    /** The inode of the calling thread's network namespace: what names it while it lives. */
+    static long namespaceInode() throws IOException {
+        return Long.parseLong(namespaceIdentity().substring("net-".length()));
+    }
+
     /** "net-INODE" of the calling thread's network namespace. */
     private static String namespaceIdentity() throws IOException {
         String link = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(); // net:[4026531840]

@@ -280,6 +280,8 @@ final class RuleChanges {
         fixedField(fixed, "natPorts", now.natPorts(), next.natPorts());
         fixedField(fixed, "flowTableSize", now.flowTableSize(), next.flowTableSize());
         fixedField(fixed, "timeouts", timeouts(now), timeouts(next));
+        fixedField(fixed, "stateFile", now.stateFile(), next.stateFile());
+        fixedField(fixed, "pinDirectory", now.pinDirectory(), next.pinDirectory());
         if (!fixed.isEmpty()) {
             throw new GatewayConfigException(null, fixed);
         }

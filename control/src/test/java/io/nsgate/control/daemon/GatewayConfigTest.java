@@ -95,6 +95,26 @@ class GatewayConfigTest {
     }
 
     @Test
+    void aStateFileKeepsConnectionsWithPinsInTheDefaultPlaceUnlessToldAndBadPathsAreNamed() {
+        GatewayConfig none = GatewayConfig.parse("lan: lan0\ninside: [br0]\n", "min.yaml");
+        assertFalse(none.keepsState());
+        assertNull(none.pinDirectory());
+        GatewayConfig kept = GatewayConfig.parse("lan: lan0\ninside: [br0]\nstateFile: /run/nsgate/flows\n", "s.yaml");
+        assertTrue(kept.keepsState());
+        assertEquals(java.nio.file.Path.of("/run/nsgate/flows"), kept.stateFile());
+        assertEquals(GatewayConfig.DEFAULT_PIN_DIRECTORY, kept.pinDirectory());
+        assertEquals(kept.toYaml(), GatewayConfig.parse(kept.toYaml(), "saved").toYaml(), "saved and read back");
+        GatewayConfig own = GatewayConfig.parse("lan: lan0\ninside: [br0]\nstateFile: /run/x/flows\n"
+            + "pinDirectory: /sys/fs/bpf/x\n", "s.yaml");
+        assertEquals(java.nio.file.Path.of("/sys/fs/bpf/x"), own.pinDirectory());
+        GatewayConfigException e = assertThrows(GatewayConfigException.class, () -> GatewayConfig.parse(
+            "lan: lan0\ninside: [br0]\nstateFile: flows\npinDirectory: /sys/fs/bpf/x\n", "bad.yaml"));
+        assertEquals(java.util.List.of("stateFile \"flows\": must be an absolute path (of at most 200 characters)",
+            "pinDirectory \"/sys/fs/bpf/x\": only used with stateFile (pins keep the guards between two runs that "
+                + "share a state file)"), e.problems());
+    }
+
+    @Test
     void everyProblemIsReportedWithItsFieldAndValue() {
         GatewayConfigException e = assertThrows(GatewayConfigException.class, () -> GatewayConfig.parse("""
             inside: [v-net-0, a-name-longer-than-15, v-net-0]

@@ -124,7 +124,11 @@ public final class FlowTable implements AutoCloseable {
     private static final int KEY_CONFLICT = -1;
     private static final int KEY_FULL = -2;
     private static final int MAX_LOOKUP_RETRIES = 16;
+    /** Bytes of the control block: the free list's head and the fresh mark, each on a cache line of its own. */
+    public static final int CONTROL_SIZE = 256;
     private static final int FREE_LIST_OFFSET = 64; // own cache line in `control`
+    /** The lowest record never handed out: records from here on are taken in order once the free list is empty. */
+    private static final int FRESH_OFFSET = 128; // own cache line in `control`
 
     static {
         // fillView reads the record's byte and short fields word-wide, in native (x86: little-endian) order
@@ -169,6 +173,18 @@ public final class FlowTable implements AutoCloseable {
 
     /** As above with a fixed hash seed (tests). Production seeds randomly so tuples cannot be chosen to collide. */
     public FlowTable(int capacity, FlowTimeouts timeouts, long epochNs, long seed) {
+        this(capacity, timeouts, epochNs, seed, null, null, null);
+    }
+
+    /**
+     * A table whose records and per-packet lines live in the given regions ({@link FlowState}'s file) rather than in
+     * memory of its own. The regions must be zeroed (a new table) or hold a previous process's table, which
+     * {@link #recover} then rebuilds; see there. The index is always new (anonymous, on huge pages). The control
+     * region ({@link #CONTROL_SIZE} bytes) keeps the free list's head and the fresh mark, so that a recovery only
+     * looks at records that were ever used.
+     */
+    public FlowTable(int capacity, FlowTimeouts timeouts, long epochNs, long seed, OffHeapMemory recordsRegion,
+                     OffHeapMemory countersRegion, OffHeapMemory controlRegion) {
         if (capacity < 16 || capacity > MAX_CAPACITY) {
             throw new IllegalArgumentException(
                 "flow table capacity " + capacity + " out of range 16.." + MAX_CAPACITY);
@@ -187,20 +203,167 @@ public final class FlowTable implements AutoCloseable {
             throw new IllegalArgumentException("flow table capacity " + capacity + ": index too large");
         }
         // zeroed by the kernel, on huge pages when it agrees: random lookups over GBs miss the TLB far less
-        this.recordsMemory = OffHeapMemory.allocate(recordBytes, "flow table records");
-        this.countersMemory = OffHeapMemory.allocate((long) capacity * COUNTERS_SIZE, "flow table counters");
+        this.recordsMemory = recordsRegion != null ? recordsRegion
+            : OffHeapMemory.allocate(recordBytes, "flow table records");
+        this.countersMemory = countersRegion != null ? countersRegion
+            : OffHeapMemory.allocate((long) capacity * COUNTERS_SIZE, "flow table counters");
         this.indexMemory = OffHeapMemory.allocate(indexBytes, "flow table index");
-        this.controlMemory = OffHeapMemory.allocate(256, "flow table control");
+        this.controlMemory = controlRegion != null ? controlRegion
+            : OffHeapMemory.allocate(CONTROL_SIZE, "flow table control");
         this.records = new UnsafeBuffer(recordsMemory.address(), recordBytes);
         this.counters = new UnsafeBuffer(countersMemory.address(), capacity * COUNTERS_SIZE);
         this.index = new UnsafeBuffer(indexMemory.address(), (int) indexBytes);
-        this.control = new UnsafeBuffer(controlMemory.address(), 256);
+        this.control = new UnsafeBuffer(controlMemory.address(), CONTROL_SIZE);
 
-        // Free list: every record, in address order (links hold id + 1; 0 ends the list).
-        for (int id = 0; id < capacity; id++) {
-            records.putInt(offset(id) + LINK_OFFSET, id + 1 < capacity ? id + 2 : 0);
+        // Zeroed records are FREE and have never been used: they are handed out from the fresh mark, in address order,
+        // once the free list (recycled records) is empty. So a new table costs no pass over its records. (A zeroed
+        // control block is that: an empty free list, the fresh mark at 0; a kept one is rebuilt by recover.)
+    }
+
+    /**
+     * The free list again after {@link #recover}: every FREE record below the last one in use, in address order (links
+     * hold id + 1; 0 ends the list); the fresh mark just past that one. Single-threaded.
+     */
+    private void rebuildFreeList(int used) {
+        int fresh = used;
+        while (fresh > 0 && records.getLong(offset(fresh - 1) + STATE_WORD_OFFSET) == 0) {
+            fresh--; // never used (a used record's generation moved when it was freed, so its word is not 0)
         }
-        control.putLongVolatile(FREE_LIST_OFFSET, 1L); // stamp 0, top = id 0
+        int next = 0;
+        for (int id = fresh - 1; id >= 0; id--) {
+            final int rec = offset(id);
+            if (recordState(records.getLong(rec + STATE_WORD_OFFSET)) == FREE) {
+                records.putInt(rec + LINK_OFFSET, next);
+                next = id + 1;
+            }
+        }
+        control.putLongVolatile(FREE_LIST_OFFSET, next); // stamp 0
+        control.putLongVolatile(FRESH_OFFSET, fresh);
+    }
+
+    // ================================================================= recovery (a previous process's records)
+
+    /** What {@link #recover} kept and dropped. */
+    public record Recovery(int flows, int mappings, int dropped) {
+    }
+
+    /**
+     * Makes the records a previous process left (in a {@link FlowState} file) a working table again: every live flow
+     * and endpoint-independent mapping is kept with its tuples, rewrite, counters, TCP window and last-seen time (the
+     * monotonic clock runs on across processes of one boot), and the index and free list are built anew. It also
+     * mends what a process killed mid-operation leaves: records half inserted (INIT) or half deleted (DYING) are
+     * freed, mapping reference counts are counted again from the flows, a flow whose mapping is gone is dropped, and
+     * a mapping no flow uses is freed. Single-threaded, before any worker runs.
+     *
+     * @param egressMap the current index of each interface index the records use ({@code egressMap[old]}), -1 for an
+     *                  interface no longer served: its flows are dropped. Indexes past the array's end are gone too.
+     */
+    public Recovery recover(int[] egressMap) {
+        int dropped = 0;
+        // records past the fresh mark were never used: nothing to look at there
+        final int used = (int) Math.max(0, Math.min(capacity, control.getLongVolatile(FRESH_OFFSET)));
+        // 1. finish what a killed process left half done; renumber the interfaces; zero the mapping references
+        for (int id = 0; id < used; id++) {
+            final int rec = offset(id);
+            final long word = records.getLong(rec + STATE_WORD_OFFSET);
+            final int state = recordState(word);
+            if (state == FREE) {
+                continue;
+            }
+            if (state != LIVE) {
+                retire(id, generation(word));
+                dropped++;
+                continue;
+            }
+            if ((records.getByte(rec + NAT_FLAGS_OFFSET) & KIND_MAPPING) != 0) {
+                records.putLong(rec + STATE_WORD_OFFSET, withFlags(word, 0));
+                continue;
+            }
+            final int orig = remap(egressMap, records.getByte(rec + EGRESS_ORIG_OFFSET) & 0xFF);
+            final int reply = remap(egressMap, records.getByte(rec + EGRESS_REPLY_OFFSET) & 0xFF);
+            if (orig < 0 || reply < 0) {
+                retire(id, generation(word));
+                dropped++;
+                continue;
+            }
+            records.putByte(rec + EGRESS_ORIG_OFFSET, (byte) orig);
+            records.putByte(rec + EGRESS_REPLY_OFFSET, (byte) reply);
+        }
+        // 2. the index: both keys of every live record (a duplicate key, which no table makes, drops the second)
+        for (int id = 0; id < used; id++) {
+            final int rec = offset(id);
+            final long word = records.getLong(rec + STATE_WORD_OFFSET);
+            if (recordState(word) != LIVE) {
+                continue;
+            }
+            final int proto = records.getByte(rec + PROTO_OFFSET) & 0xFF;
+            final int replySlot = insertKey(hash(proto, records.getInt(rec + REPLY_SRC_IP_OFFSET),
+                records.getInt(rec + REPLY_DST_IP_OFFSET), records.getInt(rec + REPLY_PORTS_OFFSET)), proto,
+                records.getInt(rec + REPLY_SRC_IP_OFFSET), records.getInt(rec + REPLY_DST_IP_OFFSET),
+                records.getInt(rec + REPLY_PORTS_OFFSET), id, 1);
+            if (replySlot < 0) {
+                retire(id, generation(word));
+                dropped++;
+                continue;
+            }
+            final int origSlot = insertKey(hash(proto, records.getInt(rec + ORIG_SRC_IP_OFFSET),
+                records.getInt(rec + ORIG_DST_IP_OFFSET), records.getInt(rec + ORIG_PORTS_OFFSET)), proto,
+                records.getInt(rec + ORIG_SRC_IP_OFFSET), records.getInt(rec + ORIG_DST_IP_OFFSET),
+                records.getInt(rec + ORIG_PORTS_OFFSET), id, 0);
+            if (origSlot < 0) {
+                tombstone(replySlot, id, 1);
+                retire(id, generation(word));
+                dropped++;
+            }
+        }
+        // 3. mapping references, counted from the flows that hold them
+        for (int id = 0; id < used; id++) {
+            final int rec = offset(id);
+            final long word = records.getLong(rec + STATE_WORD_OFFSET);
+            final int link = records.getInt(rec + LINK_OFFSET);
+            if (recordState(word) != LIVE || (records.getByte(rec + NAT_FLAGS_OFFSET) & KIND_MAPPING) != 0
+                || link <= 0) {
+                continue;
+            }
+            final int mapping = link - 1;
+            final long mappingWord = mapping < capacity ? records.getLong(offset(mapping) + STATE_WORD_OFFSET) : 0;
+            if (mapping >= capacity || recordState(mappingWord) != LIVE
+                || (records.getByte(offset(mapping) + NAT_FLAGS_OFFSET) & KIND_MAPPING) == 0
+                || refCount(mappingWord) >= 0xFFFF) {
+                records.putInt(rec + LINK_OFFSET, 0); // the mapping is not there: the flow goes, its port with it
+                deleteWord(id, word, false);
+                dropped++;
+                continue;
+            }
+            records.putLong(offset(mapping) + STATE_WORD_OFFSET, withFlags(mappingWord, refCount(mappingWord) + 1));
+        }
+        // 4. mappings no flow holds any more
+        int flows = 0;
+        int mappings = 0;
+        for (int id = 0; id < used; id++) {
+            final int rec = offset(id);
+            final long word = records.getLong(rec + STATE_WORD_OFFSET);
+            if (recordState(word) != LIVE) {
+                continue;
+            }
+            if ((records.getByte(rec + NAT_FLAGS_OFFSET) & KIND_MAPPING) == 0) {
+                flows++;
+            } else if (refCount(word) == 0) {
+                deleteWord(id, word, false);
+            } else {
+                mappings++;
+            }
+        }
+        rebuildFreeList(used);
+        inserted.reset();
+        deleted.reset();
+        evicted.reset();
+        inserted.add(flows + mappings);
+        return new Recovery(flows, mappings, dropped);
+    }
+
+    private static int remap(int[] egressMap, int index) {
+        return index < egressMap.length ? egressMap[index] : -1;
     }
 
     public int capacity() {
@@ -1208,9 +1371,12 @@ public final class FlowTable implements AutoCloseable {
 
     /** Loads the record and counters lines of the free list's head, which {@link #insert} is about to take. */
     private long touchFreeHead() {
-        final int top = (int) control.getLong(FREE_LIST_OFFSET) - 1;
+        int top = (int) control.getLong(FREE_LIST_OFFSET) - 1;
         if (top < 0) {
-            return 0;
+            top = (int) control.getLong(FRESH_OFFSET);
+            if (top >= capacity) {
+                return 0;
+            }
         }
         return records.getLong(offset(top) + LINK_OFFSET) ^ counters.getLong(countersOffset(top));
     }
@@ -1232,12 +1398,25 @@ public final class FlowTable implements AutoCloseable {
             final long head = control.getLongVolatile(FREE_LIST_OFFSET);
             final int top = (int) head - 1;
             if (top < 0) {
-                return -1;
+                return takeFresh();
             }
             // may read a link that is already stale: the stamp makes the CAS fail then
             final int next = records.getInt(offset(top) + LINK_OFFSET);
             if (control.compareAndSetLong(FREE_LIST_OFFSET, head, (((head >>> 32) + 1) << 32) | (next & 0xFFFF_FFFFL))) {
                 return top;
+            }
+        }
+    }
+
+    /** The next never-used record, or -1 when every record has been used (then only the free list has any). */
+    private int takeFresh() {
+        while (true) {
+            final long fresh = control.getLongVolatile(FRESH_OFFSET);
+            if (fresh >= capacity) {
+                return -1;
+            }
+            if (control.compareAndSetLong(FRESH_OFFSET, fresh, fresh + 1)) {
+                return (int) fresh;
             }
         }
     }
@@ -1274,9 +1453,12 @@ public final class FlowTable implements AutoCloseable {
         return false;
     }
 
-    /** Records on the free list; walks it, so only meaningful while no thread mutates the table (tests). */
+    /**
+     * Records free to take: on the free list (walked, so only meaningful while no thread mutates the table) or never
+     * used yet (tests).
+     */
     int freeListLength() {
-        int n = 0;
+        int n = capacity - (int) control.getLongVolatile(FRESH_OFFSET);
         for (int link = (int) control.getLongVolatile(FREE_LIST_OFFSET); link != 0 && n <= capacity; n++) {
             link = records.getInt(offset(link - 1) + LINK_OFFSET);
         }
@@ -1290,6 +1472,11 @@ public final class FlowTable implements AutoCloseable {
             census[slotState(index.getLongVolatile(offset))]++;
         }
         return census;
+    }
+
+    /** The records buffer (tests that play a process killed mid-operation). */
+    UnsafeBuffer recordsForTest() {
+        return records;
     }
 
     /** Record state of {@code id} (tests). */

@@ -64,6 +64,10 @@ public final class FlowTable6 implements AutoCloseable {
     private final long[] routerHigh = new long[MAX_ROUTERS + 1];
     private final long[] routerLow = new long[MAX_ROUTERS + 1];
     private volatile int routers;
+    /** Where the router list is kept as well, for the next process (entry i at 16 * i, the count at 0), or null. */
+    private final UnsafeBuffer routerStore;
+    /** Bytes of a router list kept in a state file. */
+    public static final int ROUTER_STORE_SIZE = (MAX_ROUTERS + 1) * 16;
 
     /** The rewrite of a packet found in the table: its new addresses (the ports are in the {@link FlowView}). */
     public static final class Rewrite {
@@ -136,10 +140,32 @@ public final class FlowTable6 implements AutoCloseable {
 
     /** As above with a fixed seed for the digests and the table's hash (tests). */
     public FlowTable6(int capacity, FlowTimeouts timeouts, long epochNs, long seed) {
-        this.table = new FlowTable(capacity, timeouts, epochNs, seed * 0x9E37_79B9_7F4A_7C15L + 1);
+        this(capacity, timeouts, epochNs, seed, null, null, null, null, null);
+    }
+
+    /**
+     * A table in a {@link FlowState} file's regions: records, per-packet lines, sidecar and the router list
+     * ({@link #ROUTER_STORE_SIZE} bytes), zeroed or a previous process's (then {@code table().recover} rebuilds it;
+     * the routers are read back here, so the ids the records hold keep naming the same routers).
+     */
+    public FlowTable6(int capacity, FlowTimeouts timeouts, long epochNs, long seed, OffHeapMemory recordsRegion,
+                      OffHeapMemory countersRegion, OffHeapMemory controlRegion, OffHeapMemory sidecarRegion,
+                      OffHeapMemory routerRegion) {
+        this.table = new FlowTable(capacity, timeouts, epochNs, seed * 0x9E37_79B9_7F4A_7C15L + 1, recordsRegion,
+            countersRegion, controlRegion);
         this.seed = seed;
-        this.sidecarMemory = OffHeapMemory.allocate((long) capacity * SIDECAR_SIZE, "IPv6 flow table addresses");
+        this.sidecarMemory = sidecarRegion != null ? sidecarRegion
+            : OffHeapMemory.allocate((long) capacity * SIDECAR_SIZE, "IPv6 flow table addresses");
         this.sidecar = new UnsafeBuffer(sidecarMemory.address(), capacity * SIDECAR_SIZE);
+        this.routerStore = routerRegion == null ? null : new UnsafeBuffer(routerRegion.address(), ROUTER_STORE_SIZE);
+        if (routerStore != null) {
+            final int n = Math.min(MAX_ROUTERS, Math.max(0, routerStore.getInt(0)));
+            for (int i = 1; i <= n; i++) {
+                routerHigh[i] = routerStore.getLong(i * 16);
+                routerLow[i] = routerStore.getLong(i * 16 + 8);
+            }
+            routers = n;
+        }
     }
 
     /** The inner table: deletion, expiry, eviction, per-packet state, listing. */
@@ -469,6 +495,11 @@ public final class FlowTable6 implements AutoCloseable {
             }
             routerHigh[n + 1] = high;
             routerLow[n + 1] = low;
+            if (routerStore != null) {
+                routerStore.putLong((n + 1) * 16, high);
+                routerStore.putLong((n + 1) * 16 + 8, low);
+                routerStore.putIntVolatile(0, n + 1);
+            }
             routers = n + 1; // publishes the entry before any flow can carry its id
             return n + 1;
         }

@@ -1,8 +1,11 @@
 // Keeps the kernel out of the data plane's flows: the guard program attached at tcx ingress, and its live config.
 package io.nsgate.dataplane.guard;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -41,9 +44,12 @@ import io.nsgate.linux.sys.Syscalls;
  * packet is judged by the new ownership, and the old slot is free for the next update. An update costs three
  * syscalls and a grace period (milliseconds); the data path never waits for it.
  *
- * <p><b>Fail-open.</b> The link is held only by this object's descriptor. {@link #close()} detaches it; if the
- * process dies, the kernel closes the descriptor and detaches it too, and the kernel sees every frame again
- * (answering forwarded SYNs with RST, which is the right failure: the host stays reachable). Nothing is pinned.
+ * <p><b>Fail-open, unless pinned.</b> Attached by {@link #attachTo(int, String)}, the link is held only by this
+ * object's descriptor. {@link #close()} detaches it; if the process dies, the kernel closes the descriptor and detaches
+ * it too, and the kernel sees every frame again (answering forwarded SYNs with RST: the host stays reachable). A
+ * gateway that keeps its connections across restarts pins the link instead ({@link #attachTo(int, String, Path)}):
+ * then it stays attached with the last ownership until the next process takes it over, or the pin is removed
+ * ({@link #unpin}).
  *
  * <h2>Ordering the daemon must follow</h2>
  * The guard and the data plane's rules change separately, so the order matters, or the kernel gets a window to
@@ -176,6 +182,83 @@ public final class KernelGuard implements AutoCloseable {
         this.interfaceName = what;
     }
 
+    /** How {@link #attachTo(int, String, Path)} found the interface. */
+    public enum Attachment {
+        /** A new link, pinned. */
+        NEW,
+        /** A previous process's pinned link, which now runs this guard's program (no moment without a guard). */
+        TAKEN_OVER
+    }
+
+    /**
+     * As {@link #attachTo(int, String)}, with the link pinned at {@code pin} (in a bpf file system), so that it stays
+     * attached when this process stops or dies, still dropping what the data plane owns: the frames of its
+     * connections in the gap before the next process are lost (and retransmitted), not answered with RST. When
+     * {@code pin} already holds a tcx ingress link of this interface (the previous process's), that link is taken over:
+     * BPF_LINK_UPDATE swaps its program for this one in place. A pin of anything else is replaced.
+     */
+    public synchronized Attachment attachTo(int ifindex, String what, Path pin) {
+        ensureOpen();
+        if (linkFd >= 0) {
+            throw new IllegalStateException("guard already attached to " + interfaceName);
+        }
+        if (Files.exists(pin)) {
+            int fd = -1;
+            try {
+                fd = Bpf.objGet(pin.toString());
+                Bpf.LinkInfo info = Bpf.linkInfo(fd, pin.toString());
+                if (info.type() == Bpf.BPF_LINK_TYPE_TCX && info.tcxIfindex() == ifindex
+                    && info.tcxAttachType() == Bpf.BPF_TCX_INGRESS) {
+                    Bpf.linkUpdate(fd, programFd, "tcx ingress of " + what);
+                    linkFd = fd;
+                    this.ifindex = ifindex;
+                    this.interfaceName = what;
+                    return Attachment.TAKEN_OVER;
+                }
+            } catch (SyscallException e) {
+                // not a link of ours any more (or not a link): replaced below
+            }
+            Syscalls.closeQuietly(fd);
+            unpin(pin);
+        }
+        attachTo(ifindex, what);
+        try {
+            Files.createDirectories(pin.getParent());
+            Bpf.objPin(linkFd, pin.toString());
+        } catch (IOException | SyscallException e) {
+            Syscalls.closeQuietly(linkFd);
+            linkFd = -1;
+            throw new SyscallException("bpf", "BPF_OBJ_PIN " + pin, e instanceof SyscallException se ? se.errno() : 0,
+                "pins need a bpf file system (mount -t bpf bpf /sys/fs/bpf)");
+        }
+        return Attachment.NEW;
+    }
+
+    /**
+     * Removes a pin: once no process holds the link either, it is detached and the kernel sees every frame of the
+     * interface again.
+     *
+     * @return false when there was nothing to remove
+     */
+    public static boolean unpin(Path pin) {
+        try {
+            return Files.deleteIfExists(pin);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot remove the guard pin " + pin + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The interface index a pinned tcx link is attached to: 0 once its interface went away, -1 when not a tcx link. */
+    public static int pinnedInterface(Path pin) {
+        int fd = Bpf.objGet(pin.toString());
+        try {
+            Bpf.LinkInfo info = Bpf.linkInfo(fd, pin.toString());
+            return info.type() == Bpf.BPF_LINK_TYPE_TCX ? info.tcxIfindex() : -1;
+        } finally {
+            Syscalls.closeQuietly(fd);
+        }
+    }
+
     private static String attachHint(int errno) {
         switch (errno) {
             case Errno.ENODEV:
@@ -212,8 +295,8 @@ public final class KernelGuard implements AutoCloseable {
     }
 
     /**
-     * Detaches (closes the link) and releases the program and maps. Idempotent; the kernel sees every frame of
-     * the interface again as soon as the link is closed.
+     * Closes the link, program and maps. Idempotent. An unpinned link is detached then: the kernel sees every frame of
+     * the interface again; a pinned one stays attached, holding the program and its maps.
      */
     @Override
     public synchronized void close() {

@@ -15,6 +15,7 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
 import io.nsgate.dataplane.conntrack.ExpirySweeper;
+import io.nsgate.dataplane.conntrack.FlowState;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTable6;
 import io.nsgate.dataplane.conntrack.FlowTimeouts;
@@ -36,14 +37,26 @@ import io.nsgate.linux.net.Ipv6Address;
  * only through commands ({@link #rules(RuleSet)}): it never writes their state, so a change never stops traffic.
  */
 public final class DataPlane implements AutoCloseable {
-    /** Sizes and timeouts, fixed at start. */
-    public record Settings(int flowCapacity, FlowTimeouts timeouts, int fragmentEntries, int neighbourEntries) {
+    /**
+     * Sizes and timeouts, fixed at start; {@code state}, when not null, is the file the flow tables live in (and are
+     * taken over from), of {@link #flowCapacity} and {@link #flow6Capacity}.
+     */
+    public record Settings(int flowCapacity, FlowTimeouts timeouts, int fragmentEntries, int neighbourEntries,
+                           FlowState state) {
+        public Settings(int flowCapacity, FlowTimeouts timeouts, int fragmentEntries, int neighbourEntries) {
+            this(flowCapacity, timeouts, fragmentEntries, neighbourEntries, null);
+        }
+
         public static Settings defaults() {
             return new Settings(1 << 20, FlowTimeouts.DEFAULTS, 4096, 1024);
         }
 
         public Settings withFlowCapacity(int capacity) {
-            return new Settings(capacity, timeouts, fragmentEntries, neighbourEntries);
+            return new Settings(capacity, timeouts, fragmentEntries, neighbourEntries, state);
+        }
+
+        public Settings withState(FlowState newState) {
+            return new Settings(flowCapacity, timeouts, fragmentEntries, neighbourEntries, newState);
         }
 
         /**
@@ -91,8 +104,13 @@ public final class DataPlane implements AutoCloseable {
         this.ports = ports;
         this.openingPorts = openingPorts;
         this.waiters = waiters;
-        this.table = new FlowTable(settings.flowCapacity(), settings.timeouts(), clock.nanoTime());
-        this.table6 = new FlowTable6(settings.flow6Capacity(), settings.timeouts(), clock.nanoTime());
+        if (settings.state() != null) {
+            this.table = settings.state().table4(settings.timeouts());
+            this.table6 = settings.state().table6(settings.timeouts());
+        } else {
+            this.table = new FlowTable(settings.flowCapacity(), settings.timeouts(), clock.nanoTime());
+            this.table6 = new FlowTable6(settings.flow6Capacity(), settings.timeouts(), clock.nanoTime());
+        }
         this.table6.gatewayAddresses(rules.ownership().ipv6Addresses());
         this.fragments = new FragmentTable(settings.fragmentEntries());
         this.neighbours = new NeighbourTable(settings.neighbourEntries());

@@ -203,6 +203,53 @@ class KernelGuardNetnsTest {
     }
 
     @Test
+    void aPinnedGuardOutlivesItsProcessUntilTheNextOneTakesItOverOrThePinGoes() {
+        java.nio.file.Path pin = lab.bpfFileSystem().resolve("net-test").resolve("veth0");
+        int ifindex = lab.inside(gw, () -> Syscalls.interfaceIndex("veth0"));
+        KernelGuard first = lab.inside(gw, () -> KernelGuard.load(rules(true).ownership()));
+        assertEquals(KernelGuard.Attachment.NEW, lab.inside(gw, () -> first.attachTo(ifindex, "veth0", pin)));
+        first.close(); // as a process stopping (or dying): its descriptors go, the pin keeps the link
+        assertEquals(ifindex, KernelGuard.pinnedInterface(pin));
+        assertOutcome(Outcome.UNANSWERED, FORWARDED, "the pinned guard still drops the forward's SYN");
+        assertOutcome(Outcome.REFUSED, CLOSED, "and passes what it does not own");
+
+        // the next process: its guard (without the forward) takes the link over in place
+        KernelGuard second = lab.inside(gw, () -> KernelGuard.load(rules(false).ownership()));
+        try {
+            assertEquals(KernelGuard.Attachment.TAKEN_OVER,
+                lab.inside(gw, () -> second.attachTo(ifindex, "veth0", pin)));
+            assertOutcome(Outcome.REFUSED, FORWARDED, "the new program decides: the forward is gone");
+            assertOutcome(Outcome.UNANSWERED, NAT_PORT, "one guard, the new one, owning the NAT range");
+        } finally {
+            second.close();
+        }
+        assertOutcome(Outcome.UNANSWERED, NAT_PORT, "still pinned after the second process");
+        assertTrue(KernelGuard.unpin(pin));
+        assertOutcome(Outcome.REFUSED, NAT_PORT, "pin removed, no descriptor: detached");
+        assertFalse(KernelGuard.unpin(pin));
+    }
+
+    @Test
+    void aPinOfAnotherInterfaceIsReplacedNotTakenOver() {
+        java.nio.file.Path pin = lab.bpfFileSystem().resolve("net-test").resolve("other");
+        int ifindex = lab.inside(gw, () -> Syscalls.interfaceIndex("veth0"));
+        int loIndex = lab.inside(gw, () -> Syscalls.interfaceIndex("lo"));
+        KernelGuard onLo = lab.inside(gw, () -> KernelGuard.load(rules(false).ownership()));
+        lab.inside(gw, () -> onLo.attachTo(loIndex, "lo", pin));
+        onLo.close();
+        KernelGuard guard = lab.inside(gw, () -> KernelGuard.load(rules(true).ownership()));
+        try {
+            assertEquals(KernelGuard.Attachment.NEW, lab.inside(gw, () -> guard.attachTo(ifindex, "veth0", pin)));
+            assertEquals(ifindex, KernelGuard.pinnedInterface(pin), "the pin names veth0's link now; lo's went");
+            assertOutcome(Outcome.UNANSWERED, FORWARDED, "veth0 guarded");
+        } finally {
+            guard.close();
+            KernelGuard.unpin(pin);
+        }
+        assertOutcome(Outcome.REFUSED, FORWARDED, "unpinned and closed");
+    }
+
+    @Test
     void packetTapsOfAllProtocolsStillSeeWhatTheGuardDrops() {
         int ifindex = lab.inside(gw, () -> Syscalls.interfaceIndex("veth0"));
         int tapAll = lab.inside(gw, () -> openTap(ETH_P_ALL, ifindex));

@@ -51,7 +51,13 @@ public final class Bpf {
     public static final int BPF_MAP_UPDATE_ELEM = 2;
     public static final int BPF_PROG_LOAD = 5;
     public static final int BPF_PROG_TEST_RUN = 10;
+    public static final int BPF_OBJ_PIN = 6;
+    public static final int BPF_OBJ_GET = 7;
+    public static final int BPF_OBJ_GET_INFO_BY_FD = 15;
     public static final int BPF_LINK_CREATE = 28;
+    public static final int BPF_LINK_UPDATE = 29;
+    /** enum bpf_link_type: a tcx link. */
+    public static final int BPF_LINK_TYPE_TCX = 11;
 
     // ---------------------------------------------------------------- enum bpf_map_type
     public static final int BPF_MAP_TYPE_ARRAY = 2;
@@ -355,6 +361,52 @@ public final class Bpf {
         attr.putInt(8, attachType);
         attr.putInt(12, flags);
         return (int) call(BPF_LINK_CREATE, attr, "BPF_LINK_CREATE " + subject);
+    }
+
+    /**
+     * BPF_LINK_UPDATE: the link runs {@code newProgFd} from now on, in its place in the chain, with no moment
+     * between the two programs.
+     */
+    public static void linkUpdate(int linkFd, int newProgFd, String subject) {
+        ByteBuffer attr = clearedAttr();
+        attr.putInt(0, linkFd);
+        attr.putInt(4, newProgFd);
+        call(BPF_LINK_UPDATE, attr, "BPF_LINK_UPDATE " + subject);
+    }
+
+    /** What {@link #linkInfo} reads of a link (struct bpf_link_info). */
+    public record LinkInfo(int type, int id, int progId, int tcxIfindex, int tcxAttachType) {
+    }
+
+    /** BPF_OBJ_GET_INFO_BY_FD of a link: its type and, for tcx links, the interface (0 once it went away). */
+    public static LinkInfo linkInfo(int linkFd, String subject) {
+        ByteBuffer attr = clearedAttr();
+        int infoOffset = ATTR_SIZE; // struct bpf_link_info, in the scratch area
+        attr.putInt(0, linkFd);
+        attr.putInt(4, 64);
+        attr.putLong(8, BufferUtil.address(attr) + infoOffset);
+        call(BPF_OBJ_GET_INFO_BY_FD, attr, "BPF_OBJ_GET_INFO_BY_FD " + subject);
+        // type, id, prog_id, then the union (8-aligned): tcx { ifindex, attach_type }
+        return new LinkInfo(attr.getInt(infoOffset), attr.getInt(infoOffset + 4), attr.getInt(infoOffset + 8),
+            attr.getInt(infoOffset + 16), attr.getInt(infoOffset + 20));
+    }
+
+    /**
+     * BPF_OBJ_PIN: gives the object a name in a bpf file system, which holds a reference to it until the file is
+     * removed, so it outlives every descriptor (and the process).
+     */
+    public static void objPin(int fd, String path) {
+        ByteBuffer attr = clearedAttr();
+        attr.putLong(0, putString(attr, ATTR_SIZE, path));
+        attr.putInt(8, fd);
+        call(BPF_OBJ_PIN, attr, "BPF_OBJ_PIN " + path);
+    }
+
+    /** BPF_OBJ_GET: a new descriptor of a pinned object. */
+    public static int objGet(String path) {
+        ByteBuffer attr = clearedAttr();
+        attr.putLong(0, putString(attr, ATTR_SIZE, path));
+        return (int) call(BPF_OBJ_GET, attr, "BPF_OBJ_GET " + path);
     }
 
     /** close(2) of a map, program or link descriptor. */

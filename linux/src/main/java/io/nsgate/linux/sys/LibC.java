@@ -59,6 +59,13 @@ public interface LibC {
 
     int munmap(@intptr_t long addr, @size_t long length);
 
+    int ftruncate(int fd, long length);
+
+    int flock(int fd, int operation);
+
+    /** statfs(2) into a 120-byte struct statfs at {@code buf} (f_type is its first 8 bytes). */
+    int statfs(String path, @intptr_t long buf);
+
     int madvise(@intptr_t long addr, @size_t long length, int advice);
 
     /** syscall(2) with up to six arguments (unused ones are ignored by the kernel); -1 and errno on failure. */

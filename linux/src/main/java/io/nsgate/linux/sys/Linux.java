@@ -60,6 +60,14 @@ public final class Linux {
     public static final int O_NONBLOCK = 04000;
     public static final int O_CLOEXEC = 02000000;
 
+    // <sys/file.h>
+    public static final int LOCK_EX = 2;
+    public static final int LOCK_NB = 4;
+
+    // <linux/magic.h>
+    public static final long TMPFS_MAGIC = 0x01021994L;
+    public static final long BPF_FS_MAGIC = 0xcafe4a11L;
+
     // <poll.h>
     public static final short POLLIN = 0x1;
     public static final short POLLOUT = 0x4;

@@ -16,13 +16,31 @@ public final class OffHeapMemory implements AutoCloseable {
     private final long length;
     private final boolean mapped;
     private final boolean hugePages;
+    private final boolean borrowed;
     private boolean closed;
 
     private OffHeapMemory(long address, long length, boolean mapped, boolean hugePages) {
+        this(address, length, mapped, hugePages, false);
+    }
+
+    private OffHeapMemory(long address, long length, boolean mapped, boolean hugePages, boolean borrowed) {
         this.address = address;
         this.length = length;
         this.mapped = mapped;
         this.hugePages = hugePages;
+        this.borrowed = borrowed;
+    }
+
+    /**
+     * {@code length} bytes at {@code offset} (64-byte aligned) of a shared file's mapping: its contents are the
+     * file's, and closing the region leaves the mapping to the file's owner.
+     */
+    public static OffHeapMemory within(SharedMemoryFile file, long offset, long length) {
+        if (offset < 0 || (offset & 63) != 0 || length <= 0 || offset + length > file.length()) {
+            throw new IllegalArgumentException(file.path() + ": region " + offset + "+" + length + " outside "
+                + file.length() + " bytes or not 64-byte aligned");
+        }
+        return new OffHeapMemory(file.address() + offset, length, true, false, true);
     }
 
     /**
@@ -62,6 +80,9 @@ public final class OffHeapMemory implements AutoCloseable {
             return;
         }
         closed = true;
+        if (borrowed) {
+            return;
+        }
         if (mapped) {
             Syscalls.munmap(address, length, "off-heap region");
         } else {

@@ -185,6 +185,33 @@ public final class Syscalls {
         }
     }
 
+    /** ftruncate(2): sets the file's size (new bytes read as zeros). */
+    public static void ftruncate(int fd, long length, String subject) {
+        if (libc().ftruncate(fd, length) < 0) {
+            throw failure("ftruncate", subject);
+        }
+    }
+
+    /** flock(2) LOCK_EX|LOCK_NB; false when another open file description holds the lock. */
+    public static boolean tryLockExclusive(int fd, String subject) {
+        if (libc().flock(fd, Linux.LOCK_EX | Linux.LOCK_NB) == 0) {
+            return true;
+        }
+        if (lastErrno() == Errno.EAGAIN) { // EWOULDBLOCK
+            return false;
+        }
+        throw failure("flock", subject);
+    }
+
+    /** The f_type of the file system holding {@code path} (statfs(2)), e.g. {@link Linux#TMPFS_MAGIC}. */
+    public static long fileSystemType(String path) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(128).order(ByteOrder.nativeOrder());
+        if (libc().statfs(path, address(buf)) < 0) {
+            throw failure("statfs", path);
+        }
+        return buf.getLong(0);
+    }
+
     /** madvise(2); returns the errno on failure (0 on success): advice is a hint, callers decide. */
     public static int madvise(long address, long length, int advice) {
         return libc().madvise(address, length, advice) < 0 ? lastErrno() : 0;
