@@ -99,7 +99,8 @@ class DebianPackageTest {
         String unit = Files.readString(tree.resolve("lib/systemd/system/nsgate.service"));
         for (String line : List.of("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=2",
             "ExecReload=/usr/bin/nsgate ctl config reload", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_SYS_ADMIN",
-            "ProtectSystem=strict", "NoNewPrivileges=yes", "RuntimeDirectoryPreserve=yes", "CacheDirectory=nsgate")) {
+            "ProtectSystem=strict", "NoNewPrivileges=yes", "RuntimeDirectoryPreserve=yes", "CacheDirectory=nsgate",
+            "User=nsgate", "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_SYS_ADMIN")) {
             assertTrue(unit.contains(line), line + " in\n" + unit);
         }
         assertTrue(Files.readString(tree.resolve("etc/nsgate/gateway.yaml")).contains("\nstateFile: /run/nsgate/flows"),
@@ -139,6 +140,9 @@ class DebianPackageTest {
             assertEquals(0, verify.code, verify.output);
             assertTrue(verify.output.isBlank(), "systemd-analyze verify is clean:\n" + verify.output);
             assertEquals(0, run(60, "getent", "group", "nsgate").code, "the control socket's group exists");
+            assertEquals(0, run(60, "getent", "passwd", "nsgate").code, "the service's user exists");
+            String cleared = check(60, "/usr/bin/nsgate", "state", "clear", "--config", "/etc/nsgate/gateway.yaml");
+            assertTrue(cleared.contains("no state file /run/nsgate/flows"), cleared);
         } finally {
             List<String> purge = new ArrayList<>(env);
             purge.addAll(List.of("apt-get", "purge", "-y", "-q", "nsgate"));
@@ -149,6 +153,7 @@ class DebianPackageTest {
             assertFalse(Files.exists(Path.of(gone)), gone + " is gone after purge");
         }
         assertNotEquals(0, run(60, "getent", "group", "nsgate").code, "the group is gone after purge");
+        assertNotEquals(0, run(60, "getent", "passwd", "nsgate").code, "the user is gone after purge");
         assertNotEquals(0, run(60, "dpkg-query", "--show", "nsgate").code, "dpkg forgot it");
     }
 }

@@ -121,25 +121,58 @@ public final class RunCommand implements Callable<Integer> {
             + "not, every problem named; nothing is started or changed (like nginx -t).")
     boolean check;
 
+    @Option(names = "--json",
+        description = "With --check: the verdict as one JSON object (the configuration's summary on standard output, "
+            + "or the error object with every problem on standard error).")
+    boolean json;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        // what run --check answers goes to picocli's streams (the console, or a caller's); a running gateway logs
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        if (json && !check) {
+            err.println("nsgate: --json goes with --check (a running gateway logs; `nsgate ctl status --json` "
+                + "asks it)");
+            err.flush();
+            return ExitCode.BAD_INPUT;
+        }
         GatewayConfig cfg;
         try {
             cfg = configuration();
         } catch (GatewayConfigException e) {
-            System.err.println("nsgate: " + e.getMessage());
+            if (json) {
+                return JsonLines.error(err, "bad_request",
+                    (config != null ? config.toString() : "the flags") + " is not valid", e.problems(),
+                    ExitCode.BAD_INPUT);
+            }
+            err.println("nsgate: " + e.getMessage());
+            err.flush();
             return ExitCode.BAD_INPUT;
         }
         if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
             System.err.println("nsgate: --metrics-port " + metricsPort + ": not a port 0..65535");
             return ExitCode.BAD_INPUT;
         }
+        if (check && json) {
+            com.fasterxml.jackson.databind.node.ObjectNode n = JsonLines.object();
+            n.put("valid", true);
+            n.put("config", config != null ? config.toString() : null);
+            n.set("configuration", new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(cfg.toFile()));
+            out.println(n);
+            out.flush();
+            return ExitCode.OK;
+        }
         if (check) {
-            System.out.println("nsgate: configuration " + (config != null ? config : "(flags)") + " is valid: "
+            out.println("nsgate: configuration " + (config != null ? config : "(flags)") + " is valid: "
                 + cfg.forwards().size() + " forward(s), " + cfg.masquerade().size() + " masquerade prefix(es), "
                 + cfg.workers() + " worker(s), lan " + cfg.lan() + ", inside " + String.join(" ", cfg.inside())
                 + (cfg.netns() != null ? ", in network namespace " + cfg.netns() : "")
                 + " (the interfaces and addresses are checked when it starts)");
+            out.flush();
             return ExitCode.OK;
         }
         ControlServer.Settings control = noControlSocket ? null

@@ -55,6 +55,22 @@ final class StateCommand extends CommandGroup {
             description = "Where the guards are pinned (default: the configuration's, else /sys/fs/bpf/nsgate).")
         Path pinDirectory;
 
+        @Option(names = "--json", description = "Print what was removed as one JSON object.")
+        boolean json;
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private int fail(String code, String message, int exit) {
+            java.io.PrintWriter err = spec.commandLine().getErr();
+            if (json) {
+                return JsonLines.error(err, code, message, List.of(), exit);
+            }
+            err.println("nsgate: " + message);
+            err.flush();
+            return exit;
+        }
+
         @Override
         public Integer call() {
             Path state = stateFile;
@@ -65,53 +81,66 @@ final class StateCommand extends CommandGroup {
                     state = state != null ? state : c.stateFile();
                     pins = pins != null ? pins : c.pinDirectory();
                 } catch (GatewayConfigException e) {
-                    System.err.println("nsgate: " + e.getMessage());
-                    return ExitCode.BAD_INPUT;
+                    if (json) {
+                        return JsonLines.error(spec.commandLine().getErr(), "bad_request", config + " is not valid",
+                            e.problems(), ExitCode.BAD_INPUT);
+                    }
+                    return fail("bad_request", e.getMessage(), ExitCode.BAD_INPUT);
                 }
             }
             if (state == null) {
-                System.err.println("nsgate: state clear: no state file (give --state-file, or --config of a "
-                    + "configuration with stateFile)");
-                return ExitCode.BAD_INPUT;
+                return fail("bad_request", "state clear: no state file (give --state-file, or --config of a "
+                    + "configuration with stateFile)", ExitCode.BAD_INPUT);
             }
             pins = pins != null ? pins : GatewayConfig.DEFAULT_PIN_DIRECTORY;
             long inode;
             try {
                 inode = FlowState.delete(state);
             } catch (IllegalStateException | java.io.UncheckedIOException e) {
-                System.err.println("nsgate: state clear: " + e.getMessage());
-                return ExitCode.FAILED;
+                return fail(e instanceof IllegalStateException ? "conflict" : "failed", "state clear: "
+                    + e.getMessage(), ExitCode.FAILED);
             }
-            System.out.println(inode < 0 ? "no state file " + state : "removed " + state);
+            List<String> lines = new java.util.ArrayList<>();
+            com.fasterxml.jackson.databind.node.ObjectNode report = JsonLines.object();
+            report.put("stateFile", state.toString());
+            report.put("removed", inode >= 0);
+            lines.add(inode < 0 ? "no state file " + state : "removed " + state);
             if (inode <= 0) {
                 try {
                     inode = Long.parseLong(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString()
                         .replaceAll("[^0-9]", ""));
                 } catch (IOException e) {
-                    System.err.println("nsgate: state clear: cannot tell the network namespace: " + Errno.why(e));
-                    return ExitCode.FAILED;
+                    return fail("failed", "state clear: cannot tell the network namespace: " + Errno.why(e),
+                        ExitCode.FAILED);
                 }
-                System.out.println("(the file did not name its network namespace: removing this namespace's pins)");
+                lines.add("(the file did not name its network namespace: removing this namespace's pins)");
             }
             Path dir = pins.resolve("net-" + inode);
-            if (!Files.isDirectory(dir)) {
-                System.out.println("no pinned guards in " + dir);
-                return ExitCode.OK;
-            }
-            try (Stream<Path> entries = Files.list(dir)) {
-                List<Path> all = entries.toList();
-                for (Path pin : all) {
-                    KernelGuard.unpin(pin);
-                    System.out.println("removed the guard pinned at " + pin);
+            report.put("pinDirectory", dir.toString());
+            com.fasterxml.jackson.databind.node.ArrayNode removedPins = report.putArray("pinsRemoved");
+            if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                lines.add("no pinned guards in " + dir);
+            } else {
+                try (Stream<Path> entries = Files.list(dir)) {
+                    for (Path pin : entries.toList()) {
+                        KernelGuard.unpin(pin);
+                        removedPins.add(pin.toString());
+                        lines.add("removed the guard pinned at " + pin);
+                    }
+                    Files.deleteIfExists(dir);
+                } catch (IOException e) {
+                    return fail("failed", "state clear: " + dir + ": " + Errno.why(e), ExitCode.FAILED);
+                } catch (RuntimeException e) {
+                    return fail("failed", "state clear: " + dir + ": " + e.getMessage(), ExitCode.FAILED);
                 }
-                Files.deleteIfExists(dir);
-            } catch (IOException e) {
-                System.err.println("nsgate: state clear: " + dir + ": " + Errno.why(e));
-                return ExitCode.FAILED;
-            } catch (RuntimeException e) {
-                System.err.println("nsgate: state clear: " + dir + ": " + e.getMessage());
-                return ExitCode.FAILED;
             }
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(report);
+            } else {
+                lines.forEach(out::println);
+            }
+            out.flush();
             return ExitCode.OK;
         }
     }

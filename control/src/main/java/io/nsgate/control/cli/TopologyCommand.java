@@ -56,7 +56,7 @@ public final class TopologyCommand extends CommandGroup {
                 return ExitCode.OK;
             } catch (TopologyException e) {
                 if (json) {
-                    return jsonError(err, "bad_request", topology.source() + " rejected, nothing changed",
+                    return JsonLines.error(err, "bad_request", topology.source() + " rejected, nothing changed",
                         e.problems(), ExitCode.BAD_INPUT);
                 }
                 err.println("nsgate: " + topology.source() + " rejected, nothing changed:");
@@ -68,7 +68,7 @@ public final class TopologyCommand extends CommandGroup {
                     List<String> details = new ArrayList<>();
                     e.conflicts().forEach(c -> details.add(c.toString()));
                     details.addAll(e.rollbackReport());
-                    return jsonError(err, e.conflicts().isEmpty() ? "failed" : "conflict",
+                    return JsonLines.error(err, e.conflicts().isEmpty() ? "failed" : "conflict",
                         e.getMessage().lines().findFirst().orElse(""), details, ExitCode.FAILED);
                 }
                 if (!e.conflicts().isEmpty()) {
@@ -85,25 +85,12 @@ public final class TopologyCommand extends CommandGroup {
                 return ExitCode.FAILED;
             } catch (RuntimeException e) {
                 if (json) {
-                    return jsonError(err, "failed", String.valueOf(e.getMessage()), List.of(), ExitCode.FAILED);
+                    return JsonLines.error(err, "failed", String.valueOf(e.getMessage()), List.of(), ExitCode.FAILED);
                 }
                 err.println("nsgate: " + e.getMessage());
                 err.flush();
                 return ExitCode.FAILED;
             }
-        }
-
-        /** A refusal as the control socket's error object, on one line. */
-        private static int jsonError(PrintWriter err, String code, String message, List<String> details, int exit) {
-            com.fasterxml.jackson.databind.node.ObjectNode n =
-                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-            com.fasterxml.jackson.databind.node.ObjectNode e = n.putObject("error");
-            e.put("code", code);
-            e.put("message", message);
-            details.forEach(d -> e.withArray("details").add(d));
-            err.println(n);
-            err.flush();
-            return exit;
         }
     }
 
@@ -132,9 +119,22 @@ public final class TopologyCommand extends CommandGroup {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @CommandLine.Option(names = "--json", description = "Print it as one JSON object instead of YAML.")
+        boolean json;
+
         @Override
         public Integer call() {
-            spec.commandLine().getOut().print(Topology.seedLabYaml());
+            String yaml = Topology.seedLabYaml();
+            if (json) {
+                try {
+                    yaml = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
+                        new com.fasterxml.jackson.databind.ObjectMapper(
+                            new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(yaml)) + "\n";
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e); // the embedded file is valid YAML (TopologyTest)
+                }
+            }
+            spec.commandLine().getOut().print(yaml);
             spec.commandLine().getOut().flush();
             return ExitCode.OK;
         }

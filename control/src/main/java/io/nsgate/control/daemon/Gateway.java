@@ -218,7 +218,7 @@ public final class Gateway implements AutoCloseable {
     /** The pin directory must be (or be made in) a bpf file system: pins cannot live anywhere else. */
     private static void checkBpfFileSystem(Path dir) {
         Path existing = dir;
-        while (existing != null && !Files.exists(existing)) {
+        while (existing != null && !Files.exists(existing, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // lstat
             existing = existing.getParent();
         }
         if (existing == null || Syscalls.fileSystemType(existing.toString()) != Linux.BPF_FS_MAGIC) {

@@ -82,10 +82,18 @@ final class KernelSettings {
         }
         wanted = reservedPortsBefore.isEmpty() ? range : reservedPortsBefore + "," + range;
         // the state goes first, so a crash at any point leaves a file that either matches what the namespace holds
-        // or is ignored; then it records the value as the kernel prints it back (sorted ranges)
-        State.write(stateFile, new State(reservedPortsBefore, wanted));
+        // or is ignored; then it records the value as the kernel prints it back (sorted ranges). A gateway that may
+        // not write there (a service user without /run/nsgate) runs all the same, without that safety net.
+        try {
+            State.write(stateFile, new State(reservedPortsBefore, wanted));
+        } catch (GatewayException e) {
+            log.accept("warning: " + e.getMessage() + "; after a crash the range stays reserved");
+            stateFile = null;
+        }
         host.setSysctl(RESERVED_PORTS, wanted);
-        State.write(stateFile, new State(reservedPortsBefore, host.sysctl(RESERVED_PORTS)));
+        if (stateFile != null) {
+            State.write(stateFile, new State(reservedPortsBefore, host.sysctl(RESERVED_PORTS)));
+        }
     }
 
     /** Sets a forwarding sysctl to 0; one that is optional may be missing (no IPv6, or a kernel before 6.17). */

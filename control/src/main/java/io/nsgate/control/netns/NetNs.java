@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.nsgate.control.netlink.RtNetlink;
+import io.nsgate.linux.sys.Capabilities;
 import io.nsgate.linux.sys.Errno;
 import io.nsgate.linux.sys.Linux;
 import io.nsgate.linux.sys.Probe;
@@ -60,7 +61,10 @@ public final class NetNs implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------ probe
 
-    /** Whether this process can create and enter network namespaces (root, libc bound, namespaces enabled). */
+    /**
+     * Whether this process can create and enter network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN, libc bound,
+     * namespaces enabled).
+     */
     public static boolean isAvailable() {
         return PROBE.isAvailable();
     }
@@ -71,8 +75,11 @@ public final class NetNs implements AutoCloseable {
     }
 
     private static String probe() {
-        if (Syscalls.geteuid() != 0) {
-            return "network namespaces need root (CAP_SYS_ADMIN, CAP_NET_ADMIN); euid is " + Syscalls.geteuid();
+        List<String> missing = Capabilities.missing(Capabilities.CAP_SYS_ADMIN, Capabilities.CAP_NET_ADMIN);
+        if (!missing.isEmpty()) {
+            return "network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN (root has them; a service user can be given "
+                + "them, e.g. AmbientCapabilities= in its unit); this process (euid " + Syscalls.geteuid()
+                + ") lacks " + String.join(", ", missing);
         }
         if (!Files.exists(Path.of("/proc/thread-self/ns/net"))) {
             return "/proc/thread-self/ns/net is missing: is /proc mounted and the kernel built with CONFIG_NET_NS?";

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.nsgate.control.lab.EchoHttpService;
 import io.nsgate.control.lab.HttpProbe;
+import io.nsgate.control.testsupport.IperfStalls;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.testkit.NsgateProcess;
 
@@ -153,7 +154,10 @@ class RestartEndToEndTest {
         StringWriter out = new StringWriter();
         picocli.CommandLine cl = Main.commandLine();
         cl.setOut(new PrintWriter(out, true));
-        assertEquals(0, cl.execute("state", "clear", "--config", config.toString()));
+        assertEquals(0, cl.execute("state", "clear", "--config", config.toString(), "--json"));
+        JsonNode cleared = JSON.readTree(out.toString());
+        assertTrue(cleared.path("removed").asBoolean(), out.toString());
+        assertEquals(2, cleared.path("pinsRemoved").size(), "lan0's and v-net-0's guards: " + out);
         assertFalse(Files.exists(state));
         try (var pins = Files.list(LAB.bpfFileSystem())) {
             assertEquals(0, pins.filter(p -> p.getFileName().toString().startsWith("net-")).count(), "no pins left");
@@ -179,27 +183,11 @@ class RestartEndToEndTest {
         return new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.US_ASCII);
     }
 
-    /** Checks the stream ended without error and prints its stalls: runs of 100 ms intervals with no data. */
+    /** Checks the stream ended without error and prints its stalls (runs of 100 ms intervals with no data). */
     private static void report(String what, String iperfJson) throws IOException {
-        JsonNode root = JSON.readTree(iperfJson);
-        assertFalse(root.has("error"), what + ": " + iperfJson);
-        StringBuilder stalls = new StringBuilder();
-        int run = 0;
-        double stallStart = 0;
-        for (JsonNode interval : root.path("intervals")) {
-            JsonNode sum = interval.path("sum");
-            if (sum.path("bytes").asLong() == 0) {
-                if (run++ == 0) {
-                    stallStart = sum.path("start").asDouble();
-                }
-            } else if (run > 0) {
-                stalls.append(String.format(" %d ms at %.1f s;", run * 100, stallStart));
-                run = 0;
-            }
-        }
-        double mbps = root.path("end").path("sum_received").path("bits_per_second").asDouble() / 1e6;
-        assertTrue(root.path("end").path("sum_received").path("bytes").asLong() > 0, what + " received nothing");
-        System.out.printf("restart: %s: stalls%s %.0f Mbit/s over the run%n", what,
-            stalls.length() == 0 ? " none;" : stalls, mbps);
+        IperfStalls.Report r = IperfStalls.read(iperfJson);
+        assertEquals(null, r.error(), what + ": " + iperfJson);
+        assertTrue(r.bytesReceived() > 0, what + " received nothing");
+        System.out.printf("restart: %s: stalls %s, %.0f Mbit/s over the run%n", what, r.stalls(), r.mbps());
     }
 }

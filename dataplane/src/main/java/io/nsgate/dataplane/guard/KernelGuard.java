@@ -202,7 +202,9 @@ public final class KernelGuard implements AutoCloseable {
         if (linkFd >= 0) {
             throw new IllegalStateException("guard already attached to " + interfaceName);
         }
-        if (Files.exists(pin)) {
+        // lstat, not access(2): access judges by the real uid without capabilities, and a service user reaches
+        // /sys/fs/bpf (mode 0700) only with CAP_DAC_READ_SEARCH
+        if (Files.exists(pin, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             int fd = -1;
             try {
                 fd = Bpf.objGet(pin.toString());

@@ -38,7 +38,7 @@ public final class SharedMemoryFile implements AutoCloseable {
             throw new IllegalArgumentException(path + ": size " + length + " is not a positive multiple of 4096");
         }
         String name = path.toString();
-        boolean existed = java.nio.file.Files.exists(path);
+        boolean existed = java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS); // lstat
         int fd = Syscalls.open(name, Linux.O_RDWR | Linux.O_CREAT | Linux.O_CLOEXEC, 0600);
         try {
             if (!Syscalls.tryLockExclusive(fd, name)) {
@@ -66,7 +66,7 @@ public final class SharedMemoryFile implements AutoCloseable {
      * @throws IllegalStateException when another process holds the file
      */
     public static byte[] deleteUnused(Path path, int headerBytes) {
-        if (!java.nio.file.Files.exists(path)) {
+        if (!java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return null;
         }
         String name = path.toString();

@@ -1,4 +1,4 @@
-// Who may use the control socket: root, or a member of the configured group (primary or supplementary).
+// Who may use the control socket: root, the daemon's own user, or a member of the configured group.
 package io.nsgate.control.api.server;
 
 import java.io.IOException;
@@ -14,6 +14,8 @@ import io.nsgate.control.api.ops.Peer;
 public final class PeerAuthorizer {
     private final int groupId;
     private final String groupName;
+    /** The daemon's own user (a service user such as nsgate): its own commands, e.g. a unit's ExecReload. */
+    private final int ownUid = io.nsgate.linux.sys.Syscalls.isAvailable() ? io.nsgate.linux.sys.Syscalls.geteuid() : 0;
 
     /**
      * @param groupId   members of this group may connect; -1: root only
@@ -30,13 +32,14 @@ public final class PeerAuthorizer {
 
     /** Null when the peer may use the socket; otherwise the refusal's message. */
     public String refusal(Peer peer) {
-        if (peer.uid() == 0) {
+        if (peer.uid() == 0 || peer.uid() == ownUid) {
             return null;
         }
         if (groupId >= 0 && (peer.gid() == groupId || supplementaryGroupsContain(peer.pid(), groupId))) {
             return null;
         }
-        return "uid " + peer.uid() + " (pid " + peer.pid() + ") may not use the nsgate control socket: only root"
+        String who = ownUid != 0 ? "root, the daemon's own user (uid " + ownUid + ")" : "root";
+        return "uid " + peer.uid() + " (pid " + peer.pid() + ") may not use the nsgate control socket: only " + who
             + (groupId >= 0 ? " and members of group " + groupName + " (gid " + groupId + ")"
             : " (the daemon can admit a group with --control-group NAME)");
     }
