@@ -108,8 +108,10 @@ public final class EndToEndBenchmark {
             if (!options.runs(name)) {
                 continue;
             }
+            List<String> extra = !options.stateFile ? List.of() : List.of("--state-file",
+                Path.of("/dev/shm", lab.prefix() + "flows").toString(), "--pin-dir", lab.bpfFileSystem().toString());
             Side s = name.equals("kernel") ? new KernelNat(lab)
-                : new NsgateSide(lab, options.workers, jfr).gatewayJar(options.nsgateJar);
+                : new NsgateSide(lab, options.workers, jfr, extra).gatewayJar(options.nsgateJar);
             side = s;
             try {
                 runSide(s, profiled);
@@ -300,6 +302,9 @@ public final class EndToEndBenchmark {
         report.header(String.format(Locale.ROOT, "%s · CPU %s · kernel %s · %d CPUs · lab %s{edge,red,blue,lan}",
             ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME).replaceAll("\\.\\d+", ""),
             Tools.cpuModel(), kernel, Runtime.getRuntime().availableProcessors(), prefix));
+        if (options.stateFile) {
+            report.header("nsgate with a state file on tmpfs (/dev/shm) and pinned guards, as the package runs it");
+        }
         if (options.nsgateJar != null) {
             report.header("nsgate from " + options.nsgateJar.toAbsolutePath());
         }
@@ -373,6 +378,11 @@ public final class EndToEndBenchmark {
         }
         procs.stopAll();
         if (lab != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(Path.of("/dev/shm", lab.prefix() + "flows")); // --state-file yes
+            } catch (java.io.IOException e) {
+                System.err.println("e2e: removing the state file: " + e.getMessage());
+            }
             try {
                 lab.close();
                 say("removed " + lab.prefix() + "{edge,red,blue,lan}");

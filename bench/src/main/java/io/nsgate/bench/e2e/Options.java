@@ -12,7 +12,7 @@ final class Options {
     static final String USAGE = String.join("\n",
         "usage: bench/run e2e [--seconds N] [--only kernel|nsgate] [--workers N] [--skip W[,W...]]",
         "                     [--warmup N] [--profile W[,W...]|none] [--connections N] [--quiet-wait N]",
-        "                     [--noisy-retries N] [--nsgate-jar JAR] [--out FILE]",
+        "                     [--noisy-retries N] [--nsgate-jar JAR] [--state-file yes|no] [--out FILE]",
         "  Seed lab, the same workloads through the kernel's iptables NAT and then through nsgate; prints a table.",
         "  --seconds N      measured seconds per workload (default 10)",
         "  --only SIDE      measure only the kernel's NAT or only nsgate",
@@ -29,11 +29,13 @@ final class Options {
         "                   more during it; the least disturbed attempt is kept (default 2)",
         "  --nsgate-jar JAR run the gateway from another build's bench/target/benchmarks.jar (an older checkout),",
         "                   to compare builds through the same harness",
+        "  --state-file yes run the gateway with a state file (on tmpfs) and pinned guards, as the package does:",
+        "                   its tables in the file's 4 KiB pages instead of anonymous huge pages",
         "  --out FILE       also write the report (markdown) to FILE",
         "Needs root. Everything lives in namespaces ngbXXXX-{edge,red,blue,lan}, removed at the end.");
 
     private static final Set<String> KNOWN = Set.of("--seconds", "--only", "--workers", "--skip", "--warmup",
-        "--profile", "--connections", "--quiet-wait", "--noisy-retries", "--nsgate-jar", "--out");
+        "--profile", "--connections", "--quiet-wait", "--noisy-retries", "--nsgate-jar", "--state-file", "--out");
 
     int seconds = 10;
     Set<String> sides = Set.of("kernel", "nsgate");
@@ -46,6 +48,7 @@ final class Options {
     int noisyRetries = 2;
     Path out;
     Path nsgateJar;
+    boolean stateFile;
 
     /** @throws IllegalArgumentException with a message for the user */
     static Options parse(String[] args) {
@@ -91,6 +94,12 @@ final class Options {
                 case "--quiet-wait" -> o.quietWait = positive(a, v, 0, 600);
                 case "--noisy-retries" -> o.noisyRetries = positive(a, v, 0, 10);
                 case "--out" -> o.out = Path.of(v);
+                case "--state-file" -> {
+                    if (!v.equals("yes") && !v.equals("no")) {
+                        throw new IllegalArgumentException("--state-file " + v + ": yes or no");
+                    }
+                    o.stateFile = v.equals("yes");
+                }
                 case "--nsgate-jar" -> {
                     o.nsgateJar = Path.of(v);
                     if (!java.nio.file.Files.isRegularFile(o.nsgateJar)) {

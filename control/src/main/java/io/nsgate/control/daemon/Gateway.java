@@ -76,6 +76,7 @@ public final class Gateway implements AutoCloseable {
     private final long startedNs = System.nanoTime();
     private DataPlane dataPlane;
     private FlowState flowState;
+    private LocalAccess localAccess;
     private static final int LINK_POLL_MS = 200;
     private LinkEvents linkEvents;
     private Thread linkWatcher;
@@ -171,6 +172,8 @@ public final class Gateway implements AutoCloseable {
             unpinUnserved(pins, interfaces.links());
         }
         changes = new RuleChanges(rules, config, dataPlane, guards, log);
+        localAccess = new LocalAccess(host, log, Runtime.getRuntime().availableProcessors());
+        localAccess.forwards(rules.forwards());
         log.accept("nsgate running in " + host.describe() + " with " + config.workers() + " worker(s)");
         for (GatewayInterface i : rules.interfaces()) {
             log.accept("  attached to " + i);
@@ -422,16 +425,40 @@ public final class Gateway implements AutoCloseable {
      * @throws GatewayConfigException when refused (nothing changed)
      */
     public List<String> reload(GatewayConfig next) {
-        return changes.reload(next);
+        try {
+            return changes.reload(next);
+        } finally {
+            followForwardsLocally();
+        }
     }
 
     public void addForward(ForwardRule forward) {
-        changes.addForward(forward);
+        try {
+            changes.addForward(forward);
+        } finally {
+            followForwardsLocally();
+        }
+    }
+
+    /** The host's own clients reach the forwards as they are now ({@link LocalAccess}). */
+    private void followForwardsLocally() {
+        if (localAccess != null) {
+            localAccess.forwards(changes.rules().forwards());
+        }
+    }
+
+    /** Connections of the host's own clients to the forwards, proxied now. */
+    public List<LocalAccess.Connection> localConnections() {
+        return localAccess == null ? List.of() : localAccess.connections();
     }
 
     /** Removes a forward (workers first; it lingers in the guards while its flows live); false when unknown. */
     public boolean removeForward(ForwardRule forward) {
-        return changes.removeForward(forward);
+        try {
+            return changes.removeForward(forward);
+        } finally {
+            followForwardsLocally();
+        }
     }
 
     public void addMasquerade(IpPrefix source) {
@@ -472,6 +499,9 @@ public final class Gateway implements AutoCloseable {
             }
         } else if (linkEvents != null) {
             linkEvents.close();
+        }
+        if (localAccess != null) {
+            localAccess.close();
         }
         if (changes != null) {
             changes.close();

@@ -71,6 +71,17 @@ final class HostNamespace implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves the calling thread into the namespace for good (a thread of the gateway's own, e.g. an event loop whose
+     * sockets must be the namespace's); nothing for the current namespace.
+     */
+    void enterOnThisThread() {
+        if (netns != null) {
+            io.nsgate.linux.sys.Syscalls.setns(netns.fd(), io.nsgate.linux.sys.Linux.CLONE_NEWNET,
+                "network namespace " + netns.name());
+        }
+    }
+
     String sysctl(String key) {
         return netns != null ? netns.sysctl(key) : NetNs.readSysctl(key);
     }

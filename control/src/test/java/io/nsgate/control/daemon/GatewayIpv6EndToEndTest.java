@@ -91,6 +91,15 @@ class GatewayIpv6EndToEndTest {
     }
 
     @Test
+    void theGatewayHostItselfReachesTheIpv6ForwardThroughItsAddressAndLocalhost() throws Exception {
+        for (String address : java.util.List.of("::1", GATEWAY_LAN6)) {
+            HttpProbe.Response r = HttpProbe.get(LAB.netns("edge"), address, 80, 3000);
+            assertTrue(r.body().startsWith("hello from blue"), address + ": " + r.body());
+            assertEquals(GATEWAY_INSIDE6, seen(r), "blue sees the gateway's inside address");
+        }
+    }
+
+    @Test
     void blueReachesLanThroughNat66() throws Exception {
         HttpProbe.Response r = HttpProbe.get(LAB.netns("blue"), LAN6, 8080, 3000);
         assertTrue(r.body().startsWith("hello from lan"), r.body());

@@ -37,6 +37,20 @@ public final class Ipv4Address {
         return address;
     }
 
+    /** The address of an {@link java.net.Inet4Address}, as an int. */
+    public static int of(java.net.InetAddress address) {
+        byte[] b = address.getAddress();
+        if (b.length != 4) {
+            throw new IllegalArgumentException(address + " is not an IPv4 address");
+        }
+        return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | (b[3] & 0xFF);
+    }
+
+    /** The four bytes of {@code address}, network order. */
+    public static byte[] toBytes(int address) {
+        return new byte[] {(byte) (address >>> 24), (byte) (address >>> 16), (byte) (address >>> 8), (byte) address};
+    }
+
     /** Formats a big-endian int as a dotted quad. */
     public static String format(final int address) {
         return (address >>> 24) + "." + ((address >>> 16) & 0xFF) + "." + ((address >>> 8) & 0xFF) + "."

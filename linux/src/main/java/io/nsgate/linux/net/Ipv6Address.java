@@ -100,6 +100,15 @@ public record Ipv6Address(long high, long low) {
         return b;
     }
 
+    /** The address of an {@link java.net.Inet6Address}. */
+    public static Ipv6Address of(java.net.InetAddress address) {
+        byte[] b = address.getAddress();
+        if (b.length != 16) {
+            throw new IllegalArgumentException(address + " is not an IPv6 address");
+        }
+        return fromBytes(b, 0);
+    }
+
     /** The address from 16 bytes in network order at {@code offset}. */
     public static Ipv6Address fromBytes(byte[] b, int offset) {
         long high = 0;

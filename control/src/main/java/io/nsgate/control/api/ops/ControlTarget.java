@@ -21,6 +21,11 @@ import io.nsgate.linux.net.IpPrefix;
 public interface ControlTarget {
     DataPlane dataPlane();
 
+    /** Connections of the gateway host's own clients to the forwards, proxied ({@code LocalAccess}); none here. */
+    default List<io.nsgate.control.daemon.LocalAccess.Connection> localConnections() {
+        return List.of();
+    }
+
     RuleSet rules();
 
     /** The running configuration (with the live rule changes). */
@@ -64,6 +69,11 @@ public interface ControlTarget {
             @Override
             public DataPlane dataPlane() {
                 return gateway.dataPlane();
+            }
+
+            @Override
+            public List<io.nsgate.control.daemon.LocalAccess.Connection> localConnections() {
+                return gateway.localConnections();
             }
 
             @Override

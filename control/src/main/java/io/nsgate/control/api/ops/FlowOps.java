@@ -8,10 +8,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.nsgate.control.api.ControlException;
 import io.nsgate.control.api.Protocol;
 import io.nsgate.control.api.Request;
+import io.nsgate.control.daemon.LocalAccess;
 import io.nsgate.dataplane.conntrack.FlowCursor;
 import io.nsgate.dataplane.conntrack.FlowSnapshot;
 import io.nsgate.dataplane.conntrack.FlowTable;
 import io.nsgate.dataplane.conntrack.FlowTable6;
+import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv6Address;
 
 /**
  * flows.list streams one item per flow (a lock-free copy per record: workers never wait for a listing, whatever its
@@ -65,7 +68,77 @@ final class FlowOps {
                 }
             }
         }
+        for (LocalAccess.Connection c : target.localConnections()) {
+            long[] addresses = new long[8];
+            if (sent >= limit || !filter.matches(snapshotOf(c, addresses), addresses[0] == 0 && addresses[1] == 0
+                ? null : addresses)) {
+                continue;
+            }
+            sink.begin().writeCharSequence(localJson(c).toString(), java.nio.charset.StandardCharsets.UTF_8);
+            sent++;
+            if (!sink.end()) {
+                return sent;
+            }
+        }
         return sent;
+    }
+
+    /**
+     * A connection of the host's own client, as a flow for the filter: original client -> the address it reached,
+     * reply backend -> the gateway's address; an IPv6 one's addresses in {@code v6} (left zero for IPv4).
+     */
+    static FlowSnapshot snapshotOf(LocalAccess.Connection c, long[] v6) {
+        FlowSnapshot s = new FlowSnapshot();
+        s.proto = 6;
+        s.protoState = io.nsgate.dataplane.conntrack.TcpState.ESTABLISHED;
+        s.origSrcPort = c.client().getPort();
+        s.origDstPort = c.reached().getPort();
+        s.replySrcPort = c.backend().getPort();
+        s.replyDstPort = c.from().getPort();
+        java.net.InetSocketAddress[] at = {c.client(), c.reached(), c.backend(), c.from()};
+        if (c.client().getAddress() instanceof java.net.Inet4Address) {
+            s.origSrcIp = Ipv4Address.of(c.client().getAddress());
+            s.origDstIp = Ipv4Address.of(c.reached().getAddress());
+            s.replySrcIp = Ipv4Address.of(c.backend().getAddress());
+            s.replyDstIp = Ipv4Address.of(LocalAccess.unmapped(c.from().getAddress()));
+        } else {
+            for (int i = 0; i < 4; i++) {
+                java.net.InetAddress a = at[i].getAddress();
+                Ipv6Address six = a instanceof java.net.Inet4Address
+                    ? new Ipv6Address(0, 0xFFFF_0000_0000L | (Ipv4Address.of(a) & 0xFFFF_FFFFL)) : Ipv6Address.of(a);
+                v6[2 * i] = six.high();
+                v6[2 * i + 1] = six.low();
+            }
+        }
+        return s;
+    }
+
+    /** What {@code flows.list} sends for a connection of the host's own client: "nat":"local", no counters. */
+    static ObjectNode localJson(LocalAccess.Connection c) {
+        ObjectNode n = Protocol.JSON.createObjectNode();
+        n.put("id", "local-" + c.id());
+        n.put("proto", "tcp");
+        n.put("state", "ESTABLISHED");
+        n.put("nat", "local");
+        n.put("assured", true);
+        endpoints(n.putObject("orig"), c.client(), c.reached());
+        endpoints(n.putObject("reply"), c.backend(), c.from());
+        n.put("age_s", (System.nanoTime() - c.startedNs()) / 1_000_000_000L);
+        n.put("forward", c.forward().toString());
+        return n;
+    }
+
+    private static void endpoints(ObjectNode t, java.net.InetSocketAddress src, java.net.InetSocketAddress dst) {
+        t.put("src", text(src.getAddress()));
+        t.put("sport", src.getPort());
+        t.put("dst", text(dst.getAddress()));
+        t.put("dport", dst.getPort());
+    }
+
+    /** As FlowJson writes addresses: dotted quads, IPv6 compressed. */
+    private static String text(java.net.InetAddress a) {
+        java.net.InetAddress plain = LocalAccess.unmapped(a);
+        return plain instanceof java.net.Inet6Address ? Ipv6Address.of(plain).toString() : plain.getHostAddress();
     }
 
     /** Returned by {@link Family#addresses} for a flow recycled since it was copied. */
@@ -100,6 +173,12 @@ final class FlowOps {
                 }
             }
         }
+        for (LocalAccess.Connection c : target.localConnections()) {
+            long[] addresses = new long[8];
+            if (filter.matches(snapshotOf(c, addresses), addresses[0] == 0 && addresses[1] == 0 ? null : addresses)) {
+                count++;
+            }
+        }
         ObjectNode n = Protocol.JSON.createObjectNode();
         n.put("count", count);
         n.put("capacity", target.dataPlane().flowTable().capacity());
@@ -128,6 +207,14 @@ final class FlowOps {
                         deleted++;
                     }
                 }
+            }
+        }
+        for (LocalAccess.Connection c : target.localConnections()) {
+            long[] addresses = new long[8];
+            if (filter.matches(snapshotOf(c, addresses), addresses[0] == 0 && addresses[1] == 0 ? null : addresses)) {
+                matched++;
+                deleted++;
+                c.close(); // both sides of the proxied connection
             }
         }
         ObjectNode n = Protocol.JSON.createObjectNode();
