@@ -141,6 +141,9 @@ class DebianPackageTest {
             assertTrue(verify.output.isBlank(), "systemd-analyze verify is clean:\n" + verify.output);
             assertEquals(0, run(60, "getent", "group", "nsgate").code, "the control socket's group exists");
             assertEquals(0, run(60, "getent", "passwd", "nsgate").code, "the service's user exists");
+            String asService = check(60, "runuser", "-u", "nsgate", "--", "/usr/bin/nsgate", "run", "--check",
+                "--config", "/etc/nsgate/gateway.yaml");
+            assertTrue(asService.contains("is valid"), "the service's user reads its configuration: " + asService);
             String cleared = check(60, "/usr/bin/nsgate", "state", "clear", "--config", "/etc/nsgate/gateway.yaml");
             assertTrue(cleared.contains("no state file /run/nsgate/flows"), cleared);
         } finally {
