@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
-import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.testkit.Commands;
 import io.nsgate.testkit.NsgateProcess;
@@ -23,7 +23,7 @@ import io.nsgate.testkit.TestPrefix;
  * {@code route_localnet=1} and a MASQUERADE out of v-net-0; then through nsgate's local access (a splice(2) proxy, the
  * gateway running with the same two forwards). Prints one table with the ratios.
  */
-public final class LocalAccessBenchmark {
+public final class LocalAccessBenchmark implements BenchMain.Bench {
     private static final String USAGE = String.join("\n",
         "usage: bench/run local [--seconds N] [--connections N] [--out FILE]",
         "  --seconds N      measured seconds per workload (default 10)",
@@ -44,49 +44,16 @@ public final class LocalAccessBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        int seconds = 10;
-        int connections = 32;
-        Path out = null;
-        try {
-            for (int i = 0; i < args.length; i += 2) {
-                String v = i + 1 < args.length ? args[i + 1] : null;
-                switch (args[i]) {
-                    case "--seconds" -> seconds = Integer.parseInt(v);
-                    case "--connections" -> connections = Integer.parseInt(v);
-                    case "--out" -> out = Path.of(v);
-                    case "-h", "--help" -> {
-                        System.out.println(USAGE);
-                        return;
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
-                }
-            }
-        } catch (RuntimeException e) {
-            System.err.println("local: " + e.getMessage() + "\n" + USAGE);
-            System.exit(2);
-            return;
-        }
-        if (!NetNs.isAvailable()) {
-            System.err.println("local: needs root: " + NetNs.unavailabilityCause());
-            System.exit(1);
-        }
-        Tools.require();
-        LocalAccessBenchmark bench = new LocalAccessBenchmark(new Processes(Files.createTempDirectory("nsgate-local-")),
-            seconds, connections);
-        Runtime.getRuntime().addShutdownHook(new Thread(bench::cleanUp, "local-cleanup"));
-        try {
-            String report = bench.run();
-            System.out.println(report);
-            if (out != null) {
-                Files.writeString(out, report + "\n");
-            }
-        } finally {
-            bench.cleanUp();
-        }
-        System.exit(0);
+        Map<String, String> flags = BenchMain.flags("local", USAGE, args, Set.of("--seconds", "--connections", "--out"));
+        int seconds = BenchMain.positive("local", USAGE, flags, "--seconds", 10);
+        int connections = BenchMain.positive("local", USAGE, flags, "--connections", 32);
+        Path out = flags.containsKey("--out") ? Path.of(flags.get("--out")) : null;
+        BenchMain.run("local", new LocalAccessBenchmark(new Processes(Files.createTempDirectory("nsgate-local-")), seconds,
+            connections), out);
     }
 
-    private String run() throws Exception {
+    @Override
+    public String run() throws Exception {
         lab = SeedLab.create(TestPrefix.Kind.BENCHMARK, procs);
         nginx = NginxServer.start(lab, SeedLab.BLUE, 80);
         Map<String, Map<String, Double>> results = new LinkedHashMap<>();
@@ -175,7 +142,8 @@ public final class LocalAccessBenchmark {
         System.err.println("local: " + line);
     }
 
-    private synchronized void cleanUp() {
+    @Override
+    public synchronized void cleanUp() {
         procs.stopAll();
         if (nginx != null) {
             nginx.close();

@@ -1,21 +1,19 @@
 // `bench/run restart`: how long a TCP stream stalls when the gateway restarts with its state file.
 package io.nsgate.bench.e2e;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import io.nsgate.control.lab.EchoHttpService;
-import io.nsgate.control.netns.NetNs;
 import io.nsgate.control.testsupport.IperfStalls;
+import io.nsgate.control.testsupport.KeepAliveHttp;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.testkit.NsgateProcess;
 import io.nsgate.testkit.Processes;
@@ -30,7 +28,7 @@ import io.nsgate.testkit.TestPrefix;
  * restart left in the stream (a run of intervals with nothing received), and whether the keep-alive connection
  * answered after every restart.
  */
-public final class RestartBenchmark {
+public final class RestartBenchmark implements BenchMain.Bench {
     private static final String USAGE = String.join("\n",
         "usage: bench/run restart [--rounds N] [--rate RATE] [--out FILE]",
         "  --rounds N   restarts per signal and launch (default 3)",
@@ -51,55 +49,19 @@ public final class RestartBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        int rounds = 3;
-        String rate = "200M";
-        Path out = null;
-        try {
-            for (int i = 0; i < args.length; i += 2) {
-                String v = i + 1 < args.length ? args[i + 1] : null;
-                switch (args[i]) {
-                    case "--rounds" -> rounds = Integer.parseInt(v);
-                    case "--rate" -> rate = v;
-                    case "--out" -> out = Path.of(v);
-                    case "-h", "--help" -> {
-                        System.out.println(USAGE);
-                        return;
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
-                }
-            }
-            if (rounds < 1 || rate == null) {
-                throw new IllegalArgumentException("--rounds must be at least 1");
-            }
-        } catch (RuntimeException e) {
-            System.err.println("restart: " + e.getMessage() + "\n" + USAGE);
-            System.exit(2);
-            return;
-        }
-        if (!NetNs.isAvailable()) {
-            System.err.println("restart: needs root: " + NetNs.unavailabilityCause());
-            System.exit(1);
-        }
-        Tools.require();
-        RestartBenchmark bench = new RestartBenchmark(new Processes(Files.createTempDirectory("nsgate-restart-")),
-            rounds, rate);
-        Runtime.getRuntime().addShutdownHook(new Thread(bench::cleanUp, "restart-cleanup"));
-        try {
-            String report = bench.run();
-            System.out.println(report);
-            if (out != null) {
-                Files.writeString(out, report + "\n");
-            }
-        } finally {
-            bench.cleanUp();
-        }
-        System.exit(0);
+        Map<String, String> flags = BenchMain.flags("restart", USAGE, args, Set.of("--rounds", "--rate", "--out"));
+        int rounds = BenchMain.positive("restart", USAGE, flags, "--rounds", 3);
+        String rate = flags.getOrDefault("--rate", "200M");
+        Path out = flags.containsKey("--out") ? Path.of(flags.get("--out")) : null;
+        BenchMain.run("restart", new RestartBenchmark(new Processes(Files.createTempDirectory("nsgate-restart-")),
+            rounds, rate), out);
     }
 
     private record Launch(String name, List<String> flags) {
     }
 
-    private String run() throws Exception {
+    @Override
+    public String run() throws Exception {
         lab = SeedLab.create(TestPrefix.Kind.BENCHMARK, procs);
         web = EchoHttpService.start(lab.netns("blue"), "blue", SeedLab.BLUE, 80);
         Path work = procs.dir();
@@ -155,7 +117,7 @@ public final class RestartBenchmark {
             s.setSoTimeout(10_000);
             return s;
         })) {
-            String first = get(keepAlive);
+            String first = KeepAliveHttp.get(keepAlive, SeedLab.GATEWAY_LAN);
             for (int r = 0; r < rounds; r++) {
                 Thread.sleep(GAP_S * 1000L - 1500);
                 long t0 = System.nanoTime();
@@ -171,7 +133,7 @@ public final class RestartBenchmark {
                 long t2 = System.nanoTime();
                 stops.add((t1 - t0) / 1_000_000);
                 starts.add((t2 - t1) / 1_000_000);
-                if (first.equals(get(keepAlive))) {
+                if (first.equals(KeepAliveHttp.get(keepAlive, SeedLab.GATEWAY_LAN))) {
                     answered++;
                 }
             }
@@ -185,28 +147,8 @@ public final class RestartBenchmark {
             answered, rounds, stalls.error() != null ? "  stream error: " + stalls.error() : "");
     }
 
-    /** One keep-alive request; returns the body. */
-    private static String get(Socket s) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(("GET / HTTP/1.1\r\nHost: " + SeedLab.GATEWAY_LAN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        InputStream in = s.getInputStream();
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("connection closed");
-            }
-            head.append((char) b);
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head);
-        if (!m.find()) {
-            throw new IOException("no content length in " + head);
-        }
-        return new String(in.readNBytes(Integer.parseInt(m.group(1))), StandardCharsets.US_ASCII);
-    }
-
-    private synchronized void cleanUp() {
+    @Override
+    public synchronized void cleanUp() {
         procs.stopAll();
         if (web != null) {
             web.close();

@@ -92,16 +92,7 @@ public final class Main implements Runnable {
 
     /** The version the build stamped into the jar. */
     public static String version() {
-        try (InputStream in = Main.class.getResourceAsStream("/io/nsgate/control/version.properties")) {
-            if (in == null) {
-                return "unknown";
-            }
-            Properties p = new Properties();
-            p.load(in);
-            return p.getProperty("version", "unknown");
-        } catch (IOException e) {
-            return "unknown";
-        }
+        return io.nsgate.control.BuildInfo.version();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

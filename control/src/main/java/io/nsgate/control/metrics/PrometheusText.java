@@ -3,6 +3,7 @@ package io.nsgate.control.metrics;
 
 import java.util.Locale;
 
+import io.nsgate.control.BuildInfo;
 import io.nsgate.control.api.StatsJson;
 import io.nsgate.control.api.ops.ControlTarget;
 import io.nsgate.control.api.server.ControlServer;
@@ -15,13 +16,17 @@ import io.nsgate.dataplane.stats.StatsSnapshot;
  * The gateway's {@link StatsSnapshot}: one family per {@link Counter} ({@code nsgate_forwarded_total{worker="0"}}),
  * drops per reason and worker ({@code nsgate_drops_total{reason="no_rule",worker="1"}}), one family per
  * {@link PortCounter} per worker's port ({@code nsgate_port_rx_ring_drops_total{interface="lan0",worker="1"}}), the
- * flow table (size, capacity, created, deleted, evicted), rules, uptime and the control socket's connections and
- * requests. Each family has its {@code # HELP} and {@code # TYPE} lines; counters end in {@code _total}. Per-worker
+ * flow table (size, capacity, created, deleted, evicted), rules, the build ({@code nsgate_build_info}), the process's
+ * start time, uptime, the host's own proxied connections, and the control socket's connections and requests. Each family has its {@code # HELP} and {@code # TYPE} lines; counters end in {@code _total}. Per-worker
  * series sum to the gateway's totals.
  */
 public final class PrometheusText {
     /** The Content-Type of the exposition format. */
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+    /** The JVM's start, seconds since the epoch (with millisecond precision). */
+    private static final double START_S = ProcessHandle.current().info().startInstant()
+        .map(i -> i.toEpochMilli() / 1000.0).orElse(System.currentTimeMillis() / 1000.0);
 
     private PrometheusText() {
     }
@@ -30,6 +35,11 @@ public final class PrometheusText {
     public static String render(ControlTarget target, ControlServer control) {
         StringBuilder b = new StringBuilder(16 * 1024);
         StatsSnapshot stats = target.dataPlane().stats();
+        family(b, "nsgate_build_info", "gauge", "The running build: its version and the Java runtime's (always 1).");
+        sample(b, "nsgate_build_info", "{version=\"" + escapeLabel(BuildInfo.version()) + "\",java=\""
+            + escapeLabel(System.getProperty("java.version", "unknown")) + "\"}", "1");
+        family(b, "process_start_time_seconds", "gauge", "When the process started, in seconds since the Unix epoch.");
+        sample(b, "process_start_time_seconds", "", String.format(Locale.ROOT, "%.3f", START_S));
         family(b, "nsgate_uptime_seconds", "gauge", "Seconds since the gateway started.");
         sample(b, "nsgate_uptime_seconds", "", String.format(Locale.ROOT, "%.3f", target.uptimeNs() / 1e9));
         family(b, "nsgate_workers", "gauge", "Data-plane worker threads.");
@@ -92,6 +102,9 @@ public final class PrometheusText {
         sample(b, "nsgate_worker_errors_total", "", Long.toString(stats.workerErrors()));
         family(b, "nsgate_forwards", "gauge", "Port forwards configured.");
         sample(b, "nsgate_forwards", "", Integer.toString(target.rules().forwards().size()));
+        family(b, "nsgate_local_connections", "gauge",
+            "Connections of the gateway host's own clients to the forwards, proxied now.");
+        sample(b, "nsgate_local_connections", "", Integer.toString(target.localConnections().size()));
         family(b, "nsgate_masquerade_rules", "gauge", "Masqueraded source prefixes.");
         sample(b, "nsgate_masquerade_rules", "", Integer.toString(target.rules().masquerade().size()));
         if (control != null) {

@@ -5,15 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.nsgate.control.lab.EchoHttpService;
 import io.nsgate.control.lab.HttpProbe;
 import io.nsgate.control.testsupport.IperfStalls;
+import io.nsgate.control.testsupport.KeepAliveHttp;
 import io.nsgate.control.testsupport.SeedLab;
 import io.nsgate.testkit.NsgateProcess;
 
@@ -103,7 +100,7 @@ class RestartEndToEndTest {
             s.setSoTimeout(10_000);
             return s;
         })) {
-            String before = get(keepAlive);
+            String before = KeepAliveHttp.get(keepAlive, SeedLab.GATEWAY_LAN);
             assertTrue(before.startsWith("hello from blue\nyou are " + SeedLab.LAN + ":"), before);
             Thread.sleep(2000);
 
@@ -126,7 +123,7 @@ class RestartEndToEndTest {
             assertTrue(taken.contains("stopped cleanly"), taken);
             assertTrue(taken.contains("guard of lan0: the previous run's pinned link taken over"), taken);
 
-            assertEquals(before, get(keepAlive), "the idle keep-alive connection answers after the restart");
+            assertEquals(before, KeepAliveHttp.get(keepAlive, SeedLab.GATEWAY_LAN), "the idle keep-alive connection answers after the restart");
             Thread.sleep(4000);
 
             // now as a crash: SIGKILL, nothing cleaned up, and a third run mends and takes over
@@ -135,7 +132,7 @@ class RestartEndToEndTest {
             NsgateProcess third = gateway(config);
             String afterKill = third.readUntil("nsgate: running", Duration.ofSeconds(60));
             assertTrue(afterKill.contains("did not stop cleanly (killed or crashed)"), afterKill);
-            assertEquals(before, get(keepAlive), "and after a kill");
+            assertEquals(before, KeepAliveHttp.get(keepAlive, SeedLab.GATEWAY_LAN), "and after a kill");
 
             String viaForward = LAB.await(forwarded, Duration.ofSeconds(60));
             String viaMasquerade = LAB.await(masqueraded, Duration.ofSeconds(60));
@@ -162,25 +159,6 @@ class RestartEndToEndTest {
         try (var pins = Files.list(LAB.bpfFileSystem())) {
             assertEquals(0, pins.filter(p -> p.getFileName().toString().startsWith("net-")).count(), "no pins left");
         }
-    }
-
-    /** One keep-alive request on {@code s}; returns the body. */
-    private static String get(Socket s) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(("GET / HTTP/1.1\r\nHost: " + SeedLab.GATEWAY_LAN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        InputStream in = s.getInputStream();
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("connection closed after " + head);
-            }
-            head.write(b);
-        }
-        Matcher length = Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head.toString(StandardCharsets.US_ASCII));
-        assertTrue(length.find(), head.toString(StandardCharsets.US_ASCII));
-        return new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.US_ASCII);
     }
 
     /** Checks the stream ended without error and prints its stalls (runs of 100 ms intervals with no data). */

@@ -66,6 +66,14 @@ class PrometheusTextTest {
                 + InMemoryGateway.RING_DROPS_LAN + "\n"), text);
             assertTrue(text.contains("nsgate_port_rx_ring_drops_total{interface=\"v-net-0\",worker=\"1\"} "
                 + InMemoryGateway.RING_DROPS_INSIDE + "\n"), text);
+            assertTrue(text.contains("\nnsgate_build_info{version=\"" + io.nsgate.control.BuildInfo.version()
+                + "\",java=\"" + System.getProperty("java.version") + "\"} 1\n"), text);
+            Matcher start = Pattern.compile("\nprocess_start_time_seconds ([0-9.]+)\n").matcher(text);
+            assertTrue(start.find(), text);
+            double started = Double.parseDouble(start.group(1));
+            double now = System.currentTimeMillis() / 1000.0;
+            assertTrue(started <= now && started > now - 24 * 3600, "this JVM's start: " + started);
+            assertTrue(text.contains("\nnsgate_local_connections 0\n"), text);
         }
     }
 }

@@ -245,11 +245,7 @@ public final class FlowState implements AutoCloseable {
                 OffHeapMemory.within(file, records4, (long) capacity4 * FlowRecord.SIZE),
                 OffHeapMemory.within(file, counters4, (long) capacity4 * FlowRecord.COUNTERS_SIZE),
                 OffHeapMemory.within(file, CONTROL4_OFFSET, FlowTable.CONTROL_SIZE));
-            if (cleanReason == null) {
-                long start = System.nanoTime();
-                recovered4 = table4.recover(egressMap);
-                recoveryNs += System.nanoTime() - start;
-            }
+            recovered4 = recover(table4);
         }
         return table4;
     }
@@ -263,11 +259,7 @@ public final class FlowState implements AutoCloseable {
                 OffHeapMemory.within(file, CONTROL6_OFFSET, FlowTable.CONTROL_SIZE),
                 OffHeapMemory.within(file, sidecar6, (long) capacity6 * FlowTable6.SIDECAR_SIZE),
                 OffHeapMemory.within(file, ROUTERS_OFFSET, FlowTable6.ROUTER_STORE_SIZE));
-            if (cleanReason == null) {
-                long start = System.nanoTime();
-                recovered6 = table6.table().recover(egressMap);
-                recoveryNs += System.nanoTime() - start;
-            }
+            recovered6 = recover(table6.table());
         }
         return table6;
     }
@@ -289,6 +281,17 @@ public final class FlowState implements AutoCloseable {
         }
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         return b.getLong(0) == MAGIC ? b.getLong(NETNS_OFFSET) : 0;
+    }
+
+    /** Takes over a kept table (timed, for the log); nothing for a new one. */
+    private FlowTable.Recovery recover(FlowTable table) {
+        if (cleanReason != null) {
+            return null;
+        }
+        long start = System.nanoTime();
+        FlowTable.Recovery r = table.recover(egressMap);
+        recoveryNs += System.nanoTime() - start;
+        return r;
     }
 
     /** One line for the log: what was taken over, or why nothing was. */
