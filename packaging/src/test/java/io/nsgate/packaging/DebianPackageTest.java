@@ -70,6 +70,7 @@ class DebianPackageTest {
         String files = check(60, "dpkg-deb", "--contents", deb.toString());
         for (String f : List.of("./usr/bin/nsgate", "./usr/share/nsgate/nsgate.jar", "./usr/share/nsgate/jvm.options",
             "./etc/nsgate/gateway.yaml", "./lib/systemd/system/nsgate.service", "./usr/share/man/man1/nsgate.1.gz",
+            "./usr/share/doc/nsgate/grafana-dashboard.json",
             "./usr/share/man/man1/nsgate-run.1.gz", "./usr/share/man/man1/nsgate-ctl-config-reload.1.gz",
             "./usr/share/bash-completion/completions/nsgate")) {
             assertTrue(files.contains(" " + f + "\n"), f + " in\n" + files);
