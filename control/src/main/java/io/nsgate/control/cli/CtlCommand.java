@@ -212,11 +212,13 @@ public final class CtlCommand extends CommandGroup {
 
     @Command(name = "forward", mixinStandardHelpOptions = true,
         description = {"Port forwards (DNAT): add, del, list.",
-            "A forward is PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]. A new one serves new connections",
+            "A forward is PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...][,from=CIDR[+CIDR...]]; from= admits",
+            "new connections from those sources only (the others are dropped, counted). A new one serves new connections",
             "at once; a removed one stops taking new connections while those it carries keep working until they end."},
         footer = {"", "Examples:", "  nsgate ctl forward list",
             "  nsgate ctl forward add tcp:8080=192.168.15.2:80",
             "  nsgate ctl forward add udp:53=192.168.15.2:53,192.168.15.3:53     two backends, chosen per client",
+            "  nsgate ctl forward add tcp:22=192.168.15.2:22,from=10.0.0.0/8+192.168.1.0/24   these sources only",
             "  nsgate ctl forward del tcp:8080                                   the external side is enough"},
         subcommands = {Forward.Add.class, Forward.Del.class, Forward.List.class})
     static final class Forward extends CommandGroup {
@@ -224,7 +226,8 @@ public final class CtlCommand extends CommandGroup {
             footer = {"", "Examples:", "  nsgate ctl forward add tcp:8080=192.168.15.2:80",
                 "  nsgate ctl forward add tcp:192.168.1.2:8000-8010=192.168.15.2:9000-9010"})
         static final class Add extends Action {
-            @Parameters(paramLabel = "SPEC", description = "PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]")
+            @Parameters(paramLabel = "SPEC",
+                description = "PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...][,from=CIDR[+CIDR...]]")
             String forward;
 
             @Override

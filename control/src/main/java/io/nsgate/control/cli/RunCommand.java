@@ -63,8 +63,8 @@ public final class RunCommand implements Callable<Integer> {
     List<String> masquerade;
 
     @Option(names = "--forward", paramLabel = "SPEC", arity = "1..*",
-        description = "Port forward: PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]; IPv6 addresses in "
-            + "brackets: tcp:80=[fd15::2]:80")
+        description = "Port forward: PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...][,from=CIDR[+CIDR...]]; "
+            + "IPv6 addresses in brackets: tcp:80=[fd15::2]:80; from= admits those sources only")
     List<String> forward;
 
     @Option(names = "--workers", paramLabel = "N", description = "Worker threads (default: the number of CPUs).")

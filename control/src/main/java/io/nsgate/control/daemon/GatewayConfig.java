@@ -36,6 +36,7 @@ import io.nsgate.linux.sys.Errno;
  * forwards:                         # PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT...]; IPv6 in brackets
  *   - tcp:80=192.168.15.2:80
  *   - tcp:80=[fd15::2]:80           # IPv6 clients, on every LAN IPv6 address ([fd01::2]:80 for one)
+ *   - tcp:22=192.168.15.2:22,from=10.0.0.0/8+192.168.1.0/24   # these sources only
  * workers: 2                        # default: the number of CPUs
  * natPorts: 61000-65535             # default; reserved from the kernel's ephemeral ports while running
  * flowTableSize: 1048576            # IPv4 connections tracked at once (160 bytes each); IPv6 a quarter as many

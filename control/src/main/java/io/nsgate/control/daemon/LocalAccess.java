@@ -73,7 +73,8 @@ public final class LocalAccess implements AutoCloseable {
     private final EventLoopGroup group;
     private final boolean ipv6;
     /** Listening channels by port, and the forwards each serves. */
-    private final Map<Integer, Listener> listeners = new HashMap<>();
+    /** Written under this object's lock; read without it by the event loops ({@link #forwardFor}). */
+    private final Map<Integer, Listener> listeners = new ConcurrentHashMap<>();
     private final Map<Channel, Connection> connections = new ConcurrentHashMap<>();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -188,6 +189,7 @@ public final class LocalAccess implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .childOption(EpollChannelOption.EPOLL_MODE, SPLICE ? EpollMode.LEVEL_TRIGGERED : EpollMode.EDGE_TRIGGERED)
             .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, !SPLICE)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childHandler(new Accepted(port));
         InetSocketAddress any = new InetSocketAddress(ipv6 ? "::" : "0.0.0.0", port);
@@ -198,11 +200,15 @@ public final class LocalAccess implements AutoCloseable {
             bound = group.next().submit(() -> b.bind(any)).get(10, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         } catch (Exception e) {
             throw new IllegalStateException(String.valueOf(e.getMessage()), e);
         }
         if (!bound.awaitUninterruptibly(10, TimeUnit.SECONDS) || !bound.isSuccess()) {
             bound.channel().close();
+            bound.addListener((ChannelFutureListener) late -> late.channel().close()); // bound after all: let it go
             Throwable cause = bound.cause();
             throw new IllegalStateException(cause == null ? "bind timed out" : String.valueOf(cause.getMessage()),
                 cause);
@@ -211,7 +217,7 @@ public final class LocalAccess implements AutoCloseable {
     }
 
     /** The forward a connection to {@code reached} from {@code client} belongs to, or null. */
-    private synchronized ForwardRule forwardFor(int port, InetAddress client, InetAddress reached) {
+    private ForwardRule forwardFor(int port, InetAddress client, InetAddress reached) {
         Listener l = listeners.get(port);
         if (l == null) {
             return null;
@@ -228,6 +234,32 @@ public final class LocalAccess implements AutoCloseable {
                 io.nsgate.linux.net.Ipv6Address.of(reached)) ? f : null;
         }
         return f.external().address() == 0 || f.external().address() == Ipv4Address.of(reached) ? f : null;
+    }
+
+    /**
+     * Whether {@code client} is this host: loopback, or an address of one of the namespace's interfaces (asked on the
+     * event loop's thread, which lives in the gateway's namespace; once per accepted connection).
+     */
+    private static boolean isLocal(InetAddress client) {
+        if (client.isLoopbackAddress()) {
+            return true;
+        }
+        if (client instanceof Inet6Address) {
+            // the JDK lists IPv6 addresses from /proc/net/if_inet6, which is the process's namespace, not this
+            // thread's: read the thread's own
+            String hex = java.util.HexFormat.of().formatHex(client.getAddress());
+            try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(
+                java.nio.file.Path.of("/proc/thread-self/net/if_inet6"))) {
+                return lines.anyMatch(l -> l.startsWith(hex));
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                return false;
+            }
+        }
+        try {
+            return java.net.NetworkInterface.getByInetAddress(client) != null; // SIOCGIFCONF: this thread's namespace
+        } catch (java.net.SocketException e) {
+            return false;
+        }
     }
 
     /** IPv4 clients of a dual-stack socket arrive as ::ffff:a.b.c.d: as IPv4 they are. */
@@ -269,8 +301,10 @@ public final class LocalAccess implements AutoCloseable {
             InetSocketAddress reached = in.localAddress();
             InetAddress clientIp = unmapped(client.getAddress());
             ForwardRule f = forwardFor(port, clientIp, unmapped(reached.getAddress()));
-            if (f == null) {
-                in.close(); // a family or an address this port does not forward
+            if (f == null || !isLocal(clientIp)) {
+                // a family or an address this port does not forward; or a client on another host, come through an
+                // interface the data plane does not serve: not the host's own, so not the proxy's to take
+                in.close();
                 return;
             }
             accepted.incrementAndGet();
@@ -279,6 +313,7 @@ public final class LocalAccess implements AutoCloseable {
             new Bootstrap().group(in.eventLoop()).channel(EpollSocketChannel.class)
                 .option(EpollChannelOption.EPOLL_MODE, SPLICE ? EpollMode.LEVEL_TRIGGERED : EpollMode.EDGE_TRIGGERED)
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, !SPLICE)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
                 .handler(SPLICE ? new ChannelInboundHandlerAdapter() : toClient)
@@ -294,17 +329,19 @@ public final class LocalAccess implements AutoCloseable {
                         client.getPort()), new InetSocketAddress(unmapped(reached.getAddress()), reached.getPort()),
                         out.localAddress(), backend, System.nanoTime(), in);
                     connections.put(in, c);
-                    ChannelFutureListener closeBoth = done -> {
-                        in.close();
-                        out.close();
-                    };
-                    in.closeFuture().addListener(closeBoth);
-                    out.closeFuture().addListener(closeBoth);
                     in.closeFuture().addListener(done -> connections.remove(in));
                     if (SPLICE) {
+                        ChannelFutureListener closeBoth = done -> {
+                            in.close();
+                            out.close();
+                        };
+                        in.closeFuture().addListener(closeBoth);
+                        out.closeFuture().addListener(closeBoth);
                         in.spliceTo(out, Integer.MAX_VALUE).addListener(closeBoth);
                         out.spliceTo(in, Integer.MAX_VALUE).addListener(closeBoth);
                     } else {
+                        // each side's Relay passes its end on: what it read is flushed to the other side before that
+                        // one is shut or closed, so a reply is never cut short
                         in.pipeline().addLast(new Relay(out));
                     }
                     in.config().setAutoRead(true);
@@ -350,6 +387,24 @@ public final class LocalAccess implements AutoCloseable {
             }
         }
 
+        /** This side sent FIN: what it sent is flushed to the partner, then the partner's output is shut (FIN). */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                Channel self = ctx.channel();
+                partner.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(flushed ->
+                    ((io.netty.channel.socket.DuplexChannel) partner).shutdownOutput().addListener(shut -> {
+                        // both directions ended: nothing more can cross
+                        if (((io.netty.channel.socket.DuplexChannel) self).isOutputShutdown() || !flushed.isSuccess()) {
+                            self.close();
+                            partner.close();
+                        }
+                    }));
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        /** This side is gone (closed or reset): the partner gets what is pending, then is closed. */
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             partner.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
@@ -382,12 +437,16 @@ public final class LocalAccess implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
-        for (Listener l : listeners.values()) {
-            l.channel().close();
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            for (Listener l : listeners.values()) {
+                l.channel().close();
+            }
+            listeners.clear();
         }
-        listeners.clear();
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        // outside the lock: an event loop finishing an accept never waits for it anyway, but nothing here waits on them
+        // while holding it
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
 }

@@ -127,12 +127,88 @@ class GatewayEndToEndTest {
             assertTrue(gateway.removeForward(added));
             assertTrue(gateway.removeForward(bulk));
         }
+        // a backend that sends 8 MiB and closes at once, to a client that reads late and has half-closed its side:
+        // every byte arrives (what the proxy still holds is flushed before the FIN is passed on)
+        ForwardRule blast = ForwardRule.parse("tcp:8085=192.168.15.2:8085");
+        gateway.addForward(blast);
+        try {
+            Process server = LAB.start(LAB.ns("blue"), "python3", "-c", "import socket\n"
+                + "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                + "s.bind(('192.168.15.2', 8085)); s.listen(1); c, _ = s.accept()\n"
+                + "c.recv(16); c.sendall(b'x' * 8388608); c.close()\n");
+            LAB.awaitListening(LAB.ns("blue"), 8085, server, Duration.ofSeconds(10));
+            long received = LAB.netns("edge").call(() -> {
+                try (java.net.Socket c = new java.net.Socket("127.0.0.1", 8085)) {
+                    c.getOutputStream().write("go".getBytes());
+                    Thread.sleep(300); // (a FIN sent before the backend connection is up is not passed on yet)
+                    c.shutdownOutput();
+                    Thread.sleep(1000); // the backend is done long before: the proxy holds the rest
+                    return c.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                }
+            });
+            assertEquals(8388608, received, "every byte the backend sent before closing");
+        } finally {
+            assertTrue(gateway.removeForward(blast));
+        }
         Exception refused = assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("edge"), "127.0.0.1", 8081,
             2000));
         assertTrue(String.valueOf(refused.getMessage()).contains("refused"), "one deleted stops: " + refused);
         Exception other = assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("edge"), "127.0.0.1", 8082,
             2000));
         assertTrue(String.valueOf(other.getMessage()).contains("refused"), "no forward, no listener: " + other);
+    }
+
+    @Test
+    void theLocalProxyServesTheHostOnlyNotClientsOfAnInterfaceTheDataPlaneDoesNotServe() throws Exception {
+        // a management link into edge that nsgate does not serve: its clients reach the kernel, and so the listener
+        String mgmt = LAB.addNamespace("mgmt");
+        try {
+            LAB.veth(LAB.ns("edge"), "mgmt0", mgmt, "eth0");
+            LAB.address(LAB.ns("edge"), "mgmt0", "10.77.0.1/24");
+            LAB.address(mgmt, "eth0", "10.77.0.2/24");
+            String answer = LAB.inside(mgmt, () -> {
+                try (java.net.Socket c = new java.net.Socket()) {
+                    c.connect(new InetSocketAddress("10.77.0.1", 80), 3000);
+                    c.setSoTimeout(3000);
+                    c.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());
+                    return new String(c.getInputStream().readAllBytes());
+                } catch (java.io.IOException e) {
+                    return "closed: " + e.getMessage();
+                }
+            });
+            assertFalse(answer.contains("hello from blue"), "a client of another host is not the proxy's: " + answer);
+            assertTrue(HttpProbe.get(LAB.netns("edge"), "10.77.0.1", 80, 3000).body().startsWith("hello from blue"),
+                "the host itself, through that address, is");
+        } finally {
+            LAB.removeNamespace("mgmt");
+        }
+    }
+
+    @Test
+    void anAllowListedForwardAnswersItsSourcesAndDropsOthersCounted() throws Exception {
+        ForwardRule closed = ForwardRule.parse("tcp:8083=192.168.15.2:80,from=10.0.0.0/8");
+        gateway.addForward(closed);
+        try {
+            long before = gateway.dataPlane().stats().total(io.nsgate.dataplane.stats.DropReason.FORWARD_SOURCE_DENIED);
+            Exception e = assertThrows(Exception.class, () -> HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 8083,
+                1500));
+            assertTrue(String.valueOf(e.getMessage()).contains("timed out"),
+                "dropped, not refused: the guard keeps the kernel from answering: " + e);
+            assertTrue(gateway.dataPlane().stats().total(io.nsgate.dataplane.stats.DropReason.FORWARD_SOURCE_DENIED)
+                > before, "counted");
+        } finally {
+            assertTrue(gateway.removeForward(closed));
+        }
+        ForwardRule open = ForwardRule.parse("tcp:8084=192.168.15.2:80,from=192.168.1.0/24");
+        gateway.addForward(open);
+        try {
+            HttpProbe.Response r = HttpProbe.get(LAB.netns("lan"), "192.168.1.2", 8084, 3000);
+            assertTrue(r.body().startsWith("hello from blue"), r.body());
+            assertTrue(gateway.rules().forwards().stream().anyMatch(f -> f.toString().endsWith(",from=192.168.1.0/24")),
+                "listed with its list: " + gateway.rules().forwards());
+        } finally {
+            assertTrue(gateway.removeForward(open));
+        }
     }
 
     @Test

@@ -26,6 +26,7 @@ import io.nsgate.linux.sys.SharedMemoryFile;
  * <h2>Layout (version {@value #LAYOUT_VERSION}, little-endian)</h2>
  * <pre>
  *      0  magic "NSGATEST" (8)            8  layout version (4)         12  closed cleanly: 1 (4)
+ *     88  taking over: 1 while a run renumbers and rebuilds the tables (a run killed then leaves it 1) (4)
  *     16  boot id (16): /proc/sys/kernel/random/boot_id of the boot that wrote it
  *     32  IPv4 capacity (4)              36  IPv6 capacity (4)
  *     40  IPv4 hash seed (8)             48  IPv6 digest seed (8)      56  table epoch, monotonic ns (8)
@@ -59,6 +60,7 @@ public final class FlowState implements AutoCloseable {
     static final int PID_OFFSET = 72;
     static final int INTERFACE_COUNT_OFFSET = 76;
     static final int CREATED_OFFSET = 80;
+    static final int RECOVERING_OFFSET = 88;
     static final int INTERFACES_OFFSET = 128;
     static final int NAME_SIZE = 16;
     public static final int MAX_INTERFACES = 256;
@@ -75,6 +77,7 @@ public final class FlowState implements AutoCloseable {
     private final String cleanReason;
     private final int[] egressMap;
     private final String previousRun;
+    private final List<String> interfaces;
     private final long records4;
     private final long counters4;
     private final long records6;
@@ -88,8 +91,9 @@ public final class FlowState implements AutoCloseable {
     private boolean closed;
 
     private FlowState(SharedMemoryFile file, int capacity4, int capacity6, String cleanReason, int[] egressMap,
-                      String previousRun) {
+                      String previousRun, List<String> interfaces) {
         this.file = file;
+        this.interfaces = List.copyOf(interfaces);
         this.header = new UnsafeBuffer(file.address(), HEADER_SIZE);
         this.capacity4 = capacity4;
         this.capacity6 = capacity6;
@@ -161,6 +165,11 @@ public final class FlowState implements AutoCloseable {
                     + h.getInt(CAPACITY6_OFFSET) + ") to " + capacity4 + " (IPv6 " + capacity6 + ")";
             } else if (h.getLong(NETNS_OFFSET) != netnsInode) {
                 reason = "written for another network namespace";
+            } else if (file.sizeFound() != fileSize(capacity4, capacity6)) {
+                reason = "its size is " + file.sizeFound() + " bytes, not the " + fileSize(capacity4, capacity6)
+                    + " its header's sizes make (damaged)";
+            } else if (h.getInt(RECOVERING_OFFSET) != 0) {
+                reason = "a previous run was killed while taking the tables over";
             } else {
                 List<String> before = names(h);
                 egressMap = new int[before.size()];
@@ -186,11 +195,15 @@ public final class FlowState implements AutoCloseable {
             }
             h.putInt(CLEAN_OFFSET, 0);
             h.putInt(PID_OFFSET, (int) ProcessHandle.current().pid());
-            writeNames(h, interfaces);
             if (reason != null) {
+                writeNames(h, interfaces);
                 h.putLongVolatile(0, MAGIC); // last: a file is only ever taken for one once its header is whole
+            } else {
+                // the records still carry the old interface numbers: the new names go in once both tables are
+                // renumbered (recover), and a run killed before that leaves this flag for the next to see
+                h.putIntVolatile(RECOVERING_OFFSET, 1);
             }
-            return new FlowState(file, capacity4, capacity6, reason, egressMap, previous);
+            return new FlowState(file, capacity4, capacity6, reason, egressMap, previous, interfaces);
         } catch (RuntimeException e) {
             file.close();
             throw e;
@@ -246,6 +259,7 @@ public final class FlowState implements AutoCloseable {
                 OffHeapMemory.within(file, counters4, (long) capacity4 * FlowRecord.COUNTERS_SIZE),
                 OffHeapMemory.within(file, CONTROL4_OFFSET, FlowTable.CONTROL_SIZE));
             recovered4 = recover(table4);
+            takenOverIfBoth();
         }
         return table4;
     }
@@ -260,6 +274,7 @@ public final class FlowState implements AutoCloseable {
                 OffHeapMemory.within(file, sidecar6, (long) capacity6 * FlowTable6.SIDECAR_SIZE),
                 OffHeapMemory.within(file, ROUTERS_OFFSET, FlowTable6.ROUTER_STORE_SIZE));
             recovered6 = recover(table6.table());
+            takenOverIfBoth();
         }
         return table6;
     }
@@ -292,6 +307,17 @@ public final class FlowState implements AutoCloseable {
         FlowTable.Recovery r = table.recover(egressMap);
         recoveryNs += System.nanoTime() - start;
         return r;
+    }
+
+    /**
+     * Once both tables are taken over, the header names the interfaces as the records now number them, and the
+     * takeover is over (a run killed before this leaves the flag: the next starts clean rather than renumber twice).
+     */
+    private void takenOverIfBoth() {
+        if (cleanReason == null && recovered4 != null && recovered6 != null) {
+            writeNames(header, interfaces);
+            header.putIntVolatile(RECOVERING_OFFSET, 0);
+        }
     }
 
     /** One line for the log: what was taken over, or why nothing was. */

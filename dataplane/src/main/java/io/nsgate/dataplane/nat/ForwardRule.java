@@ -5,8 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.nsgate.dataplane.packet.IpProtocol;
+import io.nsgate.linux.net.IpPrefix;
 import io.nsgate.linux.net.Ipv4Address;
+import io.nsgate.linux.net.Ipv4Prefix;
 import io.nsgate.linux.net.Ipv6Address;
+import io.nsgate.linux.net.Ipv6Prefix;
 
 /**
  * {@code iptables -t nat -A PREROUTING -p PROTO [-d ADDRESS] --dport PORTS -j DNAT --to BACKEND}, with several
@@ -18,7 +21,7 @@ import io.nsgate.linux.net.Ipv6Address;
  *
  * @param external what clients reach: the protocol, the external address (0: every LAN interface address) and ports
  */
-public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
+public record ForwardRule(ForwardedPorts external, List<Backend> backends, List<IpPrefix> from) {
     /** One backend: an IPv4 address (or, for an IPv6 forward, {@code address6}) and a port or port range. */
     public record Backend(int address, Ipv6Address address6, PortRange ports) {
         public Backend(int address, PortRange ports) {
@@ -35,10 +38,22 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
         }
     }
 
+    /** A forward every client may reach. */
+    public ForwardRule(ForwardedPorts external, List<Backend> backends) {
+        this(external, backends, List.of());
+    }
+
     public ForwardRule {
         backends = List.copyOf(backends);
+        from = List.copyOf(from);
         if (backends.isEmpty()) {
             throw new IllegalArgumentException("forward " + external + ": no backend");
+        }
+        for (IpPrefix p : from) {
+            if ((p instanceof Ipv6Prefix) != external.ipv6()) {
+                throw new IllegalArgumentException("forward " + external + ": from=" + p + " is not of its clients' "
+                    + "family (" + (external.ipv6() ? "IPv6" : "IPv4") + ")");
+            }
         }
         for (Backend b : backends) {
             if ((b.address6 != null) != (backends.get(0).address6 != null)) {
@@ -88,8 +103,31 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
     }
 
     /** The textual form {@link #parse} reads and {@link #toString} writes. */
-    public static final String SYNTAX = "PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT[-PORT]...]"
+    public static final String SYNTAX = "PROTO:[ADDRESS:]PORT[-PORT]=IP:PORT[-PORT][,IP:PORT[-PORT]...][,from=CIDR[+CIDR...]]"
         + " (IPv6 addresses in brackets: [fd15::2]:80)";
+
+    /**
+     * Whether a client at {@code srcIp} may open a connection through this forward: every client when it has no
+     * allow-list, else one inside a listed prefix. Allocates nothing (the first packet of every new flow asks).
+     */
+    public boolean admits(int srcIp) {
+        for (int i = 0; i < from.size(); i++) {
+            if (((Ipv4Prefix) from.get(i)).contains(srcIp)) {
+                return true;
+            }
+        }
+        return from.isEmpty();
+    }
+
+    /** As {@link #admits(int)} for an IPv6 client. */
+    public boolean admits6(long srcHigh, long srcLow) {
+        for (int i = 0; i < from.size(); i++) {
+            if (((Ipv6Prefix) from.get(i)).contains(srcHigh, srcLow)) {
+                return true;
+            }
+        }
+        return from.isEmpty();
+    }
 
     /**
      * Parses {@code tcp:80=192.168.15.2:80}, {@code tcp:192.168.1.2:8000-8010=192.168.15.2:9000-9010},
@@ -120,7 +158,26 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
                 throw new IllegalArgumentException("no backend after \"=\" (expected IP:PORT[-PORT])");
             }
             List<Backend> backends = new ArrayList<>();
+            List<IpPrefix> from = new ArrayList<>();
             for (String b : back.split(",", -1)) {
+                if (b.startsWith("from=")) {
+                    if (!from.isEmpty()) {
+                        throw new IllegalArgumentException("from= given twice (join the prefixes with +)");
+                    }
+                    for (String cidr : b.substring("from=".length()).split("\\+", -1)) {
+                        IpPrefix p = IpPrefix.parse(cidr.startsWith("[") && cidr.endsWith("]")
+                            ? cidr.substring(1, cidr.length() - 1) : cidr);
+                        if (!p.isNetwork()) {
+                            throw new IllegalArgumentException("from=" + cidr + " has host bits set (the network is "
+                                + p.networkPrefix() + ")");
+                        }
+                        from.add(p);
+                    }
+                    continue;
+                }
+                if (!from.isEmpty()) {
+                    throw new IllegalArgumentException("from=... comes last, after the backends");
+                }
                 String[] hostPorts = hostAndPorts(b, "backend");
                 if (hostPorts[0].isEmpty()) {
                     throw new IllegalArgumentException("backend \"" + b + "\" is not IP:PORT[-PORT]");
@@ -137,7 +194,7 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
                 ? new ForwardedPorts(proto, external[0].isEmpty() || external[0].equals("[::]") ? null
                     : ipv6(external[0]), externalPorts)
                 : new ForwardedPorts(proto, external[0].isEmpty() ? 0 : Ipv4Address.parse(external[0]), externalPorts);
-            return new ForwardRule(ext, backends);
+            return new ForwardRule(ext, backends, from);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("forward \"" + text + "\": " + e.getMessage(), e);
         }
@@ -245,6 +302,9 @@ public record ForwardRule(ForwardedPorts external, List<Backend> backends) {
         StringBuilder sb = new StringBuilder(front).append('=');
         for (int i = 0; i < backends.size(); i++) {
             sb.append(i > 0 ? "," : "").append(backends.get(i));
+        }
+        for (int i = 0; i < from.size(); i++) {
+            sb.append(i == 0 ? ",from=" : "+").append(from.get(i));
         }
         return sb.toString();
     }

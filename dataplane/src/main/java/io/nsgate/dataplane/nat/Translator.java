@@ -481,6 +481,9 @@ public final class Translator {
             if (refused != 0) {
                 return drop(out, refused);
             }
+            if (!forward.admits(frame.srcIp)) {
+                return drop(out, DropReason.FORWARD_SOURCE_DENIED.id);
+            }
             return newForwardFlow(buf, rs, forward, ingress, partial, gsoType, gsoSize, nowNs, out);
         }
 

@@ -304,6 +304,9 @@ final class Translator6 {
             if (refused != 0) {
                 return v4.drop(out, refused);
             }
+            if (!forward.admits6(frame.src6High, frame.src6Low)) {
+                return v4.drop(out, DropReason.FORWARD_SOURCE_DENIED.id);
+            }
             if (forward.translates()) {
                 return newTranslatedFlow(buf, rs, forward, ingress, partial, vnetFlags, gsoType, gsoSize, nowNs, out);
             }

@@ -62,6 +62,7 @@ public enum DropReason {
     GATEWAY_SOURCE(52, "source is one of the gateway's own addresses, arriving from outside (spoofed)"),
     SPOOFED_SOURCE(53, "source not routed back through the interface it came in on (reverse-path filter)"),
     DIRECTED_BROADCAST(54, "directed broadcast of another interface's subnet (RFC 1812 5.3.5.2): never forwarded"),
+    FORWARD_SOURCE_DENIED(55, "a new connection to a forward from a source its allow-list (from=) does not admit"),
 
     // --- IPv6 parser (packet) ---
     TRUNCATED_IPV6(64, "frame shorter than an IPv6 header"),

@@ -153,6 +153,7 @@ class FlowStateTest {
         }
         try (FlowState state = open(CAP4, List.of("v-net-0", "lan0"), NETNS)) {
             FlowTable t = state.table4(FlowTimeouts.DEFAULTS);
+            state.table6(FlowTimeouts.DEFAULTS); // a run takes both over (the data plane opens both)
             assertTrue(t.lookup(TCP, BLUE, REMOTE, 40000, 443, view) >= 0);
             assertEquals(1, view.egressInterface, "lan0 is interface 1 now");
             t.lookup(TCP, REMOTE, GW_LAN, 443, 61000, view);
@@ -161,10 +162,20 @@ class FlowStateTest {
         }
         try (FlowState state = open(CAP4, List.of("lan0", "v-net-9"), NETNS)) {
             FlowTable t = state.table4(FlowTimeouts.DEFAULTS);
+            state.table6(FlowTimeouts.DEFAULTS);
             assertEquals(0, t.size(), "v-net-0 is no longer served: its flow went");
             assertTrue(state.summary().contains("dropped 1"), state.summary());
             assertTrue(masquerade(t, 40000, 61000) >= 0, "its ports are free again");
             t.close();
+        }
+        // a run killed halfway through its takeover (one table renumbered, not the other) leaves no half-renumbered
+        // state to the next: it starts clean
+        try (FlowState state = open(CAP4, List.of("v-net-9", "lan0"), NETNS)) {
+            state.table4(FlowTimeouts.DEFAULTS);
+            state.abandonForTest();
+        }
+        try (FlowState state = open(CAP4, List.of("v-net-9", "lan0"), NETNS)) {
+            assertEquals("a previous run was killed while taking the tables over", state.startedClean());
         }
     }
 

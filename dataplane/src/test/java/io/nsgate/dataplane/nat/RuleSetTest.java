@@ -113,6 +113,27 @@ class RuleSetTest {
     }
 
     @Test
+    void anAllowListReadsBackAsWrittenAndNamesWhatIsWrong() {
+        ForwardRule f = ForwardRule.parse("tcp:22=192.168.15.2:22,from=10.0.0.0/8+192.168.1.0/24");
+        assertEquals("tcp:22=192.168.15.2:22,from=10.0.0.0/8+192.168.1.0/24", f.toString());
+        assertEquals(f, ForwardRule.parse(f.toString()));
+        assertTrue(f.admits(io.nsgate.linux.net.Ipv4Address.parse("10.1.2.3")));
+        assertFalse(f.admits(io.nsgate.linux.net.Ipv4Address.parse("172.16.0.1")));
+        assertTrue(ForwardRule.parse("tcp:22=192.168.15.2:22").admits(0x01020304), "no list: everyone");
+        ForwardRule six = ForwardRule.parse("tcp:80=[fd15::2]:80,from=fd01::/64+[2001:db8::/32]");
+        assertEquals("tcp:80=[fd15::2]:80,from=fd01::/64+2001:db8::/32", six.toString());
+        assertTrue(six.admits6(0xfd01_0000_0000_0000L, 3));
+        assertFalse(six.admits6(0xfd02_0000_0000_0000L, 3));
+        assertTrue(refusalOf("tcp:22=192.168.15.2:22,from=10.0.0.1/8").contains("host bits set (the network is "
+            + "10.0.0.0/8)"));
+        assertTrue(refusalOf("tcp:22=192.168.15.2:22,from=fd01::/64").contains("is not of its clients' family"));
+        assertTrue(refusalOf("tcp:22=192.168.15.2:22,from=10.0.0.0/8,192.168.15.3:22")
+            .contains("from=... comes last"));
+        assertTrue(refusalOf("tcp:22=192.168.15.2:22,from=10.0.0.0/8,from=10.1.0.0/16").contains("given twice"));
+        assertTrue(refusalOf("tcp:22=192.168.15.2:22,from=").startsWith("forward \"tcp:22=192.168.15.2:22,from=\""));
+    }
+
+    @Test
     void ipv6ForwardsNameWhatIsWrong() {
         assertTrue(refusalOf("tcp:80=fd15::2:80").contains("write an IPv6 address in brackets"));
         assertTrue(refusalOf("tcp:80=[fd15::2]:80,192.168.15.2:80").contains("backends of both families"));

@@ -119,6 +119,16 @@ class Translator6Test {
     }
 
     @Test
+    void anIpv6AllowListAdmitsItsPrefixAndDropsTheRest() {
+        h.rules(base().forward(ForwardRule.parse("tcp:[fd01::2]:8080=[fd15::2]:80,from=fd01::/64")).build());
+        assertForwarded(LAN_IF, tcp6("fd01::3", 40000, "fd01::2", 8080, SYN, 100), INSIDE_IF, "fd15::2");
+        h.rules(base().forward(ForwardRule.parse("tcp:[fd01::2]:8080=[fd15::2]:80,from=2001:db8::/32")).build());
+        assertEquals(Verdict.DROP, process(tcp6("fd01::3", 40001, "fd01::2", 8080, SYN, 100), LAN_IF));
+        assertEquals(DropReason.FORWARD_SOURCE_DENIED.id, h.verdict.dropReason);
+        assertEquals(1, h.counters.get(DropReason.FORWARD_SOURCE_DENIED));
+    }
+
+    @Test
     void anIpv4ForwardLeavesIpv6ClientsToTheHostAndTheIpv6OneIpv4Clients() {
         h.rules(base().forward(HTTP_TO_BLUE).build());
         assertEquals(Verdict.LOCAL, process(tcp6("fd01::3", 40000, "fd01::2", 80, SYN, 0), LAN_IF));

@@ -208,6 +208,28 @@ class TranslatorTest {
     }
 
     @Test
+    void aForwardsAllowListAdmitsItsSourcesAndDropsAndCountsTheRest() {
+        h.translator.rules(SeedLabRules.base()
+            .forward(ForwardRule.parse("tcp:22=192.168.15.2:22,from=10.0.0.0/8+192.168.1.0/24")).build());
+        byte[] allowed = Frames.tcp().src("192.168.1.3", 50000).dst("192.168.1.2", 22).flags(SYN).build();
+        assertEquals(Verdict.FORWARD, h.process(allowed, LAN_IF), h.verdict::toString);
+        assertEquals(BLUE, h.parse(allowed).dstIp);
+        byte[] denied = Frames.tcp().src("192.168.1.9", 50001).dst("192.168.1.2", 22).flags(SYN).build();
+        h.translator.rules(SeedLabRules.base()
+            .forward(ForwardRule.parse("tcp:22=192.168.15.2:22,from=10.0.0.0/8")).build());
+        assertEquals(Verdict.DROP, h.process(denied, LAN_IF));
+        assertEquals(DropReason.FORWARD_SOURCE_DENIED.id, h.verdict.dropReason);
+        assertEquals(1, h.counters.get(DropReason.FORWARD_SOURCE_DENIED));
+        // the connection admitted before the list narrowed goes on: the list judges new connections only
+        byte[] ack = Frames.tcp().src("192.168.1.3", 50000).dst("192.168.1.2", 22).flags(ACK).build();
+        assertEquals(Verdict.FORWARD, h.process(ack, LAN_IF), h.verdict::toString);
+        // a hairpin client is a client like any other
+        byte[] fromRed = Frames.tcp().src("192.168.15.1", 40000).dst("192.168.1.2", 22).flags(SYN).build();
+        assertEquals(Verdict.DROP, h.process(fromRed, INSIDE_IF));
+        assertEquals(DropReason.FORWARD_SOURCE_DENIED.id, h.verdict.dropReason);
+    }
+
+    @Test
     void defaultDenyDropsWhatNoRuleAllows() {
         byte[] lanToBlue = Frames.tcp().src("192.168.1.3", 50000).dst("192.168.15.2", 22).flags(SYN).build();
         assertEquals(Verdict.DROP, h.process(lanToBlue, LAN_IF), "LAN with a route to the inside gets nothing in");

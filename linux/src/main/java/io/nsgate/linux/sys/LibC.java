@@ -61,6 +61,9 @@ public interface LibC {
 
     int ftruncate(int fd, long length);
 
+    /** posix_fallocate(3): 0 or the error number (not -1 and errno). */
+    int posix_fallocate(int fd, long offset, long length);
+
     int flock(int fd, int operation);
 
     /** statfs(2) into a 120-byte struct statfs at {@code buf} (f_type is its first 8 bytes). */

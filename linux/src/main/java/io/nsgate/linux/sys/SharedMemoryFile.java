@@ -17,14 +17,21 @@ public final class SharedMemoryFile implements AutoCloseable {
     private final long address;
     private final long length;
     private final boolean existed;
+    private final long sizeFound;
     private boolean closed;
 
-    private SharedMemoryFile(Path path, int fd, long address, long length, boolean existed) {
+    private SharedMemoryFile(Path path, int fd, long address, long length, boolean existed, long sizeFound) {
         this.path = path;
         this.fd = fd;
         this.address = address;
         this.length = length;
         this.existed = existed;
+        this.sizeFound = sizeFound;
+    }
+
+    /** The file's size before this open made it {@link #length()} (0 for a new file). */
+    public long sizeFound() {
+        return sizeFound;
     }
 
     /**
@@ -48,8 +55,15 @@ public final class SharedMemoryFile implements AutoCloseable {
             if (size != length) {
                 Syscalls.ftruncate(fd, length, name);
             }
+            // every page allocated now: a tmpfs that fills up later would otherwise answer a first write with SIGBUS
+            int err = Syscalls.libc().posix_fallocate(fd, 0, length);
+            if (err != 0) {
+                throw new SyscallException("posix_fallocate", name + " (" + length / (1024 * 1024) + " MiB)", err,
+                    err == Errno.ENOSPC ? "not enough room on its file system (a tmpfs such as /run is sized to a "
+                        + "share of the memory: a smaller flowTableSize needs less)" : null);
+            }
             long address = Syscalls.mmap(length, Linux.PROT_READ | Linux.PROT_WRITE, Linux.MAP_SHARED, fd, 0, name);
-            return new SharedMemoryFile(path, fd, address, length, existed && size > 0);
+            return new SharedMemoryFile(path, fd, address, length, existed && size > 0, size);
         } catch (java.io.IOException e) {
             Syscalls.closeQuietly(fd);
             throw new java.io.UncheckedIOException(name + ": " + e.getMessage(), e);
