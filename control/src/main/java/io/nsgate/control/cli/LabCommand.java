@@ -155,7 +155,15 @@ public final class LabCommand implements Callable<Integer> {
             return r.status() == 200 && seenAddress(r).equals(GATEWAY_LAN6)
                 ? "lan saw the gateway's " + GATEWAY_LAN6 : "unexpected answer: " + r.body();
         });
-        return in && out && in6 && out6;
+        boolean local = check("edge -> 127.0.0.1:80 (the gateway host itself)", () -> {
+            try (NetNs edge = NetNs.open(prefix + "edge")) {
+                HttpProbe.Response r = HttpProbe.get(edge, "127.0.0.1", 80, 3000);
+                return r.status() == 200 && r.body().contains("hello from blue")
+                    ? "answered by blue, which saw the gateway's inside address " + seenAddress(r)
+                    : "unexpected answer: " + r.body();
+            }
+        });
+        return in && out && in6 && out6 && local;
     }
 
     /** The client address an echo service reports ("you are ADDRESS:PORT"), IPv6 in its short form. */
@@ -185,6 +193,7 @@ public final class LabCommand implements Callable<Integer> {
         System.out.println("nsgate lab: try next (in another terminal):");
         System.out.println("  ip netns exec " + p + "lan curl -s http://" + GATEWAY_LAN + "/             # port forward to blue");
         System.out.println("  ip netns exec " + p + "red curl -s http://" + GATEWAY_LAN + "/             # hairpin: red reaches blue");
+        System.out.println("  ip netns exec " + p + "edge curl -s http://127.0.0.1/               # the gateway host itself");
         System.out.println("  ip netns exec " + p + "blue curl -s http://" + LAN + ":" + LAN_SERVICE_PORT
             + "/       # masquerade: lan sees the gateway");
         System.out.println("  ip netns exec " + p + "red ping -c 3 " + LAN + "                     # ping through the NAT");
