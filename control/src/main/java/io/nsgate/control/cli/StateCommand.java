@@ -107,8 +107,7 @@ final class StateCommand extends CommandGroup {
             lines.add(inode < 0 ? "no state file " + state : "removed " + state);
             if (inode <= 0) {
                 try {
-                    inode = Long.parseLong(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString()
-                        .replaceAll("[^0-9]", ""));
+                    inode = io.nsgate.control.netns.NetNs.currentInode();
                 } catch (IOException e) {
                     return fail("failed", "state clear: cannot tell the network namespace: " + Errno.why(e),
                         ExitCode.FAILED);

@@ -202,7 +202,7 @@ public final class Gateway implements AutoCloseable {
      * the namespace's pin subdirectory name ({@code net-INODE}: pins of two gateways in two namespaces never meet).
      */
     private String openState(List<Link> links) {
-        long inode = host.call(KernelSettings::namespaceInode);
+        long inode = host.call(io.nsgate.control.netns.NetNs::currentInode);
         checkBpfFileSystem(config.pinDirectory());
         try {
             flowState = FlowState.open(config.stateFile(), config.flowTableSize(),

@@ -160,15 +160,9 @@ final class KernelSettings {
         }
     }
 
-    /** The inode of the calling thread's network namespace: what names it while it lives. */
-    static long namespaceInode() throws IOException {
-        return Long.parseLong(namespaceIdentity().substring("net-".length()));
-    }
-
     /** "net-INODE" of the calling thread's network namespace. */
     private static String namespaceIdentity() throws IOException {
-        String link = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(); // net:[4026531840]
-        return "net-" + link.replaceAll("[^0-9]", "");
+        return "net-" + io.nsgate.control.netns.NetNs.currentInode();
     }
 
     /** The file's content: the value before nsgate and the value nsgate left. */

@@ -387,10 +387,14 @@ public final class LocalAccess implements AutoCloseable {
             }
         }
 
-        /** This side sent FIN: what it sent is flushed to the partner, then the partner's output is shut (FIN). */
+        /**
+         * This side sent FIN and everything before it was read: it is flushed to the partner, then the partner's output
+         * is shut (FIN). (Not on ChannelInputShutdownEvent: epoll can report the peer's FIN while reading is paused
+         * for backpressure, with data still unread.)
+         */
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownReadComplete) {
                 Channel self = ctx.channel();
                 partner.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(flushed ->
                     ((io.netty.channel.socket.DuplexChannel) partner).shutdownOutput().addListener(shut -> {

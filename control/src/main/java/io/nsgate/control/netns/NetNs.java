@@ -62,6 +62,15 @@ public final class NetNs implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ probe
 
     /**
+     * The inode of the calling thread's network namespace ({@code /proc/thread-self/ns/net}): what names the namespace
+     * while it lives (the state file, the pin directory and the kernel-settings file are keyed by it).
+     */
+    public static long currentInode() throws IOException {
+        String link = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(); // net:[4026531840]
+        return Long.parseLong(link.replaceAll("[^0-9]", ""));
+    }
+
+    /**
      * Whether this process can create and enter network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN, libc bound,
      * namespaces enabled).
      */

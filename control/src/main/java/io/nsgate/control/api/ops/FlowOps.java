@@ -69,9 +69,7 @@ final class FlowOps {
             }
         }
         for (LocalAccess.Connection c : target.localConnections()) {
-            long[] addresses = new long[8];
-            if (sent >= limit || !filter.matches(snapshotOf(c, addresses), addresses[0] == 0 && addresses[1] == 0
-                ? null : addresses)) {
+            if (sent >= limit || !matches(filter, c)) {
                 continue;
             }
             sink.begin().writeCharSequence(localJson(c).toString(), java.nio.charset.StandardCharsets.UTF_8);
@@ -81,6 +79,13 @@ final class FlowOps {
             }
         }
         return sent;
+    }
+
+    /** Whether the filter takes a connection of the host's own client, as it would take a flow. */
+    static boolean matches(FlowFilter filter, LocalAccess.Connection c) {
+        long[] v6 = new long[8];
+        FlowSnapshot s = snapshotOf(c, v6);
+        return filter.matches(s, c.client().getAddress() instanceof java.net.Inet4Address ? null : v6);
     }
 
     /**
@@ -174,8 +179,7 @@ final class FlowOps {
             }
         }
         for (LocalAccess.Connection c : target.localConnections()) {
-            long[] addresses = new long[8];
-            if (filter.matches(snapshotOf(c, addresses), addresses[0] == 0 && addresses[1] == 0 ? null : addresses)) {
+            if (matches(filter, c)) {
                 count++;
             }
         }
@@ -210,8 +214,7 @@ final class FlowOps {
             }
         }
         for (LocalAccess.Connection c : target.localConnections()) {
-            long[] addresses = new long[8];
-            if (filter.matches(snapshotOf(c, addresses), addresses[0] == 0 && addresses[1] == 0 ? null : addresses)) {
+            if (matches(filter, c)) {
                 matched++;
                 deleted++;
                 c.close(); // both sides of the proxied connection
